@@ -1,0 +1,55 @@
+package io.torus;
+
+import java.util.List;
+
+/**
+ * A Torus node: a member of a storage cluster that can create, open, resize and delete
+ * volumes, and (when it has stores) hold blocks for its peers.
+ *
+ * <p>Thread-safe. Build one with {@link #builder()}; close it to flush and release every
+ * volume it opened.
+ */
+public interface Torus extends AutoCloseable {
+
+  /** A builder with the defaults described in {@code src-docs/configuration.md}. */
+  static TorusBuilder builder() {
+    return new TorusBuilder();
+  }
+
+  /** This node's stable id. */
+  String nodeId();
+
+  /** Creates a volume; throws {@link VolumeExistsException} if the name is taken. */
+  VolumeInfo createVolume(VolumeSpec spec);
+
+  /** Every volume of the cluster, by name. */
+  List<VolumeInfo> volumes();
+
+  /** The named volume; throws {@link VolumeNotFoundException}. */
+  VolumeInfo volume(String name);
+
+  /**
+   * Opens a volume for reading and writing. One writer per volume in the cluster: throws
+   * {@link VolumeLockedException} naming the holder if another handle has it open for writing.
+   */
+  BlockVolume openVolume(String name);
+
+  /** Opens a volume read-only at its last committed head; needs no lock. */
+  BlockVolume openVolumeReadOnly(String name);
+
+  /**
+   * Grows a volume to {@code newSize} bytes; an open handle of this node sees the new size at
+   * once. Shrinking is refused (EINVAL).
+   */
+  VolumeInfo resizeVolume(String name, long newSize);
+
+  /**
+   * Deletes a volume. Refused with {@link VolumeLockedException} while it is open for writing.
+   * Its blocks are reclaimed later by garbage collection.
+   */
+  void deleteVolume(String name);
+
+  /** Flushes and closes every volume this node opened, then stops the node. Idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,145 @@
+package io.torus;
+
+import io.torus.spi.BlockStore;
+import io.torus.spi.MetadataService;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Builds a {@link Torus} node. Not thread-safe; every option has a default (see
+ * {@code src-docs/configuration.md}).
+ *
+ * <p>With nothing set, the node is a single JVM with an in-memory store and in-memory
+ * metadata: useful for tests, gone on exit. With a {@link #dataDirectory data directory} it
+ * keeps a file store and its metadata there and survives restarts.
+ */
+public final class TorusBuilder {
+  private Path dataDirectory;
+  private final List<BlockStore> stores = new ArrayList<>();
+  private String storeType;
+  private long storeCapacity = 1L << 30;
+  private MetadataService metadata;
+  private ExecutorService executor;
+  private int ioThreads = 16;
+  private long cacheBytes = 64L << 20;
+  private long dirtyBytes = 32L << 20;
+  private Duration ioTimeout = Duration.ofSeconds(30);
+  private String nodeId;
+
+  TorusBuilder() {}
+
+  /**
+   * Where the node keeps its stores, metadata and node id. Default: none (everything in
+   * memory).
+   */
+  public TorusBuilder dataDirectory(Path dir) {
+    this.dataDirectory = Objects.requireNonNull(dir, "dir");
+    return this;
+  }
+
+  /**
+   * Adds a store the node pools with its others (one per disk). Stores given here win over
+   * {@link #storeType}. The node closes them when it closes.
+   */
+  public TorusBuilder addStore(BlockStore store) {
+    stores.add(Objects.requireNonNull(store, "store"));
+    return this;
+  }
+
+  /**
+   * The {@link io.torus.spi.BlockStoreProvider} type to open one store with when none was
+   * added: default {@code "file"} (under {@code <dataDirectory>/store}) with a data directory,
+   * {@code "memory"} without.
+   */
+  public TorusBuilder storeType(String type) {
+    this.storeType = Objects.requireNonNull(type, "type");
+    return this;
+  }
+
+  /** Capacity in bytes of the store opened by {@link #storeType}. Default 1 GiB. */
+  public TorusBuilder storeCapacity(long bytes) {
+    if (bytes <= 0) {
+      throw TorusException.invalid("storeCapacity <= 0: " + bytes);
+    }
+    this.storeCapacity = bytes;
+    return this;
+  }
+
+  /**
+   * The metadata service. Default: local metadata in the data directory (in memory without
+   * one). The node closes it when it closes.
+   */
+  public TorusBuilder metadata(MetadataService metadata) {
+    this.metadata = Objects.requireNonNull(metadata, "metadata");
+    return this;
+  }
+
+  /**
+   * The executor that runs block I/O and completes user futures. Default: a pool of
+   * {@link #ioThreads} daemon threads owned (and shut down) by the node. An executor given
+   * here is not shut down by the node.
+   */
+  public TorusBuilder executor(ExecutorService executor) {
+    this.executor = Objects.requireNonNull(executor, "executor");
+    return this;
+  }
+
+  /** Threads of the default I/O executor. Default 16. */
+  public TorusBuilder ioThreads(int threads) {
+    if (threads < 1) {
+      throw TorusException.invalid("ioThreads < 1: " + threads);
+    }
+    this.ioThreads = threads;
+    return this;
+  }
+
+  /** Bytes of the node-wide cache of blocks and map nodes. Default 64 MiB; 0 disables it. */
+  public TorusBuilder cacheBytes(long bytes) {
+    if (bytes < 0) {
+      throw TorusException.invalid("cacheBytes < 0: " + bytes);
+    }
+    this.cacheBytes = bytes;
+    return this;
+  }
+
+  /**
+   * Bytes of unflushed data each open volume may hold in memory before it writes dirty blocks
+   * out early. Default 32 MiB.
+   */
+  public TorusBuilder dirtyBytes(long bytes) {
+    if (bytes < 0) {
+      throw TorusException.invalid("dirtyBytes < 0: " + bytes);
+    }
+    this.dirtyBytes = bytes;
+    return this;
+  }
+
+  /** Deadline of one metadata or block operation. Default 30 s. */
+  public TorusBuilder ioTimeout(Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw TorusException.invalid("ioTimeout must be > 0: " + timeout);
+    }
+    this.ioTimeout = timeout;
+    return this;
+  }
+
+  /**
+   * This node's id. Default: read from {@code <dataDirectory>/node-id}, created there on
+   * first start; a random one without a data directory.
+   */
+  public TorusBuilder nodeId(String id) {
+    this.nodeId = Objects.requireNonNull(id, "id");
+    return this;
+  }
+
+  /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
+  public Torus build() {
+    return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
+        dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
+        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId));
+  }
+}
