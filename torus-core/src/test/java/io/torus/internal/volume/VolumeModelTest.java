@@ -35,7 +35,8 @@ class VolumeModelTest {
     long seed = Long.getLong("torus.seed", System.nanoTime());
     System.out.printf("VolumeModelTest seed %d (block %d, %s)%n", seed, blockSize, store);
     Random rnd = new Random(seed);
-    int size = blockSize * 40 + 512 * 3; // not a multiple of the block size
+    int blocks = blockSize >= 1 << 20 ? 10 : 40;
+    int size = blockSize * blocks + 512 * 3; // not a multiple of the block size
     byte[] model = new byte[size];
     TorusBuilder b = Torus.builder().dirtyBytes(dirty).cacheBytes(cache).ioThreads(4);
     if (store.equals("file")) {
@@ -45,7 +46,7 @@ class VolumeModelTest {
       torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize).replication(1)
           .build());
       BlockVolume v = torus.openVolume("m");
-      int ops = blockSize >= 1 << 20 ? 400 : 2500;
+      int ops = blockSize >= 1 << 20 ? 150 : 2500;
       for (int op = 0; op < ops; op++) {
         int kind = rnd.nextInt(100);
         long off = rnd.nextInt(size);
