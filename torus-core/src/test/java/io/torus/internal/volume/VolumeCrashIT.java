@@ -80,7 +80,7 @@ class VolumeCrashIT {
       String first = out.readLine();
       assertThat(first).as("child started").isEqualTo("READY");
       Thread.sleep(killAfterMillis);
-      p.destroyForcibly(); // SIGKILL
+      p.toHandle().destroyForcibly(); // SIGKILL; unlike Process.destroy, keeps stdout open
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
       for (String l = out.readLine(); l != null; l = out.readLine()) {
         lines.add(l);
