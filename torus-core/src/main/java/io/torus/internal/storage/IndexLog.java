@@ -96,7 +96,7 @@ final class IndexLog implements AutoCloseable {
       while (pos < size) {
         chunk.clear();
         int n = file.readFully(chunk, pos);
-        chunk.flip();
+        chunk.limit(n).position(0);
         for (int off = 0; off + IndexRecord.SIZE <= n; off += IndexRecord.SIZE) {
           IndexRecord r = IndexRecord.read(chunk, off);
           if (r == null) {
