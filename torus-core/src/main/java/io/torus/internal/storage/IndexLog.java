@@ -95,8 +95,8 @@ final class IndexLog implements AutoCloseable {
       scan:
       while (pos < size) {
         chunk.clear();
-        int n = file.readFully(chunk, pos); // leaves chunk's position at 0
-        chunk.limit(n);
+        int n = file.readFully(chunk, pos);
+        chunk.limit(n).position(0);
         for (int off = 0; off + IndexRecord.SIZE <= n; off += IndexRecord.SIZE) {
           IndexRecord r = IndexRecord.read(chunk, off);
           if (r == null) {
