@@ -1,13 +1,286 @@
 package io.torus.internal.node;
 
+import io.torus.BlockVolume;
+import io.torus.ErrorCode;
+import io.torus.LeaseLostException;
 import io.torus.Torus;
+import io.torus.TorusClosedException;
+import io.torus.TorusException;
+import io.torus.VolumeInfo;
+import io.torus.VolumeNotFoundException;
+import io.torus.VolumeSpec;
+import io.torus.internal.layer.BlockCache;
+import io.torus.internal.layer.LocalBlockLayer;
+import io.torus.internal.meta.LocalMetadataService;
+import io.torus.internal.volume.VolumeEngine;
+import io.torus.spi.BlockStore;
+import io.torus.spi.BlockStoreProvider;
+import io.torus.spi.Head;
+import io.torus.spi.MetadataService;
+import io.torus.spi.StoreConfig;
+import io.torus.spi.VolumeLock;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The node behind {@link Torus}. */
-public final class TorusNode {
-  private TorusNode() {}
+/**
+ * The node behind {@link Torus}: its stores, metadata service, executors, cache and the
+ * volumes it has open.
+ *
+ * <p>Concurrency: thread-safe; open handles are tracked in a concurrent set. Failure: when the
+ * metadata session is lost, every volume open for writing is fenced at once.
+ */
+public final class TorusNode implements Torus {
+  private static final Logger log = LoggerFactory.getLogger(TorusNode.class);
+
+  private final String nodeId;
+  private final MetadataService meta;
+  private final boolean ownsMeta;
+  private final List<BlockStore> stores;
+  private final ExecutorService executor;
+  private final boolean ownsExecutor;
+  private final ExecutorService ioPool;
+  private final BlockCache cache;
+  private final long dirtyBytes;
+  private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  private TorusNode(NodeConfig c, String nodeId, MetadataService meta, List<BlockStore> stores) {
+    this.nodeId = nodeId;
+    this.meta = meta;
+    this.ownsMeta = c.metadata() == null;
+    this.stores = stores;
+    this.ownsExecutor = c.executor() == null;
+    this.executor = ownsExecutor
+        ? Executors.newFixedThreadPool(c.ioThreads(), daemon("torus-io-")) : c.executor();
+    this.ioPool = Executors.newFixedThreadPool(8, daemon("torus-block-"));
+    this.cache = new BlockCache(c.cacheBytes());
+    this.dirtyBytes = c.dirtyBytes();
+    meta.addSessionListener(this::sessionLost);
+  }
 
   /** Starts a node with {@code config}. */
-  public static Torus start(NodeConfig config) {
-    throw new IllegalStateException("the volume engine is being assembled");
+  public static Torus start(NodeConfig c) {
+    Path dir = c.dataDirectory();
+    if (dir != null) {
+      try {
+        Files.createDirectories(dir);
+      } catch (IOException e) {
+        throw new TorusException(ErrorCode.EIO, "cannot create data directory " + dir, e);
+      }
+    }
+    String nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
+    List<BlockStore> stores = c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
+    MetadataService meta;
+    try {
+      meta = c.metadata() != null ? c.metadata()
+          : dir == null ? LocalMetadataService.inMemory()
+          : LocalMetadataService.open(dir.resolve("meta"));
+    } catch (RuntimeException e) {
+      if (c.stores().isEmpty()) {
+        stores.forEach(BlockStore::close);
+      }
+      throw e;
+    }
+    return new TorusNode(c, nodeId, meta, stores);
+  }
+
+  private static BlockStore openStore(NodeConfig c) {
+    Path dir = c.dataDirectory();
+    String type = c.storeType() != null ? c.storeType() : dir == null ? "memory" : "file";
+    if ("file".equals(type) && dir == null) {
+      throw TorusException.invalid("store type 'file' needs a data directory");
+    }
+    for (BlockStoreProvider p : ServiceLoader.load(BlockStoreProvider.class)) {
+      if (p.type().equals(type)) {
+        return p.open(new StoreConfig(dir == null ? null : dir.resolve("store"),
+            c.storeCapacity(), Map.of()));
+      }
+    }
+    throw TorusException.invalid("no block store provider of type '" + type + "'");
+  }
+
+  private static String nodeId(Path dir) {
+    if (dir == null) {
+      return UUID.randomUUID().toString();
+    }
+    Path file = dir.resolve("node-id");
+    try {
+      if (Files.exists(file)) {
+        String id = Files.readString(file, StandardCharsets.UTF_8).trim();
+        if (id.isEmpty()) {
+          throw new TorusException(ErrorCode.EIO, "node id file " + file + " is empty");
+        }
+        return id;
+      }
+      String id = UUID.randomUUID().toString();
+      Path tmp = dir.resolve("node-id.tmp");
+      Files.writeString(tmp, id + "\n", StandardCharsets.UTF_8);
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+      return id;
+    } catch (IOException e) {
+      throw new TorusException(ErrorCode.EIO, "cannot read or write node id file " + file, e);
+    }
+  }
+
+  private static ThreadFactory daemon(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new TorusClosedException("node " + nodeId + " is closed");
+    }
+  }
+
+  @Override
+  public String nodeId() {
+    return nodeId;
+  }
+
+  @Override
+  public VolumeInfo createVolume(VolumeSpec spec) {
+    checkOpen();
+    if (spec.replication() > stores.size()) {
+      throw TorusException.invalid("replication " + spec.replication() + " needs at least "
+          + spec.replication() + " stores; this node has " + stores.size());
+    }
+    return meta.createVolume(spec);
+  }
+
+  @Override
+  public List<VolumeInfo> volumes() {
+    checkOpen();
+    return meta.volumes();
+  }
+
+  @Override
+  public VolumeInfo volume(String name) {
+    checkOpen();
+    VolumeSpec.checkName(name);
+    return meta.volume(name).orElseThrow(
+        () -> new VolumeNotFoundException("no volume named '" + name + "'"));
+  }
+
+  @Override
+  public BlockVolume openVolume(String name) {
+    VolumeInfo info = volume(name);
+    LocalBlockLayer layer = new LocalBlockLayer(stores, info.replication());
+    VolumeLock lock = meta.lockVolume(info.id(), nodeId);
+    return track(info, layer, lock, lock.head());
+  }
+
+  @Override
+  public BlockVolume openVolumeReadOnly(String name) {
+    VolumeInfo info = volume(name);
+    LocalBlockLayer layer = new LocalBlockLayer(stores, info.replication());
+    Head head = meta.head(info.id());
+    return track(info, layer, null, head);
+  }
+
+  private VolumeEngine track(VolumeInfo info, LocalBlockLayer layer, VolumeLock lock,
+      Head head) {
+    VolumeEngine[] self = new VolumeEngine[1];
+    VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor, ioPool,
+        dirtyBytes, () -> open.remove(self[0]));
+    self[0] = v;
+    open.put(v, Boolean.TRUE);
+    if (closed) { // raced with close()
+      v.close();
+      checkOpen();
+    }
+    return v;
+  }
+
+  @Override
+  public VolumeInfo resizeVolume(String name, long newSize) {
+    checkOpen();
+    VolumeInfo info = meta.resizeVolume(VolumeSpec.checkName(name), newSize);
+    for (VolumeEngine v : open.keySet()) {
+      if (v.id() == info.id()) {
+        v.grow(info.size());
+      }
+    }
+    return info;
+  }
+
+  @Override
+  public void deleteVolume(String name) {
+    checkOpen();
+    meta.deleteVolume(VolumeSpec.checkName(name));
+  }
+
+  private void sessionLost(Throwable cause) {
+    log.warn("metadata session of node {} lost; fencing its writable volumes", nodeId, cause);
+    LeaseLostException e = new LeaseLostException("metadata session lost: " + cause, cause);
+    for (VolumeEngine v : open.keySet()) {
+      v.fence(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    List<Throwable> errors = new ArrayList<>();
+    for (VolumeEngine v : new ArrayList<>(open.keySet())) {
+      run(v::close, errors);
+    }
+    if (ownsMeta) {
+      run(meta::close, errors);
+    }
+    ioPool.shutdown();
+    if (ownsExecutor) {
+      executor.shutdown();
+      run(() -> executor.awaitTermination(10, TimeUnit.SECONDS), errors);
+    }
+    for (BlockStore s : stores) {
+      run(s::close, errors);
+    }
+    if (!errors.isEmpty()) {
+      TorusException e = new TorusException(ErrorCode.EIO,
+          "node " + nodeId + " closed with errors: " + errors.get(0), errors.get(0));
+      errors.stream().skip(1).forEach(e::addSuppressed);
+      throw e;
+    }
+  }
+
+  private interface Step {
+    void run() throws Exception;
+  }
+
+  private static void run(Step step, List<Throwable> errors) {
+    try {
+      step.run();
+    } catch (Exception e) {
+      errors.add(e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "TorusNode[" + nodeId + "]";
   }
 }

@@ -1,0 +1,33 @@
+package io.torus.internal.layer;
+
+import io.torus.BlockRef;
+import java.nio.ByteBuffer;
+
+/**
+ * Where an open volume puts and gets its blocks: the stores of this node, or the peers of a
+ * cluster. One instance serves one volume (it knows the volume's redundancy and epoch).
+ *
+ * <p>Methods block; callers run them on the node's I/O executor. Every method is abstract on
+ * purpose: a wrapping layer (checksum, cache, encryption) must implement each operation, so
+ * none can bypass it.
+ */
+public interface BlockLayer {
+
+  /**
+   * Stores a block on as many places as the volume's redundancy requires. Throws
+   * {@link io.torus.TorusException} if it could not; never returns for a partial store.
+   *
+   * @param crc32c CRC32C of {@code data}'s remaining bytes; stores verify it
+   */
+  void put(BlockRef ref, ByteBuffer data, int crc32c);
+
+  /**
+   * The block's bytes, verified against their checksum, in a buffer the caller may read but
+   * must not modify (it may be shared with a cache). Throws
+   * {@link io.torus.BlockUnavailableException} if no good copy can be read.
+   */
+  ByteBuffer get(BlockRef ref);
+
+  /** Barrier: every put that returned before this call is durable when it returns. */
+  void flush();
+}

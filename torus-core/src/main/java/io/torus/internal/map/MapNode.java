@@ -1,0 +1,170 @@
+package io.torus.internal.map;
+
+import io.torus.BlockKind;
+import io.torus.BlockRef;
+import io.torus.CorruptBlockException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * One node of a volume's block map: a sparse, sorted array of (slot, ref) entries. Leaves
+ * (level 0) point at data blocks; inner nodes point at child map nodes. Immutable.
+ *
+ * <p>Binary form (big-endian), stored as a block of kind {@link BlockKind#MAP}:
+ * <pre>
+ * offset  size  field
+ * 0       4     magic 0x544D4150 ("TMAP")
+ * 4       1     format version (1)
+ * 5       1     level (0 = leaf)
+ * 6       1     fan-out bits (10: 1024 slots per node)
+ * 7       1     reserved, 0
+ * 8       4     entry count n (0..1024)
+ * 12      28*n  entries, slots strictly increasing:
+ *                 4   slot (0..1023)
+ *                 24  BlockRef (see BlockRef)
+ * </pre>
+ */
+public final class MapNode {
+  public static final int MAGIC = 0x544D4150;
+  public static final int VERSION = 1;
+  public static final int FANOUT_BITS = 10;
+  public static final int FANOUT = 1 << FANOUT_BITS;
+  public static final int HEADER_BYTES = 12;
+  public static final int ENTRY_BYTES = 4 + BlockRef.BYTES;
+  /** Largest encoded node. */
+  public static final int MAX_BYTES = HEADER_BYTES + FANOUT * ENTRY_BYTES;
+
+  static final MapNode EMPTY_LEAF = new MapNode(0, new int[0], new BlockRef[0]);
+
+  private final int level;
+  private final int[] slots;
+  private final BlockRef[] refs;
+
+  MapNode(int level, int[] slots, BlockRef[] refs) {
+    this.level = level;
+    this.slots = slots;
+    this.refs = refs;
+  }
+
+  /** An empty node of {@code level}. */
+  public static MapNode empty(int level) {
+    return level == 0 ? EMPTY_LEAF : new MapNode(level, new int[0], new BlockRef[0]);
+  }
+
+  public int level() {
+    return level;
+  }
+
+  /** Number of non-hole entries. */
+  public int size() {
+    return slots.length;
+  }
+
+  public int slotAt(int i) {
+    return slots[i];
+  }
+
+  public BlockRef refAt(int i) {
+    return refs[i];
+  }
+
+  /** The ref at {@code slot}, or null for a hole. */
+  public BlockRef get(int slot) {
+    int i = Arrays.binarySearch(slots, slot);
+    return i >= 0 ? refs[i] : null;
+  }
+
+  /** Index of the first entry whose slot is {@code >= slot}. */
+  public int ceilingIndex(int slot) {
+    int i = Arrays.binarySearch(slots, slot);
+    return i >= 0 ? i : -i - 1;
+  }
+
+  /** Bytes of the encoded form. */
+  public int encodedSize() {
+    return HEADER_BYTES + slots.length * ENTRY_BYTES;
+  }
+
+  /** Encodes the node into a new heap buffer (position 0, limit = size). */
+  public ByteBuffer encode() {
+    ByteBuffer b = ByteBuffer.allocate(encodedSize());
+    b.putInt(MAGIC).put((byte) VERSION).put((byte) level).put((byte) FANOUT_BITS).put((byte) 0);
+    b.putInt(slots.length);
+    for (int i = 0; i < slots.length; i++) {
+      b.putInt(slots[i]);
+      refs[i].writeTo(b);
+    }
+    return b.flip();
+  }
+
+  /**
+   * Decodes a node; throws {@link CorruptBlockException} naming {@code ref} if the bytes are
+   * not a well-formed map node.
+   */
+  public static MapNode decode(BlockRef ref, ByteBuffer in) {
+    ByteBuffer b = in.duplicate();
+    try {
+      if (b.remaining() < HEADER_BYTES || b.getInt() != MAGIC) {
+        throw new CorruptBlockException("map node " + ref + ": bad magic");
+      }
+      int version = b.get() & 0xff;
+      int level = b.get() & 0xff;
+      int bits = b.get() & 0xff;
+      b.get();
+      int n = b.getInt();
+      if (version != VERSION || bits != FANOUT_BITS || level > 6 || n < 0 || n > FANOUT
+          || b.remaining() != n * ENTRY_BYTES) {
+        throw new CorruptBlockException("map node " + ref + ": bad header (version " + version
+            + ", level " + level + ", fan-out bits " + bits + ", entries " + n + ")");
+      }
+      int[] slots = new int[n];
+      BlockRef[] refs = new BlockRef[n];
+      for (int i = 0; i < n; i++) {
+        slots[i] = b.getInt();
+        refs[i] = BlockRef.readFrom(b);
+        boolean ordered = i == 0 ? slots[i] >= 0 : slots[i] > slots[i - 1];
+        BlockKind want = level == 0 ? BlockKind.DATA : BlockKind.MAP;
+        if (!ordered || slots[i] >= FANOUT || refs[i].kind() != want) {
+          throw new CorruptBlockException("map node " + ref + ": bad entry " + i);
+        }
+      }
+      return new MapNode(level, slots, refs);
+    } catch (RuntimeException e) {
+      if (e instanceof CorruptBlockException) {
+        throw e;
+      }
+      throw new CorruptBlockException("map node " + ref + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Builds nodes from sorted entries. Not thread-safe. */
+  static final class Builder {
+    private final int level;
+    private int[] slots = new int[16];
+    private BlockRef[] refs = new BlockRef[16];
+    private int n;
+
+    Builder(int level) {
+      this.level = level;
+    }
+
+    /** Appends an entry; slots must be added in increasing order. */
+    void add(int slot, BlockRef ref) {
+      if (n == slots.length) {
+        slots = Arrays.copyOf(slots, n * 2);
+        refs = Arrays.copyOf(refs, n * 2);
+      }
+      slots[n] = slot;
+      refs[n] = ref;
+      n++;
+    }
+
+    boolean isEmpty() {
+      return n == 0;
+    }
+
+    MapNode build() {
+      return new MapNode(level, Arrays.copyOf(slots, n), Arrays.copyOf(refs, n));
+    }
+  }
+}

@@ -1,0 +1,270 @@
+package io.torus.internal.meta;
+
+import io.torus.BlockRef;
+import io.torus.ConcurrentModificationException;
+import io.torus.LeaseLostException;
+import io.torus.TorusClosedException;
+import io.torus.TorusException;
+import io.torus.VolumeExistsException;
+import io.torus.VolumeInfo;
+import io.torus.VolumeLockedException;
+import io.torus.VolumeNotFoundException;
+import io.torus.VolumeSpec;
+import io.torus.spi.Head;
+import io.torus.spi.MetadataService;
+import io.torus.spi.VolumeLock;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The metadata of a single JVM, without etcd: the embedded default. Optionally persisted in a
+ * data directory (see {@link LocalStateFile} and {@link LocalStateCodec} for the format).
+ *
+ * <p>Invariants: volume ids and revisions only grow and survive restarts; a lock's epoch is
+ * the revision taken when it was granted, so epochs are strictly increasing across all
+ * volumes; a volume's head revision changes on every head change (lock or commit).
+ *
+ * <p>Concurrency: thread-safe; every call runs under one monitor. A change is applied to a
+ * copy of the state, written durably, and only then published, so a call that throws
+ * changes nothing.
+ *
+ * <p>Failure: writer locks live in memory only. They belong to this process, so after a
+ * restart no volume is locked (the process that held a lock is gone). A damaged state file
+ * makes {@link #open} throw {@link io.torus.ErrorCode#EIO} naming the file; it is never reset.
+ * The directory is guarded by an OS file lock so two processes cannot share it.
+ */
+public final class LocalMetadataService implements MetadataService {
+  private final LocalStateFile file;
+  private final Clock clock;
+  private final Map<Long, VolumeLock> locks = new HashMap<>();
+  private LocalState state;
+  private boolean closed;
+
+  private LocalMetadataService(LocalStateFile file, Clock clock) {
+    this.file = file;
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.state = file == null ? LocalState.EMPTY : file.read();
+  }
+
+  /** A service kept in memory only; everything is lost when it is closed. */
+  public static LocalMetadataService inMemory() {
+    return open(null, Clock.systemUTC());
+  }
+
+  /**
+   * Opens the service persisted in {@code dir}, creating the directory if needed.
+   *
+   * @param dir the directory, or {@code null} to keep everything in memory
+   * @throws TorusException {@link io.torus.ErrorCode#EIO} if the stored state is damaged or
+   *     cannot be read, {@link io.torus.ErrorCode#EPERM} if the directory is in use
+   */
+  public static LocalMetadataService open(Path dir) {
+    return open(dir, Clock.systemUTC());
+  }
+
+  /**
+   * Like {@link #open(Path)} with the clock that stamps volume creation times.
+   *
+   * @param dir the directory, or {@code null} to keep everything in memory
+   * @param clock the clock; not null
+   */
+  public static LocalMetadataService open(Path dir, Clock clock) {
+    Objects.requireNonNull(clock, "clock");
+    LocalStateFile f = dir == null ? null : LocalStateFile.open(dir);
+    try {
+      return new LocalMetadataService(f, clock);
+    } catch (RuntimeException e) {
+      if (f != null) {
+        f.close();
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public synchronized VolumeInfo createVolume(VolumeSpec spec) {
+    Objects.requireNonNull(spec, "spec");
+    checkOpen();
+    if (state.volumes().containsKey(spec.name())) {
+      throw new VolumeExistsException("volume '" + spec.name() + "' already exists");
+    }
+    long id = state.nextVolumeId();
+    long rev = state.revision() + 1;
+    VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
+        spec.replication(), clock.instant(), null, 0, rev);
+    publish(state.with(v, id + 1, rev));
+    return v.info();
+  }
+
+  @Override
+  public synchronized Optional<VolumeInfo> volume(String name) {
+    VolumeSpec.checkName(name);
+    checkOpen();
+    return Optional.ofNullable(state.volumes().get(name)).map(VolumeRecord::info);
+  }
+
+  @Override
+  public synchronized List<VolumeInfo> volumes() {
+    checkOpen();
+    List<VolumeInfo> out = new ArrayList<>(state.volumes().size());
+    for (VolumeRecord v : state.volumes().values()) {
+      out.add(v.info());
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized VolumeInfo resizeVolume(String name, long newSize) {
+    VolumeRecord v = existing(name);
+    VolumeSpec.checkSize(newSize);
+    if (newSize < v.size()) {
+      throw TorusException.invalid("volume '" + name + "' can only grow: " + newSize + " < "
+          + v.size());
+    }
+    if (newSize == v.size()) {
+      return v.info();
+    }
+    VolumeRecord grown = v.withSize(newSize);
+    publish(state.with(grown, state.nextVolumeId(), state.revision()));
+    return grown.info();
+  }
+
+  @Override
+  public synchronized void deleteVolume(String name) {
+    VolumeRecord v = existing(name);
+    VolumeLock held = locks.get(v.id());
+    if (held != null) {
+      throw new VolumeLockedException(name, held.holder());
+    }
+    publish(state.without(name));
+  }
+
+  @Override
+  public synchronized Head head(long volumeId) {
+    return byId(volumeId).head();
+  }
+
+  @Override
+  public synchronized VolumeLock lockVolume(long volumeId, String holder) {
+    checkHolder(holder);
+    VolumeRecord v = byId(volumeId);
+    VolumeLock held = locks.get(volumeId);
+    if (held != null) {
+      throw new VolumeLockedException(v.name(), held.holder());
+    }
+    long rev = state.revision() + 1;
+    VolumeRecord advanced = v.withHead(v.root(), v.generation() + 1, rev);
+    publish(state.with(advanced, state.nextVolumeId(), rev));
+    VolumeLock lock = new VolumeLock(volumeId, holder, rev, advanced.head());
+    locks.put(volumeId, lock);
+    return lock;
+  }
+
+  @Override
+  public synchronized Head commitHead(VolumeLock lock, Head expected, BlockRef root,
+      long generation) {
+    Objects.requireNonNull(lock, "lock");
+    Objects.requireNonNull(expected, "expected");
+    checkCommit(lock, expected, root, generation);
+    checkOpen();
+    VolumeLock held = locks.get(lock.volumeId());
+    VolumeRecord v = state.byId(lock.volumeId());
+    if (held == null || held.epoch() != lock.epoch() || v == null) {
+      throw new LeaseLostException("lock of volume " + lock.volumeId() + " with epoch "
+          + lock.epoch() + " is no longer held" + (held == null ? "" : " (held by "
+          + held.holder() + " with epoch " + held.epoch() + ")"));
+    }
+    if (v.revision() != expected.revision()) {
+      throw new ConcurrentModificationException("head of volume " + v.name() + " changed: "
+          + "expected revision " + expected.revision() + ", found " + v.revision());
+    }
+    long rev = state.revision() + 1;
+    VolumeRecord committed = v.withHead(root, generation, rev);
+    publish(state.with(committed, state.nextVolumeId(), rev));
+    return committed.head();
+  }
+
+  @Override
+  public synchronized void unlock(VolumeLock lock) {
+    Objects.requireNonNull(lock, "lock");
+    VolumeLock held = locks.get(lock.volumeId());
+    if (held != null && held.epoch() == lock.epoch()) {
+      locks.remove(lock.volumeId());
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      locks.clear();
+      if (file != null) {
+        file.close();
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LocalMetadataService[" + (file == null ? "in memory" : file.path()) + "]";
+  }
+
+  /** Validates a commit's arguments; shared with the etcd service. */
+  static void checkCommit(VolumeLock lock, Head expected, BlockRef root, long generation) {
+    if (expected.volumeId() != lock.volumeId()) {
+      throw TorusException.invalid("head of volume " + expected.volumeId()
+          + " does not belong to the lock of volume " + lock.volumeId());
+    }
+    if (generation <= expected.generation()) {
+      throw TorusException.invalid("new generation " + generation
+          + " must be greater than the expected head's " + expected.generation());
+    }
+  }
+
+  /** Validates a lock holder name; shared with the etcd service. */
+  static String checkHolder(String holder) {
+    if (holder == null || holder.isBlank() || holder.length() > 1024) {
+      throw TorusException.invalid("lock holder must be 1 to 1024 characters, not blank: "
+          + (holder == null ? "null" : "'" + holder + "'"));
+    }
+    return holder;
+  }
+
+  private VolumeRecord existing(String name) {
+    VolumeSpec.checkName(name);
+    checkOpen();
+    VolumeRecord v = state.volumes().get(name);
+    if (v == null) {
+      throw new VolumeNotFoundException("no volume named '" + name + "'");
+    }
+    return v;
+  }
+
+  private VolumeRecord byId(long volumeId) {
+    checkOpen();
+    VolumeRecord v = state.byId(volumeId);
+    if (v == null) {
+      throw new VolumeNotFoundException("no volume with id " + volumeId);
+    }
+    return v;
+  }
+
+  private void publish(LocalState next) {
+    if (file != null) {
+      file.write(next);
+    }
+    state = next;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new TorusClosedException(this + " is closed");
+    }
+  }
+}

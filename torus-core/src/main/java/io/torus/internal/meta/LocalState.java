@@ -1,0 +1,48 @@
+package io.torus.internal.meta;
+
+import java.util.Collections;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+
+/**
+ * The whole persisted state of a {@link LocalMetadataService}: an immutable value, replaced as
+ * a whole on every change.
+ *
+ * @param nextVolumeId the id the next created volume gets; ids are never reused
+ * @param revision the last revision handed out; every head change and every lock takes the
+ *     next one, so revisions (and lock epochs) only grow, also across restarts
+ * @param volumes every volume by name (unmodifiable, sorted by name)
+ */
+record LocalState(long nextVolumeId, long revision, NavigableMap<String, VolumeRecord> volumes) {
+
+  /** The state of a fresh store. */
+  static final LocalState EMPTY = new LocalState(1, 0, new TreeMap<>());
+
+  LocalState {
+    volumes = Collections.unmodifiableNavigableMap(new TreeMap<>(volumes));
+  }
+
+  /** The volume with this id, or {@code null}. */
+  VolumeRecord byId(long id) {
+    for (VolumeRecord v : volumes.values()) {
+      if (v.id() == id) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  /** A copy with {@code v} added or replaced (by name) and the counters given. */
+  LocalState with(VolumeRecord v, long newNextVolumeId, long newRevision) {
+    TreeMap<String, VolumeRecord> m = new TreeMap<>(volumes);
+    m.put(v.name(), v);
+    return new LocalState(newNextVolumeId, newRevision, m);
+  }
+
+  /** A copy without the named volume. */
+  LocalState without(String name) {
+    TreeMap<String, VolumeRecord> m = new TreeMap<>(volumes);
+    m.remove(name);
+    return new LocalState(nextVolumeId, revision, m);
+  }
+}

@@ -1,0 +1,742 @@
+package io.torus.internal.volume;
+
+import io.torus.BlockKind;
+import io.torus.BlockRef;
+import io.torus.BlockVolume;
+import io.torus.ConcurrentModificationException;
+import io.torus.CorruptBlockException;
+import io.torus.ErrorCode;
+import io.torus.Extent;
+import io.torus.LeaseLostException;
+import io.torus.TorusClosedException;
+import io.torus.TorusException;
+import io.torus.VolumeInfo;
+import io.torus.internal.layer.BlockCache;
+import io.torus.internal.layer.BlockLayer;
+import io.torus.internal.map.BlockMap;
+import io.torus.internal.map.MapNode;
+import io.torus.spi.Head;
+import io.torus.spi.MetadataService;
+import io.torus.spi.VolumeLock;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
+
+/**
+ * An open volume: the write buffer, read path and flush (commit) of one volume on one node.
+ *
+ * <p><b>State.</b> A volatile {@link State} holds three layers, newest first: {@code dirty}
+ * (blocks changed since the last flush started), {@code frozen} (the blocks a running flush
+ * is committing; immutable) and {@code root} (the committed block map). A read takes one
+ * snapshot of the state and looks a block up in that order, so it always sees a consistent
+ * picture, before, during or after a flush.
+ *
+ * <p><b>Invariants.</b> (1) Every change is in exactly one of dirty, frozen or the tree
+ * reachable from root; a flush moves dirty to frozen, then frozen into a new root.
+ * (2) The bytes of an in-memory dirty block are mutated only under its stripe lock, and only
+ * while in the current dirty map; frozen blocks are never mutated. (3) Refs of the pending
+ * generation are unique: the metadata service advanced the head's generation when the lock
+ * was taken, and each flush moves the pending generation up by one.
+ *
+ * <p><b>Concurrency.</b> Writers (write, trim, zero, early write-out) hold the read side of
+ * the phase lock; a flush takes the write side only for the instants it swaps the state, so
+ * a write either lands before the freeze (and is committed by that flush) or after it.
+ * Flushes are serialised by {@code flushLock}; a flush covers every write completed before it
+ * was called.
+ *
+ * <p><b>Failure.</b> A flush that fails before its commit puts its frozen blocks back under
+ * the newer dirty ones: nothing is lost and the flush reports the error. A refused commit
+ * (lease lost, head changed) fences the volume: every later write and flush fails.
+ */
+public final class VolumeEngine implements BlockVolume {
+  private static final int STRIPES = 256;
+
+  private static final class State {
+    final ConcurrentHashMap<Long, Entry> dirty;
+    final Map<Long, Entry> frozen;
+    final BlockRef root;
+
+    State(ConcurrentHashMap<Long, Entry> dirty, Map<Long, Entry> frozen, BlockRef root) {
+      this.dirty = dirty;
+      this.frozen = frozen;
+      this.root = root;
+    }
+  }
+
+  private final VolumeInfo info;
+  private final int blockSize;
+  private final int shift;
+  private final BlockLayer layer;
+  private final BlockCache cache;
+  private final MetadataService meta;
+  private final VolumeLock lock;
+  private final Executor executor;
+  private final Executor ioPool;
+  private final long dirtyLimit;
+  private final Runnable onClose;
+
+  private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
+  private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+  private final ReentrantLock flushLock = new ReentrantLock();
+  private final ReentrantLock evictLock = new ReentrantLock();
+  private final AtomicLong dirtyBytes = new AtomicLong();
+
+  private volatile long size;
+  private volatile State state;
+  private volatile Generation pending;
+  private Head head; // guarded by flushLock
+  private volatile TorusException fenced;
+  private volatile boolean closing;
+  private volatile boolean closed;
+
+  /**
+   * @param lock the writer lock, or null for a read-only handle
+   * @param head the head to start from (for a writer: the head in {@code lock})
+   * @param executor completes user futures
+   * @param ioPool runs parallel block writes of flushes; never blocks on volume locks
+   */
+  public VolumeEngine(VolumeInfo info, BlockLayer layer, BlockCache cache,
+      MetadataService meta, VolumeLock lock, Head head, Executor executor, Executor ioPool,
+      long dirtyLimit, Runnable onClose) {
+    this.info = info;
+    this.blockSize = info.blockSize();
+    this.shift = Integer.numberOfTrailingZeros(blockSize);
+    this.layer = layer;
+    this.cache = cache;
+    this.meta = meta;
+    this.lock = lock;
+    this.executor = executor;
+    this.ioPool = ioPool;
+    this.dirtyLimit = dirtyLimit;
+    this.onClose = onClose;
+    this.size = info.size();
+    this.head = head;
+    this.state = new State(new ConcurrentHashMap<>(), Map.of(), head.root());
+    this.pending = new Generation(info.id(), head.generation() + 1);
+    for (int i = 0; i < STRIPES; i++) {
+      stripes[i] = new ReentrantLock();
+    }
+  }
+
+  @Override
+  public String name() {
+    return info.name();
+  }
+
+  @Override
+  public long id() {
+    return info.id();
+  }
+
+  @Override
+  public long size() {
+    return size;
+  }
+
+  @Override
+  public int blockSize() {
+    return blockSize;
+  }
+
+  @Override
+  public boolean isReadOnly() {
+    return lock == null;
+  }
+
+  /** The writer's fencing epoch, or 0 for a read-only handle. */
+  public long epoch() {
+    return lock == null ? 0 : lock.epoch();
+  }
+
+  /** Makes the volume see a larger size (after the metadata service recorded it). */
+  public void grow(long newSize) {
+    if (newSize > size) {
+      size = newSize;
+    }
+  }
+
+  /**
+   * Fences the volume: every later write and flush fails with {@code cause}. Called when the
+   * node's lease is lost. Idempotent; the first cause wins.
+   */
+  public void fence(TorusException cause) {
+    if (fenced == null) {
+      fenced = cause;
+    }
+  }
+
+  // ---------------------------------------------------------------- async API
+
+  private <T> CompletableFuture<T> async(Supplier<T> op) {
+    if (closed) {
+      return CompletableFuture.failedFuture(closedError());
+    }
+    try {
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          return op.get();
+        } catch (RuntimeException e) {
+          throw TorusException.of(e);
+        }
+      }, executor);
+    } catch (RuntimeException e) { // rejected: the executor shut down
+      return CompletableFuture.failedFuture(new TorusClosedException(
+          "volume '" + info.name() + "' node is shutting down", e));
+    }
+  }
+
+  @Override
+  public CompletableFuture<Void> readAsync(long offset, ByteBuffer dst) {
+    try {
+      checkRange(offset, dst.remaining());
+    } catch (TorusException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return async(() -> {
+      readBlocking(offset, dst);
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> writeAsync(long offset, ByteBuffer src) {
+    try {
+      checkWritable();
+      checkRange(offset, src.remaining());
+    } catch (TorusException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return async(() -> {
+      writeBlocking(offset, src);
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> flushAsync() {
+    if (lock == null) {
+      return closed ? CompletableFuture.failedFuture(closedError())
+          : CompletableFuture.completedFuture(null);
+    }
+    return async(() -> {
+      flushBlocking();
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> trimAsync(long offset, long length) {
+    return discardAsync(offset, length);
+  }
+
+  @Override
+  public CompletableFuture<Void> writeZeroesAsync(long offset, long length) {
+    return discardAsync(offset, length);
+  }
+
+  private CompletableFuture<Void> discardAsync(long offset, long length) {
+    try {
+      checkWritable();
+      checkRange(offset, length);
+    } catch (TorusException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return async(() -> {
+      discardBlocking(offset, length);
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<List<Extent>> extentsAsync(long offset, long length) {
+    try {
+      checkRange(offset, length);
+    } catch (TorusException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return async(() -> {
+      State s = state;
+      return Extents.of(this::loadNode, s.root, s.frozen, s.dirty, offset, length, shift);
+    });
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  private void checkRange(long offset, long length) {
+    if (offset < 0) {
+      throw TorusException.invalid("offset < 0: " + offset);
+    }
+    if (length < 0) {
+      throw TorusException.invalid("length < 0: " + length);
+    }
+    long sz = size;
+    if (offset > sz || length > sz - offset) {
+      throw TorusException.invalid("range [" + offset + ", " + offset + " + " + length
+          + ") is past the end of volume '" + info.name() + "' (size " + sz + ")");
+    }
+  }
+
+  private void checkWritable() {
+    if (closing) {
+      throw closedError();
+    }
+    checkCommittable();
+  }
+
+  private void checkCommittable() {
+    if (closed) {
+      throw closedError();
+    }
+    if (lock == null) {
+      throw new TorusException(ErrorCode.EPERM,
+          "volume '" + info.name() + "' is open read-only");
+    }
+    TorusException f = fenced;
+    if (f != null) {
+      throw fencedError(f);
+    }
+  }
+
+  private TorusException fencedError(TorusException cause) {
+    String msg = "volume '" + info.name() + "' is fenced: " + cause.getMessage();
+    return cause instanceof ConcurrentModificationException
+        ? new ConcurrentModificationException(msg, cause)
+        : new LeaseLostException(msg, cause);
+  }
+
+  private TorusClosedException closedError() {
+    return new TorusClosedException("volume '" + info.name() + "' is closed");
+  }
+
+  private ReentrantLock stripe(long index) {
+    return stripes[(int) ((index ^ (index >>> 8)) & (STRIPES - 1))];
+  }
+
+  // ---------------------------------------------------------------- read path
+
+  private void readBlocking(long offset, ByteBuffer dst) {
+    long off = offset;
+    while (dst.hasRemaining()) {
+      long index = off >>> shift;
+      int inBlock = (int) (off & (blockSize - 1));
+      int n = Math.min(blockSize - inBlock, dst.remaining());
+      readBlock(state, index, inBlock, n, dst);
+      off += n;
+    }
+  }
+
+  /** Copies {@code n} bytes of block {@code index} from {@code inBlock} into {@code dst}. */
+  private void readBlock(State s, long index, int inBlock, int n, ByteBuffer dst) {
+    Entry e = s.dirty.get(index);
+    if (e instanceof Entry.Mem) {
+      ReentrantLock l = stripe(index);
+      l.lock();
+      try {
+        e = s.dirty.get(index);
+        if (e instanceof Entry.Mem) {
+          dst.put(((Entry.Mem) e).data, inBlock, n);
+          return;
+        }
+      } finally {
+        l.unlock();
+      }
+    }
+    if (e == null) {
+      e = s.frozen.get(index);
+    }
+    if (e instanceof Entry.Mem) { // frozen: immutable
+      dst.put(((Entry.Mem) e).data, inBlock, n);
+      return;
+    }
+    BlockRef ref = e == null ? BlockMap.lookup(this::loadNode, s.root, index)
+        : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
+    if (ref == null) {
+      int end = dst.position() + n;
+      while (dst.position() < end) {
+        int k = Math.min(end - dst.position(), ZEROES.length);
+        dst.put(ZEROES, 0, k);
+      }
+      return;
+    }
+    ByteBuffer block = loadBlock(ref);
+    dst.put(dst.position(), block, inBlock, n);
+    dst.position(dst.position() + n);
+  }
+
+  private static final byte[] ZEROES = new byte[64 * 1024];
+
+  /** Reads a data block, shared with the cache: the caller must not modify it. */
+  private ByteBuffer loadBlock(BlockRef ref) {
+    ByteBuffer b = cache.block(ref);
+    if (b == null) {
+      b = layer.get(ref);
+      if (b.remaining() != blockSize) {
+        throw new CorruptBlockException("block " + ref + " has " + b.remaining()
+            + " bytes, volume '" + info.name() + "' has " + blockSize + "-byte blocks");
+      }
+      cache.putBlock(ref, b);
+    }
+    return b;
+  }
+
+  private MapNode loadNode(BlockRef ref) {
+    MapNode node = cache.node(ref);
+    if (node == null) {
+      node = MapNode.decode(ref, layer.get(ref));
+      cache.putNode(ref, node);
+    }
+    return node;
+  }
+
+  /** The current content of block {@code index} below the dirty map, as a new array. */
+  private byte[] baseContent(State s, long index, Entry e) {
+    byte[] data = new byte[blockSize];
+    if (e == null) {
+      e = s.frozen.get(index);
+    }
+    if (e instanceof Entry.Mem) {
+      System.arraycopy(((Entry.Mem) e).data, 0, data, 0, blockSize);
+      return data;
+    }
+    BlockRef ref = e == null ? BlockMap.lookup(this::loadNode, s.root, index)
+        : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
+    if (ref != null) {
+      loadBlock(ref).get(0, data);
+    }
+    return data;
+  }
+
+  // ---------------------------------------------------------------- write path
+
+  private void writeBlocking(long offset, ByteBuffer src) {
+    long off = offset;
+    while (src.hasRemaining()) {
+      long index = off >>> shift;
+      int inBlock = (int) (off & (blockSize - 1));
+      int n = Math.min(blockSize - inBlock, src.remaining());
+      writeBlock(index, inBlock, n, src);
+      off += n;
+    }
+    if (dirtyBytes.get() > dirtyLimit) {
+      writeOutEarly();
+    }
+  }
+
+  private void writeBlock(long index, int inBlock, int n, ByteBuffer src) {
+    phase.readLock().lock();
+    try {
+      checkWritable();
+      ReentrantLock l = stripe(index);
+      l.lock();
+      try {
+        State s = state;
+        Entry e = s.dirty.get(index);
+        if (e instanceof Entry.Mem) {
+          src.get(((Entry.Mem) e).data, inBlock, n);
+          return;
+        }
+        byte[] data = n == blockSize ? new byte[blockSize] : baseContent(s, index, e);
+        src.get(data, inBlock, n);
+        s.dirty.put(index, new Entry.Mem(data));
+        dirtyBytes.addAndGet(blockSize);
+      } finally {
+        l.unlock();
+      }
+    } finally {
+      phase.readLock().unlock();
+    }
+  }
+
+  private void discardBlocking(long offset, long length) {
+    long end = offset + length;
+    long firstWhole = (offset + blockSize - 1) >>> shift;
+    long endWhole = end >>> shift;
+    if (firstWhole >= endWhole) { // inside one block, or straddling two partially
+      zeroPartial(offset, end);
+      return;
+    }
+    zeroPartial(offset, firstWhole << shift);
+    zeroPartial(endWhole << shift, end);
+    phase.readLock().lock();
+    try {
+      checkWritable();
+      State s = state;
+      java.util.TreeSet<Long> indexes = new java.util.TreeSet<>();
+      BlockMap.allocated(this::loadNode, s.root, firstWhole, endWhole, indexes::add);
+      for (Long k : s.frozen.keySet()) {
+        if (k >= firstWhole && k < endWhole) {
+          indexes.add(k);
+        }
+      }
+      for (Long k : s.dirty.keySet()) {
+        if (k >= firstWhole && k < endWhole) {
+          indexes.add(k);
+        }
+      }
+      for (long index : indexes) {
+        ReentrantLock l = stripe(index);
+        l.lock();
+        try {
+          Entry prior = s.dirty.put(index, Entry.HOLE);
+          if (prior instanceof Entry.Mem) {
+            dirtyBytes.addAndGet(-blockSize);
+          }
+        } finally {
+          l.unlock();
+        }
+      }
+    } finally {
+      phase.readLock().unlock();
+    }
+  }
+
+  private void zeroPartial(long from, long to) {
+    if (to > from) {
+      writeBlocking(from, ByteBuffer.allocate((int) (to - from)));
+    }
+  }
+
+  /**
+   * Bounds memory: writes in-memory dirty blocks out as blocks of the pending generation
+   * until the buffer is below three quarters of its limit. One thread does it at a time;
+   * other writers wait for it (backpressure).
+   */
+  private void writeOutEarly() {
+    if (!evictLock.tryLock()) {
+      evictLock.lock(); // wait for the running write-out, then let the writer go on
+      evictLock.unlock();
+      return;
+    }
+    try {
+      while (dirtyBytes.get() > dirtyLimit * 3 / 4) {
+        phase.readLock().lock();
+        try {
+          checkWritable();
+          State s = state;
+          Generation g = pending;
+          List<Long> batch = new ArrayList<>();
+          for (Map.Entry<Long, Entry> me : s.dirty.entrySet()) {
+            if (me.getValue() instanceof Entry.Mem) {
+              batch.add(me.getKey());
+              if (batch.size() == 64) {
+                break;
+              }
+            }
+          }
+          if (batch.isEmpty()) {
+            return;
+          }
+          List<CompletableFuture<Void>> writes = new ArrayList<>(batch.size());
+          for (long index : batch) {
+            writes.add(CompletableFuture.runAsync(() -> writeOut(s, g, index), ioPool));
+          }
+          joinAll(writes);
+        } finally {
+          phase.readLock().unlock();
+        }
+      }
+    } finally {
+      evictLock.unlock();
+    }
+  }
+
+  private void writeOut(State s, Generation g, long index) {
+    ReentrantLock l = stripe(index);
+    l.lock();
+    try {
+      Entry e = s.dirty.get(index);
+      if (e instanceof Entry.Mem) {
+        byte[] data = ((Entry.Mem) e).data;
+        BlockRef ref = g.next(BlockKind.DATA);
+        putBlock(ref, ByteBuffer.wrap(data));
+        s.dirty.put(index, new Entry.Stored(ref));
+        dirtyBytes.addAndGet(-blockSize);
+      }
+    } finally {
+      l.unlock();
+    }
+  }
+
+  private void putBlock(BlockRef ref, ByteBuffer data) {
+    CRC32C crc = new CRC32C();
+    crc.update(data.duplicate());
+    layer.put(ref, data, (int) crc.getValue());
+    cache.putBlock(ref, data);
+  }
+
+  private static void joinAll(List<CompletableFuture<Void>> futures) {
+    TorusException first = null;
+    for (CompletableFuture<Void> f : futures) {
+      try {
+        f.join();
+      } catch (RuntimeException e) {
+        if (first == null) {
+          first = TorusException.of(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  // ---------------------------------------------------------------- flush
+
+  private void flushBlocking() {
+    flushLock.lock();
+    try {
+      checkCommittable();
+      State s;
+      Generation g;
+      phase.writeLock().lock();
+      try {
+        s = state;
+        if (s.dirty.isEmpty()) {
+          return;
+        }
+        g = pending;
+        pending = new Generation(info.id(), g.number + 1);
+        state = new State(new ConcurrentHashMap<>(), s.dirty, s.root);
+      } finally {
+        phase.writeLock().unlock();
+      }
+      Map<Long, Entry> frozen = s.dirty;
+      BlockRef root;
+      try {
+        root = commit(frozen, g);
+      } catch (RuntimeException e) {
+        restore(frozen);
+        throw e;
+      }
+      long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
+      phase.writeLock().lock();
+      try {
+        state = new State(state.dirty, Map.of(), root);
+      } finally {
+        phase.writeLock().unlock();
+      }
+      dirtyBytes.addAndGet(-inMemory * blockSize);
+    } finally {
+      flushLock.unlock();
+    }
+  }
+
+  /** Writes the frozen blocks and the changed map nodes, then swaps the head. */
+  private BlockRef commit(Map<Long, Entry> frozen, Generation g) {
+    NavigableMap<Long, BlockRef> changes = new TreeMap<>();
+    List<CompletableFuture<Void>> writes = new ArrayList<>();
+    for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
+      Entry e = me.getValue();
+      if (e instanceof Entry.Mem) {
+        BlockRef ref = g.next(BlockKind.DATA);
+        changes.put(me.getKey(), ref);
+        byte[] data = ((Entry.Mem) e).data;
+        writes.add(CompletableFuture.runAsync(() -> putBlock(ref, ByteBuffer.wrap(data)),
+            ioPool));
+      } else {
+        changes.put(me.getKey(), e == Entry.HOLE ? null : ((Entry.Stored) e).ref);
+      }
+    }
+    joinAll(writes);
+    long blocks = (size + blockSize - 1) >>> shift;
+    BlockRef root = BlockMap.apply(this::loadNode, node -> {
+      BlockRef ref = g.next(BlockKind.MAP);
+      ByteBuffer bytes = node.encode();
+      CRC32C crc = new CRC32C();
+      crc.update(bytes.duplicate());
+      layer.put(ref, bytes, (int) crc.getValue());
+      cache.putNode(ref, node);
+      return ref;
+    }, head.root(), blocks, changes);
+    layer.flush();
+    head = commitHead(root, g.number);
+    return root;
+  }
+
+  private Head commitHead(BlockRef root, long generation) {
+    try {
+      return meta.commitHead(lock, head, root, generation);
+    } catch (LeaseLostException | ConcurrentModificationException e) {
+      fence(e);
+      throw e;
+    } catch (TorusException e) {
+      // The outcome is unknown (e.g. a timeout): read the head back to learn it.
+      Head now;
+      try {
+        now = meta.head(info.id());
+      } catch (RuntimeException again) {
+        e.addSuppressed(again);
+        throw e;
+      }
+      if (now.generation() == generation && Objects.equals(now.root(), root)) {
+        return now;
+      }
+      throw e;
+    }
+  }
+
+  /** Puts a failed flush's blocks back under the newer dirty ones. */
+  private void restore(Map<Long, Entry> frozen) {
+    phase.writeLock().lock();
+    try {
+      State s = state;
+      long shadowed = 0;
+      for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
+        Entry prior = s.dirty.putIfAbsent(me.getKey(), me.getValue());
+        if (prior != null && me.getValue() instanceof Entry.Mem) {
+          shadowed++;
+        }
+      }
+      state = new State(s.dirty, Map.of(), s.root);
+      dirtyBytes.addAndGet(-shadowed * blockSize);
+    } finally {
+      phase.writeLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- close
+
+  @Override
+  public void close() {
+    phase.writeLock().lock();
+    try {
+      if (closing) {
+        return;
+      }
+      closing = true; // no write starts after this; the ones running have finished
+    } finally {
+      phase.writeLock().unlock();
+    }
+    try {
+      if (lock != null && fenced == null) {
+        flushBlocking();
+      }
+    } finally {
+      phase.writeLock().lock();
+      try {
+        closed = true;
+      } finally {
+        phase.writeLock().unlock();
+      }
+      try {
+        if (lock != null) {
+          meta.unlock(lock);
+        }
+      } finally {
+        onClose.run();
+      }
+    }
+  }
+}

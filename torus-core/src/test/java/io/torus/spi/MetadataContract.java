@@ -1,0 +1,458 @@
+package io.torus.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.torus.BlockKind;
+import io.torus.BlockRef;
+import io.torus.ConcurrentModificationException;
+import io.torus.ErrorCode;
+import io.torus.LeaseLostException;
+import io.torus.TorusException;
+import io.torus.VolumeExistsException;
+import io.torus.VolumeInfo;
+import io.torus.VolumeLockedException;
+import io.torus.VolumeNotFoundException;
+import io.torus.VolumeSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The behaviour every {@link MetadataService} must have. A subclass per implementation gives
+ * a fresh, empty service for each test.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+public abstract class MetadataContract {
+  /** 1 MiB. */
+  protected static final long MIB = 1 << 20;
+  private static final int THREADS = 8;
+
+  /** The service under test; fresh and empty for each test. */
+  protected MetadataService meta;
+
+  /** A new, empty service; closed by the suite after the test. */
+  protected abstract MetadataService newService();
+
+  @BeforeEach
+  void openService() {
+    meta = newService();
+  }
+
+  @AfterEach
+  void closeService() {
+    if (meta != null) {
+      meta.close();
+    }
+  }
+
+  /** Creates a volume of {@code size} bytes with default block size and replication. */
+  protected VolumeInfo create(String name, long size) {
+    return meta.createVolume(VolumeSpec.builder(name, size).build());
+  }
+
+  @Test
+  void createdVolumeIsVisibleByNameAndInTheSortedList() {
+    VolumeInfo b = meta.createVolume(
+        VolumeSpec.builder("beta", 8 * MIB).blockSize(4096).replication(3).build());
+    VolumeInfo a = create("alpha", 4 * MIB);
+
+    assertThat(b.name()).isEqualTo("beta");
+    assertThat(b.size()).isEqualTo(8 * MIB);
+    assertThat(b.blockSize()).isEqualTo(4096);
+    assertThat(b.replication()).isEqualTo(3);
+    assertThat(b.created()).isNotNull();
+    assertThat(a.id()).isPositive().isNotEqualTo(b.id());
+    assertThat(meta.volume("beta")).contains(b);
+    assertThat(meta.volume("gamma")).isEmpty();
+    assertThat(meta.volumes()).containsExactly(a, b);
+  }
+
+  @Test
+  void newVolumeHasAnEmptyHead() {
+    VolumeInfo v = create("v", MIB);
+    Head h = meta.head(v.id());
+    assertThat(h.volumeId()).isEqualTo(v.id());
+    assertThat(h.root()).isNull();
+    assertThat(h.generation()).isZero();
+  }
+
+  @Test
+  void secondCreateOfANameFails() {
+    VolumeInfo first = create("dup", MIB);
+    assertThatThrownBy(() -> create("dup", 2 * MIB))
+        .isInstanceOf(VolumeExistsException.class).hasMessageContaining("dup");
+    assertThat(meta.volume("dup")).contains(first);
+  }
+
+  @Test
+  void racingCreatorsOfOneNameExactlyOneWins() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      String name = "race-" + round;
+      List<Object> outcomes = race(THREADS, i -> create(name, (i + 1) * MIB));
+      List<VolumeInfo> winners = new ArrayList<>();
+      for (Object o : outcomes) {
+        if (o instanceof VolumeInfo v) {
+          winners.add(v);
+        } else {
+          assertThat(o).isInstanceOf(VolumeExistsException.class);
+        }
+      }
+      assertThat(winners).hasSize(1);
+      assertThat(meta.volume(name)).contains(winners.get(0));
+    }
+  }
+
+  @Test
+  void concurrentCreatorsGetDistinctIds() throws Exception {
+    int perThread = 6;
+    List<Object> outcomes = race(THREADS, i -> {
+      List<Long> ids = new ArrayList<>();
+      for (int j = 0; j < perThread; j++) {
+        ids.add(create("c-" + i + "-" + j, MIB).id());
+      }
+      return ids;
+    });
+    Set<Long> ids = new HashSet<>();
+    for (Object o : outcomes) {
+      assertThat(o).isInstanceOf(List.class);
+      for (Object id : (List<?>) o) {
+        assertThat(ids.add((Long) id)).as("id %s handed out twice", id).isTrue();
+      }
+    }
+    assertThat(ids).hasSize(THREADS * perThread);
+    assertThat(meta.volumes()).hasSize(THREADS * perThread);
+  }
+
+  @Test
+  void idsAreNeverReusedAfterDelete() {
+    VolumeInfo a = create("a", MIB);
+    meta.deleteVolume("a");
+    VolumeInfo again = create("a", MIB);
+    VolumeInfo b = create("b", MIB);
+    assertThat(again.id()).isGreaterThan(a.id());
+    assertThat(b.id()).isGreaterThan(again.id());
+    assertThat(meta.head(again.id()).generation()).isZero();
+  }
+
+  @Test
+  void resizeOnlyGrows() {
+    create("r", 4 * MIB);
+    VolumeInfo grown = meta.resizeVolume("r", 16 * MIB);
+    assertThat(grown.size()).isEqualTo(16 * MIB);
+    assertThat(meta.volume("r").orElseThrow().size()).isEqualTo(16 * MIB);
+    assertThat(meta.resizeVolume("r", 16 * MIB).size()).isEqualTo(16 * MIB);
+
+    assertThatThrownBy(() -> meta.resizeVolume("r", 8 * MIB))
+        .isInstanceOf(TorusException.class)
+        .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EINVAL))
+        .hasMessageContaining(String.valueOf(8 * MIB));
+    assertThatThrownBy(() -> meta.resizeVolume("r", 16 * MIB + 1))
+        .isInstanceOf(TorusException.class).hasMessageContaining("multiple of 512");
+    assertThatThrownBy(() -> meta.resizeVolume("missing", 16 * MIB))
+        .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("missing");
+    assertThat(meta.volume("r").orElseThrow().size()).isEqualTo(16 * MIB);
+  }
+
+  @Test
+  void deleteRemovesRecordAndHead() {
+    VolumeInfo v = create("gone", MIB);
+    meta.deleteVolume("gone");
+    assertThat(meta.volume("gone")).isEmpty();
+    assertThat(meta.volumes()).isEmpty();
+    assertThatThrownBy(() -> meta.head(v.id())).isInstanceOf(VolumeNotFoundException.class);
+    assertThatThrownBy(() -> meta.lockVolume(v.id(), "w"))
+        .isInstanceOf(VolumeNotFoundException.class);
+    assertThatThrownBy(() -> meta.deleteVolume("gone"))
+        .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("gone");
+  }
+
+  @Test
+  void lockAdvancesGenerationAndRefusesASecondWriter() {
+    VolumeInfo v = create("locked", MIB);
+    Head before = meta.head(v.id());
+    VolumeLock lock = meta.lockVolume(v.id(), "node-a@10.0.0.1:4000");
+
+    assertThat(lock.volumeId()).isEqualTo(v.id());
+    assertThat(lock.holder()).isEqualTo("node-a@10.0.0.1:4000");
+    assertThat(lock.epoch()).isPositive();
+    assertThat(lock.head().generation()).isEqualTo(before.generation() + 1);
+    assertThat(lock.head().revision()).isNotEqualTo(before.revision());
+    assertThat(meta.head(v.id())).isEqualTo(lock.head());
+
+    assertThatThrownBy(() -> meta.lockVolume(v.id(), "node-b"))
+        .isInstanceOf(VolumeLockedException.class)
+        .hasMessageContaining("node-a@10.0.0.1:4000")
+        .satisfies(e -> assertThat(((VolumeLockedException) e).holder())
+            .isEqualTo("node-a@10.0.0.1:4000"));
+    assertThat(meta.head(v.id())).isEqualTo(lock.head());
+  }
+
+  @Test
+  void unlockThenRelockGivesAGreaterEpochAndGeneration() {
+    VolumeInfo v = create("relock", MIB);
+    VolumeLock first = meta.lockVolume(v.id(), "a");
+    meta.unlock(first);
+    meta.unlock(first);
+    VolumeLock second = meta.lockVolume(v.id(), "b");
+    assertThat(second.epoch()).isGreaterThan(first.epoch());
+    assertThat(second.head().generation()).isEqualTo(first.head().generation() + 1);
+    assertThat(second.holder()).isEqualTo("b");
+    meta.unlock(first);
+    assertThatThrownBy(() -> meta.lockVolume(v.id(), "c"))
+        .isInstanceOf(VolumeLockedException.class).hasMessageContaining("b");
+  }
+
+  @Test
+  void epochsStrictlyIncreaseAcrossVolumes() {
+    long last = 0;
+    List<VolumeInfo> vols = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      vols.add(create("e" + i, MIB));
+    }
+    for (int round = 0; round < 3; round++) {
+      for (VolumeInfo v : vols) {
+        VolumeLock l = meta.lockVolume(v.id(), "w" + round);
+        assertThat(l.epoch()).isGreaterThan(last);
+        last = l.epoch();
+        meta.unlock(l);
+      }
+    }
+  }
+
+  @Test
+  void racingLockersExactlyOneWins() throws Exception {
+    VolumeInfo v = create("contended", MIB);
+    List<Object> outcomes = race(THREADS, i -> meta.lockVolume(v.id(), "holder-" + i));
+    List<VolumeLock> winners = new ArrayList<>();
+    for (Object o : outcomes) {
+      if (o instanceof VolumeLock l) {
+        winners.add(l);
+      } else {
+        assertThat(o).isInstanceOf(VolumeLockedException.class);
+        assertThat(((VolumeLockedException) o).holder()).startsWith("holder-");
+      }
+    }
+    assertThat(winners).hasSize(1);
+    assertThat(meta.head(v.id()).generation()).isEqualTo(1);
+  }
+
+  @Test
+  void commitHeadSwapsTheHead() {
+    VolumeInfo v = create("commit", MIB);
+    VolumeLock lock = meta.lockVolume(v.id(), "w");
+    long gen = lock.head().generation();
+    BlockRef root1 = new BlockRef(v.id(), gen, 7, BlockKind.MAP);
+    Head h1 = meta.commitHead(lock, lock.head(), root1, gen + 1);
+    assertThat(h1.root()).isEqualTo(root1);
+    assertThat(h1.generation()).isEqualTo(gen + 1);
+    assertThat(h1.volumeId()).isEqualTo(v.id());
+    assertThat(meta.head(v.id())).isEqualTo(h1);
+
+    BlockRef root2 = new BlockRef(v.id(), gen + 1, 0, BlockKind.MAP);
+    Head h2 = meta.commitHead(lock, h1, root2, gen + 2);
+    assertThat(h2.revision()).isNotEqualTo(h1.revision());
+    assertThat(meta.head(v.id())).isEqualTo(h2);
+
+    Head h3 = meta.commitHead(lock, h2, null, gen + 3);
+    assertThat(h3.root()).isNull();
+    assertThat(meta.head(v.id())).isEqualTo(h3);
+  }
+
+  @Test
+  void commitOnAStaleHeadIsAConcurrentModification() {
+    VolumeInfo v = create("stale", MIB);
+    VolumeLock lock = meta.lockVolume(v.id(), "w");
+    long gen = lock.head().generation();
+    Head h1 = meta.commitHead(lock, lock.head(), ref(v, gen), gen + 1);
+    assertThatThrownBy(() -> meta.commitHead(lock, lock.head(), ref(v, gen + 1), gen + 2))
+        .isInstanceOf(ConcurrentModificationException.class)
+        .hasMessageContaining(String.valueOf(h1.revision()));
+    assertThat(meta.head(v.id())).isEqualTo(h1);
+  }
+
+  @Test
+  void commitWithoutTheLockIsALostLease() {
+    VolumeInfo v = create("lost", MIB);
+    VolumeLock a = meta.lockVolume(v.id(), "a");
+    meta.unlock(a);
+    long gen = a.head().generation();
+    assertThatThrownBy(() -> meta.commitHead(a, a.head(), ref(v, gen), gen + 1))
+        .isInstanceOf(LeaseLostException.class);
+    assertThat(meta.head(v.id())).isEqualTo(a.head());
+
+    VolumeLock b = meta.lockVolume(v.id(), "b");
+    Head bHead = b.head();
+    // A still has B's current head in hand: the lock check alone must refuse it.
+    assertThatThrownBy(() -> meta.commitHead(a, bHead, ref(v, gen), bHead.generation() + 1))
+        .isInstanceOf(LeaseLostException.class);
+    Head committed = meta.commitHead(b, bHead, ref(v, bHead.generation()),
+        bHead.generation() + 1);
+    assertThat(meta.head(v.id())).isEqualTo(committed);
+  }
+
+  @Test
+  void commitArgumentsAreChecked() {
+    VolumeInfo v = create("args", MIB);
+    VolumeInfo other = create("other", MIB);
+    VolumeLock lock = meta.lockVolume(v.id(), "w");
+    long gen = lock.head().generation();
+    assertThatThrownBy(() -> meta.commitHead(lock, lock.head(), null, gen))
+        .isInstanceOf(TorusException.class).hasMessageContaining(String.valueOf(gen));
+    assertThatThrownBy(() -> meta.commitHead(lock, meta.head(other.id()), null, gen + 1))
+        .isInstanceOf(TorusException.class)
+        .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EINVAL));
+    assertThat(meta.head(v.id())).isEqualTo(lock.head());
+  }
+
+  @Test
+  void deleteIsRefusedWhileLocked() {
+    VolumeInfo v = create("busy", MIB);
+    VolumeLock lock = meta.lockVolume(v.id(), "writer-1");
+    assertThatThrownBy(() -> meta.deleteVolume("busy"))
+        .isInstanceOf(VolumeLockedException.class).hasMessageContaining("writer-1");
+    assertThat(meta.volume("busy")).contains(v);
+    meta.unlock(lock);
+    meta.deleteVolume("busy");
+    assertThat(meta.volume("busy")).isEmpty();
+  }
+
+  @Test
+  void deletingVolume2LeavesVolumesWhoseNamesStartWith2() {
+    List<String> names = List.of("2", "20", "200", "2x");
+    List<VolumeLock> locks = new ArrayList<>();
+    List<Head> heads = new ArrayList<>();
+    for (String n : names) {
+      VolumeInfo v = create(n, MIB);
+      VolumeLock l = meta.lockVolume(v.id(), "w-" + n);
+      long gen = l.head().generation();
+      heads.add(meta.commitHead(l, l.head(), ref(v, gen), gen + 1));
+      locks.add(l);
+    }
+    meta.unlock(locks.get(0));
+    meta.deleteVolume("2");
+
+    assertThat(meta.volume("2")).isEmpty();
+    assertThat(meta.volumes()).extracting(VolumeInfo::name).containsExactly("20", "200", "2x");
+    for (int i = 1; i < names.size(); i++) {
+      VolumeLock l = locks.get(i);
+      assertThat(meta.head(l.volumeId())).isEqualTo(heads.get(i));
+      int idx = i;
+      assertThatThrownBy(() -> meta.lockVolume(l.volumeId(), "intruder"))
+          .isInstanceOf(VolumeLockedException.class).hasMessageContaining(names.get(idx));
+      Head h = heads.get(i);
+      assertThat(meta.commitHead(l, h, null, h.generation() + 1).generation())
+          .isEqualTo(h.generation() + 1);
+    }
+  }
+
+  @Test
+  void deletingVolumeWithId2LeavesIds20And200() {
+    List<VolumeInfo> all = new ArrayList<>();
+    while (all.isEmpty() || all.get(all.size() - 1).id() < 201) {
+      all.add(create(String.format("v%03d", all.size()), MIB));
+    }
+    VolumeInfo two = all.stream().filter(v -> v.id() == 2).findFirst().orElseThrow();
+    List<Head> heads = new ArrayList<>();
+    for (long id : new long[] {20, 200, 21, 201}) {
+      VolumeLock l = meta.lockVolume(id, "w" + id);
+      long gen = l.head().generation();
+      heads.add(meta.commitHead(l, l.head(), new BlockRef(id, gen, 1, BlockKind.MAP), gen + 1));
+      meta.unlock(l);
+    }
+    meta.deleteVolume(two.name());
+    all.remove(two);
+    assertThat(meta.volumes()).containsExactlyElementsOf(all);
+    for (Head h : heads) {
+      assertThat(meta.head(h.volumeId())).isEqualTo(h);
+    }
+  }
+
+  @Test
+  void badNamesAndArgumentsAreRejected() {
+    create("ok", MIB);
+    for (String bad : new String[] {"", ".hidden", "-dash", "a/b", "a b", "x".repeat(129)}) {
+      assertThatThrownBy(() -> meta.volume(bad)).isInstanceOf(TorusException.class)
+          .hasMessageContaining("bad volume name");
+      assertThatThrownBy(() -> meta.deleteVolume(bad)).isInstanceOf(TorusException.class)
+          .hasMessageContaining("bad volume name");
+      assertThatThrownBy(() -> meta.resizeVolume(bad, MIB)).isInstanceOf(TorusException.class)
+          .hasMessageContaining("bad volume name");
+    }
+    long id = meta.volume("ok").orElseThrow().id();
+    assertThatThrownBy(() -> meta.lockVolume(id, " "))
+        .isInstanceOf(TorusException.class).hasMessageContaining("holder");
+    assertThatThrownBy(() -> meta.head(id + 1000)).isInstanceOf(VolumeNotFoundException.class)
+        .hasMessageContaining(String.valueOf(id + 1000));
+    assertThat(meta.volumes()).extracting(VolumeInfo::name).containsExactly("ok");
+  }
+
+  @Test
+  void closedServiceRefusesCalls() {
+    create("x", MIB);
+    meta.close();
+    meta.close();
+    assertThatThrownBy(() -> meta.volumes()).isInstanceOf(TorusException.class)
+        .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.ESHUTDOWN));
+  }
+
+  /** A map-node ref of volume {@code v} in generation {@code gen}. */
+  protected static BlockRef ref(VolumeInfo v, long gen) {
+    return new BlockRef(v.id(), Math.max(1, gen), 0, BlockKind.MAP);
+  }
+
+  /** A task of one racer. */
+  @FunctionalInterface
+  protected interface Racer {
+    /** Runs racer {@code i}. */
+    Object run(int i) throws Exception;
+  }
+
+  /**
+   * Runs {@code n} racers released at once; returns each one's result or the exception it
+   * threw.
+   */
+  protected static List<Object> race(int n, Racer racer) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    try {
+      CountDownLatch start = new CountDownLatch(1);
+      AtomicInteger ready = new AtomicInteger();
+      List<Future<Object>> futures = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        int idx = i;
+        Callable<Object> c = () -> {
+          ready.incrementAndGet();
+          start.await();
+          try {
+            return racer.run(idx);
+          } catch (TorusException e) {
+            return e;
+          }
+        };
+        futures.add(pool.submit(c));
+      }
+      start.countDown();
+      List<Object> out = new ArrayList<>();
+      for (Future<Object> f : futures) {
+        out.add(f.get(30, TimeUnit.SECONDS));
+      }
+      assertThat(ready.get()).isEqualTo(n);
+      return out;
+    } finally {
+      pool.shutdownNow();
+      assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+}
