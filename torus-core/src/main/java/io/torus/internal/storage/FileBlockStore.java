@@ -1,0 +1,468 @@
+package io.torus.internal.storage;
+
+import io.torus.BlockKind;
+import io.torus.BlockRef;
+import io.torus.CorruptBlockException;
+import io.torus.ErrorCode;
+import io.torus.TorusClosedException;
+import io.torus.TorusException;
+import io.torus.spi.BlockStore;
+import io.torus.spi.StoreCapabilities;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+
+/**
+ * A persistent {@link BlockStore} in a directory: preallocated data files, an append-only
+ * index log and a superblock.
+ *
+ * <pre>
+ * directory/
+ * +-----------------+--------------------------------------------------------------+
+ * | store.sb        | {@link Superblock}: magic, version, file count, units per file |
+ * | index.log       | {@link IndexLog}: header, then 40-byte put/delete records      |
+ * | data-00000.dat  | preallocated (sparse) data file, 4 KiB units                  |
+ * | data-00001.dat  | ... one per data file                                         |
+ * +-----------------+--------------------------------------------------------------+
+ *
+ * one stored block in a data file (starts on a 4 KiB unit boundary):
+ * +----------------------+---------------------+-------------------------------+
+ * | {@link BlockHeader}  48 B | payload, n bytes    | padding to the next 4 KiB unit |
+ * +----------------------+---------------------+-------------------------------+
+ * </pre>
+ *
+ * <p><b>Invariants.</b> The live index (ref to {@link Location}) is the replay of the durable
+ * index log plus the pending records not yet appended. An extent is either free in the
+ * {@link ExtentAllocator}, or owned by exactly one live ref, or owned by a deleted ref whose
+ * delete record is not yet durable ("pending free"). Space becomes free again only after the
+ * delete record is forced, so no durable record can ever point at another block's bytes; and
+ * every read checks that the header names the ref asked for and that the payload's CRC32C
+ * matches. A put record is appended only after the block's data was forced.
+ *
+ * <p><b>Concurrency.</b> Reads look the ref up in a concurrent skip-list map and do one
+ * positional read; they take no exclusive lock. A put writes its extent with positional
+ * writes outside any lock, then registers the ref and its pending record under a short
+ * monitor ({@code meta}), which deletes also use. {@link #flush()} is serialized by its own
+ * lock: it takes the pending records, forces the data files, appends the records and forces
+ * the log, then frees the space of the flushed deletes. A read-write lock guards only the
+ * open/closed state: every operation holds its shared side, {@link #close()} the exclusive
+ * side.
+ *
+ * <p><b>Failure.</b> Before a flush nothing is torn: a crash leaves each ref either absent
+ * (its record was not durable), or whole and correct, or failing its checksum
+ * ({@link CorruptBlockException}), never reading another block's bytes. A torn index tail is
+ * truncated at open. An unreadable superblock or index header fails the open with
+ * {@link ErrorCode#EIO} and changes nothing. If a flush fails for a reason other than an
+ * interrupt, the store refuses further puts, deletes and flushes (the outcome of a failed
+ * {@code fsync} cannot be trusted), keeps serving reads, and must be reopened.
+ */
+public final class FileBlockStore implements BlockStore {
+  /** Allocation unit in bytes. */
+  public static final int UNIT = 4096;
+  /** Largest payload accepted: 4 MiB of data plus 64 KiB for larger map nodes. */
+  public static final int MAX_BLOCK_SIZE = 4 * 1024 * 1024 + 64 * 1024;
+
+  private final String name;
+  private final Superblock geometry;
+  private final DataFile[] files;
+  private final IndexLog log;
+  private final ExtentAllocator allocator;
+  private final long compactMinRecords;
+  private final ConcurrentSkipListMap<BlockRef, Location> index;
+  private final Object meta = new Object();
+  private final ReentrantLock flushLock = new ReentrantLock();
+  private final ReentrantReadWriteLock state = new ReentrantReadWriteLock();
+  private List<IndexRecord> pending = new ArrayList<>(); // guarded by meta
+  private List<Location> pendingFree = new ArrayList<>(); // guarded by meta
+  private volatile TorusException failure;
+  private boolean closed; // guarded by state
+
+  FileBlockStore(String name, Superblock geometry, DataFile[] files, IndexLog log,
+      ConcurrentSkipListMap<BlockRef, Location> index, ExtentAllocator allocator,
+      long compactMinRecords) {
+    this.name = name;
+    this.geometry = geometry;
+    this.files = files;
+    this.log = log;
+    this.index = index;
+    this.allocator = allocator;
+    this.compactMinRecords = compactMinRecords;
+  }
+
+  /**
+   * Opens the store in {@code directory}, creating it with {@code capacity} bytes spread over
+   * {@code fileCount} data files if it does not exist yet. An existing store keeps the
+   * geometry it was created with.
+   *
+   * @throws TorusException {@link ErrorCode#EIO} if the store's files cannot be read or are
+   *     damaged beyond a torn index tail; {@link ErrorCode#EINVAL} for a bad geometry
+   */
+  public static FileBlockStore open(Path directory, long capacity, int fileCount) {
+    return FileStoreOpener.open(directory, capacity, fileCount,
+        FileStoreOpener.DEFAULT_COMPACT_MIN_RECORDS);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public StoreCapabilities capabilities() {
+    return new StoreCapabilities(true, MAX_BLOCK_SIZE);
+  }
+
+  @Override
+  public void put(BlockRef ref, ByteBuffer data, int crc32c) {
+    Objects.requireNonNull(ref, "ref");
+    int len = data.remaining();
+    if (len > MAX_BLOCK_SIZE) {
+      throw new TorusException(ErrorCode.EOVERFLOW,
+          "block " + ref + " is " + len + " bytes; max " + MAX_BLOCK_SIZE);
+    }
+    Lock l = enter();
+    try {
+      checkWritable();
+      int actual = Crc32c.of(data);
+      if (actual != crc32c) {
+        throw new CorruptBlockException(String.format(
+            "put %s: CRC32C mismatch: given %08x, computed %08x", ref, crc32c, actual));
+      }
+      if (index.containsKey(ref)) {
+        return;
+      }
+      Location loc = allocator.allocate(Location.unitsFor(len), len);
+      if (loc == null) {
+        throw noSpace(ref, len);
+      }
+      write(ref, data, crc32c, loc);
+    } finally {
+      l.unlock();
+    }
+  }
+
+  private void write(BlockRef ref, ByteBuffer data, int crc32c, Location loc) {
+    boolean registered = false;
+    DataFile file = files[loc.file()];
+    try {
+      file.writeFully(BlockHeader.encode(ref, loc.length(), crc32c), loc.offset());
+      file.writeFully(data, loc.offset() + BlockHeader.SIZE);
+      synchronized (meta) {
+        if (index.putIfAbsent(ref, loc) == null) {
+          pending.add(new IndexRecord(ref, loc));
+          registered = true;
+        }
+      }
+    } catch (IOException e) {
+      throw new TorusException(ErrorCode.EIO, "cannot write " + ref + " to " + file.path()
+          + " at offset " + loc.offset() + ": " + e.getMessage(), e);
+    } finally {
+      if (!registered) {
+        allocator.free(loc); // no record names it: reusable at once
+      }
+    }
+  }
+
+  private TorusException noSpace(BlockRef ref, int len) {
+    return new TorusException(ErrorCode.ENOSPC, String.format(
+        "block store %s is full: %s needs %d bytes, %d bytes free, largest free run %d bytes"
+            + " (space of deleted blocks is reusable after a flush)",
+        name, ref, (long) Location.unitsFor(len) * UNIT, allocator.freeUnits() * UNIT,
+        (long) allocator.largestRun() * UNIT));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The returned buffer may be a slice of a larger heap array (its array offset is then
+   * non-zero); nothing else refers to it.
+   */
+  @Override
+  public ByteBuffer get(BlockRef ref) {
+    Objects.requireNonNull(ref, "ref");
+    Lock l = enter();
+    try {
+      Location loc = index.get(ref);
+      return loc == null ? null : read(ref, loc);
+    } finally {
+      l.unlock();
+    }
+  }
+
+  private ByteBuffer read(BlockRef ref, Location loc) {
+    DataFile file = files[loc.file()];
+    ByteBuffer buf = ByteBuffer.allocate(BlockHeader.SIZE + loc.length());
+    String problem;
+    try {
+      int n = file.readFully(buf, loc.offset());
+      problem = verify(ref, loc, buf, n);
+    } catch (IOException e) {
+      throw new TorusException(ErrorCode.EIO, "cannot read " + ref + " from " + file.path()
+          + " at offset " + loc.offset() + ": " + e.getMessage(), e);
+    }
+    if (problem == null) {
+      return buf.position(BlockHeader.SIZE).slice();
+    }
+    if (!loc.equals(index.get(ref))) {
+      return null; // deleted while we read; its space may already hold another block
+    }
+    throw new CorruptBlockException("block " + ref + " in " + file.path() + " at offset "
+        + loc.offset() + " is corrupt: " + problem);
+  }
+
+  /** Why the bytes read for {@code ref} are not its block, or null if they are. */
+  static String verify(BlockRef ref, Location loc, ByteBuffer buf, int bytesRead) {
+    if (bytesRead < buf.capacity()) {
+      return "short read: " + bytesRead + " of " + buf.capacity() + " bytes";
+    }
+    BlockHeader.Parsed h;
+    try {
+      h = BlockHeader.read(buf, 0);
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+    if (!h.ref().equals(ref)) {
+      return "header names another block, " + h.ref();
+    }
+    if (h.length() != loc.length()) {
+      return "header length " + h.length() + ", index length " + loc.length();
+    }
+    int actual = Crc32c.of(buf, BlockHeader.SIZE, loc.length());
+    if (actual != h.payloadCrc()) {
+      return String.format("payload CRC32C mismatch: stored %08x, computed %08x",
+          h.payloadCrc(), actual);
+    }
+    return null;
+  }
+
+  @Override
+  public boolean contains(BlockRef ref) {
+    Objects.requireNonNull(ref, "ref");
+    Lock l = enter();
+    try {
+      return index.containsKey(ref);
+    } finally {
+      l.unlock();
+    }
+  }
+
+  @Override
+  public boolean delete(BlockRef ref) {
+    Objects.requireNonNull(ref, "ref");
+    Lock l = enter();
+    try {
+      checkWritable();
+      synchronized (meta) {
+        Location loc = index.remove(ref);
+        if (loc == null) {
+          return false;
+        }
+        pending.add(new IndexRecord(ref, null));
+        pendingFree.add(loc);
+        return true;
+      }
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /** {@inheritDoc} The action runs on the calling thread, on a snapshot of the refs. */
+  @Override
+  public void forEach(long volumeId, Consumer<BlockRef> action) {
+    Objects.requireNonNull(action, "action");
+    List<BlockRef> refs = new ArrayList<>();
+    Lock l = enter();
+    try {
+      collect(index, volumeId, refs);
+    } finally {
+      l.unlock();
+    }
+    refs.forEach(action);
+  }
+
+  /** Adds the keys of {@code map} that belong to {@code volumeId} to {@code out}. */
+  static void collect(ConcurrentSkipListMap<BlockRef, ?> map, long volumeId,
+      List<BlockRef> out) {
+    if (volumeId < 0) {
+      return;
+    }
+    for (BlockRef r : map.tailMap(new BlockRef(volumeId, 1, 0, BlockKind.DATA)).keySet()) {
+      if (r.volumeId() != volumeId) {
+        break;
+      }
+      out.add(r);
+    }
+  }
+
+  @Override
+  public void flush() {
+    Lock l = enter();
+    try {
+      checkWritable();
+      flushLock.lock();
+      try {
+        flushLocked();
+      } finally {
+        flushLock.unlock();
+      }
+    } finally {
+      l.unlock();
+    }
+  }
+
+  private void flushLocked() {
+    if (shouldCompact()) {
+      compactLocked();
+      return;
+    }
+    List<IndexRecord> batch;
+    List<Location> frees;
+    synchronized (meta) {
+      batch = pending;
+      frees = pendingFree;
+      pending = new ArrayList<>();
+      pendingFree = new ArrayList<>();
+    }
+    if (batch.isEmpty()) {
+      return;
+    }
+    try {
+      forceData();
+      ByteBuffer b = ByteBuffer.allocate(batch.size() * IndexRecord.SIZE);
+      batch.forEach(r -> r.writeTo(b));
+      log.append(b.flip());
+    } catch (IOException | RuntimeException e) {
+      synchronized (meta) {
+        pending.addAll(0, batch);
+        pendingFree.addAll(0, frees);
+      }
+      throw fail(e);
+    }
+    frees.forEach(allocator::free);
+  }
+
+  private boolean shouldCompact() {
+    synchronized (meta) {
+      long records = log.records() + pending.size();
+      return records >= Math.max(compactMinRecords, 2L * index.size());
+    }
+  }
+
+  /** Rewrites the log as the live index; all pending records become durable with it. */
+  private void compactLocked() {
+    List<Location> frees;
+    synchronized (meta) {
+      try {
+        forceData();
+        List<IndexRecord> live = new ArrayList<>(index.size());
+        index.forEach((ref, loc) -> live.add(new IndexRecord(ref, loc)));
+        log.rewrite(live);
+      } catch (IOException | RuntimeException e) {
+        throw fail(e);
+      }
+      pending = new ArrayList<>();
+      frees = pendingFree;
+      pendingFree = new ArrayList<>();
+    }
+    frees.forEach(allocator::free);
+  }
+
+  private void forceData() throws IOException {
+    for (DataFile f : files) {
+      f.force(false);
+    }
+  }
+
+  private TorusException fail(Exception e) {
+    TorusException t = e instanceof TorusException ? (TorusException) e
+        : new TorusException(ErrorCode.EIO, "flush of block store " + name + " failed: "
+            + e.getMessage(), e);
+    if (!Thread.currentThread().isInterrupted() && !(e instanceof TorusClosedException)) {
+      failure = t;
+    }
+    return t;
+  }
+
+  @Override
+  public long capacity() {
+    return geometry.capacity();
+  }
+
+  @Override
+  public long used() {
+    return allocator.usedUnits() * UNIT;
+  }
+
+  @Override
+  public void close() {
+    state.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      TorusException error = null;
+      if (failure == null) {
+        try {
+          flushLocked();
+        } catch (TorusException e) {
+          error = e;
+        }
+      }
+      closed = true;
+      error = closeQuietly(log, error);
+      for (DataFile f : files) {
+        error = closeQuietly(f, error);
+      }
+      if (error != null) {
+        throw error;
+      }
+    } finally {
+      state.writeLock().unlock();
+    }
+  }
+
+  private TorusException closeQuietly(AutoCloseable c, TorusException error) {
+    try {
+      c.close();
+      return error;
+    } catch (Exception e) {
+      TorusException t = TorusException.of(e);
+      if (error != null) {
+        error.addSuppressed(t);
+        return error;
+      }
+      return t;
+    }
+  }
+
+  private Lock enter() {
+    Lock l = state.readLock();
+    l.lock();
+    if (closed) {
+      l.unlock();
+      throw new TorusClosedException("block store " + name + " is closed");
+    }
+    return l;
+  }
+
+  private void checkWritable() {
+    TorusException f = failure;
+    if (f != null) {
+      throw new TorusException(ErrorCode.EIO, "block store " + name
+          + " refuses writes after a failed flush; reopen it: " + f.getMessage(), f);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "FileBlockStore[" + name + "]";
+  }
+}

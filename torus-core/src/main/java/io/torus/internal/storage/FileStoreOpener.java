@@ -1,0 +1,142 @@
+package io.torus.internal.storage;
+
+import io.torus.BlockRef;
+import io.torus.ErrorCode;
+import io.torus.TorusException;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates and recovers {@link FileBlockStore}s: writes a new store's files in a crash-safe
+ * order (data files, index log, then the superblock last, atomically), or reads the
+ * superblock, replays the index log and rebuilds free space.
+ *
+ * <p><b>Failure.</b> A store whose superblock is missing is created afresh only if its index
+ * log holds no records (a crash during creation); otherwise opening fails with
+ * {@link ErrorCode#EIO}. Nothing that may hold user data is deleted or overwritten at open.
+ */
+final class FileStoreOpener {
+  static final String SUPERBLOCK = "store.sb";
+  static final String INDEX = "index.log";
+  static final long DEFAULT_COMPACT_MIN_RECORDS = 65_536;
+  private static final Logger log = LoggerFactory.getLogger(FileStoreOpener.class);
+
+  private FileStoreOpener() {}
+
+  static Path dataFile(Path dir, int n) {
+    return dir.resolve(String.format("data-%05d.dat", n));
+  }
+
+  static FileBlockStore open(Path dir, long capacity, int fileCount, long compactMinRecords) {
+    if (compactMinRecords < 1) {
+      throw TorusException.invalid("compaction threshold must be >= 1: " + compactMinRecords);
+    }
+    try {
+      Files.createDirectories(dir);
+      Path sb = dir.resolve(SUPERBLOCK);
+      Superblock geometry;
+      if (Files.exists(sb)) {
+        geometry = Superblock.read(sb);
+        if (geometry.capacity() != geometryFor(capacity, fileCount).capacity()
+            || geometry.fileCount() != fileCount) {
+          log.info("block store {} keeps its geometry: {} data files, {} bytes", dir,
+              geometry.fileCount(), geometry.capacity());
+        }
+      } else {
+        geometry = create(dir, capacity, fileCount);
+      }
+      return recover(dir, geometry, compactMinRecords);
+    } catch (IOException e) {
+      throw new TorusException(ErrorCode.EIO, "cannot open file block store in " + dir + ": "
+          + e, e);
+    }
+  }
+
+  private static Superblock geometryFor(long capacity, int fileCount) {
+    if (fileCount < 1) {
+      throw TorusException.invalid("data file count must be >= 1: " + fileCount);
+    }
+    long units = capacity / FileBlockStore.UNIT / fileCount;
+    if (units < 1) {
+      throw TorusException.invalid("capacity " + capacity + " is less than one 4 KiB unit per"
+          + " data file (" + fileCount + " files)");
+    }
+    return new Superblock(fileCount, units);
+  }
+
+  private static Superblock create(Path dir, long capacity, int fileCount) throws IOException {
+    Path index = dir.resolve(INDEX);
+    if (IndexLog.hasRecords(index)) {
+      throw new TorusException(ErrorCode.EIO, "superblock " + dir.resolve(SUPERBLOCK)
+          + " is missing but index log " + index + " holds records; refusing to initialize"
+          + " over existing data");
+    }
+    Superblock geometry = geometryFor(capacity, fileCount);
+    for (int f = 0; f < geometry.fileCount(); f++) {
+      try (RandomAccessFile raf = new RandomAccessFile(dataFile(dir, f).toFile(), "rw")) {
+        raf.setLength(geometry.unitsPerFile() * FileBlockStore.UNIT);
+        raf.getFD().sync();
+      }
+    }
+    IndexLog.create(index);
+    DurableFiles.replace(dir.resolve(SUPERBLOCK), geometry.encode());
+    log.info("created block store {}: {} data files, {} bytes", dir, geometry.fileCount(),
+        geometry.capacity());
+    return geometry;
+  }
+
+  private static FileBlockStore recover(Path dir, Superblock geometry, long compactMinRecords)
+      throws IOException {
+    DataFile[] files = new DataFile[geometry.fileCount()];
+    IndexLog indexLog = null;
+    try {
+      long fileSize = geometry.unitsPerFile() * FileBlockStore.UNIT;
+      for (int f = 0; f < files.length; f++) {
+        Path p = dataFile(dir, f);
+        if (!Files.exists(p) || Files.size(p) < fileSize) {
+          throw new TorusException(ErrorCode.EIO, "data file " + p + " is missing or shorter"
+              + " than " + fileSize + " bytes; refusing to open");
+        }
+        files[f] = new DataFile(p);
+      }
+      Path indexPath = dir.resolve(INDEX);
+      ConcurrentSkipListMap<BlockRef, Location> index = new ConcurrentSkipListMap<>();
+      indexLog = IndexLog.open(indexPath, r -> {
+        if (r.isPut()) {
+          index.put(r.ref(), r.location());
+        } else {
+          index.remove(r.ref());
+        }
+      });
+      ExtentAllocator allocator =
+          new ExtentAllocator(geometry.fileCount(), (int) geometry.unitsPerFile());
+      for (Map.Entry<BlockRef, Location> e : index.entrySet()) {
+        if (!allocator.reserve(e.getValue())) {
+          throw new TorusException(ErrorCode.EIO, "index log " + indexPath + ": " + e.getKey()
+              + " at " + e.getValue() + " is outside the data files or overlaps another"
+              + " block; refusing to open");
+        }
+      }
+      log.debug("opened block store {}: {} blocks, {} records", dir, index.size(),
+          indexLog.records());
+      return new FileBlockStore("file:" + dir, geometry, files, indexLog, index, allocator,
+          compactMinRecords);
+    } catch (IOException | RuntimeException e) {
+      for (DataFile f : files) {
+        if (f != null) {
+          f.close();
+        }
+      }
+      if (indexLog != null) {
+        indexLog.close();
+      }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+package io.torus.internal.storage;
+
+import io.torus.BlockRef;
+import io.torus.CorruptBlockException;
+import io.torus.ErrorCode;
+import io.torus.TorusClosedException;
+import io.torus.TorusException;
+import io.torus.spi.BlockStore;
+import io.torus.spi.StoreCapabilities;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * A {@link BlockStore} in heap memory, for tests and caches. Not persistent: everything is
+ * lost when the process ends or the store is closed.
+ *
+ * <p><b>Invariants.</b> Each stored block is a private {@code byte[]} copy with the CRC32C it
+ * was put with; {@link #get} verifies it again, so a flipped bit in memory is reported as
+ * {@link CorruptBlockException}, never returned. {@code used} is the sum, over stored blocks,
+ * of length plus {@link #ENTRY_OVERHEAD}, and never exceeds the capacity: space is reserved
+ * by compare-and-set before a block is inserted.
+ *
+ * <p><b>Concurrency.</b> Lock-free: a concurrent skip-list map keyed by ref (ordered, so a
+ * volume's refs are one range) and an atomic usage counter. Deleted space is reusable at once.
+ *
+ * <p><b>Failure.</b> A full store throws {@link ErrorCode#ENOSPC} and keeps serving every
+ * other call. After {@link #close()} every data call throws {@link TorusClosedException}.
+ */
+public final class MemoryBlockStore implements BlockStore {
+  /** Largest payload accepted: 4 MiB of data plus 64 KiB for larger map nodes. */
+  public static final int MAX_BLOCK_SIZE = 4 * 1024 * 1024 + 64 * 1024;
+  /** Bytes counted per block on top of its length (map entry, ref, array header). */
+  public static final int ENTRY_OVERHEAD = 64;
+
+  private record Entry(byte[] data, int crc32c) {}
+
+  private final String name;
+  private final long capacity;
+  private final ConcurrentSkipListMap<BlockRef, Entry> blocks = new ConcurrentSkipListMap<>();
+  private final AtomicLong used = new AtomicLong();
+  private volatile boolean closed;
+
+  /**
+   * Creates an empty store.
+   *
+   * @param name the store's name for logs
+   * @param capacity bytes the store may use, {@code > 0}
+   */
+  public MemoryBlockStore(String name, long capacity) {
+    if (capacity <= 0) {
+      throw TorusException.invalid("store capacity must be > 0: " + capacity);
+    }
+    this.name = Objects.requireNonNull(name, "name");
+    this.capacity = capacity;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public StoreCapabilities capabilities() {
+    return new StoreCapabilities(false, MAX_BLOCK_SIZE);
+  }
+
+  @Override
+  public void put(BlockRef ref, ByteBuffer data, int crc32c) {
+    Objects.requireNonNull(ref, "ref");
+    int len = data.remaining();
+    if (len > MAX_BLOCK_SIZE) {
+      throw new TorusException(ErrorCode.EOVERFLOW,
+          "block " + ref + " is " + len + " bytes; max " + MAX_BLOCK_SIZE);
+    }
+    checkOpen();
+    byte[] copy = new byte[len];
+    data.duplicate().get(copy);
+    int actual = Crc32c.of(copy, 0, len);
+    if (actual != crc32c) {
+      throw new CorruptBlockException(String.format(
+          "put %s: CRC32C mismatch: given %08x, computed %08x", ref, crc32c, actual));
+    }
+    if (blocks.containsKey(ref)) {
+      return;
+    }
+    long cost = (long) len + ENTRY_OVERHEAD;
+    long u;
+    do {
+      u = used.get();
+      if (u + cost > capacity) {
+        throw new TorusException(ErrorCode.ENOSPC, "block store " + name + " is full: " + ref
+            + " needs " + cost + " bytes, " + (capacity - u) + " free");
+      }
+    } while (!used.compareAndSet(u, u + cost));
+    if (blocks.putIfAbsent(ref, new Entry(copy, crc32c)) != null) {
+      used.addAndGet(-cost);
+    }
+  }
+
+  @Override
+  public ByteBuffer get(BlockRef ref) {
+    Objects.requireNonNull(ref, "ref");
+    checkOpen();
+    Entry e = blocks.get(ref);
+    if (e == null) {
+      return null;
+    }
+    byte[] copy = e.data().clone();
+    int actual = Crc32c.of(copy, 0, copy.length);
+    if (actual != e.crc32c()) {
+      throw new CorruptBlockException(String.format(
+          "block %s in memory store %s is corrupt: stored CRC32C %08x, computed %08x",
+          ref, name, e.crc32c(), actual));
+    }
+    return ByteBuffer.wrap(copy);
+  }
+
+  @Override
+  public boolean contains(BlockRef ref) {
+    Objects.requireNonNull(ref, "ref");
+    checkOpen();
+    return blocks.containsKey(ref);
+  }
+
+  @Override
+  public boolean delete(BlockRef ref) {
+    Objects.requireNonNull(ref, "ref");
+    checkOpen();
+    Entry e = blocks.remove(ref);
+    if (e == null) {
+      return false;
+    }
+    used.addAndGet(-((long) e.data().length + ENTRY_OVERHEAD));
+    return true;
+  }
+
+  /** {@inheritDoc} The action runs on the calling thread, on a snapshot of the refs. */
+  @Override
+  public void forEach(long volumeId, Consumer<BlockRef> action) {
+    Objects.requireNonNull(action, "action");
+    checkOpen();
+    List<BlockRef> refs = new ArrayList<>();
+    FileBlockStore.collect(blocks, volumeId, refs);
+    refs.forEach(action);
+  }
+
+  /** Nothing to do: the store is not persistent. Throws if closed. */
+  @Override
+  public void flush() {
+    checkOpen();
+  }
+
+  @Override
+  public long capacity() {
+    return capacity;
+  }
+
+  @Override
+  public long used() {
+    return used.get();
+  }
+
+  /** Drops every block. Idempotent. */
+  @Override
+  public void close() {
+    closed = true;
+    blocks.clear();
+    used.set(0);
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new TorusClosedException("block store " + name + " is closed");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "MemoryBlockStore[" + name + "]";
+  }
+}

@@ -1,0 +1,27 @@
+package io.torus.internal.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.torus.spi.BlockStore;
+import io.torus.spi.BlockStoreContract;
+import org.junit.jupiter.api.Test;
+
+/** The contract on a file store spread over three data files. */
+class FileBlockStoreTest extends BlockStoreContract {
+
+  @Override
+  protected BlockStore newStore(long capacity) {
+    return FileStoreOpener.open(dir.resolve("store"), capacity, 3, 64);
+  }
+
+  @Test
+  void isPersistentAndAccountsInUnits() {
+    BlockStore s = open(3 << 20);
+    assertThat(s.capabilities().persistent()).isTrue();
+    assertThat(s.capacity()).isEqualTo(3 << 20);
+    put(s, ref(1, 1), bytes(100, 1));
+    assertThat(s.used()).isEqualTo(FileBlockStore.UNIT);
+    put(s, ref(1, 2), bytes(FileBlockStore.UNIT, 1));
+    assertThat(s.used()).isEqualTo(3 * FileBlockStore.UNIT);
+  }
+}

@@ -1,0 +1,122 @@
+package io.torus.internal.volume;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.torus.BlockVolume;
+import io.torus.Extent;
+import io.torus.Torus;
+import io.torus.TorusBuilder;
+import io.torus.VolumeSpec;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Random operation sequences on a volume, checked against a plain {@code byte[]} model. The
+ * seed is printed; rerun with {@code -Dtorus.seed=N} to replay a failure.
+ */
+class VolumeModelTest {
+  @TempDir
+  Path dir;
+
+  @ParameterizedTest(name = "{0} blocks, {1} store, dirty {2}, cache {3}")
+  @CsvSource({
+      "4096, memory, 16384, 0",
+      "65536, memory, 262144, 1048576",
+      "4096, file, 1048576, 65536",
+      "1048576, memory, 2097152, 0",
+  })
+  void randomOperationsMatchModel(int blockSize, String store, long dirty, long cache) {
+    long seed = Long.getLong("torus.seed", System.nanoTime());
+    System.out.printf("VolumeModelTest seed %d (block %d, %s)%n", seed, blockSize, store);
+    Random rnd = new Random(seed);
+    int blocks = blockSize >= 1 << 20 ? 10 : 40;
+    int size = blockSize * blocks + 512 * 3; // not a multiple of the block size
+    byte[] model = new byte[size];
+    TorusBuilder b = Torus.builder().dirtyBytes(dirty).cacheBytes(cache).ioThreads(4);
+    if (store.equals("file")) {
+      b.dataDirectory(dir).storeCapacity(64L << 20);
+    }
+    try (Torus torus = b.build()) {
+      torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize).replication(1)
+          .build());
+      BlockVolume v = torus.openVolume("m");
+      int ops = blockSize >= 1 << 20 ? 150 : 2500;
+      for (int op = 0; op < ops; op++) {
+        int kind = rnd.nextInt(100);
+        long off = rnd.nextInt(size);
+        int maxLen = (int) Math.min(size - off, 3L * blockSize);
+        int len = rnd.nextInt(maxLen + 1);
+        String ctx = "seed " + seed + " op " + op;
+        if (kind < 40) {
+          byte[] data = new byte[len];
+          rnd.nextBytes(data);
+          v.write(off, ByteBuffer.wrap(data));
+          System.arraycopy(data, 0, model, (int) off, len);
+        } else if (kind < 70) {
+          ByteBuffer dst = ByteBuffer.allocate(len);
+          v.read(off, dst);
+          assertThat(dst.position()).isEqualTo(len);
+          assertThat(dst.array()).as(ctx).isEqualTo(Arrays.copyOfRange(model, (int) off,
+              (int) off + len));
+        } else if (kind < 77) {
+          v.trim(off, len);
+          Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
+        } else if (kind < 84) {
+          v.writeZeroes(off, len);
+          Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
+        } else if (kind < 91) {
+          v.flush();
+        } else if (kind < 95) {
+          checkExtents(v, model, off, len, ctx);
+        } else {
+          v.close();
+          v = rnd.nextBoolean() ? torus.openVolume("m") : reopenCheckingReadOnly(torus, model);
+        }
+      }
+      checkAll(v, model, "seed " + seed + " end");
+      v.close();
+    }
+    if (store.equals("file")) {
+      try (Torus again = Torus.builder().dataDirectory(dir).build();
+          BlockVolume v = again.openVolumeReadOnly("m")) {
+        checkAll(v, model, "seed " + seed + " after node restart");
+      }
+    }
+  }
+
+  private static BlockVolume reopenCheckingReadOnly(Torus torus, byte[] model) {
+    try (BlockVolume ro = torus.openVolumeReadOnly("m")) {
+      checkAll(ro, model, "read-only");
+    }
+    return torus.openVolume("m");
+  }
+
+  private static void checkAll(BlockVolume v, byte[] model, String ctx) {
+    ByteBuffer all = ByteBuffer.allocate(model.length);
+    v.read(0, all);
+    assertThat(all.array()).as(ctx).isEqualTo(model);
+    checkExtents(v, model, 0, model.length, ctx);
+  }
+
+  private static void checkExtents(BlockVolume v, byte[] model, long off, int len, String ctx) {
+    List<Extent> extents = v.extents(off, len);
+    long at = off;
+    for (Extent e : extents) {
+      assertThat(e.offset()).as(ctx).isEqualTo(at);
+      assertThat(e.length()).as(ctx).isPositive();
+      if (e.hole()) {
+        for (long i = e.offset(); i < e.offset() + e.length(); i++) {
+          assertThat(model[(int) i]).as("%s: hole byte %d", ctx, i).isZero();
+        }
+      }
+      at += e.length();
+    }
+    assertThat(at).as(ctx).isEqualTo(off + len);
+  }
+}
