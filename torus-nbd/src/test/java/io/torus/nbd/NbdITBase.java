@@ -25,11 +25,14 @@ abstract class NbdITBase {
   final List<NbdServer> servers = new ArrayList<>();
   final List<BlockVolume> volumes = new ArrayList<>();
 
-  final FaultyBlockStore store = new FaultyBlockStore();
-
   @BeforeEach
   void startNode() {
-    torus = Torus.builder().addStore(store).build();
+    torus = newNode();
+  }
+
+  /** The node of this test: by default single JVM, memory store, in-memory metadata. */
+  Torus newNode() {
+    return Torus.builder().storeCapacity(3L << 30).build();
   }
 
   @AfterEach
