@@ -71,7 +71,13 @@ final class Tools {
 
   private static final Map<Process, Path[]> FILES = new java.util.concurrent.ConcurrentHashMap<>();
 
-  /** Starts a background process whose output goes to temp files. */
+  /** Marker for {@link #start}: leave the process's stdin as an open pipe. */
+  static final String PIPE = new String("<pipe>");
+
+  /**
+   * Starts a background process whose output goes to temp files; {@code stdin} is written and
+   * closed, null means /dev/null, {@link #PIPE} leaves the pipe open for the caller.
+   */
   static Process start(Map<String, String> env, String stdin, String... cmd) throws IOException {
     List<String> c = new ArrayList<>(List.of(cmd));
     c.set(0, require(cmd[0]));
@@ -85,7 +91,7 @@ final class Tools {
       pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     }
     Process p = pb.start();
-    if (stdin != null) {
+    if (stdin != null && stdin != PIPE) {
       try (var os = p.getOutputStream()) {
         os.write(stdin.getBytes(StandardCharsets.UTF_8));
       }
