@@ -1,0 +1,322 @@
+package io.torus.nbd;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.torus.BlockVolume;
+import io.torus.ErrorCode;
+import io.torus.TorusException;
+import io.torus.nbd.internal.NbdConnection;
+import io.torus.nbd.internal.ServerState;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Network Block Device server exporting {@link BlockVolume}s to Linux, QEMU, libnbd
+ * (nbdinfo, nbdsh, nbdcopy, nbdfuse) and fio over TCP.
+ *
+ * <p>Protocol: fixed newstyle handshake with {@code NO_ZEROES}; options EXPORT_NAME, ABORT,
+ * LIST, INFO, GO, STRUCTURED_REPLY, LIST_META_CONTEXT and SET_META_CONTEXT
+ * ({@code base:allocation}); commands READ, WRITE, FLUSH, TRIM, WRITE_ZEROES (NO_HOLE,
+ * FAST_ZERO), BLOCK_STATUS and DISC, with FUA. Requests on one connection run concurrently
+ * and are answered as they complete. Every connection to an export shares its one volume,
+ * so {@code NBD_FLAG_CAN_MULTI_CONN} is advertised. The wire layouts are documented in
+ * {@code src-docs/formats.md} and in the javadoc of the internal codec.
+ *
+ * <p>Lifecycle: {@link Builder#start()} binds and returns a running server; {@link #close()}
+ * stops it: no new connections, buffered requests get {@code ESHUTDOWN}, in-flight requests
+ * finish (up to the {@linkplain Builder#shutdownTimeout shutdown timeout}), then every
+ * exported volume is flushed, and closed if its export says
+ * {@link NbdExport.Builder#closeVolumeOnStop closeVolumeOnStop}. Otherwise the caller closes
+ * its volumes after the server has stopped.
+ *
+ * <p>Thread-safe. Several servers may run in one JVM, each with its own threads.
+ */
+public final class NbdServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
+
+  private final ServerState state;
+  private final EventLoopGroup group;
+  private final Channel serverChannel;
+  private final InetSocketAddress address;
+  private final Duration shutdownTimeout;
+  private boolean closed;
+
+  private NbdServer(Builder b) {
+    this.state = new ServerState(b.exports, b.maxConnections, b.maxInFlightRequests,
+        b.maxInFlightBytes, b.handshakeTimeout);
+    this.shutdownTimeout = b.shutdownTimeout;
+    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads,
+        new DefaultThreadFactory("torus-nbd", true), NioIoHandler.newFactory());
+    try {
+      ServerBootstrap boot = new ServerBootstrap()
+          .group(group)
+          .channel(NioServerSocketChannel.class)
+          .option(ChannelOption.SO_BACKLOG, 256)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline().addLast("nbd", new NbdConnection(state));
+            }
+          });
+      this.serverChannel = boot.bind(b.bindAddress, b.port).syncUninterruptibly().channel();
+      this.address = (InetSocketAddress) serverChannel.localAddress();
+    } catch (RuntimeException e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw new TorusException(ErrorCode.EIO,
+          "cannot bind NBD server to " + b.bindAddress + ":" + b.port + ": " + e, e);
+    }
+    LOG.info("NBD server on {} exporting {}", address, state.exports());
+  }
+
+  /** A builder; at least one export must be added before {@link Builder#start()}. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The address the server listens on (with the actual port if 0 was asked for). */
+  public InetSocketAddress address() {
+    return address;
+  }
+
+  /** The TCP port the server listens on. */
+  public int port() {
+    return address.getPort();
+  }
+
+  /**
+   * The NBD URI of an export, as libnbd, qemu and fio accept it, for example
+   * {@code nbd://127.0.0.1:10809/vol}.
+   */
+  public String uri(String exportName) {
+    String host = address.getAddress().getHostAddress();
+    if (host.contains(":")) {
+      host = "[" + host + "]";
+    }
+    return "nbd://" + host + ":" + port() + "/" + exportName;
+  }
+
+  /** The exports in the order {@code NBD_OPT_LIST} shows them. */
+  public List<NbdExport> exports() {
+    return state.exports();
+  }
+
+  /** Connections currently open (in the handshake or in transmission). */
+  public int connectionCount() {
+    return state.connections().size();
+  }
+
+  /**
+   * Stops the server as described in the class doc and releases its threads. Blocks for at
+   * most about twice the shutdown timeout. Idempotent.
+   *
+   * @throws TorusException if flushing or closing an exported volume failed (after every
+   *     volume was attempted and the server's threads were released)
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    long deadline = System.nanoTime() + shutdownTimeout.toNanos();
+    serverChannel.close().awaitUninterruptibly(shutdownTimeout.toMillis());
+    state.beginShutdown();
+    while (!state.connections().isEmpty() && System.nanoTime() < deadline) {
+      sleepQuietly(5);
+    }
+    for (NbdConnection c : state.connections()) {
+      c.forceClose();
+    }
+    TorusException failure = releaseVolumes();
+    group.shutdownGracefully(0, shutdownTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .awaitUninterruptibly(shutdownTimeout.toMillis() + 1000);
+    LOG.info("NBD server on {} stopped", address);
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private TorusException releaseVolumes() {
+    Map<BlockVolume, Boolean> volumes = new IdentityHashMap<>();
+    for (NbdExport e : state.exports()) {
+      volumes.merge(e.volume(), e.closeVolumeOnStop(), Boolean::logicalOr);
+    }
+    TorusException failure = null;
+    for (Map.Entry<BlockVolume, Boolean> v : volumes.entrySet()) {
+      try {
+        if (v.getValue()) {
+          v.getKey().close();
+        } else if (!v.getKey().isReadOnly()) {
+          v.getKey().flush();
+        }
+      } catch (RuntimeException ex) {
+        TorusException te = TorusException.of(ex);
+        LOG.warn("flushing/closing volume {} failed: {}", v.getKey().name(), te.toString());
+        if (failure == null) {
+          failure = te;
+        } else {
+          failure.addSuppressed(te);
+        }
+      }
+    }
+    return failure;
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Builds and starts an {@link NbdServer}. Not thread-safe. */
+  public static final class Builder {
+    private InetAddress bindAddress;
+    private int port = 10809;
+    private final List<NbdExport> exports = new ArrayList<>();
+    private int maxConnections = 1024;
+    private int maxInFlightRequests = 128;
+    private long maxInFlightBytes = 64L << 20;
+    private Duration handshakeTimeout = Duration.ofSeconds(30);
+    private Duration shutdownTimeout = Duration.ofSeconds(10);
+    private int ioThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+    private Builder() {
+      bindAddress = InetAddress.getLoopbackAddress();
+    }
+
+    /** The address to listen on. Default: the loopback address (127.0.0.1). */
+    public Builder bindAddress(InetAddress address) {
+      this.bindAddress = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    /** The host name or literal address to listen on, resolved now. */
+    public Builder bindAddress(String host) {
+      try {
+        return bindAddress(InetAddress.getByName(Objects.requireNonNull(host, "host")));
+      } catch (UnknownHostException e) {
+        throw TorusException.invalid("unknown bind address: " + host);
+      }
+    }
+
+    /** The TCP port; 0 picks a free one (see {@link NbdServer#port()}). Default 10809. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw TorusException.invalid("port out of range: " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /**
+     * Adds an export. Names must be unique. The first export added is also served to
+     * clients asking for the empty (default) name, unless one is named "".
+     */
+    public Builder addExport(NbdExport export) {
+      Objects.requireNonNull(export, "export");
+      for (NbdExport e : exports) {
+        if (e.name().equals(export.name())) {
+          throw TorusException.invalid("duplicate export name: " + export.name());
+        }
+      }
+      exports.add(export);
+      return this;
+    }
+
+    /** Adds a read-write export of {@code volume} named {@code name}, owned by the caller. */
+    public Builder addExport(String name, BlockVolume volume) {
+      return addExport(NbdExport.builder(name, volume).build());
+    }
+
+    /** Connections served at once; more are closed on accept. Default 1024. */
+    public Builder maxConnections(int max) {
+      if (max < 1) {
+        throw TorusException.invalid("maxConnections < 1: " + max);
+      }
+      this.maxConnections = max;
+      return this;
+    }
+
+    /** Requests one connection may have in flight before it stops reading. Default 128. */
+    public Builder maxInFlightRequests(int max) {
+      if (max < 1) {
+        throw TorusException.invalid("maxInFlightRequests < 1: " + max);
+      }
+      this.maxInFlightRequests = max;
+      return this;
+    }
+
+    /**
+     * Bytes of READ and WRITE payload one connection may have in flight before it stops
+     * reading (one request may exceed it by up to 32 MiB). Default 64 MiB.
+     */
+    public Builder maxInFlightBytes(long bytes) {
+      if (bytes < 1) {
+        throw TorusException.invalid("maxInFlightBytes < 1: " + bytes);
+      }
+      this.maxInFlightBytes = bytes;
+      return this;
+    }
+
+    /** Time a client has to finish the handshake before it is disconnected. Default 30 s. */
+    public Builder handshakeTimeout(Duration timeout) {
+      this.handshakeTimeout = positive(timeout, "handshakeTimeout");
+      return this;
+    }
+
+    /** Time {@link NbdServer#close()} waits for in-flight requests. Default 10 s. */
+    public Builder shutdownTimeout(Duration timeout) {
+      this.shutdownTimeout = positive(timeout, "shutdownTimeout");
+      return this;
+    }
+
+    /** Event-loop threads. Default: the number of cores, at most 4. */
+    public Builder ioThreads(int threads) {
+      if (threads < 1) {
+        throw TorusException.invalid("ioThreads < 1: " + threads);
+      }
+      this.ioThreads = threads;
+      return this;
+    }
+
+    /**
+     * Binds and starts the server.
+     *
+     * @throws TorusException EINVAL without exports, EIO if the address cannot be bound
+     */
+    public NbdServer start() {
+      if (exports.isEmpty()) {
+        throw TorusException.invalid("an NBD server needs at least one export");
+      }
+      return new NbdServer(this);
+    }
+
+    private static Duration positive(Duration d, String what) {
+      if (d.isNegative() || d.isZero()) {
+        throw TorusException.invalid(what + " must be > 0: " + d);
+      }
+      return d;
+    }
+  }
+}
