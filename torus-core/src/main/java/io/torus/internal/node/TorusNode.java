@@ -14,7 +14,7 @@ import io.torus.internal.layer.LocalBlockLayer;
 import io.torus.internal.meta.LocalMetadataService;
 import io.torus.internal.volume.VolumeEngine;
 import io.torus.spi.BlockStore;
-import io.torus.spi.BlockStoreProvider;
+import io.torus.spi.BlockStores;
 import io.torus.spi.Head;
 import io.torus.spi.MetadataService;
 import io.torus.spi.StoreConfig;
@@ -27,7 +27,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -58,9 +57,12 @@ public final class TorusNode implements Torus {
   private final BlockCache cache;
   private final long dirtyBytes;
   private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
+  private final DirectoryLock dirLock;
   private volatile boolean closed;
 
-  private TorusNode(NodeConfig c, String nodeId, MetadataService meta, List<BlockStore> stores) {
+  private TorusNode(NodeConfig c, DirectoryLock dirLock, String nodeId, MetadataService meta,
+      List<BlockStore> stores) {
+    this.dirLock = dirLock;
     this.nodeId = nodeId;
     this.meta = meta;
     this.ownsMeta = c.metadata() == null;
@@ -77,27 +79,24 @@ public final class TorusNode implements Torus {
   /** Starts a node with {@code config}. */
   public static Torus start(NodeConfig c) {
     Path dir = c.dataDirectory();
-    if (dir != null) {
-      try {
-        Files.createDirectories(dir);
-      } catch (IOException e) {
-        throw new TorusException(ErrorCode.EIO, "cannot create data directory " + dir, e);
-      }
-    }
-    String nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
-    List<BlockStore> stores = c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
-    MetadataService meta;
+    DirectoryLock dirLock = dir == null ? null : DirectoryLock.acquire(dir);
+    List<BlockStore> stores = List.of();
     try {
-      meta = c.metadata() != null ? c.metadata()
+      String nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
+      stores = c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
+      MetadataService meta = c.metadata() != null ? c.metadata()
           : dir == null ? LocalMetadataService.inMemory()
           : LocalMetadataService.open(dir.resolve("meta"));
+      return new TorusNode(c, dirLock, nodeId, meta, stores);
     } catch (RuntimeException e) {
       if (c.stores().isEmpty()) {
         stores.forEach(BlockStore::close);
       }
+      if (dirLock != null) {
+        dirLock.close();
+      }
       throw e;
     }
-    return new TorusNode(c, nodeId, meta, stores);
   }
 
   private static BlockStore openStore(NodeConfig c) {
@@ -106,13 +105,8 @@ public final class TorusNode implements Torus {
     if ("file".equals(type) && dir == null) {
       throw TorusException.invalid("store type 'file' needs a data directory");
     }
-    for (BlockStoreProvider p : ServiceLoader.load(BlockStoreProvider.class)) {
-      if (p.type().equals(type)) {
-        return p.open(new StoreConfig(dir == null ? null : dir.resolve("store"),
-            c.storeCapacity(), Map.of()));
-      }
-    }
-    throw TorusException.invalid("no block store provider of type '" + type + "'");
+    return BlockStores.open(type, new StoreConfig(dir == null ? null : dir.resolve("store"),
+        c.storeCapacity(), Map.of()));
   }
 
   private static String nodeId(Path dir) {
@@ -258,6 +252,9 @@ public final class TorusNode implements Torus {
     }
     for (BlockStore s : stores) {
       run(s::close, errors);
+    }
+    if (dirLock != null) {
+      dirLock.close();
     }
     if (!errors.isEmpty()) {
       TorusException e = new TorusException(ErrorCode.EIO,
