@@ -11,8 +11,8 @@ import io.torus.spi.BlockStores;
 import io.torus.spi.StoreConfig;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,28 +83,16 @@ final class DemoCommand implements Callable<Integer> {
       torus.close();
       throw e;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    NbdServer running = server;
-    Thread hook = new Thread(() -> {
-      System.out.println("stopping: draining clients, flushing volume 'demo'");
-      boolean ok = false;
-      try {
-        running.close();
-        torus.close();
-        ok = true;
-        System.out.println("stopped; data kept in " + data);
-      } catch (RuntimeException e) {
-        System.err.println("torus: stopping failed, the last writes may not be durable: " + e);
-      } finally {
-        stopped.countDown();
-      }
-      if (!ok) {
-        System.out.flush();
-        Runtime.getRuntime().halt(1);
-      }
-    }, "torus-demo-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
-    stopped.await();
+    CountDownLatch stop = new CountDownLatch(1);
+    Signals.onTermination(stop::countDown);
+    stop.await();
+    System.out.println("stopping: draining clients, flushing volume 'demo'");
+    try {
+      server.close();
+    } finally {
+      torus.close();
+    }
+    System.out.println("stopped; data kept in " + data);
     return 0;
   }
 

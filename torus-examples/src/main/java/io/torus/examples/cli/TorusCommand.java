@@ -15,8 +15,17 @@ import picocli.CommandLine.Command;
     subcommands = {DemoCommand.class, VolumeCommand.class, CommandLine.HelpCommand.class})
 public final class TorusCommand {
 
+  @picocli.CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+      description = "Log debug detail to standard error.")
+  boolean verbose;
+
   /** Runs the command line and exits with its status. */
   public static void main(String[] args) {
+    for (String a : args) {
+      if (a.equals("-v") || a.equals("--verbose")) { // before any logger exists
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
+      }
+    }
     System.exit(run(args));
   }
 
