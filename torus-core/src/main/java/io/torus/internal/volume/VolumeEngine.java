@@ -272,6 +272,57 @@ public final class VolumeEngine implements BlockVolume {
     });
   }
 
+  // ---------------------------------------------------------------- blocking API
+  // The blocking twins run in the caller's thread: no hand-off to the executor.
+
+  @Override
+  public void read(long offset, ByteBuffer dst) {
+    checkOpen();
+    checkRange(offset, dst.remaining());
+    inline(() -> readBlocking(offset, dst));
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) {
+    checkWritable();
+    checkRange(offset, src.remaining());
+    inline(() -> writeBlocking(offset, src));
+  }
+
+  @Override
+  public void flush() {
+    checkOpen();
+    if (lock != null) {
+      inline(this::flushBlocking);
+    }
+  }
+
+  @Override
+  public void trim(long offset, long length) {
+    writeZeroes(offset, length);
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length) {
+    checkWritable();
+    checkRange(offset, length);
+    inline(() -> discardBlocking(offset, length));
+  }
+
+  private static void inline(Runnable op) {
+    try {
+      op.run();
+    } catch (RuntimeException e) {
+      throw TorusException.of(e);
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw closedError();
+    }
+  }
+
   // ---------------------------------------------------------------- checks
 
   private void checkRange(long offset, long length) {
