@@ -29,6 +29,7 @@ public final class TorusBuilder {
   private long dirtyBytes = 32L << 20;
   private Duration ioTimeout = Duration.ofSeconds(30);
   private String nodeId;
+  private Duration gcInterval = Duration.ofMinutes(5);
 
   TorusBuilder() {}
 
@@ -136,10 +137,23 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * How often the node collects garbage in its stores in the background. Default 5 minutes;
+   * {@link Duration#ZERO} turns background collection off ({@link Torus#collectGarbage()}
+   * still works).
+   */
+  public TorusBuilder gcInterval(Duration interval) {
+    if (interval.isNegative()) {
+      throw TorusException.invalid("gcInterval < 0: " + interval);
+    }
+    this.gcInterval = interval;
+    return this;
+  }
+
   /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
   public Torus build() {
     return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
         dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
-        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId));
+        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval));
   }
 }

@@ -19,4 +19,5 @@ public record NodeConfig(
     long cacheBytes,
     long dirtyBytes,
     Duration ioTimeout,
-    String nodeId) {}
+    String nodeId,
+    Duration gcInterval) {}

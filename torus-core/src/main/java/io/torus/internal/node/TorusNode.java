@@ -1,6 +1,9 @@
 package io.torus.internal.node;
 
+import io.torus.BlockRef;
+import io.torus.BlockUnavailableException;
 import io.torus.BlockVolume;
+import io.torus.GcResult;
 import io.torus.ErrorCode;
 import io.torus.LeaseLostException;
 import io.torus.Torus;
@@ -9,8 +12,10 @@ import io.torus.TorusException;
 import io.torus.VolumeInfo;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
+import io.torus.internal.gc.GarbageCollector;
 import io.torus.internal.layer.BlockCache;
 import io.torus.internal.layer.LocalBlockLayer;
+import io.torus.internal.map.MapNode;
 import io.torus.internal.meta.LocalMetadataService;
 import io.torus.internal.volume.VolumeEngine;
 import io.torus.spi.BlockStore;
@@ -20,6 +25,7 @@ import io.torus.spi.MetadataService;
 import io.torus.spi.StoreConfig;
 import io.torus.spi.VolumeLock;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +36,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +65,8 @@ public final class TorusNode implements Torus {
   private final long dirtyBytes;
   private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
   private final DirectoryLock dirLock;
+  private final GarbageCollector gc;
+  private final ScheduledExecutorService background;
   private volatile boolean closed;
 
   private TorusNode(NodeConfig c, DirectoryLock dirLock, String nodeId, MetadataService meta,
@@ -74,6 +83,53 @@ public final class TorusNode implements Torus {
     this.cache = new BlockCache(c.cacheBytes());
     this.dirtyBytes = c.dirtyBytes();
     meta.addSessionListener(this::sessionLost);
+    this.gc = new GarbageCollector(meta, stores, this::readNode, this::openRoots);
+    this.background = Executors.newSingleThreadScheduledExecutor(daemon("torus-gc-"));
+    long gcMillis = c.gcInterval().toMillis();
+    if (gcMillis > 0) {
+      background.scheduleWithFixedDelay(this::backgroundGc, gcMillis, gcMillis,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Reads a map node for garbage collection: from the cache, else from any store. */
+  private MapNode readNode(BlockRef ref) {
+    MapNode node = cache.node(ref);
+    if (node != null) {
+      return node;
+    }
+    for (BlockStore s : stores) {
+      ByteBuffer b = s.get(ref);
+      if (b != null) {
+        return MapNode.decode(ref, b);
+      }
+    }
+    throw new BlockUnavailableException("map node " + ref + " is in no store of node " + nodeId);
+  }
+
+  private List<BlockRef> openRoots() {
+    List<BlockRef> roots = new ArrayList<>();
+    for (VolumeEngine v : open.keySet()) {
+      BlockRef r = v.root();
+      if (r != null) {
+        roots.add(r);
+      }
+    }
+    return roots;
+  }
+
+  private void backgroundGc() {
+    try {
+      gc.collect();
+    } catch (RuntimeException e) {
+      log.warn("garbage collection skipped, nothing deleted: {}", e.toString());
+    }
+  }
+
+  @Override
+  public GcResult collectGarbage() {
+    checkOpen();
+    return gc.collect();
   }
 
   /** Starts a node with {@code config}. */
@@ -238,6 +294,7 @@ public final class TorusNode implements Torus {
       return;
     }
     closed = true;
+    background.shutdownNow();
     List<Throwable> errors = new ArrayList<>();
     for (VolumeEngine v : new ArrayList<>(open.keySet())) {
       run(v::close, errors);
@@ -246,6 +303,7 @@ public final class TorusNode implements Torus {
       run(meta::close, errors);
     }
     ioPool.shutdown();
+    run(() -> background.awaitTermination(10, TimeUnit.SECONDS), errors);
     if (ownsExecutor) {
       executor.shutdown();
       run(() -> executor.awaitTermination(10, TimeUnit.SECONDS), errors);

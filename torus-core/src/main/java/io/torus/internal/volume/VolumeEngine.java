@@ -160,6 +160,11 @@ public final class VolumeEngine implements BlockVolume {
     return lock == null ? 0 : lock.epoch();
   }
 
+  /** The root of the block map this handle reads below its uncommitted changes. */
+  public BlockRef root() {
+    return state.root;
+  }
+
   /** Makes the volume see a larger size (after the metadata service recorded it). */
   public void grow(long newSize) {
     if (newSize > size) {
