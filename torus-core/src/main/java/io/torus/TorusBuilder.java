@@ -30,6 +30,7 @@ public final class TorusBuilder {
   private Duration ioTimeout = Duration.ofSeconds(30);
   private String nodeId;
   private Duration gcInterval = Duration.ofMinutes(5);
+  private io.micrometer.core.instrument.MeterRegistry meterRegistry;
 
   TorusBuilder() {}
 
@@ -150,10 +151,20 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * Where the node publishes its metrics (Micrometer): I/O operations, bytes and latency per
+   * volume, flushes, cache hit ratio, store capacity and use, garbage collection. Default:
+   * none (metrics are not recorded anywhere). The node removes its meters when it closes.
+   */
+  public TorusBuilder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+    this.meterRegistry = Objects.requireNonNull(registry, "registry");
+    return this;
+  }
+
   /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
   public Torus build() {
     return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
         dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
-        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval));
+        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry));
   }
 }

@@ -20,4 +20,5 @@ public record NodeConfig(
     long dirtyBytes,
     Duration ioTimeout,
     String nodeId,
-    Duration gcInterval) {}
+    Duration gcInterval,
+    io.micrometer.core.instrument.MeterRegistry meterRegistry) {}

@@ -17,7 +17,12 @@ import io.torus.internal.layer.BlockCache;
 import io.torus.internal.layer.LocalBlockLayer;
 import io.torus.internal.map.MapNode;
 import io.torus.internal.meta.LocalMetadataService;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.torus.internal.volume.VolumeEngine;
+import io.torus.internal.volume.VolumeMetrics;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStores;
 import io.torus.spi.Head;
@@ -66,6 +71,8 @@ public final class TorusNode implements Torus {
   private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
   private final DirectoryLock dirLock;
   private final GarbageCollector gc;
+  private final MeterRegistry registry;
+  private final List<Meter> nodeMeters = new ArrayList<>();
   private final ScheduledExecutorService background;
   private volatile boolean closed;
 
@@ -84,11 +91,47 @@ public final class TorusNode implements Torus {
     this.dirtyBytes = c.dirtyBytes();
     meta.addSessionListener(this::sessionLost);
     this.gc = new GarbageCollector(meta, stores, this::readNode, this::openRoots);
+    this.registry = c.meterRegistry() != null ? c.meterRegistry()
+        : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
+    registerNodeMeters();
     this.background = Executors.newSingleThreadScheduledExecutor(daemon("torus-gc-"));
     long gcMillis = c.gcInterval().toMillis();
     if (gcMillis > 0) {
       background.scheduleWithFixedDelay(this::backgroundGc, gcMillis, gcMillis,
           TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void registerNodeMeters() {
+    nodeMeters.add(Gauge.builder("torus.cache.hit.ratio", cache, BlockCache::hitRate)
+        .description("node block cache hit ratio").register(registry));
+    nodeMeters.add(Gauge.builder("torus.volumes.open", open, Map::size)
+        .description("volume handles open on this node").register(registry));
+    for (BlockStore s : stores) {
+      nodeMeters.add(Gauge.builder("torus.store.capacity", s, BlockStore::capacity)
+          .baseUnit("bytes").tag("store", s.name()).register(registry));
+      nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
+          .baseUnit("bytes").tag("store", s.name()).register(registry));
+    }
+    gcDeleted = Counter.builder("torus.gc.deleted").description("blocks garbage-collected")
+        .register(registry);
+    gcFailures = Counter.builder("torus.gc.failures")
+        .description("garbage-collection cycles aborted (nothing deleted)").register(registry);
+    nodeMeters.add(gcDeleted);
+    nodeMeters.add(gcFailures);
+  }
+
+  private Counter gcDeleted;
+  private Counter gcFailures;
+
+  private GcResult runGc() {
+    try {
+      GcResult r = gc.collect();
+      gcDeleted.increment(r.deletedBlocks());
+      return r;
+    } catch (RuntimeException e) {
+      gcFailures.increment();
+      throw e;
     }
   }
 
@@ -120,7 +163,7 @@ public final class TorusNode implements Torus {
 
   private void backgroundGc() {
     try {
-      gc.collect();
+      runGc();
     } catch (RuntimeException e) {
       log.warn("garbage collection skipped, nothing deleted: {}", e.toString());
     }
@@ -129,7 +172,7 @@ public final class TorusNode implements Torus {
   @Override
   public GcResult collectGarbage() {
     checkOpen();
-    return gc.collect();
+    return runGc();
   }
 
   /** Starts a node with {@code config}. */
@@ -251,8 +294,9 @@ public final class TorusNode implements Torus {
   private VolumeEngine track(VolumeInfo info, LocalBlockLayer layer, VolumeLock lock,
       Head head) {
     VolumeEngine[] self = new VolumeEngine[1];
+    VolumeMetrics metrics = new VolumeMetrics(registry, info.name(), lock == null ? "ro" : "rw");
     VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor, ioPool,
-        dirtyBytes, () -> open.remove(self[0]));
+        dirtyBytes, metrics, () -> open.remove(self[0]));
     self[0] = v;
     open.put(v, Boolean.TRUE);
     if (closed) { // raced with close()
@@ -314,6 +358,7 @@ public final class TorusNode implements Torus {
     if (dirLock != null) {
       dirLock.close();
     }
+    nodeMeters.forEach(registry::remove);
     if (!errors.isEmpty()) {
       TorusException e = new TorusException(ErrorCode.EIO,
           "node " + nodeId + " closed with errors: " + errors.get(0), errors.get(0));

@@ -86,6 +86,7 @@ public final class VolumeEngine implements BlockVolume {
   private final Executor ioPool;
   private final long dirtyLimit;
   private final Runnable onClose;
+  private final VolumeMetrics metrics;
 
   private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
   private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
@@ -106,10 +107,11 @@ public final class VolumeEngine implements BlockVolume {
    * @param head the head to start from (for a writer: the head in {@code lock})
    * @param executor completes user futures
    * @param ioPool runs parallel block writes of flushes; never blocks on volume locks
+   * @param metrics where to count this handle's operations
    */
   public VolumeEngine(VolumeInfo info, BlockLayer layer, BlockCache cache,
       MetadataService meta, VolumeLock lock, Head head, Executor executor, Executor ioPool,
-      long dirtyLimit, Runnable onClose) {
+      long dirtyLimit, VolumeMetrics metrics, Runnable onClose) {
     this.info = info;
     this.blockSize = info.blockSize();
     this.shift = Integer.numberOfTrailingZeros(blockSize);
@@ -121,6 +123,7 @@ public final class VolumeEngine implements BlockVolume {
     this.ioPool = ioPool;
     this.dirtyLimit = dirtyLimit;
     this.onClose = onClose;
+    this.metrics = metrics;
     this.size = info.size();
     this.head = head;
     this.state = new State(new ConcurrentHashMap<>(), Map.of(), head.root());
@@ -383,6 +386,12 @@ public final class VolumeEngine implements BlockVolume {
   // ---------------------------------------------------------------- read path
 
   private void readBlocking(long offset, ByteBuffer dst) {
+    int n = dst.remaining();
+    timed(metrics.read, () -> readBlocks(offset, dst));
+    metrics.readBytes.increment(n);
+  }
+
+  private void readBlocks(long offset, ByteBuffer dst) {
     long off = offset;
     while (dst.hasRemaining()) {
       long index = off >>> shift;
@@ -477,6 +486,12 @@ public final class VolumeEngine implements BlockVolume {
   // ---------------------------------------------------------------- write path
 
   private void writeBlocking(long offset, ByteBuffer src) {
+    int n = src.remaining();
+    timed(metrics.write, () -> writeBlocks(offset, src));
+    metrics.writeBytes.increment(n);
+  }
+
+  private void writeBlocks(long offset, ByteBuffer src) {
     long off = offset;
     while (src.hasRemaining()) {
       long index = off >>> shift;
@@ -516,6 +531,10 @@ public final class VolumeEngine implements BlockVolume {
   }
 
   private void discardBlocking(long offset, long length) {
+    timed(metrics.discard, () -> discardBlocks(offset, length));
+  }
+
+  private void discardBlocks(long offset, long length) {
     long end = offset + length;
     long firstWhole = (offset + blockSize - 1) >>> shift;
     long endWhole = end >>> shift;
@@ -560,7 +579,7 @@ public final class VolumeEngine implements BlockVolume {
 
   private void zeroPartial(long from, long to) {
     if (to > from) {
-      writeBlocking(from, ByteBuffer.allocate((int) (to - from)));
+      writeBlocks(from, ByteBuffer.allocate((int) (to - from)));
     }
   }
 
@@ -651,6 +670,22 @@ public final class VolumeEngine implements BlockVolume {
   // ---------------------------------------------------------------- flush
 
   private void flushBlocking() {
+    timed(metrics.flush, this::flushDirty);
+  }
+
+  private void timed(io.micrometer.core.instrument.Timer timer, Runnable op) {
+    long start = System.nanoTime();
+    try {
+      op.run();
+    } catch (RuntimeException e) {
+      metrics.error(timer);
+      throw e;
+    } finally {
+      timer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void flushDirty() {
     flushLock.lock();
     try {
       checkCommittable();
@@ -791,6 +826,7 @@ public final class VolumeEngine implements BlockVolume {
           meta.unlock(lock);
         }
       } finally {
+        metrics.close();
         onClose.run();
       }
     }
