@@ -42,6 +42,10 @@ final class DemoCommand implements Callable<Integer> {
       description = "Store type: file or memory (default: ${DEFAULT-VALUE}).")
   String store;
 
+  @Option(names = "--metrics",
+      description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+  String metrics;
+
   @Option(names = "--size", defaultValue = "1GiB",
       description = "Size of volume 'demo' when it is created (default: ${DEFAULT-VALUE}).")
   Size size;
@@ -54,7 +58,13 @@ final class DemoCommand implements Callable<Integer> {
     HostPort listen = HostPort.parse(nbd);
     int replication = peers == 1 ? 1 : 2;
     long capacity = Math.max(4L << 30, size.bytes() * 3);
+    MetricsServer metricsServer = metrics == null ? null
+        : new MetricsServer(HostPort.parse(metrics));
     TorusBuilder b = Torus.builder().dataDirectory(data.resolve("node"));
+    if (metricsServer != null) {
+      b.meterRegistry(metricsServer.registry);
+      System.out.println("metrics at " + metricsServer.url());
+    }
     for (int i = 0; i < peers; i++) {
       b.addStore(BlockStores.open(store,
           new StoreConfig(data.resolve("store-" + i), capacity, Map.of())));
@@ -91,6 +101,9 @@ final class DemoCommand implements Callable<Integer> {
       server.close();
     } finally {
       torus.close();
+      if (metricsServer != null) {
+        metricsServer.close();
+      }
     }
     System.out.println("stopped; data kept in " + data);
     return 0;

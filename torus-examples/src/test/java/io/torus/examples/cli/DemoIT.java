@@ -46,13 +46,20 @@ class DemoIT {
     int port = freePort();
     String uri = "nbd://127.0.0.1:" + port + "/demo";
 
-    Process demo = startDemo(port);
+    int metricsPort = freePort();
+    Process demo = startDemo(port, "--metrics", "127.0.0.1:" + metricsPort);
     String info = run("nbdinfo", "--json", uri);
     assertThat(info).contains("\"export-size\": 1073741824").contains("\"can_flush\": true")
         .contains("\"can_multi_conn\": true");
     String wrote = run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 1M",
         "-c", "write -P 0x3c 500M 2M", "-c", "flush", uri);
     assertThat(wrote).contains("wrote 2097152/2097152 bytes at offset 524288000");
+    String scraped = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(scraped).contains("torus_volume_bytes_total{mode=\"rw\",op=\"write\","
+        + "volume=\"demo\"} 3145728.0").contains("torus_store_used_bytes");
     stop(demo);
 
     Process again = startDemo(port);
@@ -64,14 +71,16 @@ class DemoIT {
     stop(again);
   }
 
-  private Process startDemo(int port) throws Exception {
+  private Process startDemo(int port, String... extra) throws Exception {
     Path jar = Path.of("target", "torus.jar").toAbsolutePath();
     assertThat(jar).as("built by mvn package").exists();
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Path log = Files.createTempFile(dir, "demo", ".log");
-    Process p = new ProcessBuilder(java, "-Xmx512m", "-jar", jar.toString(), "demo",
-        "--data", dir.resolve("data").toString(), "--nbd", "127.0.0.1:" + port)
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-jar", jar.toString(), "demo",
+        "--data", dir.resolve("data").toString(), "--nbd", "127.0.0.1:" + port));
+    cmd.addAll(List.of(extra));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+        .start();
     started.add(p);
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!Files.readString(log).contains("Serving volume 'demo' at")) {
