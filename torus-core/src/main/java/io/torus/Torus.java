@@ -49,6 +49,14 @@ public interface Torus extends AutoCloseable {
    */
   void deleteVolume(String name);
 
+  /**
+   * Runs one garbage-collection cycle over this node's stores now: deletes every block that no
+   * volume head (nor a handle open on this node) can reach and that is not of a generation a
+   * writer may still commit. If the metadata cannot be read completely, it deletes nothing and
+   * throws. Nodes also collect in the background (see {@link TorusBuilder#gcInterval}).
+   */
+  GcResult collectGarbage();
+
   /** Flushes and closes every volume this node opened, then stops the node. Idempotent. */
   @Override
   void close();

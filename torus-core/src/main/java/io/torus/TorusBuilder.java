@@ -29,6 +29,8 @@ public final class TorusBuilder {
   private long dirtyBytes = 32L << 20;
   private Duration ioTimeout = Duration.ofSeconds(30);
   private String nodeId;
+  private Duration gcInterval = Duration.ofMinutes(5);
+  private io.micrometer.core.instrument.MeterRegistry meterRegistry;
 
   TorusBuilder() {}
 
@@ -136,10 +138,33 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * How often the node collects garbage in its stores in the background. Default 5 minutes;
+   * {@link Duration#ZERO} turns background collection off ({@link Torus#collectGarbage()}
+   * still works).
+   */
+  public TorusBuilder gcInterval(Duration interval) {
+    if (interval.isNegative()) {
+      throw TorusException.invalid("gcInterval < 0: " + interval);
+    }
+    this.gcInterval = interval;
+    return this;
+  }
+
+  /**
+   * Where the node publishes its metrics (Micrometer): I/O operations, bytes and latency per
+   * volume, flushes, cache hit ratio, store capacity and use, garbage collection. Default:
+   * none (metrics are not recorded anywhere). The node removes its meters when it closes.
+   */
+  public TorusBuilder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+    this.meterRegistry = Objects.requireNonNull(registry, "registry");
+    return this;
+  }
+
   /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
   public Torus build() {
     return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
         dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
-        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId));
+        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry));
   }
 }

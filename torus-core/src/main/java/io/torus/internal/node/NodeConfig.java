@@ -19,4 +19,6 @@ public record NodeConfig(
     long cacheBytes,
     long dirtyBytes,
     Duration ioTimeout,
-    String nodeId) {}
+    String nodeId,
+    Duration gcInterval,
+    io.micrometer.core.instrument.MeterRegistry meterRegistry) {}

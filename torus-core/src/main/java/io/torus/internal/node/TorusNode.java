@@ -1,6 +1,9 @@
 package io.torus.internal.node;
 
+import io.torus.BlockRef;
+import io.torus.BlockUnavailableException;
 import io.torus.BlockVolume;
+import io.torus.GcResult;
 import io.torus.ErrorCode;
 import io.torus.LeaseLostException;
 import io.torus.Torus;
@@ -9,17 +12,25 @@ import io.torus.TorusException;
 import io.torus.VolumeInfo;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
+import io.torus.internal.gc.GarbageCollector;
 import io.torus.internal.layer.BlockCache;
 import io.torus.internal.layer.LocalBlockLayer;
+import io.torus.internal.map.MapNode;
 import io.torus.internal.meta.LocalMetadataService;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.torus.internal.volume.VolumeEngine;
+import io.torus.internal.volume.VolumeMetrics;
 import io.torus.spi.BlockStore;
-import io.torus.spi.BlockStoreProvider;
+import io.torus.spi.BlockStores;
 import io.torus.spi.Head;
 import io.torus.spi.MetadataService;
 import io.torus.spi.StoreConfig;
 import io.torus.spi.VolumeLock;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,10 +38,10 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -58,9 +69,16 @@ public final class TorusNode implements Torus {
   private final BlockCache cache;
   private final long dirtyBytes;
   private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
+  private final DirectoryLock dirLock;
+  private final GarbageCollector gc;
+  private final MeterRegistry registry;
+  private final List<Meter> nodeMeters = new ArrayList<>();
+  private final ScheduledExecutorService background;
   private volatile boolean closed;
 
-  private TorusNode(NodeConfig c, String nodeId, MetadataService meta, List<BlockStore> stores) {
+  private TorusNode(NodeConfig c, DirectoryLock dirLock, String nodeId, MetadataService meta,
+      List<BlockStore> stores) {
+    this.dirLock = dirLock;
     this.nodeId = nodeId;
     this.meta = meta;
     this.ownsMeta = c.metadata() == null;
@@ -72,32 +90,112 @@ public final class TorusNode implements Torus {
     this.cache = new BlockCache(c.cacheBytes());
     this.dirtyBytes = c.dirtyBytes();
     meta.addSessionListener(this::sessionLost);
+    this.gc = new GarbageCollector(meta, stores, this::readNode, this::openRoots);
+    this.registry = c.meterRegistry() != null ? c.meterRegistry()
+        : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
+    registerNodeMeters();
+    this.background = Executors.newSingleThreadScheduledExecutor(daemon("torus-gc-"));
+    long gcMillis = c.gcInterval().toMillis();
+    if (gcMillis > 0) {
+      background.scheduleWithFixedDelay(this::backgroundGc, gcMillis, gcMillis,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void registerNodeMeters() {
+    nodeMeters.add(Gauge.builder("torus.cache.hit.ratio", cache, BlockCache::hitRate)
+        .description("node block cache hit ratio").register(registry));
+    nodeMeters.add(Gauge.builder("torus.volumes.open", open, Map::size)
+        .description("volume handles open on this node").register(registry));
+    for (BlockStore s : stores) {
+      nodeMeters.add(Gauge.builder("torus.store.capacity", s, BlockStore::capacity)
+          .baseUnit("bytes").tag("store", s.name()).register(registry));
+      nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
+          .baseUnit("bytes").tag("store", s.name()).register(registry));
+    }
+    gcDeleted = Counter.builder("torus.gc.deleted").description("blocks garbage-collected")
+        .register(registry);
+    gcFailures = Counter.builder("torus.gc.failures")
+        .description("garbage-collection cycles aborted (nothing deleted)").register(registry);
+    nodeMeters.add(gcDeleted);
+    nodeMeters.add(gcFailures);
+  }
+
+  private Counter gcDeleted;
+  private Counter gcFailures;
+
+  private GcResult runGc() {
+    try {
+      GcResult r = gc.collect();
+      gcDeleted.increment(r.deletedBlocks());
+      return r;
+    } catch (RuntimeException e) {
+      gcFailures.increment();
+      throw e;
+    }
+  }
+
+  /** Reads a map node for garbage collection: from the cache, else from any store. */
+  private MapNode readNode(BlockRef ref) {
+    MapNode node = cache.node(ref);
+    if (node != null) {
+      return node;
+    }
+    for (BlockStore s : stores) {
+      ByteBuffer b = s.get(ref);
+      if (b != null) {
+        return MapNode.decode(ref, b);
+      }
+    }
+    throw new BlockUnavailableException("map node " + ref + " is in no store of node " + nodeId);
+  }
+
+  private List<BlockRef> openRoots() {
+    List<BlockRef> roots = new ArrayList<>();
+    for (VolumeEngine v : open.keySet()) {
+      BlockRef r = v.root();
+      if (r != null) {
+        roots.add(r);
+      }
+    }
+    return roots;
+  }
+
+  private void backgroundGc() {
+    try {
+      runGc();
+    } catch (RuntimeException e) {
+      log.warn("garbage collection skipped, nothing deleted: {}", e.toString());
+    }
+  }
+
+  @Override
+  public GcResult collectGarbage() {
+    checkOpen();
+    return runGc();
   }
 
   /** Starts a node with {@code config}. */
   public static Torus start(NodeConfig c) {
     Path dir = c.dataDirectory();
-    if (dir != null) {
-      try {
-        Files.createDirectories(dir);
-      } catch (IOException e) {
-        throw new TorusException(ErrorCode.EIO, "cannot create data directory " + dir, e);
-      }
-    }
-    String nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
-    List<BlockStore> stores = c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
-    MetadataService meta;
+    DirectoryLock dirLock = dir == null ? null : DirectoryLock.acquire(dir);
+    List<BlockStore> stores = List.of();
     try {
-      meta = c.metadata() != null ? c.metadata()
+      String nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
+      stores = c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
+      MetadataService meta = c.metadata() != null ? c.metadata()
           : dir == null ? LocalMetadataService.inMemory()
           : LocalMetadataService.open(dir.resolve("meta"));
+      return new TorusNode(c, dirLock, nodeId, meta, stores);
     } catch (RuntimeException e) {
       if (c.stores().isEmpty()) {
         stores.forEach(BlockStore::close);
       }
+      if (dirLock != null) {
+        dirLock.close();
+      }
       throw e;
     }
-    return new TorusNode(c, nodeId, meta, stores);
   }
 
   private static BlockStore openStore(NodeConfig c) {
@@ -106,13 +204,8 @@ public final class TorusNode implements Torus {
     if ("file".equals(type) && dir == null) {
       throw TorusException.invalid("store type 'file' needs a data directory");
     }
-    for (BlockStoreProvider p : ServiceLoader.load(BlockStoreProvider.class)) {
-      if (p.type().equals(type)) {
-        return p.open(new StoreConfig(dir == null ? null : dir.resolve("store"),
-            c.storeCapacity(), Map.of()));
-      }
-    }
-    throw TorusException.invalid("no block store provider of type '" + type + "'");
+    return BlockStores.open(type, new StoreConfig(dir == null ? null : dir.resolve("store"),
+        c.storeCapacity(), Map.of()));
   }
 
   private static String nodeId(Path dir) {
@@ -201,8 +294,9 @@ public final class TorusNode implements Torus {
   private VolumeEngine track(VolumeInfo info, LocalBlockLayer layer, VolumeLock lock,
       Head head) {
     VolumeEngine[] self = new VolumeEngine[1];
+    VolumeMetrics metrics = new VolumeMetrics(registry, info.name(), lock == null ? "ro" : "rw");
     VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor, ioPool,
-        dirtyBytes, () -> open.remove(self[0]));
+        dirtyBytes, metrics, () -> open.remove(self[0]));
     self[0] = v;
     open.put(v, Boolean.TRUE);
     if (closed) { // raced with close()
@@ -244,6 +338,7 @@ public final class TorusNode implements Torus {
       return;
     }
     closed = true;
+    background.shutdownNow();
     List<Throwable> errors = new ArrayList<>();
     for (VolumeEngine v : new ArrayList<>(open.keySet())) {
       run(v::close, errors);
@@ -252,6 +347,7 @@ public final class TorusNode implements Torus {
       run(meta::close, errors);
     }
     ioPool.shutdown();
+    run(() -> background.awaitTermination(10, TimeUnit.SECONDS), errors);
     if (ownsExecutor) {
       executor.shutdown();
       run(() -> executor.awaitTermination(10, TimeUnit.SECONDS), errors);
@@ -259,6 +355,10 @@ public final class TorusNode implements Torus {
     for (BlockStore s : stores) {
       run(s::close, errors);
     }
+    if (dirLock != null) {
+      dirLock.close();
+    }
+    nodeMeters.forEach(registry::remove);
     if (!errors.isEmpty()) {
       TorusException e = new TorusException(ErrorCode.EIO,
           "node " + nodeId + " closed with errors: " + errors.get(0), errors.get(0));

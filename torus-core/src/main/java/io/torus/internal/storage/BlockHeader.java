@@ -80,4 +80,32 @@ final class BlockHeader {
       throw new IllegalArgumentException("bad block ref: " + e.getMessage(), e);
     }
   }
+
+  /**
+   * Why {@code buf} (header plus payload, as read from disk) is not the block {@code ref} of
+   * {@code length} payload bytes, or {@code null} if it is.
+   */
+  static String check(BlockRef ref, int length, ByteBuffer buf, int bytesRead) {
+    if (bytesRead < buf.capacity()) {
+      return "short read: " + bytesRead + " of " + buf.capacity() + " bytes";
+    }
+    Parsed h;
+    try {
+      h = read(buf, 0);
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+    if (!h.ref().equals(ref)) {
+      return "header names another block, " + h.ref();
+    }
+    if (h.length() != length) {
+      return "header length " + h.length() + ", index length " + length;
+    }
+    int actual = Crc32c.of(buf, SIZE, length);
+    if (actual != h.payloadCrc()) {
+      return String.format("payload CRC32C mismatch: stored %08x, computed %08x",
+          h.payloadCrc(), actual);
+    }
+    return null;
+  }
 }

@@ -85,7 +85,8 @@ final class ExtentAllocator {
     int f = loc.file();
     int start = loc.unit();
     int units = loc.units();
-    if (f < 0 || f >= fileCount || start < 0 || (long) start + units > unitsPerFile) {
+    if (f < 0 || f >= fileCount || start < 0 || loc.length() < 0
+        || loc.length() > FileBlockStore.MAX_BLOCK_SIZE || (long) start + units > unitsPerFile) {
       return false;
     }
     Map.Entry<Integer, Integer> run = byStart[f].floorEntry(start);

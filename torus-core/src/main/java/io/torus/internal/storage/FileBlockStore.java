@@ -1,6 +1,5 @@
 package io.torus.internal.storage;
 
-import io.torus.BlockKind;
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
@@ -26,18 +25,22 @@ import java.util.function.Consumer;
  *
  * <pre>
  * directory/
- * +-----------------+--------------------------------------------------------------+
- * | store.sb        | {@link Superblock}: magic, version, file count, units per file |
- * | index.log       | {@link IndexLog}: header, then 40-byte put/delete records      |
- * | data-00000.dat  | preallocated (sparse) data file, 4 KiB units                  |
- * | data-00001.dat  | ... one per data file                                         |
- * +-----------------+--------------------------------------------------------------+
+ * +-----------------+------------------------------------------------------+
+ * | store.lock      | empty; an open store holds an exclusive lock on it   |
+ * | store.sb        | superblock: magic, version, file count, units/file   |
+ * | index.log       | index log: header, then 40-byte put/delete records   |
+ * | data-00000.dat  | preallocated (sparse) data file, 4 KiB units         |
+ * | data-00001.dat  | ... one per data file                                |
+ * +-----------------+------------------------------------------------------+
  *
  * one stored block in a data file (starts on a 4 KiB unit boundary):
- * +----------------------+---------------------+-------------------------------+
- * | {@link BlockHeader}  48 B | payload, n bytes    | padding to the next 4 KiB unit |
- * +----------------------+---------------------+-------------------------------+
+ * +------------------+------------------+--------------------------------+
+ * | header, 48 bytes | payload, n bytes | padding to the next 4 KiB unit |
+ * +------------------+------------------+--------------------------------+
  * </pre>
+ *
+ * <p>Byte layouts: {@link Superblock}, {@link IndexLog}, {@link IndexRecord},
+ * {@link BlockHeader}, and {@code src-docs/formats.md}.
  *
  * <p><b>Invariants.</b> The live index (ref to {@link Location}) is the replay of the durable
  * index log plus the pending records not yet appended. An extent is either free in the
@@ -76,6 +79,7 @@ public final class FileBlockStore implements BlockStore {
   private final IndexLog log;
   private final ExtentAllocator allocator;
   private final long compactMinRecords;
+  private final AutoCloseable lock;
   private final ConcurrentSkipListMap<BlockRef, Location> index;
   private final Object meta = new Object();
   private final ReentrantLock flushLock = new ReentrantLock();
@@ -87,8 +91,9 @@ public final class FileBlockStore implements BlockStore {
 
   FileBlockStore(String name, Superblock geometry, DataFile[] files, IndexLog log,
       ConcurrentSkipListMap<BlockRef, Location> index, ExtentAllocator allocator,
-      long compactMinRecords) {
+      long compactMinRecords, AutoCloseable lock) {
     this.name = name;
+    this.lock = lock;
     this.geometry = geometry;
     this.files = files;
     this.log = log;
@@ -203,7 +208,7 @@ public final class FileBlockStore implements BlockStore {
     String problem;
     try {
       int n = file.readFully(buf, loc.offset());
-      problem = verify(ref, loc, buf, n);
+      problem = BlockHeader.check(ref, loc.length(), buf, n);
     } catch (IOException e) {
       throw new TorusException(ErrorCode.EIO, "cannot read " + ref + " from " + file.path()
           + " at offset " + loc.offset() + ": " + e.getMessage(), e);
@@ -216,31 +221,6 @@ public final class FileBlockStore implements BlockStore {
     }
     throw new CorruptBlockException("block " + ref + " in " + file.path() + " at offset "
         + loc.offset() + " is corrupt: " + problem);
-  }
-
-  /** Why the bytes read for {@code ref} are not its block, or null if they are. */
-  static String verify(BlockRef ref, Location loc, ByteBuffer buf, int bytesRead) {
-    if (bytesRead < buf.capacity()) {
-      return "short read: " + bytesRead + " of " + buf.capacity() + " bytes";
-    }
-    BlockHeader.Parsed h;
-    try {
-      h = BlockHeader.read(buf, 0);
-    } catch (IllegalArgumentException e) {
-      return e.getMessage();
-    }
-    if (!h.ref().equals(ref)) {
-      return "header names another block, " + h.ref();
-    }
-    if (h.length() != loc.length()) {
-      return "header length " + h.length() + ", index length " + loc.length();
-    }
-    int actual = Crc32c.of(buf, BlockHeader.SIZE, loc.length());
-    if (actual != h.payloadCrc()) {
-      return String.format("payload CRC32C mismatch: stored %08x, computed %08x",
-          h.payloadCrc(), actual);
-    }
-    return null;
   }
 
   @Override
@@ -281,25 +261,11 @@ public final class FileBlockStore implements BlockStore {
     List<BlockRef> refs = new ArrayList<>();
     Lock l = enter();
     try {
-      collect(index, volumeId, refs);
+      VolumeRefs.collect(index, volumeId, refs);
     } finally {
       l.unlock();
     }
     refs.forEach(action);
-  }
-
-  /** Adds the keys of {@code map} that belong to {@code volumeId} to {@code out}. */
-  static void collect(ConcurrentSkipListMap<BlockRef, ?> map, long volumeId,
-      List<BlockRef> out) {
-    if (volumeId < 0) {
-      return;
-    }
-    for (BlockRef r : map.tailMap(new BlockRef(volumeId, 1, 0, BlockKind.DATA)).keySet()) {
-      if (r.volumeId() != volumeId) {
-        break;
-      }
-      out.add(r);
-    }
   }
 
   @Override
@@ -396,6 +362,7 @@ public final class FileBlockStore implements BlockStore {
     return geometry.capacity();
   }
 
+  /** {@inheritDoc} Includes the space of deleted blocks until the next flush frees it. */
   @Override
   public long used() {
     return allocator.usedUnits() * UNIT;
@@ -421,6 +388,7 @@ public final class FileBlockStore implements BlockStore {
       for (DataFile f : files) {
         error = closeQuietly(f, error);
       }
+      error = closeQuietly(lock, error);
       if (error != null) {
         throw error;
       }

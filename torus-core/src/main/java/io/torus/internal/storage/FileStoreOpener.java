@@ -5,8 +5,12 @@ import io.torus.ErrorCode;
 import io.torus.TorusException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import org.slf4j.Logger;
@@ -17,6 +21,9 @@ import org.slf4j.LoggerFactory;
  * order (data files, index log, then the superblock last, atomically), or reads the
  * superblock, replays the index log and rebuilds free space.
  *
+ * <p>An open store holds an exclusive lock on {@code store.lock} (released by close or by the
+ * process's death); a second open of the same directory fails with {@link ErrorCode#EPERM}.
+ *
  * <p><b>Failure.</b> A store whose superblock is missing is created afresh only if its index
  * log holds no records (a crash during creation); otherwise opening fails with
  * {@link ErrorCode#EIO}. Nothing that may hold user data is deleted or overwritten at open.
@@ -24,6 +31,7 @@ import org.slf4j.LoggerFactory;
 final class FileStoreOpener {
   static final String SUPERBLOCK = "store.sb";
   static final String INDEX = "index.log";
+  static final String LOCK = "store.lock";
   static final long DEFAULT_COMPACT_MIN_RECORDS = 65_536;
   private static final Logger log = LoggerFactory.getLogger(FileStoreOpener.class);
 
@@ -39,23 +47,55 @@ final class FileStoreOpener {
     }
     try {
       Files.createDirectories(dir);
-      Path sb = dir.resolve(SUPERBLOCK);
-      Superblock geometry;
-      if (Files.exists(sb)) {
-        geometry = Superblock.read(sb);
-        if (geometry.capacity() != geometryFor(capacity, fileCount).capacity()
-            || geometry.fileCount() != fileCount) {
-          log.info("block store {} keeps its geometry: {} data files, {} bytes", dir,
-              geometry.fileCount(), geometry.capacity());
-        }
-      } else {
-        geometry = create(dir, capacity, fileCount);
+      FileChannel lock = lock(dir);
+      try {
+        return openLocked(dir, capacity, fileCount, compactMinRecords, lock);
+      } catch (IOException | RuntimeException e) {
+        lock.close();
+        throw e;
       }
-      return recover(dir, geometry, compactMinRecords);
     } catch (IOException e) {
       throw new TorusException(ErrorCode.EIO, "cannot open file block store in " + dir + ": "
           + e, e);
     }
+  }
+
+  /** Takes the store's exclusive lock, so no other instance or process opens it meanwhile. */
+  private static FileChannel lock(Path dir) throws IOException {
+    Path path = dir.resolve(LOCK);
+    FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = ch.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+    if (lock == null) {
+      ch.close();
+      throw new TorusException(ErrorCode.EPERM, "block store " + dir
+          + " is already open (lock " + path + " is held)");
+    }
+    return ch;
+  }
+
+  private static FileBlockStore openLocked(Path dir, long capacity, int fileCount,
+      long compactMinRecords, FileChannel lock) throws IOException {
+    Path sb = dir.resolve(SUPERBLOCK);
+    Superblock geometry;
+    if (Files.exists(sb)) {
+      geometry = Superblock.read(sb);
+      if (geometry.fileCount() != fileCount
+          || Math.abs(geometry.capacity() - capacity) >= (long) FileBlockStore.UNIT * fileCount) {
+        log.info("block store {} keeps its geometry: {} data files, {} bytes", dir,
+            geometry.fileCount(), geometry.capacity());
+      }
+    } else {
+      geometry = create(dir, capacity, fileCount);
+    }
+    return recover(dir, geometry, compactMinRecords, lock);
   }
 
   private static Superblock geometryFor(long capacity, int fileCount) {
@@ -91,8 +131,8 @@ final class FileStoreOpener {
     return geometry;
   }
 
-  private static FileBlockStore recover(Path dir, Superblock geometry, long compactMinRecords)
-      throws IOException {
+  private static FileBlockStore recover(Path dir, Superblock geometry, long compactMinRecords,
+      FileChannel lock) throws IOException {
     DataFile[] files = new DataFile[geometry.fileCount()];
     IndexLog indexLog = null;
     try {
@@ -126,7 +166,7 @@ final class FileStoreOpener {
       log.debug("opened block store {}: {} blocks, {} records", dir, index.size(),
           indexLog.records());
       return new FileBlockStore("file:" + dir, geometry, files, indexLog, index, allocator,
-          compactMinRecords);
+          compactMinRecords, lock);
     } catch (IOException | RuntimeException e) {
       for (DataFile f : files) {
         if (f != null) {

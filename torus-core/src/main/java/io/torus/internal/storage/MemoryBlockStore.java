@@ -145,7 +145,7 @@ public final class MemoryBlockStore implements BlockStore {
     Objects.requireNonNull(action, "action");
     checkOpen();
     List<BlockRef> refs = new ArrayList<>();
-    FileBlockStore.collect(blocks, volumeId, refs);
+    VolumeRefs.collect(blocks, volumeId, refs);
     refs.forEach(action);
   }
 

@@ -86,6 +86,7 @@ public final class VolumeEngine implements BlockVolume {
   private final Executor ioPool;
   private final long dirtyLimit;
   private final Runnable onClose;
+  private final VolumeMetrics metrics;
 
   private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
   private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
@@ -106,10 +107,11 @@ public final class VolumeEngine implements BlockVolume {
    * @param head the head to start from (for a writer: the head in {@code lock})
    * @param executor completes user futures
    * @param ioPool runs parallel block writes of flushes; never blocks on volume locks
+   * @param metrics where to count this handle's operations
    */
   public VolumeEngine(VolumeInfo info, BlockLayer layer, BlockCache cache,
       MetadataService meta, VolumeLock lock, Head head, Executor executor, Executor ioPool,
-      long dirtyLimit, Runnable onClose) {
+      long dirtyLimit, VolumeMetrics metrics, Runnable onClose) {
     this.info = info;
     this.blockSize = info.blockSize();
     this.shift = Integer.numberOfTrailingZeros(blockSize);
@@ -121,6 +123,7 @@ public final class VolumeEngine implements BlockVolume {
     this.ioPool = ioPool;
     this.dirtyLimit = dirtyLimit;
     this.onClose = onClose;
+    this.metrics = metrics;
     this.size = info.size();
     this.head = head;
     this.state = new State(new ConcurrentHashMap<>(), Map.of(), head.root());
@@ -158,6 +161,11 @@ public final class VolumeEngine implements BlockVolume {
   /** The writer's fencing epoch, or 0 for a read-only handle. */
   public long epoch() {
     return lock == null ? 0 : lock.epoch();
+  }
+
+  /** The root of the block map this handle reads below its uncommitted changes. */
+  public BlockRef root() {
+    return state.root;
   }
 
   /** Makes the volume see a larger size (after the metadata service recorded it). */
@@ -272,6 +280,57 @@ public final class VolumeEngine implements BlockVolume {
     });
   }
 
+  // ---------------------------------------------------------------- blocking API
+  // The blocking twins run in the caller's thread: no hand-off to the executor.
+
+  @Override
+  public void read(long offset, ByteBuffer dst) {
+    checkOpen();
+    checkRange(offset, dst.remaining());
+    inline(() -> readBlocking(offset, dst));
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) {
+    checkWritable();
+    checkRange(offset, src.remaining());
+    inline(() -> writeBlocking(offset, src));
+  }
+
+  @Override
+  public void flush() {
+    checkOpen();
+    if (lock != null) {
+      inline(this::flushBlocking);
+    }
+  }
+
+  @Override
+  public void trim(long offset, long length) {
+    writeZeroes(offset, length);
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length) {
+    checkWritable();
+    checkRange(offset, length);
+    inline(() -> discardBlocking(offset, length));
+  }
+
+  private static void inline(Runnable op) {
+    try {
+      op.run();
+    } catch (RuntimeException e) {
+      throw TorusException.of(e);
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw closedError();
+    }
+  }
+
   // ---------------------------------------------------------------- checks
 
   private void checkRange(long offset, long length) {
@@ -327,6 +386,12 @@ public final class VolumeEngine implements BlockVolume {
   // ---------------------------------------------------------------- read path
 
   private void readBlocking(long offset, ByteBuffer dst) {
+    int n = dst.remaining();
+    timed(metrics.read, () -> readBlocks(offset, dst));
+    metrics.readBytes.increment(n);
+  }
+
+  private void readBlocks(long offset, ByteBuffer dst) {
     long off = offset;
     while (dst.hasRemaining()) {
       long index = off >>> shift;
@@ -421,6 +486,12 @@ public final class VolumeEngine implements BlockVolume {
   // ---------------------------------------------------------------- write path
 
   private void writeBlocking(long offset, ByteBuffer src) {
+    int n = src.remaining();
+    timed(metrics.write, () -> writeBlocks(offset, src));
+    metrics.writeBytes.increment(n);
+  }
+
+  private void writeBlocks(long offset, ByteBuffer src) {
     long off = offset;
     while (src.hasRemaining()) {
       long index = off >>> shift;
@@ -460,6 +531,10 @@ public final class VolumeEngine implements BlockVolume {
   }
 
   private void discardBlocking(long offset, long length) {
+    timed(metrics.discard, () -> discardBlocks(offset, length));
+  }
+
+  private void discardBlocks(long offset, long length) {
     long end = offset + length;
     long firstWhole = (offset + blockSize - 1) >>> shift;
     long endWhole = end >>> shift;
@@ -504,7 +579,7 @@ public final class VolumeEngine implements BlockVolume {
 
   private void zeroPartial(long from, long to) {
     if (to > from) {
-      writeBlocking(from, ByteBuffer.allocate((int) (to - from)));
+      writeBlocks(from, ByteBuffer.allocate((int) (to - from)));
     }
   }
 
@@ -595,6 +670,22 @@ public final class VolumeEngine implements BlockVolume {
   // ---------------------------------------------------------------- flush
 
   private void flushBlocking() {
+    timed(metrics.flush, this::flushDirty);
+  }
+
+  private void timed(io.micrometer.core.instrument.Timer timer, Runnable op) {
+    long start = System.nanoTime();
+    try {
+      op.run();
+    } catch (RuntimeException e) {
+      metrics.error(timer);
+      throw e;
+    } finally {
+      timer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void flushDirty() {
     flushLock.lock();
     try {
       checkCommittable();
@@ -735,6 +826,7 @@ public final class VolumeEngine implements BlockVolume {
           meta.unlock(lock);
         }
       } finally {
+        metrics.close();
         onClose.run();
       }
     }

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Persistence, corruption detection and recovery of {@link FileBlockStore}. */
 class FileBlockStoreRecoveryTest {
   @TempDir Path dir;
+  @TempDir Path elsewhere;
   private final List<FileBlockStore> opened = new ArrayList<>();
 
   @AfterEach
@@ -117,19 +118,38 @@ class FileBlockStoreRecoveryTest {
   }
 
   @Test
-  void withoutCloseOnlyFlushedOperationsAreInTheIndex() {
+  void withoutCloseOnlyFlushedOperationsAreInTheIndex() throws IOException {
     FileBlockStore crashed = open();
     put(crashed, ref(1), bytes(3000, 1));
     put(crashed, ref(2), bytes(3000, 2));
     crashed.flush();
     put(crashed, ref(3), bytes(3000, 3));
     crashed.delete(ref(1));
-    // a second instance sees what a restart after kill -9 would see
-    FileBlockStore recovered = FileStoreOpener.open(dir, 4L << 20, 1, 1000);
+    // a copy of the files now is what a restart after kill -9 would find
+    Path copy = elsewhere;
+    try (var files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (!f.getFileName().toString().equals(FileStoreOpener.LOCK)) {
+          Files.copy(f, copy.resolve(f.getFileName()));
+        }
+      }
+    }
+    FileBlockStore recovered = FileStoreOpener.open(copy, 4L << 20, 1, 1000);
+    opened.add(recovered);
     assertThat(read(recovered, ref(1))).isEqualTo(bytes(3000, 1));
     assertThat(read(recovered, ref(2))).isEqualTo(bytes(3000, 2));
     assertThat(recovered.contains(ref(3))).isFalse();
-    recovered.close();
+  }
+
+  @Test
+  void secondOpenOfTheSameDirectoryIsRefused() {
+    FileBlockStore s = open();
+    assertThatThrownBy(this::open).isInstanceOf(TorusException.class)
+        .hasMessageContaining("already open")
+        .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EPERM));
+    put(s, ref(1), bytes(10, 1));
+    s.close();
+    assertThat(read(open(), ref(1))).isEqualTo(bytes(10, 1));
   }
 
   @Test

@@ -1,10 +1,61 @@
 package io.torus.examples.cli;
 
-/** Entry point of the {@code torus} command. */
-public final class TorusCommand {
-  private TorusCommand() {}
+import io.torus.TorusException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
+/**
+ * The {@code torus} command: run a demo, a node or an NBD export, and administer volumes.
+ * Errors are one line on standard error and a non-zero exit status.
+ */
+@Command(name = "torus", mixinStandardHelpOptions = true,
+    versionProvider = TorusCommand.Version.class,
+    description = "Distributed block storage for the JVM.",
+    subcommands = {DemoCommand.class, VolumeCommand.class, CommandLine.HelpCommand.class})
+public final class TorusCommand {
+
+  @picocli.CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+      description = "Log debug detail to standard error.")
+  boolean verbose;
+
+  /** Runs the command line and exits with its status. */
   public static void main(String[] args) {
-    System.out.println("torus");
+    for (String a : args) {
+      if (a.equals("-v") || a.equals("--verbose")) { // before any logger exists
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
+      }
+    }
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns its exit status (for tests and embedding). */
+  public static int run(String... args) {
+    CommandLine cl = new CommandLine(new TorusCommand());
+    cl.registerConverter(Size.class, Size::parse);
+    cl.setExecutionExceptionHandler(TorusCommand::handle);
+    return cl.execute(args);
+  }
+
+  private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+    PrintWriter err = cl.getErr();
+    String msg = e instanceof TorusException
+        ? ((TorusException) e).code() + ": " + e.getMessage()
+        : e.getMessage() != null ? e.getMessage() : e.toString();
+    err.println("torus: " + msg);
+    err.flush();
+    if (Boolean.getBoolean("torus.debug")) {
+      e.printStackTrace(err);
+    }
+    return 1;
+  }
+
+  /** Prints the version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = TorusCommand.class.getPackage().getImplementationVersion();
+      return new String[] {"torus " + (v == null ? "(development build)" : v)};
+    }
   }
 }

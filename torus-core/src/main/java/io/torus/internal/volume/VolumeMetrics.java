@@ -1,0 +1,82 @@
+package io.torus.internal.volume;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The meters of one open volume: latency per operation (with a histogram), bytes read and
+ * written, errors per operation. Removed from the registry when the volume closes.
+ *
+ * <pre>
+ * torus.volume.latency{volume, mode=rw|ro, op=read|write|flush|discard}  timer
+ * torus.volume.bytes{volume, mode, op=read|write}                        counter
+ * torus.volume.errors{volume, mode, op}                                   counter
+ * </pre>
+ */
+public final class VolumeMetrics {
+  final Timer read;
+  final Timer write;
+  final Timer flush;
+  final Timer discard;
+  final Counter readBytes;
+  final Counter writeBytes;
+  private final MeterRegistry registry;
+  private final String volume;
+  private final List<Meter> meters = new ArrayList<>();
+
+  private final String mode;
+
+  /** Meters for a handle of {@code volume} ({@code mode} {@code rw} or {@code ro}). */
+  public VolumeMetrics(MeterRegistry registry, String volume, String mode) {
+    this.registry = registry;
+    this.volume = volume;
+    this.mode = mode;
+    this.read = timer("read");
+    this.write = timer("write");
+    this.flush = timer("flush");
+    this.discard = timer("discard");
+    this.readBytes = bytes("read");
+    this.writeBytes = bytes("write");
+  }
+
+  private Timer timer(String op) {
+    Timer t = Timer.builder("torus.volume.latency").description("volume operation latency")
+        .tag("volume", volume).tag("mode", mode).tag("op", op).publishPercentileHistogram().register(registry);
+    meters.add(t);
+    return t;
+  }
+
+  private Counter bytes(String op) {
+    Counter c = Counter.builder("torus.volume.bytes").baseUnit("bytes")
+        .description("bytes read or written").tag("volume", volume).tag("mode", mode)
+        .tag("op", op)
+        .register(registry);
+    meters.add(c);
+    return c;
+  }
+
+  /** Counts a failed operation. */
+  void error(Timer op) {
+    Counter c = Counter.builder("torus.volume.errors").description("failed volume operations")
+        .tag("volume", volume).tag("mode", mode).tag("op", op.getId().getTag("op"))
+        .register(registry);
+    synchronized (meters) {
+      if (!meters.contains(c)) {
+        meters.add(c);
+      }
+    }
+    c.increment();
+  }
+
+  /** Removes this volume's meters. */
+  void close() {
+    synchronized (meters) {
+      meters.forEach(registry::remove);
+      meters.clear();
+    }
+  }
+}

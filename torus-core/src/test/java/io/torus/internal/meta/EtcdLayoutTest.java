@@ -1,0 +1,100 @@
+package io.torus.internal.meta;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.torus.BlockKind;
+import io.torus.BlockRef;
+import io.torus.TorusException;
+import io.torus.VolumeSpec;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Pins the etcd key layout and value formats ({@link EtcdLayout}). */
+class EtcdLayoutTest {
+  private final EtcdLayout layout = new EtcdLayout("/torus");
+
+  @Test
+  void keysAreTheDocumentedOnes() {
+    assertThat(layout.volumeIdCounter()).isEqualTo("/torus/v1/counters/volume-id");
+    assertThat(layout.nameKey("disk")).isEqualTo("/torus/v1/names/disk/id");
+    assertThat(layout.infoKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/info");
+    assertThat(layout.headKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/head");
+    assertThat(layout.lockKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/lock");
+  }
+
+  @Test
+  void noKeyOfOneVolumeIsAPrefixOfAnothersKeys() {
+    long[] ids = {2, 0x20, 0x200, 0x2f, 0x21, 1L << 40};
+    String[] names = {"2", "20", "200", "2x", "2.", "2-a"};
+    List<List<String>> keys = new ArrayList<>();
+    for (int i = 0; i < ids.length; i++) {
+      keys.add(List.of(layout.volumePrefix(ids[i]), layout.infoKey(ids[i]),
+          layout.headKey(ids[i]), layout.lockKey(ids[i]), layout.nameKey(names[i])));
+    }
+    for (int i = 0; i < keys.size(); i++) {
+      for (int j = 0; j < keys.size(); j++) {
+        if (i == j) {
+          continue;
+        }
+        for (String mine : keys.get(i)) {
+          for (String theirs : keys.get(j)) {
+            assertThat(theirs).as("%s vs %s", mine, theirs).doesNotStartWith(mine);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void valuesRoundTripInTheirTextForm() {
+    VolumeSpec spec = new VolumeSpec("disk", 4 << 20, 4096, 3);
+    Instant t = Instant.parse("2026-01-02T03:04:05.123456Z");
+    String info = EtcdLayout.encodeInfo(7, spec, t);
+    assertThat(info).isEqualTo("v1 id=7 size=4194304 block-size=4096 replication=3"
+        + " created=2026-01-02T03:04:05.123456Z name=disk");
+    assertThat(EtcdLayout.decodeInfo("k", info)).isEqualTo(new EtcdLayout.Info(7, spec, t));
+
+    BlockRef root = new BlockRef(7, 3, 9, BlockKind.PARITY);
+    assertThat(EtcdLayout.encodeHead(root, 4)).isEqualTo("v1 generation=4 root=parity:7/3/9");
+    assertThat(EtcdLayout.decodeHead("k", "v1 generation=4 root=parity:7/3/9"))
+        .isEqualTo(new EtcdLayout.HeadValue(root, 4));
+    assertThat(EtcdLayout.decodeHead("k", EtcdLayout.encodeHead(null, 0)))
+        .isEqualTo(new EtcdLayout.HeadValue(null, 0));
+
+    assertThat(EtcdLayout.encodeLock(0xabcL, "node a@h:1"))
+        .isEqualTo("v1 lease=0000000000000abc holder=node a@h:1");
+    assertThat(EtcdLayout.decodeLock("k", "v1 lease=0000000000000abc holder=node a@h:1"))
+        .isEqualTo(new EtcdLayout.LockValue(0xabc, "node a@h:1"));
+    assertThat(EtcdLayout.decodeId("k", "00000000000000ff")).isEqualTo(255);
+  }
+
+  @Test
+  void damagedValuesNameTheirKey() {
+    String[] badHeads = {"", "v2 generation=1 root=none", "v1 generation=x root=none",
+        "v1 generation=1 root=blob:1/1/1", "v1 generation=1 root=map:1/0/1"};
+    for (String bad : badHeads) {
+      assertThatThrownBy(() -> EtcdLayout.decodeHead("/t/v1/volumes/x/head", bad))
+          .isInstanceOf(TorusException.class)
+          .hasMessageContaining("corrupt value under etcd key '/t/v1/volumes/x/head'");
+    }
+    assertThatThrownBy(() -> EtcdLayout.decodeInfo("/i", "v1 id=1 size=511 block-size=4096"
+        + " replication=1 created=2026-01-01T00:00:00Z name=a"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/i'")
+        .hasMessageContaining("511");
+    assertThatThrownBy(() -> EtcdLayout.decodeId("/n", "2")).hasMessageContaining("'/n'");
+    assertThatThrownBy(() -> EtcdLayout.decodeCounter("/c", "-1")).hasMessageContaining("'/c'");
+    assertThatThrownBy(() -> EtcdLayout.decodeLock("/l", "held")).hasMessageContaining("'/l'");
+  }
+
+  @Test
+  void rootPrefixIsValidated() {
+    assertThat(new EtcdLayout("/a/b.c").base()).isEqualTo("/a/b.c/v1/");
+    for (String bad : new String[] {"", "/", "torus", "/torus/", "/a//b", "/a b"}) {
+      assertThatThrownBy(() -> new EtcdLayout(bad)).isInstanceOf(TorusException.class)
+          .hasMessageContaining("root prefix");
+    }
+  }
+}
