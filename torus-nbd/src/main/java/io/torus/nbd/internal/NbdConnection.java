@@ -198,9 +198,9 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
         return violation("EXPORT_NAME of " + length + " bytes");
       }
       cum.skipBytes(Nbd.OPTION_HEADER_SIZE);
-      skip = length;
-      afterSkip = () -> send(NbdCodec.optionError(ctx.alloc(), option, Nbd.REP_ERR_TOO_BIG,
+      send(NbdCodec.optionError(ctx.alloc(), option, Nbd.REP_ERR_TOO_BIG,
           "option data too long: " + length));
+      skip = length;
       return true;
     }
     if (cum.readableBytes() < Nbd.OPTION_HEADER_SIZE + length) {
