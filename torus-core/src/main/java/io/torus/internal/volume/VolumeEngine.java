@@ -37,6 +37,10 @@ import java.util.zip.CRC32C;
 /**
  * An open volume: the write buffer, read path and flush (commit) of one volume on one node.
  *
+ * <p>(Over 800 lines on purpose: the read path, write path, early write-out and flush share
+ * one lock protocol — the phase lock, the stripe locks and the state swap described below —
+ * and keeping them in one class keeps that protocol checkable in one place.)
+ *
  * <p><b>State.</b> A volatile {@link State} holds three layers, newest first: {@code dirty}
  * (blocks changed since the last flush started), {@code frozen} (the blocks a running flush
  * is committing; immutable) and {@code root} (the committed block map). A read takes one
