@@ -42,6 +42,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -66,7 +67,7 @@ import java.util.concurrent.TimeoutException;
  * A commit that timed out may have been applied: repeating it with the same arguments is
  * safe (it is recognised as already applied).
  */
-public final class EtcdMetadataService implements MetadataService {
+public final class EtcdMetadataService implements MetadataService, Coordination {
   private static final int MAX_CAS_ATTEMPTS = 500;
 
   private final EtcdOptions options;
@@ -77,6 +78,9 @@ public final class EtcdMetadataService implements MetadataService {
   private final EtcdSession session;
   /** Locks taken through this service: epoch to the lease they were taken under. */
   private final Map<Long, Long> held = new ConcurrentHashMap<>();
+  private final List<EtcdLeaderElection> elections = new CopyOnWriteArrayList<>();
+  private final EtcdRingStore ring;
+  private EtcdPeerRegistry peers;
   private volatile boolean closed;
 
   private EtcdMetadataService(EtcdOptions options) {
@@ -93,6 +97,7 @@ public final class EtcdMetadataService implements MetadataService {
       throw e;
     }
     session.addListener(cause -> held.clear());
+    this.ring = new EtcdRingStore(this);
   }
 
   /** A builder of an etcd metadata service. */
@@ -352,6 +357,45 @@ public final class EtcdMetadataService implements MetadataService {
     session.addListener(Objects.requireNonNull(listener, "listener"));
   }
 
+  @Override
+  public synchronized PeerRegistry peers() {
+    checkOpen();
+    if (peers == null) {
+      peers = new EtcdPeerRegistry(this);
+    }
+    return peers;
+  }
+
+  @Override
+  public RingStore ring() {
+    checkOpen();
+    return ring;
+  }
+
+  @Override
+  public LeaderElection election(String name, String candidate) {
+    checkOpen();
+    EtcdLeaderElection e = new EtcdLeaderElection(this, name, candidate);
+    elections.add(e);
+    return e;
+  }
+
+  EtcdLayout layout() {
+    return layout;
+  }
+
+  Client client() {
+    return client;
+  }
+
+  KV kv() {
+    return kv;
+  }
+
+  EtcdSession session() {
+    return session;
+  }
+
   /** The layout's base key ({@code <root>/v1/}); everything this service stores is under it. */
   public String keyPrefix() {
     return layout.base();
@@ -366,6 +410,17 @@ public final class EtcdMetadataService implements MetadataService {
   public void close() {
     if (closed) {
       return;
+    }
+    for (EtcdLeaderElection e : elections) {
+      e.close();
+    }
+    ring.close();
+    PeerRegistry p;
+    synchronized (this) {
+      p = peers;
+    }
+    if (p != null) {
+      p.close();
     }
     closed = true;
     held.clear();
@@ -426,19 +481,19 @@ public final class EtcdMetadataService implements MetadataService {
     return await(kv.get(bytes(key)), what);
   }
 
-  private static KeyValue first(GetResponse r) {
+  static KeyValue first(GetResponse r) {
     return r.getKvs().isEmpty() ? null : r.getKvs().get(0);
   }
 
-  private static Cmp absent(String key) {
+  static Cmp absent(String key) {
     return new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.createRevision(0));
   }
 
-  private static Cmp modRevision(String key, long rev) {
+  static Cmp modRevision(String key, long rev) {
     return new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(rev));
   }
 
-  private static Op put(String key, String value) {
+  static Op put(String key, String value) {
     return Op.put(bytes(key), bytes(value), PutOption.DEFAULT);
   }
 
@@ -446,16 +501,16 @@ public final class EtcdMetadataService implements MetadataService {
     return ByteSequence.from(s, StandardCharsets.UTF_8);
   }
 
-  private static String str(ByteSequence b) {
+  static String str(ByteSequence b) {
     return b.toString(StandardCharsets.UTF_8);
   }
 
-  private static String str(KeyValue kv) {
+  static String str(KeyValue kv) {
     return str(kv.getValue());
   }
 
   /** Waits for an etcd call for at most the request timeout. */
-  private <T> T await(CompletableFuture<T> f, String what) {
+  <T> T await(CompletableFuture<T> f, String what) {
     try {
       return f.get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
@@ -472,7 +527,7 @@ public final class EtcdMetadataService implements MetadataService {
     }
   }
 
-  private TorusException unreachable(String what) {
+  TorusException unreachable(String what) {
     return new TorusException(ErrorCode.EIO, "etcd " + options.endpoints()
         + " did not answer within " + options.requestTimeout() + " while " + what, null, true);
   }
@@ -482,7 +537,7 @@ public final class EtcdMetadataService implements MetadataService {
         + " lost compare-and-swap races", null, true);
   }
 
-  private void checkOpen() {
+  void checkOpen() {
     if (closed) {
       throw new TorusClosedException(this + " is closed");
     }

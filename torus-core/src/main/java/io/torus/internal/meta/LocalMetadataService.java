@@ -39,8 +39,9 @@ import java.util.Optional;
  * makes {@link #open} throw {@link io.torus.ErrorCode#EIO} naming the file; it is never reset.
  * The directory is guarded by an OS file lock so two processes cannot share it.
  */
-public final class LocalMetadataService implements MetadataService {
+public final class LocalMetadataService implements MetadataService, Coordination {
   private final LocalStateFile file;
+  private final LocalCoordination coordination = new LocalCoordination();
   private final Clock clock;
   private final Map<Long, VolumeLock> locks = new HashMap<>();
   private LocalState state;
@@ -200,8 +201,24 @@ public final class LocalMetadataService implements MetadataService {
   }
 
   @Override
+  public PeerRegistry peers() {
+    return coordination.peers();
+  }
+
+  @Override
+  public RingStore ring() {
+    return coordination.ring();
+  }
+
+  @Override
+  public LeaderElection election(String name, String candidate) {
+    return coordination.election(name, candidate);
+  }
+
+  @Override
   public synchronized void close() {
     if (!closed) {
+      coordination.close();
       closed = true;
       locks.clear();
       if (file != null) {

@@ -90,6 +90,78 @@ class EtcdLayoutTest {
   }
 
   @Test
+  void coordinationAndSnapshotKeysAreTheDocumentedOnes() {
+    assertThat(layout.snapshotKey(0x2a, "s1"))
+        .isEqualTo("/torus/v1/volumes/000000000000002a/snapshots/s1/record");
+    assertThat(layout.memberKey("node-a")).isEqualTo("/torus/v1/peers/node-a/member");
+    assertThat(layout.aliveKey("node-a")).isEqualTo("/torus/v1/peers/node-a/alive");
+    assertThat(layout.ringKey()).isEqualTo("/torus/v1/ring/current");
+    assertThat(layout.candidateKey("gc", 0xabc))
+        .isEqualTo("/torus/v1/elections/gc/0000000000000abc");
+    assertThat(layout.isInfoKey(layout.infoKey(7))).isTrue();
+    assertThat(layout.isHeadKey(layout.headKey(7))).isTrue();
+    assertThat(layout.isSnapshotKey(layout.snapshotKey(7, "x"))).isTrue();
+    assertThat(layout.isInfoKey(layout.snapshotsPrefix(7) + "info")).isFalse();
+    assertThat(layout.isInfoKey("/torus/v1/volumes/x/info")).isFalse();
+    assertThat(layout.isSnapshotKey(layout.snapshotsPrefix(7) + "a/b/record")).isFalse();
+    assertThat(layout.volumeIdOf(layout.snapshotKey(0x2a, "s"))).isEqualTo(0x2a);
+    for (String[] pair : new String[][] {{"a", "ab"}, {"2", "20"}, {"a", "a."}}) {
+      assertThat(layout.snapshotKey(1, pair[1])).doesNotStartWith(layout.snapshotKey(1, pair[0]));
+      assertThat(layout.memberKey(pair[1])).doesNotStartWith(layout.peersPrefix() + pair[0]
+          + "/");
+      assertThat(layout.electionPrefix(pair[1])).doesNotStartWith(layout.electionPrefix(
+          pair[0]));
+    }
+    assertThat(layout.snapshotsPrefix(0x20)).doesNotStartWith(layout.volumePrefix(2));
+  }
+
+  @Test
+  void coordinationAndSnapshotValuesMatchTheirGoldenText() {
+    Instant t = Instant.parse("2026-03-01T10:00:00Z");
+    PeerInfo p = new PeerInfo("node-a", "10.0.0.1:7000", 1099511627776L, 4096, 1, t);
+    String member = "v1 node=node-a address=10.0.0.1:7000 capacity=1099511627776 used=4096"
+        + " protocol=1 started=2026-03-01T10:00:00Z";
+    assertThat(EtcdLayout.encodePeer(p, null)).isEqualTo(member);
+    assertThat(EtcdLayout.encodePeer(p, 0x694d7a1b2c3d4e5fL))
+        .isEqualTo(member + " lease=694d7a1b2c3d4e5f");
+    assertThat(EtcdLayout.decodePeer("k", member)).isEqualTo(new EtcdLayout.PeerValue(p, null));
+    assertThat(EtcdLayout.decodePeer("k", member + " lease=694d7a1b2c3d4e5f"))
+        .isEqualTo(new EtcdLayout.PeerValue(p, 0x694d7a1b2c3d4e5fL));
+
+    VersionedRing ring = new VersionedRing(7, new byte[] {0, 1, 2, (byte) 0xff});
+    assertThat(EtcdLayout.encodeRing(ring)).isEqualTo("v1 version=7 length=4 data=AAEC/w==");
+    assertThat(EtcdLayout.decodeRing("k", "v1 version=7 length=4 data=AAEC/w=="))
+        .isEqualTo(ring);
+    assertThat(EtcdLayout.decodeRing("k", "v1 version=1 length=0 data="))
+        .isEqualTo(new VersionedRing(1, new byte[0]));
+
+    assertThat(EtcdLayout.encodeCandidate("node-a@10.0.0.1:7000"))
+        .isEqualTo("v1 candidate=node-a@10.0.0.1:7000");
+    assertThat(EtcdLayout.decodeCandidate("k", "v1 candidate=node-a@10.0.0.1:7000"))
+        .isEqualTo("node-a@10.0.0.1:7000");
+  }
+
+  @Test
+  void damagedCoordinationValuesNameTheirKey() {
+    String[] badPeers = {"", "v1 node=a address=h capacity=1 used=0 protocol=1"
+        + " started=2026-03-01T10:00:00Z", "v1 node=a address=h:1 capacity=-1 used=0"
+        + " protocol=1 started=2026-03-01T10:00:00Z", "v1 node=a address=h:1 capacity=1"
+        + " used=0 protocol=0 started=2026-03-01T10:00:00Z"};
+    for (String bad : badPeers) {
+      assertThatThrownBy(() -> EtcdLayout.decodePeer("/p", bad))
+          .isInstanceOf(TorusException.class).hasMessageContaining("'/p'");
+    }
+    String[] badRings = {"", "v1 version=0 length=0 data=", "v1 version=1 length=3 data=AAEC/w==",
+        "v1 version=1 length=4 data=AAEC/w=", "v2 version=1 length=0 data="};
+    for (String bad : badRings) {
+      assertThatThrownBy(() -> EtcdLayout.decodeRing("/r", bad))
+          .isInstanceOf(TorusException.class).hasMessageContaining("'/r'");
+    }
+    assertThatThrownBy(() -> EtcdLayout.decodeCandidate("/e", "node-a"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/e'");
+  }
+
+  @Test
   void rootPrefixIsValidated() {
     assertThat(new EtcdLayout("/a/b.c").base()).isEqualTo("/a/b.c/v1/");
     for (String bad : new String[] {"", "/", "torus", "/torus/", "/a//b", "/a b"}) {
