@@ -135,6 +135,25 @@ class EtcdLayoutTest {
     assertThat(EtcdLayout.decodeRing("k", "v1 version=1 length=0 data="))
         .isEqualTo(new VersionedRing(1, new byte[0]));
 
+    io.torus.spi.Snapshot snap = new io.torus.spi.Snapshot(42, "disk", "s1",
+        new BlockRef(42, 3, 9, BlockKind.MAP), 4, 4194304, t);
+    String snapValue = "v1 volume=42 name=s1 size=4194304 generation=4 root=map:42/3/9"
+        + " created=2026-03-01T10:00:00Z";
+    assertThat(EtcdLayout.encodeSnapshot(snap)).isEqualTo(snapValue);
+    assertThat(EtcdLayout.decodeSnapshot("k", snapValue, 42, "s1", "disk")).isEqualTo(snap);
+    assertThatThrownBy(() -> EtcdLayout.decodeSnapshot("/s", snapValue, 42, "s2", "disk"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/s'");
+    assertThatThrownBy(() -> EtcdLayout.decodeSnapshot("/s", snapValue, 43, "s1", "disk"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/s'");
+
+    VolumeSpec spec = new VolumeSpec("copy", 4 << 20, 4096, 2);
+    io.torus.spi.CloneOrigin origin = new io.torus.spi.CloneOrigin(42, "disk", "s1");
+    String info = "v1 id=43 size=4194304 block-size=4096 replication=2"
+        + " created=2026-03-01T10:00:00Z name=copy origin=000000000000002a/disk@s1";
+    assertThat(EtcdLayout.encodeInfo(43, spec, t, origin)).isEqualTo(info);
+    assertThat(EtcdLayout.decodeInfo("k", info))
+        .isEqualTo(new EtcdLayout.Info(43, spec, t, origin));
+
     assertThat(EtcdLayout.encodeCandidate("node-a@10.0.0.1:7000"))
         .isEqualTo("v1 candidate=node-a@10.0.0.1:7000");
     assertThat(EtcdLayout.decodeCandidate("k", "v1 candidate=node-a@10.0.0.1:7000"))
