@@ -66,6 +66,106 @@ public interface MetadataService extends AutoCloseable {
   /** Releases a writer lock; a lock already lost is ignored. */
   void unlock(VolumeLock lock);
 
+  // ---- snapshots and clones (default: not supported) ----
+
+  /**
+   * Freezes the volume's current committed head as a named snapshot. Allowed while the
+   * volume is locked and being written: the snapshot holds what the last commit (the last
+   * completed flush) made durable, nothing that is still buffered.
+   *
+   * @param volume the volume's name
+   * @param snapshot the snapshot's name (same rules as volume names, see
+   *     {@link Snapshot#checkName})
+   * @return the new snapshot
+   * @throws io.torus.VolumeNotFoundException if there is no such volume
+   * @throws io.torus.VolumeExistsException if the volume already has a snapshot of that name
+   * @throws io.torus.TorusException ENOTSUP if this service has no snapshots
+   */
+  default Snapshot createSnapshot(String volume, String snapshot) {
+    throw unsupported("snapshots");
+  }
+
+  /**
+   * Every snapshot of a volume, sorted by name.
+   *
+   * @throws io.torus.VolumeNotFoundException if there is no such volume
+   */
+  default List<Snapshot> snapshots(String volume) {
+    throw unsupported("snapshots");
+  }
+
+  /**
+   * The named snapshot of a volume, if both exist.
+   *
+   * @throws io.torus.VolumeNotFoundException if there is no such volume
+   */
+  default Optional<Snapshot> snapshot(String volume, String snapshot) {
+    throw unsupported("snapshots");
+  }
+
+  /**
+   * Deletes a snapshot record; its blocks are left for garbage collection. Clones made from
+   * it do not depend on it (their heads keep the shared blocks alive), so it can always be
+   * deleted.
+   *
+   * @throws io.torus.VolumeNotFoundException if the volume or the snapshot does not exist
+   */
+  default void deleteSnapshot(String volume, String snapshot) {
+    throw unsupported("snapshots");
+  }
+
+  /**
+   * Makes a snapshot the volume's head again (an instant head swap). The head's generation
+   * does not go back: it stays at the current one, so refs handed out since the snapshot
+   * are never reused. The volume's size is kept (a volume only grows).
+   *
+   * @return the new head
+   * @throws io.torus.VolumeLockedException while a writer holds the volume
+   * @throws io.torus.VolumeNotFoundException if the volume or the snapshot does not exist
+   */
+  default Head restoreSnapshot(String volume, String snapshot) {
+    throw unsupported("snapshots");
+  }
+
+  /**
+   * Creates a writable volume whose first head is a snapshot's root: no data is copied, the
+   * blocks are shared until either side overwrites them. The clone gets the snapshot's size
+   * and the source's block size and replication, and records where it came from
+   * ({@link #cloneOrigin}). It does not depend on its origin afterwards: the source volume
+   * and the snapshot can be deleted while the clone lives on.
+   *
+   * @param name the new volume's name
+   * @throws io.torus.VolumeExistsException if a volume of that name exists
+   * @throws io.torus.VolumeNotFoundException if the source or the snapshot does not exist
+   */
+  default VolumeInfo createClone(String name, String sourceVolume, String snapshot) {
+    throw unsupported("clones");
+  }
+
+  /**
+   * Where a volume was cloned from, or empty if it was created empty.
+   *
+   * @throws io.torus.VolumeNotFoundException if there is no such volume
+   */
+  default Optional<CloneOrigin> cloneOrigin(String volume) {
+    throw unsupported("clones");
+  }
+
+  /**
+   * Every root that keeps blocks alive (the head of every volume and every snapshot), read
+   * in one consistent view. All or nothing: if any record cannot be read or decoded, or the
+   * store cannot be reached, it throws ({@link io.torus.ErrorCode#EIO}) and never returns a
+   * partial list, so garbage collection built on it deletes nothing on error.
+   */
+  default LiveRoots liveRoots() {
+    throw unsupported("live root listing");
+  }
+
+  private static io.torus.TorusException unsupported(String what) {
+    return new io.torus.TorusException(io.torus.ErrorCode.ENOTSUP,
+        "this metadata service does not support " + what);
+  }
+
   /**
    * Registers a listener told when this node's session (lease) is lost: every lock it held
    * is void from then on. Implementations without sessions never call it.

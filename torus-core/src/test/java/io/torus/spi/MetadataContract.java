@@ -399,6 +399,193 @@ public abstract class MetadataContract {
     assertThat(meta.volumes()).extracting(VolumeInfo::name).containsExactly("ok");
   }
 
+  // ---- snapshots and clones ----
+
+  /** Locks {@code v}, commits a head with root {@code seq} and returns the lock. */
+  private VolumeLock commitRoot(VolumeInfo v, VolumeLock lock, int seq) {
+    Head h = meta.head(v.id());
+    meta.commitHead(lock, h, new BlockRef(v.id(), h.generation(), seq, BlockKind.MAP),
+        h.generation() + 1);
+    return lock;
+  }
+
+  @Test
+  void snapshotFreezesTheCommittedHeadAlsoWhileTheVolumeIsLocked() {
+    VolumeInfo v = create("vol", 4 * MIB);
+    VolumeLock lock = commitRoot(v, meta.lockVolume(v.id(), "w"), 1);
+    Head committed = meta.head(v.id());
+    Snapshot s1 = meta.createSnapshot("vol", "s1");
+    assertThat(s1.volumeId()).isEqualTo(v.id());
+    assertThat(s1.volumeName()).isEqualTo("vol");
+    assertThat(s1.fullName()).isEqualTo("vol@s1");
+    assertThat(s1.root()).isEqualTo(committed.root());
+    assertThat(s1.generation()).isEqualTo(committed.generation());
+    assertThat(s1.size()).isEqualTo(4 * MIB);
+    assertThat(s1.created()).isNotNull();
+
+    commitRoot(v, lock, 2);
+    meta.resizeVolume("vol", 8 * MIB);
+    Snapshot s0 = meta.createSnapshot("vol", "s0");
+    assertThat(s0.root()).isEqualTo(meta.head(v.id()).root()).isNotEqualTo(s1.root());
+    assertThat(s0.size()).isEqualTo(8 * MIB);
+    assertThat(meta.snapshot("vol", "s1")).contains(s1);
+    assertThat(meta.snapshot("vol", "nope")).isEmpty();
+    assertThat(meta.snapshots("vol")).containsExactly(s0, s1);
+
+    assertThatThrownBy(() -> meta.createSnapshot("vol", "s1"))
+        .isInstanceOf(VolumeExistsException.class).hasMessageContaining("vol@s1");
+    assertThatThrownBy(() -> meta.createSnapshot("missing", "s"))
+        .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("missing");
+    assertThatThrownBy(() -> meta.snapshots("missing"))
+        .isInstanceOf(VolumeNotFoundException.class);
+    for (String bad : new String[] {"", ".x", "a/b", "a@b", "a b"}) {
+      assertThatThrownBy(() -> meta.createSnapshot("vol", bad))
+          .isInstanceOf(TorusException.class).hasMessageContaining("bad snapshot name");
+    }
+    assertThat(meta.snapshots("vol")).hasSize(2);
+  }
+
+  @Test
+  void snapshotOfANeverWrittenVolumeHasNoRoot() {
+    create("empty", MIB);
+    Snapshot s = meta.createSnapshot("empty", "s");
+    assertThat(s.root()).isNull();
+    assertThat(s.generation()).isZero();
+  }
+
+  @Test
+  void restoreSwapsTheHeadBackAndIsRefusedWhileLocked() {
+    VolumeInfo v = create("r", MIB);
+    VolumeLock lock = commitRoot(v, meta.lockVolume(v.id(), "writer-9"), 1);
+    Snapshot s = meta.createSnapshot("r", "good");
+    commitRoot(v, lock, 2);
+    Head before = meta.head(v.id());
+    assertThatThrownBy(() -> meta.restoreSnapshot("r", "good"))
+        .isInstanceOf(VolumeLockedException.class).hasMessageContaining("writer-9");
+    assertThat(meta.head(v.id())).isEqualTo(before);
+    meta.unlock(lock);
+
+    Head restored = meta.restoreSnapshot("r", "good");
+    assertThat(restored.root()).isEqualTo(s.root());
+    assertThat(restored.generation()).isEqualTo(before.generation());
+    assertThat(restored.revision()).isNotEqualTo(before.revision());
+    assertThat(meta.head(v.id())).isEqualTo(restored);
+    VolumeLock next = meta.lockVolume(v.id(), "w2");
+    assertThat(next.head().generation()).isGreaterThan(before.generation());
+    assertThat(next.head().root()).isEqualTo(s.root());
+    meta.unlock(next);
+    assertThatThrownBy(() -> meta.restoreSnapshot("r", "missing"))
+        .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("r@missing");
+  }
+
+  @Test
+  void cloneStartsAtTheSnapshotAndOutlivesItsOrigin() {
+    VolumeInfo src = meta.createVolume(VolumeSpec.builder("src", 4 * MIB).blockSize(8192)
+        .replication(3).build());
+    VolumeLock lock = commitRoot(src, meta.lockVolume(src.id(), "w"), 1);
+    Snapshot s = meta.createSnapshot("src", "base");
+    meta.resizeVolume("src", 8 * MIB);
+
+    VolumeInfo clone = meta.createClone("copy", "src", "base");
+    assertThat(clone.id()).isNotEqualTo(src.id());
+    assertThat(clone.size()).isEqualTo(4 * MIB);
+    assertThat(clone.blockSize()).isEqualTo(8192);
+    assertThat(clone.replication()).isEqualTo(3);
+    assertThat(meta.volume("copy")).contains(clone);
+    Head ch = meta.head(clone.id());
+    assertThat(ch.root()).isEqualTo(s.root());
+    assertThat(ch.generation()).isEqualTo(s.generation());
+    assertThat(meta.cloneOrigin("copy")).contains(new CloneOrigin(src.id(), "src", "base"));
+    assertThat(meta.cloneOrigin("src")).isEmpty();
+    assertThat(meta.snapshots("copy")).isEmpty();
+
+    // Writes on either side never show on the other.
+    VolumeLock cl = commitRoot(clone, meta.lockVolume(clone.id(), "cw"), 5);
+    Head cloneHead = meta.head(clone.id());
+    assertThat(meta.head(src.id()).root()).isEqualTo(s.root());
+    commitRoot(src, lock, 2);
+    assertThat(meta.head(clone.id())).isEqualTo(cloneHead);
+
+    assertThatThrownBy(() -> meta.createClone("copy", "src", "base"))
+        .isInstanceOf(VolumeExistsException.class).hasMessageContaining("copy");
+    assertThatThrownBy(() -> meta.createClone("c2", "src", "nope"))
+        .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("src@nope");
+    assertThat(meta.volume("c2")).isEmpty();
+
+    // A clone does not depend on its origin: snapshot and source can go first.
+    meta.deleteSnapshot("src", "base");
+    meta.unlock(lock);
+    meta.deleteVolume("src");
+    assertThat(meta.head(clone.id())).isEqualTo(cloneHead);
+    assertThat(meta.cloneOrigin("copy")).contains(new CloneOrigin(src.id(), "src", "base"));
+    Snapshot ofClone = meta.createSnapshot("copy", "c1");
+    assertThat(ofClone.root()).isEqualTo(cloneHead.root());
+    meta.unlock(cl);
+    assertThat(meta.resizeVolume("copy", 8 * MIB).size()).isEqualTo(8 * MIB);
+    assertThat(meta.cloneOrigin("copy")).isPresent();
+  }
+
+  @Test
+  void deletingSnapshotAOfVolume2LeavesSnapshotAbAndVolume0x20() {
+    List<VolumeInfo> all = new ArrayList<>();
+    while (all.isEmpty() || all.get(all.size() - 1).id() < 0x20) {
+      all.add(create(String.format("v%02d", all.size()), MIB));
+    }
+    VolumeInfo two = all.stream().filter(v -> v.id() == 2).findFirst().orElseThrow();
+    VolumeInfo x20 = all.stream().filter(v -> v.id() == 0x20).findFirst().orElseThrow();
+    for (VolumeInfo v : List.of(two, x20)) {
+      for (String n : List.of("a", "ab", "a.b", "a-b")) {
+        meta.createSnapshot(v.name(), n);
+      }
+    }
+    meta.deleteSnapshot(two.name(), "a");
+    assertThat(meta.snapshots(two.name())).extracting(Snapshot::name)
+        .containsExactly("a-b", "a.b", "ab");
+    assertThat(meta.snapshots(x20.name())).extracting(Snapshot::name)
+        .containsExactly("a", "a-b", "a.b", "ab");
+    assertThatThrownBy(() -> meta.deleteSnapshot(two.name(), "a"))
+        .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("@a");
+    assertThatThrownBy(() -> meta.deleteSnapshot("missing", "a"))
+        .isInstanceOf(VolumeNotFoundException.class);
+  }
+
+  @Test
+  void deletingAVolumeDeletesItsSnapshots() {
+    create("d", MIB);
+    meta.createSnapshot("d", "s");
+    meta.deleteVolume("d");
+    assertThatThrownBy(() -> meta.snapshots("d")).isInstanceOf(VolumeNotFoundException.class);
+    create("d", MIB);
+    assertThat(meta.snapshots("d")).isEmpty();
+    assertThat(meta.snapshot("d", "s")).isEmpty();
+  }
+
+  @Test
+  void liveRootsListEveryHeadAndSnapshotConsistently() {
+    VolumeInfo a = create("a", MIB);
+    VolumeInfo b = create("b", MIB);
+    VolumeLock la = commitRoot(a, meta.lockVolume(a.id(), "w"), 1);
+    Snapshot a1 = meta.createSnapshot("a", "a1");
+    commitRoot(a, la, 2);
+    Snapshot b1 = meta.createSnapshot("b", "b1");
+    Head ha = meta.head(a.id());
+
+    LiveRoots first = meta.liveRoots();
+    assertThat(first.revision()).isPositive();
+    assertThat(first.roots()).containsExactly(
+        new LiveRoots.LiveRoot(a.id(), "a", null, ha.root(), ha.generation()),
+        new LiveRoots.LiveRoot(a.id(), "a", "a1", a1.root(), a1.generation()),
+        new LiveRoots.LiveRoot(b.id(), "b", null, null, 0),
+        new LiveRoots.LiveRoot(b.id(), "b", "b1", b1.root(), b1.generation()));
+    assertThat(first.roots().get(0).isHead()).isTrue();
+
+    meta.deleteSnapshot("a", "a1");
+    LiveRoots second = meta.liveRoots();
+    assertThat(second.revision()).isGreaterThan(first.revision());
+    assertThat(second.roots()).extracting(LiveRoots.LiveRoot::snapshot)
+        .containsExactly(null, null, "b1");
+  }
+
   @Test
   void closedServiceRefusesCalls() {
     create("x", MIB);

@@ -5,9 +5,12 @@ import io.torus.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
+import io.torus.spi.CloneOrigin;
+import io.torus.spi.Snapshot;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Base64;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -24,11 +27,21 @@ import java.util.regex.Pattern;
  * | names/NAME/id             | volume id, 16 lowercase hex digits                       |
  * | volumes/ID/info           | v1 id=N size=N block-size=N replication=N                |
  * |                           |    created=ISO-8601-INSTANT name=NAME                    |
+ * |                           |    [origin=ID/NAME@SNAP] (clones only)                   |
  * | volumes/ID/head           | v1 generation=N root=KIND:VOLUME/GENERATION/SEQUENCE     |
  * |                           |    or v1 generation=N root=none                          |
  * | volumes/ID/lock           | v1 lease=LEASE holder=HOLDER (put under that lease)      |
+ * | volumes/ID/snapshots/     | v1 volume=N name=SNAP size=N generation=N root=ROOT      |
+ * |   SNAP/record             |    created=ISO-8601-INSTANT                              |
+ * | peers/NODE/member         | v1 node=NODE address=HOST:PORT capacity=N used=N         |
+ * |                           |    protocol=N started=ISO-8601-INSTANT (persistent)      |
+ * | peers/NODE/alive          | the member value + " lease=LEASE" (put under that lease) |
+ * | ring/current              | v1 version=N length=N data=BASE64 (opaque ring bytes)    |
+ * | elections/NAME/LEASE      | v1 candidate=CANDIDATE (put under that lease)            |
  * +---------------------------+----------------------------------------------------------+
  * ID and LEASE: 16 lowercase hex digits. KIND: data, map or parity. N: decimal.
+ * ROOT: KIND:VOLUME/GENERATION/SEQUENCE or none. NAME, SNAP, NODE: [A-Za-z0-9._-], 1 to 128,
+ * not starting with '.' or '-'. BASE64: RFC 4648 with padding.
  * </pre>
  *
  * <p>Ids are fixed-width and every per-volume key ends in a '/'-terminated segment, so no key
@@ -48,7 +61,19 @@ final class EtcdLayout {
 
   private static final Pattern ROOT = Pattern.compile("(/[A-Za-z0-9._-]+)+");
   private static final Pattern INFO = Pattern.compile("v1 id=(\\d{1,19}) size=(\\d{1,19})"
-      + " block-size=(\\d{1,10}) replication=(\\d{1,3}) created=(\\S+) name=(\\S+)");
+      + " block-size=(\\d{1,10}) replication=(\\d{1,3}) created=(\\S+) name=(\\S+)"
+      + "(?: origin=([0-9a-f]{16})/([^\\s/@]+)@(\\S+))?");
+  private static final String ROOT_RE =
+      "(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))";
+  private static final Pattern SNAPSHOT = Pattern.compile("v1 volume=(\\d{1,19}) name=(\\S+)"
+      + " size=(\\d{1,19}) generation=(\\d{1,19}) root=" + ROOT_RE + " created=(\\S+)");
+  private static final Pattern PEER = Pattern.compile("v1 node=(\\S+) address=(\\S+)"
+      + " capacity=(\\d{1,19}) used=(\\d{1,19}) protocol=(\\d{1,10}) started=(\\S+)"
+      + "(?: lease=([0-9a-f]{16}))?");
+  private static final Pattern RING = Pattern.compile(
+      "v1 version=(\\d{1,19}) length=(\\d{1,10}) data=([A-Za-z0-9+/]*={0,2})");
+  private static final Pattern CANDIDATE = Pattern.compile("v1 candidate=(.+)",
+      Pattern.DOTALL);
   private static final Pattern HEAD = Pattern.compile(
       "v1 generation=(\\d{1,19}) root=(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))");
   private static final Pattern LOCK = Pattern.compile("v1 lease=([0-9a-f]{16}) holder=(.+)",
@@ -107,9 +132,93 @@ final class EtcdLayout {
     return volumePrefix(id) + "lock";
   }
 
-  /** Whether {@code key} is some volume's info key. */
+  /** Every snapshot record of one volume starts with this. */
+  String snapshotsPrefix(long id) {
+    return volumePrefix(id) + "snapshots/";
+  }
+
+  /** The record of snapshot {@code name} of volume {@code id}. */
+  String snapshotKey(long id, String name) {
+    return snapshotsPrefix(id) + Snapshot.checkName(name) + "/record";
+  }
+
+  String peersPrefix() {
+    return base + "peers/";
+  }
+
+  /** A peer's persistent member record. */
+  String memberKey(String nodeId) {
+    return peersPrefix() + PeerInfo.checkNodeId(nodeId) + "/member";
+  }
+
+  /** A peer's alive record, bound to its lease. */
+  String aliveKey(String nodeId) {
+    return peersPrefix() + PeerInfo.checkNodeId(nodeId) + "/alive";
+  }
+
+  String ringKey() {
+    return base + "ring/current";
+  }
+
+  /** Every candidate key of one election starts with this. */
+  String electionPrefix(String name) {
+    return base + "elections/" + checkElectionName(name) + "/";
+  }
+
+  /** The key of the candidate campaigning under {@code lease}. */
+  String candidateKey(String election, long lease) {
+    return electionPrefix(election) + hex(lease);
+  }
+
+  /** Whether {@code key} is some volume's info key ({@code volumes/ID/info}). */
   boolean isInfoKey(String key) {
-    return key.startsWith(volumesPrefix()) && key.endsWith("/info");
+    return volumeKeyKind(key).equals("info");
+  }
+
+  /** Whether {@code key} is some volume's head key ({@code volumes/ID/head}). */
+  boolean isHeadKey(String key) {
+    return volumeKeyKind(key).equals("head");
+  }
+
+  /** Whether {@code key} is some snapshot's record key. */
+  boolean isSnapshotKey(String key) {
+    String rest = volumeKeyRest(key);
+    return rest != null && rest.startsWith("snapshots/") && rest.endsWith("/record")
+        && rest.indexOf('/', "snapshots/".length()) == rest.length() - "/record".length();
+  }
+
+  /** The volume id a key under {@code volumes/} belongs to, or -1. */
+  long volumeIdOf(String key) {
+    if (volumeKeyRest(key) == null) {
+      return -1;
+    }
+    int start = volumesPrefix().length();
+    return Long.parseUnsignedLong(key.substring(start, start + 16), 16);
+  }
+
+  private String volumeKeyKind(String key) {
+    String rest = volumeKeyRest(key);
+    return rest == null ? "" : rest;
+  }
+
+  /** What follows {@code volumes/ID/} in {@code key}, or null if it is not such a key. */
+  private String volumeKeyRest(String key) {
+    String p = volumesPrefix();
+    if (!key.startsWith(p) || key.length() < p.length() + 17 || key.charAt(p.length() + 16)
+        != '/' || !ID.matcher(key.substring(p.length(), p.length() + 16)).matches()) {
+      return null;
+    }
+    return key.substring(p.length() + 17);
+  }
+
+  /** Throws {@link TorusException} (EINVAL) unless {@code name} is a valid election name. */
+  static String checkElectionName(String name) {
+    try {
+      return VolumeSpec.checkName(name);
+    } catch (TorusException e) {
+      throw TorusException.invalid("bad election name (1-128 of [A-Za-z0-9._-], not starting"
+          + " with '.' or '-'): " + (name == null ? "null" : "'" + name + "'"));
+    }
   }
 
   static String hex(long id) {
@@ -149,15 +258,25 @@ final class EtcdLayout {
     return Long.parseUnsignedLong(value, 16);
   }
 
-  /** The info value of a volume. */
+  /** The info value of a volume (no origin). */
   static String encodeInfo(long id, VolumeSpec spec, Instant created) {
-    return "v1 id=" + id + " size=" + spec.size() + " block-size=" + spec.blockSize()
-        + " replication=" + spec.replication() + " created=" + created + " name="
-        + spec.name();
+    return encodeInfo(id, spec, created, null);
   }
 
-  /** A parsed info value: the volume's id, spec and creation time. */
-  record Info(long id, VolumeSpec spec, Instant created) {}
+  /** The info value of a volume; {@code origin} is null unless it is a clone. */
+  static String encodeInfo(long id, VolumeSpec spec, Instant created, CloneOrigin origin) {
+    return "v1 id=" + id + " size=" + spec.size() + " block-size=" + spec.blockSize()
+        + " replication=" + spec.replication() + " created=" + created + " name="
+        + spec.name() + (origin == null ? "" : " origin=" + hex(origin.volumeId()) + "/"
+        + origin.volumeName() + "@" + origin.snapshot());
+  }
+
+  /** A parsed info value: the volume's id, spec, creation time and origin (or null). */
+  record Info(long id, VolumeSpec spec, Instant created, CloneOrigin origin) {
+    Info(long id, VolumeSpec spec, Instant created) {
+      this(id, spec, created, null);
+    }
+  }
 
   static Info decodeInfo(String key, String value) {
     Matcher m = INFO.matcher(value);
@@ -167,16 +286,30 @@ final class EtcdLayout {
     try {
       VolumeSpec spec = new VolumeSpec(m.group(6), Long.parseLong(m.group(2)),
           Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)));
-      return new Info(Long.parseLong(m.group(1)), spec, Instant.parse(m.group(5)));
+      CloneOrigin origin = m.group(7) == null ? null : new CloneOrigin(
+          Long.parseUnsignedLong(m.group(7), 16), m.group(8), m.group(9));
+      return new Info(Long.parseLong(m.group(1)), spec, Instant.parse(m.group(5)), origin);
     } catch (NumberFormatException | DateTimeParseException | TorusException e) {
       throw corrupt(key, value, e.getMessage());
     }
   }
 
   static String encodeHead(BlockRef root, long generation) {
-    String r = root == null ? "none" : root.kind().name().toLowerCase(Locale.ROOT) + ":"
+    return "v1 generation=" + generation + " root=" + encodeRoot(root);
+  }
+
+  private static String encodeRoot(BlockRef root) {
+    return root == null ? "none" : root.kind().name().toLowerCase(Locale.ROOT) + ":"
         + root.volumeId() + "/" + root.generation() + "/" + root.sequence();
-    return "v1 generation=" + generation + " root=" + r;
+  }
+
+  /** Decodes the root matched by {@link #ROOT_RE} starting at group {@code g}. */
+  private static BlockRef decodeRoot(Matcher m, int g) {
+    if (m.group(g) == null) {
+      return null;
+    }
+    return new BlockRef(Long.parseLong(m.group(g + 1)), Long.parseLong(m.group(g + 2)),
+        Integer.parseInt(m.group(g + 3)), kind(m.group(g)));
   }
 
   /** A parsed head value. */
@@ -188,16 +321,101 @@ final class EtcdLayout {
       throw corrupt(key, value, "not a v1 head value");
     }
     try {
-      long gen = Long.parseLong(m.group(1));
-      BlockRef root = null;
-      if (m.group(2) != null) {
-        root = new BlockRef(Long.parseLong(m.group(3)), Long.parseLong(m.group(4)),
-            Integer.parseInt(m.group(5)), kind(m.group(2)));
-      }
-      return new HeadValue(root, gen);
+      return new HeadValue(decodeRoot(m, 2), Long.parseLong(m.group(1)));
     } catch (NumberFormatException | TorusException e) {
       throw corrupt(key, value, e.getMessage());
     }
+  }
+
+  /** The record value of a snapshot. */
+  static String encodeSnapshot(Snapshot s) {
+    return "v1 volume=" + s.volumeId() + " name=" + s.name() + " size=" + s.size()
+        + " generation=" + s.generation() + " root=" + encodeRoot(s.root()) + " created="
+        + s.created();
+  }
+
+  /**
+   * Decodes a snapshot record stored under {@code key}, of the volume named
+   * {@code volumeName}; the record must name the volume id and snapshot name of its key.
+   */
+  static Snapshot decodeSnapshot(String key, String value, long volumeId, String snapshotName,
+      String volumeName) {
+    Matcher m = SNAPSHOT.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, value, "not a v1 snapshot record");
+    }
+    try {
+      Snapshot s = new Snapshot(Long.parseLong(m.group(1)), volumeName, m.group(2),
+          decodeRoot(m, 5), Long.parseLong(m.group(4)), VolumeSpec.checkSize(
+          Long.parseLong(m.group(3))), Instant.parse(m.group(9)));
+      if (s.volumeId() != volumeId || !s.name().equals(snapshotName)) {
+        throw TorusException.invalid("names volume " + s.volumeId() + " snapshot '"
+            + s.name() + "', but is stored as volume " + volumeId + " snapshot '"
+            + snapshotName + "'");
+      }
+      return s;
+    } catch (NumberFormatException | DateTimeParseException | TorusException e) {
+      throw corrupt(key, value, e.getMessage());
+    }
+  }
+
+  /** A peer's member value ({@code lease} null) or alive value (under {@code lease}). */
+  static String encodePeer(PeerInfo p, Long lease) {
+    return "v1 node=" + p.nodeId() + " address=" + p.address() + " capacity="
+        + p.capacityBytes() + " used=" + p.usedBytes() + " protocol=" + p.protocolVersion()
+        + " started=" + p.started() + (lease == null ? "" : " lease=" + hex(lease));
+  }
+
+  /** A parsed peer value; {@code lease} is null for a member record. */
+  record PeerValue(PeerInfo info, Long lease) {}
+
+  static PeerValue decodePeer(String key, String value) {
+    Matcher m = PEER.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, value, "not a v1 peer record");
+    }
+    try {
+      PeerInfo p = new PeerInfo(m.group(1), m.group(2), Long.parseLong(m.group(3)),
+          Long.parseLong(m.group(4)), Integer.parseInt(m.group(5)), Instant.parse(m.group(6)));
+      Long lease = m.group(7) == null ? null : Long.parseUnsignedLong(m.group(7), 16);
+      return new PeerValue(p, lease);
+    } catch (NumberFormatException | DateTimeParseException | TorusException e) {
+      throw corrupt(key, value, e.getMessage());
+    }
+  }
+
+  static String encodeRing(VersionedRing r) {
+    return "v1 version=" + r.version() + " length=" + r.length() + " data="
+        + Base64.getEncoder().encodeToString(r.bytes());
+  }
+
+  static VersionedRing decodeRing(String key, String value) {
+    Matcher m = RING.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, value, "not a v1 ring value");
+    }
+    try {
+      byte[] bytes = Base64.getDecoder().decode(m.group(3));
+      if (bytes.length != Integer.parseInt(m.group(2))) {
+        throw TorusException.invalid("length says " + m.group(2) + " bytes, data holds "
+            + bytes.length);
+      }
+      return new VersionedRing(Long.parseLong(m.group(1)), bytes);
+    } catch (IllegalArgumentException | TorusException e) {
+      throw corrupt(key, value, e.getMessage());
+    }
+  }
+
+  static String encodeCandidate(String candidate) {
+    return "v1 candidate=" + candidate;
+  }
+
+  static String decodeCandidate(String key, String value) {
+    Matcher m = CANDIDATE.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, value, "not a v1 candidate value");
+    }
+    return m.group(1);
   }
 
   static String encodeLock(long lease, String holder) {

@@ -28,8 +28,12 @@ import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
 import io.torus.internal.meta.EtcdLayout.HeadValue;
 import io.torus.internal.meta.EtcdLayout.Info;
+import io.torus.spi.CloneOrigin;
 import io.torus.spi.Head;
+import io.torus.spi.LiveRoots;
+import io.torus.spi.LiveRoots.LiveRoot;
 import io.torus.spi.MetadataService;
+import io.torus.spi.Snapshot;
 import io.torus.spi.VolumeLock;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -40,8 +44,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -66,7 +72,7 @@ import java.util.concurrent.TimeoutException;
  * A commit that timed out may have been applied: repeating it with the same arguments is
  * safe (it is recognised as already applied).
  */
-public final class EtcdMetadataService implements MetadataService {
+public final class EtcdMetadataService implements MetadataService, Coordination {
   private static final int MAX_CAS_ATTEMPTS = 500;
 
   private final EtcdOptions options;
@@ -77,6 +83,9 @@ public final class EtcdMetadataService implements MetadataService {
   private final EtcdSession session;
   /** Locks taken through this service: epoch to the lease they were taken under. */
   private final Map<Long, Long> held = new ConcurrentHashMap<>();
+  private final List<EtcdLeaderElection> elections = new CopyOnWriteArrayList<>();
+  private final EtcdRingStore ring;
+  private EtcdPeerRegistry peers;
   private volatile boolean closed;
 
   private EtcdMetadataService(EtcdOptions options) {
@@ -93,6 +102,7 @@ public final class EtcdMetadataService implements MetadataService {
       throw e;
     }
     session.addListener(cause -> held.clear());
+    this.ring = new EtcdRingStore(this);
   }
 
   /** A builder of an etcd metadata service. */
@@ -128,6 +138,16 @@ public final class EtcdMetadataService implements MetadataService {
   public VolumeInfo createVolume(VolumeSpec spec) {
     Objects.requireNonNull(spec, "spec");
     checkOpen();
+    return create(spec, null, null, 0, null);
+  }
+
+  /**
+   * Creates a volume whose first head is {@code root}/{@code generation}; {@code guard}, if
+   * not null, must hold too (else the creation is retried from scratch by the caller: this
+   * returns null).
+   */
+  private VolumeInfo create(VolumeSpec spec, CloneOrigin origin, BlockRef root,
+      long generation, Cmp guard) {
     String nameKey = layout.nameKey(spec.name());
     String counterKey = layout.volumeIdCounter();
     for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
@@ -139,12 +159,16 @@ public final class EtcdMetadataService implements MetadataService {
           : new Cmp(bytes(counterKey), Cmp.Op.EQUAL,
               CmpTarget.modRevision(counter.getModRevision()));
       Instant created = clock.instant();
+      List<Cmp> cmps = new ArrayList<>(List.of(counterUnchanged, absent(nameKey)));
+      if (guard != null) {
+        cmps.add(guard);
+      }
       TxnResponse r = await(kv.txn()
-          .If(counterUnchanged, absent(nameKey))
+          .If(cmps.toArray(new Cmp[0]))
           .Then(put(counterKey, EtcdLayout.encodeCounter(id)),
               put(nameKey, EtcdLayout.encodeId(id)),
-              put(layout.infoKey(id), EtcdLayout.encodeInfo(id, spec, created)),
-              put(layout.headKey(id), EtcdLayout.encodeHead(null, 0)))
+              put(layout.infoKey(id), EtcdLayout.encodeInfo(id, spec, created, origin)),
+              put(layout.headKey(id), EtcdLayout.encodeHead(root, generation)))
           .Else(Op.get(bytes(nameKey), GetOption.DEFAULT))
           .commit(), "creating volume " + spec.name());
       if (r.isSucceeded()) {
@@ -153,6 +177,9 @@ public final class EtcdMetadataService implements MetadataService {
       }
       if (first(r.getGetResponses().get(0)) != null) {
         throw new VolumeExistsException("volume '" + spec.name() + "' already exists");
+      }
+      if (guard != null) {
+        return null;
       }
     }
     throw contention("creating volume " + spec.name());
@@ -203,7 +230,7 @@ public final class EtcdMetadataService implements MetadataService {
       String infoKey = layout.infoKey(v.id());
       TxnResponse r = await(kv.txn()
           .If(modRevision(infoKey, f.infoRevision()))
-          .Then(put(infoKey, EtcdLayout.encodeInfo(v.id(), spec, v.created())))
+          .Then(put(infoKey, EtcdLayout.encodeInfo(v.id(), spec, v.created(), f.origin())))
           .commit(), "resizing volume " + name);
       if (r.isSucceeded()) {
         return new VolumeInfo(v.id(), name, newSize, v.blockSize(), v.replication(),
@@ -347,9 +374,263 @@ public final class EtcdMetadataService implements MetadataService {
         .commit(), "unlocking volume " + lock.volumeId());
   }
 
+  // ---- snapshots and clones ----
+
+  @Override
+  public Snapshot createSnapshot(String volume, String snapshot) {
+    Snapshot.checkName(snapshot);
+    checkOpen();
+    for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      Found f = existing(volume);
+      long id = f.info().id();
+      String headKey = layout.headKey(id);
+      String snapKey = layout.snapshotKey(id, snapshot);
+      KeyValue h = first(get(headKey, "reading the head of volume " + volume));
+      if (h == null) {
+        continue; // deleted meanwhile: find() decides on the next round
+      }
+      HeadValue head = EtcdLayout.decodeHead(headKey, str(h));
+      Snapshot snap = new Snapshot(id, volume, snapshot, head.root(), head.generation(),
+          f.info().size(), clock.instant());
+      TxnResponse r = await(kv.txn()
+          .If(modRevision(headKey, h.getModRevision()), absent(snapKey))
+          .Then(put(snapKey, EtcdLayout.encodeSnapshot(snap)))
+          .Else(Op.get(bytes(snapKey), GetOption.DEFAULT))
+          .commit(), "creating snapshot " + volume + "@" + snapshot);
+      if (r.isSucceeded()) {
+        return snap;
+      }
+      if (first(r.getGetResponses().get(0)) != null) {
+        throw new VolumeExistsException("snapshot '" + volume + "@" + snapshot
+            + "' already exists");
+      }
+    }
+    throw contention("creating snapshot " + volume + "@" + snapshot);
+  }
+
+  @Override
+  public List<Snapshot> snapshots(String volume) {
+    checkOpen();
+    Found f = existing(volume);
+    long id = f.info().id();
+    GetResponse r = await(kv.get(bytes(layout.snapshotsPrefix(id)),
+        GetOption.builder().isPrefix(true).build()), "listing snapshots of " + volume);
+    List<Snapshot> out = new ArrayList<>();
+    for (KeyValue e : r.getKvs()) {
+      String key = str(e.getKey());
+      if (!layout.isSnapshotKey(key)) {
+        throw corrupt(key, str(e), "unexpected key among the snapshots of volume " + id);
+      }
+      out.add(decodeSnapshot(key, str(e), id, volume));
+    }
+    out.sort(Comparator.comparing(Snapshot::name));
+    return out;
+  }
+
+  @Override
+  public Optional<Snapshot> snapshot(String volume, String snapshot) {
+    Snapshot.checkName(snapshot);
+    checkOpen();
+    return Optional.ofNullable(findSnapshot(existing(volume), snapshot)).map(FoundSnapshot::snap);
+  }
+
+  @Override
+  public void deleteSnapshot(String volume, String snapshot) {
+    Snapshot.checkName(snapshot);
+    checkOpen();
+    Found f = existing(volume);
+    String snapKey = layout.snapshotKey(f.info().id(), snapshot);
+    long deleted = await(kv.delete(bytes(snapKey)), "deleting snapshot " + volume + "@"
+        + snapshot).getDeleted();
+    if (deleted == 0) {
+      throw new VolumeNotFoundException("no snapshot '" + volume + "@" + snapshot + "'");
+    }
+  }
+
+  @Override
+  public Head restoreSnapshot(String volume, String snapshot) {
+    Snapshot.checkName(snapshot);
+    checkOpen();
+    for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      Found f = existing(volume);
+      long id = f.info().id();
+      FoundSnapshot s = existingSnapshot(f, snapshot);
+      Head h = head(id);
+      String headKey = layout.headKey(id);
+      String lockKey = layout.lockKey(id);
+      TxnResponse r = await(kv.txn()
+          .If(absent(lockKey), modRevision(headKey, h.revision()),
+              modRevision(s.key(), s.revision()))
+          .Then(put(headKey, EtcdLayout.encodeHead(s.snap().root(), h.generation())))
+          .Else(Op.get(bytes(lockKey), GetOption.DEFAULT))
+          .commit(), "restoring " + volume + "@" + snapshot);
+      if (r.isSucceeded()) {
+        return new Head(id, s.snap().root(), h.generation(), r.getHeader().getRevision());
+      }
+      KeyValue lock = first(r.getGetResponses().get(0));
+      if (lock != null) {
+        throw new VolumeLockedException(volume, EtcdLayout.decodeLock(lockKey, str(lock))
+            .holder());
+      }
+    }
+    throw contention("restoring " + volume + "@" + snapshot);
+  }
+
+  @Override
+  public VolumeInfo createClone(String name, String sourceVolume, String snapshot) {
+    VolumeSpec.checkName(name);
+    Snapshot.checkName(snapshot);
+    checkOpen();
+    for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      Found src = existing(sourceVolume);
+      FoundSnapshot s = existingSnapshot(src, snapshot);
+      VolumeSpec spec = new VolumeSpec(name, s.snap().size(), src.info().blockSize(),
+          src.info().replication());
+      CloneOrigin origin = new CloneOrigin(src.info().id(), sourceVolume, snapshot);
+      VolumeInfo v = create(spec, origin, s.snap().root(), s.snap().generation(),
+          modRevision(s.key(), s.revision()));
+      if (v != null) {
+        return v;
+      }
+    }
+    throw contention("cloning " + sourceVolume + "@" + snapshot + " as " + name);
+  }
+
+  @Override
+  public Optional<CloneOrigin> cloneOrigin(String volume) {
+    checkOpen();
+    return Optional.ofNullable(existing(volume).origin());
+  }
+
+  @Override
+  public LiveRoots liveRoots() {
+    checkOpen();
+    GetResponse r = await(kv.get(bytes(layout.volumesPrefix()),
+        GetOption.builder().isPrefix(true).build()), "reading every volume's roots");
+    Map<Long, VolumeInfo> infos = new TreeMap<>();
+    Map<Long, KeyValue> heads = new TreeMap<>();
+    Map<Long, List<KeyValue>> snaps = new TreeMap<>();
+    for (KeyValue e : r.getKvs()) {
+      String key = str(e.getKey());
+      long id = layout.volumeIdOf(key);
+      if (layout.isInfoKey(key)) {
+        infos.put(id, info(key, str(e)));
+      } else if (layout.isHeadKey(key)) {
+        heads.put(id, e);
+      } else if (layout.isSnapshotKey(key)) {
+        snaps.computeIfAbsent(id, k -> new ArrayList<>()).add(e);
+      } else if (!key.equals(layout.lockKey(id))) {
+        throw corrupt(key, str(e), "unknown key under " + layout.volumesPrefix()
+            + "; refusing to list live roots without understanding it");
+      }
+    }
+    List<LiveRoot> roots = new ArrayList<>();
+    for (Map.Entry<Long, VolumeInfo> e : infos.entrySet()) {
+      long id = e.getKey();
+      String name = e.getValue().name();
+      KeyValue h = heads.remove(id);
+      if (h == null) {
+        throw new TorusException(ErrorCode.EIO, "volume " + name + " (id " + id + ") has no"
+            + " head key " + layout.headKey(id) + "; refusing to list live roots");
+      }
+      HeadValue hv = EtcdLayout.decodeHead(layout.headKey(id), str(h));
+      roots.add(new LiveRoot(id, name, null, hv.root(), hv.generation()));
+      List<Snapshot> list = new ArrayList<>();
+      for (KeyValue s : snaps.getOrDefault(id, List.of())) {
+        list.add(decodeSnapshot(str(s.getKey()), str(s), id, name));
+      }
+      snaps.remove(id);
+      list.sort(Comparator.comparing(Snapshot::name));
+      for (Snapshot s : list) {
+        roots.add(new LiveRoot(id, name, s.name(), s.root(), s.generation()));
+      }
+    }
+    if (!heads.isEmpty() || !snaps.isEmpty()) {
+      long id = !heads.isEmpty() ? heads.keySet().iterator().next()
+          : snaps.keySet().iterator().next();
+      throw new TorusException(ErrorCode.EIO, "keys under " + layout.volumePrefix(id)
+          + " without an info key " + layout.infoKey(id) + "; refusing to list live roots");
+    }
+    return new LiveRoots(r.getHeader().getRevision(), roots);
+  }
+
+  private Snapshot decodeSnapshot(String key, String value, long id, String volume) {
+    String rest = key.substring(layout.snapshotsPrefix(id).length());
+    String name = rest.substring(0, rest.length() - "/record".length());
+    return EtcdLayout.decodeSnapshot(key, value, id, name, volume);
+  }
+
+  /** A snapshot record with its key and the key's mod revision. */
+  private record FoundSnapshot(Snapshot snap, String key, long revision) {}
+
+  private FoundSnapshot findSnapshot(Found f, String snapshot) {
+    long id = f.info().id();
+    String key = layout.snapshotKey(id, snapshot);
+    KeyValue kv = first(get(key, "reading snapshot " + f.info().name() + "@" + snapshot));
+    return kv == null ? null : new FoundSnapshot(EtcdLayout.decodeSnapshot(key, str(kv), id,
+        snapshot, f.info().name()), key, kv.getModRevision());
+  }
+
+  private FoundSnapshot existingSnapshot(Found f, String snapshot) {
+    FoundSnapshot s = findSnapshot(f, snapshot);
+    if (s == null) {
+      throw new VolumeNotFoundException("no snapshot '" + f.info().name() + "@" + snapshot
+          + "'");
+    }
+    return s;
+  }
+
+  private Found existing(String volume) {
+    VolumeSpec.checkName(volume);
+    Found f = find(volume);
+    if (f == null) {
+      throw new VolumeNotFoundException("no volume named '" + volume + "'");
+    }
+    return f;
+  }
+
   @Override
   public void addSessionListener(SessionListener listener) {
     session.addListener(Objects.requireNonNull(listener, "listener"));
+  }
+
+  @Override
+  public synchronized PeerRegistry peers() {
+    checkOpen();
+    if (peers == null) {
+      peers = new EtcdPeerRegistry(this);
+    }
+    return peers;
+  }
+
+  @Override
+  public RingStore ring() {
+    checkOpen();
+    return ring;
+  }
+
+  @Override
+  public LeaderElection election(String name, String candidate) {
+    checkOpen();
+    EtcdLeaderElection e = new EtcdLeaderElection(this, name, candidate);
+    elections.add(e);
+    return e;
+  }
+
+  EtcdLayout layout() {
+    return layout;
+  }
+
+  Client client() {
+    return client;
+  }
+
+  KV kv() {
+    return kv;
+  }
+
+  EtcdSession session() {
+    return session;
   }
 
   /** The layout's base key ({@code <root>/v1/}); everything this service stores is under it. */
@@ -366,6 +647,17 @@ public final class EtcdMetadataService implements MetadataService {
   public void close() {
     if (closed) {
       return;
+    }
+    for (EtcdLeaderElection e : elections) {
+      e.close();
+    }
+    ring.close();
+    PeerRegistry p;
+    synchronized (this) {
+      p = peers;
+    }
+    if (p != null) {
+      p.close();
     }
     closed = true;
     held.clear();
@@ -384,7 +676,7 @@ public final class EtcdMetadataService implements MetadataService {
   // ---- helpers ----
 
   /** A volume found by name, with the revision of its info key. */
-  private record Found(VolumeInfo info, long infoRevision) {}
+  private record Found(VolumeInfo info, long infoRevision, CloneOrigin origin) {}
 
   private Found find(String name) {
     String nameKey = layout.nameKey(name);
@@ -403,7 +695,7 @@ public final class EtcdMetadataService implements MetadataService {
       throw corrupt(infoKey, str(i), "does not belong to volume '" + name + "' (id " + id
           + ") that " + nameKey + " points to");
     }
-    return new Found(v, i.getModRevision());
+    return new Found(v, i.getModRevision(), EtcdLayout.decodeInfo(infoKey, str(i)).origin());
   }
 
   private String nameOf(long volumeId) {
@@ -426,19 +718,19 @@ public final class EtcdMetadataService implements MetadataService {
     return await(kv.get(bytes(key)), what);
   }
 
-  private static KeyValue first(GetResponse r) {
+  static KeyValue first(GetResponse r) {
     return r.getKvs().isEmpty() ? null : r.getKvs().get(0);
   }
 
-  private static Cmp absent(String key) {
+  static Cmp absent(String key) {
     return new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.createRevision(0));
   }
 
-  private static Cmp modRevision(String key, long rev) {
+  static Cmp modRevision(String key, long rev) {
     return new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(rev));
   }
 
-  private static Op put(String key, String value) {
+  static Op put(String key, String value) {
     return Op.put(bytes(key), bytes(value), PutOption.DEFAULT);
   }
 
@@ -446,16 +738,16 @@ public final class EtcdMetadataService implements MetadataService {
     return ByteSequence.from(s, StandardCharsets.UTF_8);
   }
 
-  private static String str(ByteSequence b) {
+  static String str(ByteSequence b) {
     return b.toString(StandardCharsets.UTF_8);
   }
 
-  private static String str(KeyValue kv) {
+  static String str(KeyValue kv) {
     return str(kv.getValue());
   }
 
   /** Waits for an etcd call for at most the request timeout. */
-  private <T> T await(CompletableFuture<T> f, String what) {
+  <T> T await(CompletableFuture<T> f, String what) {
     try {
       return f.get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
@@ -472,7 +764,7 @@ public final class EtcdMetadataService implements MetadataService {
     }
   }
 
-  private TorusException unreachable(String what) {
+  TorusException unreachable(String what) {
     return new TorusException(ErrorCode.EIO, "etcd " + options.endpoints()
         + " did not answer within " + options.requestTimeout() + " while " + what, null, true);
   }
@@ -482,7 +774,7 @@ public final class EtcdMetadataService implements MetadataService {
         + " lost compare-and-swap races", null, true);
   }
 
-  private void checkOpen() {
+  void checkOpen() {
     if (closed) {
       throw new TorusClosedException(this + " is closed");
     }

@@ -16,6 +16,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +43,7 @@ final class EtcdSession implements AutoCloseable {
   private final Duration requestTimeout;
   private final Function<String, TorusException> unreachable;
   private final List<SessionListener> listeners = new CopyOnWriteArrayList<>();
+  private final List<LongConsumer> grantListeners = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService exec;
 
   private long leaseId;
@@ -84,6 +86,24 @@ final class EtcdSession implements AutoCloseable {
   /** Adds a listener told (on the session thread) when the current lease is lost. */
   void addListener(SessionListener l) {
     listeners.add(l);
+  }
+
+  /**
+   * Adds a listener told (on the session thread) the id of every lease granted after a lost
+   * one, once it is current.
+   */
+  void addGrantListener(LongConsumer l) {
+    grantListeners.add(l);
+  }
+
+  /** Removes a listener added with {@link #addListener}. */
+  void removeListener(SessionListener l) {
+    listeners.remove(l);
+  }
+
+  /** Removes a listener added with {@link #addGrantListener}. */
+  void removeGrantListener(LongConsumer l) {
+    grantListeners.remove(l);
   }
 
   /**
@@ -176,6 +196,13 @@ final class EtcdSession implements AutoCloseable {
       }
       LOG.info("etcd lease {} granted after the loss of lease {}", Long.toHexString(fresh),
           Long.toHexString(id));
+      for (LongConsumer l : grantListeners) {
+        try {
+          l.accept(fresh);
+        } catch (RuntimeException e) {
+          LOG.warn("lease grant listener {} failed", l, e);
+        }
+      }
     } catch (TorusException e) {
       synchronized (this) {
         grantBackoffMillis = Math.min(2000, grantBackoffMillis * 2);

@@ -10,8 +10,12 @@ import io.torus.VolumeInfo;
 import io.torus.VolumeLockedException;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
+import io.torus.spi.CloneOrigin;
 import io.torus.spi.Head;
+import io.torus.spi.LiveRoots;
+import io.torus.spi.LiveRoots.LiveRoot;
 import io.torus.spi.MetadataService;
+import io.torus.spi.Snapshot;
 import io.torus.spi.VolumeLock;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -39,8 +43,9 @@ import java.util.Optional;
  * makes {@link #open} throw {@link io.torus.ErrorCode#EIO} naming the file; it is never reset.
  * The directory is guarded by an OS file lock so two processes cannot share it.
  */
-public final class LocalMetadataService implements MetadataService {
+public final class LocalMetadataService implements MetadataService, Coordination {
   private final LocalStateFile file;
+  private final LocalCoordination coordination = new LocalCoordination();
   private final Clock clock;
   private final Map<Long, VolumeLock> locks = new HashMap<>();
   private LocalState state;
@@ -200,8 +205,119 @@ public final class LocalMetadataService implements MetadataService {
   }
 
   @Override
+  public synchronized Snapshot createSnapshot(String volume, String snapshot) {
+    Snapshot.checkName(snapshot);
+    VolumeRecord v = existing(volume);
+    if (v.snapshots().containsKey(snapshot)) {
+      throw new VolumeExistsException("snapshot '" + volume + "@" + snapshot
+          + "' already exists");
+    }
+    Snapshot snap = new Snapshot(v.id(), v.name(), snapshot, v.root(), v.generation(),
+        v.size(), clock.instant());
+    publish(state.with(v.withSnapshot(snap, true), state.nextVolumeId(), state.revision() + 1));
+    return snap;
+  }
+
+  @Override
+  public synchronized List<Snapshot> snapshots(String volume) {
+    return new ArrayList<>(existing(volume).snapshots().values());
+  }
+
+  @Override
+  public synchronized Optional<Snapshot> snapshot(String volume, String snapshot) {
+    Snapshot.checkName(snapshot);
+    return Optional.ofNullable(existing(volume).snapshots().get(snapshot));
+  }
+
+  @Override
+  public synchronized void deleteSnapshot(String volume, String snapshot) {
+    VolumeRecord v = existing(volume);
+    Snapshot snap = existingSnapshot(v, snapshot);
+    publish(state.with(v.withSnapshot(snap, false), state.nextVolumeId(),
+        state.revision() + 1));
+  }
+
+  @Override
+  public synchronized Head restoreSnapshot(String volume, String snapshot) {
+    VolumeRecord v = existing(volume);
+    Snapshot snap = existingSnapshot(v, snapshot);
+    VolumeLock held = locks.get(v.id());
+    if (held != null) {
+      throw new VolumeLockedException(volume, held.holder());
+    }
+    long rev = state.revision() + 1;
+    VolumeRecord restored = v.withHead(snap.root(), v.generation(), rev);
+    publish(state.with(restored, state.nextVolumeId(), rev));
+    return restored.head();
+  }
+
+  @Override
+  public synchronized VolumeInfo createClone(String name, String sourceVolume,
+      String snapshot) {
+    VolumeSpec.checkName(name);
+    VolumeRecord src = existing(sourceVolume);
+    Snapshot snap = existingSnapshot(src, snapshot);
+    if (state.volumes().containsKey(name)) {
+      throw new VolumeExistsException("volume '" + name + "' already exists");
+    }
+    VolumeSpec spec = new VolumeSpec(name, snap.size(), src.blockSize(), src.replication());
+    long id = state.nextVolumeId();
+    long rev = state.revision() + 1;
+    VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
+        spec.replication(), clock.instant(), snap.root(), snap.generation(), rev,
+        new CloneOrigin(src.id(), src.name(), snap.name()), new java.util.TreeMap<>());
+    publish(state.with(v, id + 1, rev));
+    return v.info();
+  }
+
+  @Override
+  public synchronized Optional<CloneOrigin> cloneOrigin(String volume) {
+    return Optional.ofNullable(existing(volume).origin());
+  }
+
+  @Override
+  public synchronized LiveRoots liveRoots() {
+    checkOpen();
+    List<VolumeRecord> byId = new ArrayList<>(state.volumes().values());
+    byId.sort(java.util.Comparator.comparingLong(VolumeRecord::id));
+    List<LiveRoot> roots = new ArrayList<>();
+    for (VolumeRecord v : byId) {
+      roots.add(new LiveRoot(v.id(), v.name(), null, v.root(), v.generation()));
+      for (Snapshot snap : v.snapshots().values()) {
+        roots.add(new LiveRoot(v.id(), v.name(), snap.name(), snap.root(), snap.generation()));
+      }
+    }
+    return new LiveRoots(state.revision(), roots);
+  }
+
+  private static Snapshot existingSnapshot(VolumeRecord v, String snapshot) {
+    Snapshot.checkName(snapshot);
+    Snapshot snap = v.snapshots().get(snapshot);
+    if (snap == null) {
+      throw new VolumeNotFoundException("no snapshot '" + v.name() + "@" + snapshot + "'");
+    }
+    return snap;
+  }
+
+  @Override
+  public PeerRegistry peers() {
+    return coordination.peers();
+  }
+
+  @Override
+  public RingStore ring() {
+    return coordination.ring();
+  }
+
+  @Override
+  public LeaderElection election(String name, String candidate) {
+    return coordination.election(name, candidate);
+  }
+
+  @Override
   public synchronized void close() {
     if (!closed) {
+      coordination.close();
       closed = true;
       locks.clear();
       if (file != null) {

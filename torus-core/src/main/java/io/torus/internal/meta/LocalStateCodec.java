@@ -4,6 +4,8 @@ import io.torus.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
+import io.torus.spi.CloneOrigin;
+import io.torus.spi.Snapshot;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +24,7 @@ import java.util.zip.CRC32C;
  * | offset | size | field                                                        |
  * +--------+------+--------------------------------------------------------------+
  * | 0      | 4    | magic "TRMD" (0x54 0x52 0x4D 0x44)                           |
- * | 4      | 2    | format version, 1                                            |
+ * | 4      | 2    | format version, 2 (version 1 is still read)                  |
  * | 6      | 2    | flags, 0                                                     |
  * | 8      | 4    | body length B                                                |
  * | 12     | B    | body                                                         |
@@ -54,6 +56,24 @@ import java.util.zip.CRC32C;
  * | 8    | head revision                                                           |
  * | 1    | root present: 0 (all holes) or 1                                        |
  * | 24   | root BlockRef (see {@link BlockRef}), only when present                 |
+ * | -- version 2 only from here --                                                 |
+ * | 1    | origin present: 0 (created empty) or 1 (a clone)                        |
+ * | 8    | origin volume id                  } only when present                   |
+ * | 2+L  | origin volume name (length, ASCII)} only when present                   |
+ * | 2+L  | origin snapshot name              } only when present                   |
+ * | 4    | snapshot count S                                                        |
+ * | ...  | S snapshot entries, sorted by name                                      |
+ * +------+-------------------------------------------------------------------------+
+ *
+ * Snapshot entry (version 2)
+ * +------+-------------------------------------------------------------------------+
+ * | 2+L  | name (length, ASCII)                                                    |
+ * | 8    | volume size in bytes when taken                                         |
+ * | 8    | created: seconds since the epoch                                        |
+ * | 4    | created: nanoseconds                                                    |
+ * | 8    | generation                                                              |
+ * | 1    | root present: 0 or 1                                                    |
+ * | 24   | root BlockRef, only when present                                        |
  * +------+-------------------------------------------------------------------------+
  * </pre>
  *
@@ -63,8 +83,10 @@ import java.util.zip.CRC32C;
 final class LocalStateCodec {
   /** "TRMD". */
   static final int MAGIC = 0x54524D44;
-  /** The only format version written and read. */
-  static final int VERSION = 1;
+  /** The format version written. */
+  static final int VERSION = 2;
+  /** The oldest format version read (no origins, no snapshots). */
+  static final int MIN_VERSION = 1;
   static final int HEADER_BYTES = 12;
   static final int TRAILER_BYTES = 4;
 
@@ -72,30 +94,75 @@ final class LocalStateCodec {
 
   /** The file bytes of {@code state}. */
   static byte[] encode(LocalState state) {
-    int body = 20;
+    return encode(state, VERSION);
+  }
+
+  /** The file bytes of {@code state} in format {@code version} (1 drops origins/snapshots). */
+  static byte[] encode(LocalState state, int version) {
+    ByteBuffer body = ByteBuffer.allocate(1 << 16);
+    body.putLong(state.nextVolumeId()).putLong(state.revision());
+    body.putInt(state.volumes().size());
     for (VolumeRecord v : state.volumes().values()) {
-      body += 8 + 2 + v.name().length() + 8 + 4 + 1 + 8 + 4 + 8 + 8 + 1
-          + (v.root() == null ? 0 : BlockRef.BYTES);
-    }
-    ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + body + TRAILER_BYTES);
-    b.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(body);
-    b.putLong(state.nextVolumeId()).putLong(state.revision());
-    b.putInt(state.volumes().size());
-    for (VolumeRecord v : state.volumes().values()) {
-      byte[] name = v.name().getBytes(StandardCharsets.US_ASCII);
-      b.putLong(v.id()).putShort((short) name.length).put(name);
-      b.putLong(v.size()).putInt(v.blockSize()).put((byte) v.replication());
-      b.putLong(v.created().getEpochSecond()).putInt(v.created().getNano());
-      b.putLong(v.generation()).putLong(v.revision());
-      if (v.root() == null) {
-        b.put((byte) 0);
-      } else {
-        b.put((byte) 1);
-        v.root().writeTo(b);
+      body = ensure(body, 512 + v.snapshots().size() * 200);
+      body.putLong(v.id());
+      putName(body, v.name());
+      body.putLong(v.size()).putInt(v.blockSize()).put((byte) v.replication());
+      putInstant(body, v.created());
+      body.putLong(v.generation()).putLong(v.revision());
+      putRoot(body, v.root());
+      if (version >= 2) {
+        CloneOrigin o = v.origin();
+        if (o == null) {
+          body.put((byte) 0);
+        } else {
+          body.put((byte) 1).putLong(o.volumeId());
+          putName(body, o.volumeName());
+          putName(body, o.snapshot());
+        }
+        body.putInt(v.snapshots().size());
+        for (Snapshot snap : v.snapshots().values()) {
+          putName(body, snap.name());
+          body.putLong(snap.size());
+          putInstant(body, snap.created());
+          body.putLong(snap.generation());
+          putRoot(body, snap.root());
+        }
       }
     }
-    b.putInt(crc(b.array(), HEADER_BYTES + body));
+    body.flip();
+    int len = body.remaining();
+    ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + len + TRAILER_BYTES);
+    b.putInt(MAGIC).putShort((short) version).putShort((short) 0).putInt(len);
+    b.put(body);
+    b.putInt(crc(b.array(), HEADER_BYTES + len));
     return b.array();
+  }
+
+  private static ByteBuffer ensure(ByteBuffer b, int more) {
+    if (b.remaining() >= more) {
+      return b;
+    }
+    ByteBuffer bigger = ByteBuffer.allocate(Math.max(b.capacity() * 2, b.position() + more));
+    b.flip();
+    return bigger.put(b);
+  }
+
+  private static void putName(ByteBuffer b, String name) {
+    byte[] bytes = name.getBytes(StandardCharsets.US_ASCII);
+    b.putShort((short) bytes.length).put(bytes);
+  }
+
+  private static void putInstant(ByteBuffer b, Instant t) {
+    b.putLong(t.getEpochSecond()).putInt(t.getNano());
+  }
+
+  private static void putRoot(ByteBuffer b, BlockRef root) {
+    if (root == null) {
+      b.put((byte) 0);
+    } else {
+      b.put((byte) 1);
+      root.writeTo(b);
+    }
   }
 
   /**
@@ -114,9 +181,9 @@ final class LocalStateCodec {
       throw corrupt(source, String.format("bad magic 0x%08x", magic));
     }
     int version = b.getShort() & 0xffff;
-    if (version != VERSION) {
+    if (version < MIN_VERSION || version > VERSION) {
       throw corrupt(source, "unsupported format version " + version + " (this build reads "
-          + VERSION + ")");
+          + MIN_VERSION + " to " + VERSION + ")");
     }
     b.getShort();
     long body = b.getInt() & 0xffffffffL;
@@ -132,7 +199,7 @@ final class LocalStateCodec {
     }
     b.limit(bytes.length - TRAILER_BYTES);
     try {
-      return decodeBody(b);
+      return decodeBody(b, version);
     } catch (BufferUnderflowException e) {
       throw corrupt(source, "body ends early", e);
     } catch (TorusException | DateTimeException e) {
@@ -140,7 +207,7 @@ final class LocalStateCodec {
     }
   }
 
-  private static LocalState decodeBody(ByteBuffer b) {
+  private static LocalState decodeBody(ByteBuffer b, int version) {
     long nextId = b.getLong();
     long revision = b.getLong();
     int count = b.getInt();
@@ -150,7 +217,7 @@ final class LocalStateCodec {
     }
     TreeMap<String, VolumeRecord> volumes = new TreeMap<>();
     for (int i = 0; i < count; i++) {
-      VolumeRecord v = decodeVolume(b);
+      VolumeRecord v = decodeVolume(b, version);
       if (v.id() >= nextId || v.revision() > revision || volumes.put(v.name(), v) != null) {
         throw TorusException.invalid("inconsistent volume entry " + i + ": " + v);
       }
@@ -161,35 +228,71 @@ final class LocalStateCodec {
     return new LocalState(nextId, revision, volumes);
   }
 
-  private static VolumeRecord decodeVolume(ByteBuffer b) {
+  private static VolumeRecord decodeVolume(ByteBuffer b, int version) {
     long id = b.getLong();
-    int len = b.getShort() & 0xffff;
-    byte[] name = new byte[len];
-    b.get(name);
+    String name = getName(b);
     long size = b.getLong();
     int blockSize = b.getInt();
     int replication = b.get() & 0xff;
-    Instant created = Instant.ofEpochSecond(b.getLong(), b.getInt());
+    Instant created = getInstant(b);
     long generation = b.getLong();
     long revision = b.getLong();
-    int hasRoot = b.get();
-    BlockRef root;
-    if (hasRoot == 0) {
-      root = null;
-    } else if (hasRoot == 1) {
-      root = BlockRef.readFrom(b);
-    } else {
-      throw TorusException.invalid("root flag " + hasRoot);
-    }
+    BlockRef root = getRoot(b);
     // Validates name, size, block size and replication the same way a new volume is.
-    VolumeSpec spec = new VolumeSpec(new String(name, StandardCharsets.US_ASCII), size,
-        blockSize, replication);
+    VolumeSpec spec = new VolumeSpec(name, size, blockSize, replication);
     if (id < 1 || generation < 0 || revision < 0) {
       throw TorusException.invalid("id " + id + ", generation " + generation
           + ", revision " + revision);
     }
+    CloneOrigin origin = null;
+    TreeMap<String, Snapshot> snapshots = new TreeMap<>();
+    if (version >= 2) {
+      int hasOrigin = b.get();
+      if (hasOrigin == 1) {
+        origin = new CloneOrigin(b.getLong(), getName(b), getName(b));
+      } else if (hasOrigin != 0) {
+        throw TorusException.invalid("origin flag " + hasOrigin);
+      }
+      int count = b.getInt();
+      if (count < 0) {
+        throw TorusException.invalid("snapshot count " + count);
+      }
+      for (int i = 0; i < count; i++) {
+        String snapName = getName(b);
+        long snapSize = VolumeSpec.checkSize(b.getLong());
+        Instant snapCreated = getInstant(b);
+        long snapGeneration = b.getLong();
+        Snapshot s = new Snapshot(id, spec.name(), snapName, getRoot(b), snapGeneration,
+            snapSize, snapCreated);
+        if (snapshots.put(snapName, s) != null) {
+          throw TorusException.invalid("snapshot '" + snapName + "' of volume '" + name
+              + "' stored twice");
+        }
+      }
+    }
     return new VolumeRecord(id, spec.name(), size, blockSize, replication, created, root,
-        generation, revision);
+        generation, revision, origin, snapshots);
+  }
+
+  private static String getName(ByteBuffer b) {
+    int len = b.getShort() & 0xffff;
+    byte[] name = new byte[len];
+    b.get(name);
+    return new String(name, StandardCharsets.US_ASCII);
+  }
+
+  private static Instant getInstant(ByteBuffer b) {
+    return Instant.ofEpochSecond(b.getLong(), b.getInt());
+  }
+
+  private static BlockRef getRoot(ByteBuffer b) {
+    int hasRoot = b.get();
+    if (hasRoot == 0) {
+      return null;
+    } else if (hasRoot == 1) {
+      return BlockRef.readFrom(b);
+    }
+    throw TorusException.invalid("root flag " + hasRoot);
   }
 
   private static int crc(byte[] bytes, int len) {

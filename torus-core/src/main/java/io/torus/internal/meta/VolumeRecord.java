@@ -2,12 +2,18 @@ package io.torus.internal.meta;
 
 import io.torus.BlockRef;
 import io.torus.VolumeInfo;
+import io.torus.spi.CloneOrigin;
 import io.torus.spi.Head;
+import io.torus.spi.Snapshot;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.NavigableMap;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
- * Everything the metadata services store for one volume: its description and its head.
+ * Everything the local metadata service stores for one volume: its description, its head,
+ * where it was cloned from and its snapshots.
  *
  * @param id the volume id, {@code >= 1}, never reused
  * @param name the volume name (valid per {@link io.torus.VolumeSpec#checkName})
@@ -18,13 +24,24 @@ import java.util.Objects;
  * @param root the head's root, or {@code null} for an all-holes volume
  * @param generation the head's generation
  * @param revision the head's compare-and-swap token
+ * @param origin where the volume was cloned from, or {@code null}
+ * @param snapshots its snapshots by name (unmodifiable, sorted)
  */
 record VolumeRecord(long id, String name, long size, int blockSize, int replication,
-    Instant created, BlockRef root, long generation, long revision) {
+    Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
+    NavigableMap<String, Snapshot> snapshots) {
 
   VolumeRecord {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(created, "created");
+    snapshots = Collections.unmodifiableNavigableMap(new TreeMap<>(snapshots));
+  }
+
+  /** A record without origin and snapshots. */
+  VolumeRecord(long id, String name, long size, int blockSize, int replication,
+      Instant created, BlockRef root, long generation, long revision) {
+    this(id, name, size, blockSize, replication, created, root, generation, revision, null,
+        new TreeMap<>());
   }
 
   /** The public description of the volume. */
@@ -40,12 +57,24 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   /** This record with a new size. */
   VolumeRecord withSize(long newSize) {
     return new VolumeRecord(id, name, newSize, blockSize, replication, created, root,
-        generation, revision);
+        generation, revision, origin, snapshots);
   }
 
   /** This record with a new head. */
   VolumeRecord withHead(BlockRef newRoot, long newGeneration, long newRevision) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, newRoot,
-        newGeneration, newRevision);
+        newGeneration, newRevision, origin, snapshots);
+  }
+
+  /** This record with {@code s} added, or removed if {@code add} is false. */
+  VolumeRecord withSnapshot(Snapshot s, boolean add) {
+    TreeMap<String, Snapshot> m = new TreeMap<>(snapshots);
+    if (add) {
+      m.put(s.name(), s);
+    } else {
+      m.remove(s.name());
+    }
+    return new VolumeRecord(id, name, size, blockSize, replication, created, root,
+        generation, revision, origin, m);
   }
 }

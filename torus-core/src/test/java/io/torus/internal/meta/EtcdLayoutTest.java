@@ -90,6 +90,97 @@ class EtcdLayoutTest {
   }
 
   @Test
+  void coordinationAndSnapshotKeysAreTheDocumentedOnes() {
+    assertThat(layout.snapshotKey(0x2a, "s1"))
+        .isEqualTo("/torus/v1/volumes/000000000000002a/snapshots/s1/record");
+    assertThat(layout.memberKey("node-a")).isEqualTo("/torus/v1/peers/node-a/member");
+    assertThat(layout.aliveKey("node-a")).isEqualTo("/torus/v1/peers/node-a/alive");
+    assertThat(layout.ringKey()).isEqualTo("/torus/v1/ring/current");
+    assertThat(layout.candidateKey("gc", 0xabc))
+        .isEqualTo("/torus/v1/elections/gc/0000000000000abc");
+    assertThat(layout.isInfoKey(layout.infoKey(7))).isTrue();
+    assertThat(layout.isHeadKey(layout.headKey(7))).isTrue();
+    assertThat(layout.isSnapshotKey(layout.snapshotKey(7, "x"))).isTrue();
+    assertThat(layout.isInfoKey(layout.snapshotsPrefix(7) + "info")).isFalse();
+    assertThat(layout.isInfoKey("/torus/v1/volumes/x/info")).isFalse();
+    assertThat(layout.isSnapshotKey(layout.snapshotsPrefix(7) + "a/b/record")).isFalse();
+    assertThat(layout.volumeIdOf(layout.snapshotKey(0x2a, "s"))).isEqualTo(0x2a);
+    for (String[] pair : new String[][] {{"a", "ab"}, {"2", "20"}, {"a", "a."}}) {
+      assertThat(layout.snapshotKey(1, pair[1])).doesNotStartWith(layout.snapshotKey(1, pair[0]));
+      assertThat(layout.memberKey(pair[1])).doesNotStartWith(layout.peersPrefix() + pair[0]
+          + "/");
+      assertThat(layout.electionPrefix(pair[1])).doesNotStartWith(layout.electionPrefix(
+          pair[0]));
+    }
+    assertThat(layout.snapshotsPrefix(0x20)).doesNotStartWith(layout.volumePrefix(2));
+  }
+
+  @Test
+  void coordinationAndSnapshotValuesMatchTheirGoldenText() {
+    Instant t = Instant.parse("2026-03-01T10:00:00Z");
+    PeerInfo p = new PeerInfo("node-a", "10.0.0.1:7000", 1099511627776L, 4096, 1, t);
+    String member = "v1 node=node-a address=10.0.0.1:7000 capacity=1099511627776 used=4096"
+        + " protocol=1 started=2026-03-01T10:00:00Z";
+    assertThat(EtcdLayout.encodePeer(p, null)).isEqualTo(member);
+    assertThat(EtcdLayout.encodePeer(p, 0x694d7a1b2c3d4e5fL))
+        .isEqualTo(member + " lease=694d7a1b2c3d4e5f");
+    assertThat(EtcdLayout.decodePeer("k", member)).isEqualTo(new EtcdLayout.PeerValue(p, null));
+    assertThat(EtcdLayout.decodePeer("k", member + " lease=694d7a1b2c3d4e5f"))
+        .isEqualTo(new EtcdLayout.PeerValue(p, 0x694d7a1b2c3d4e5fL));
+
+    VersionedRing ring = new VersionedRing(7, new byte[] {0, 1, 2, (byte) 0xff});
+    assertThat(EtcdLayout.encodeRing(ring)).isEqualTo("v1 version=7 length=4 data=AAEC/w==");
+    assertThat(EtcdLayout.decodeRing("k", "v1 version=7 length=4 data=AAEC/w=="))
+        .isEqualTo(ring);
+    assertThat(EtcdLayout.decodeRing("k", "v1 version=1 length=0 data="))
+        .isEqualTo(new VersionedRing(1, new byte[0]));
+
+    io.torus.spi.Snapshot snap = new io.torus.spi.Snapshot(42, "disk", "s1",
+        new BlockRef(42, 3, 9, BlockKind.MAP), 4, 4194304, t);
+    String snapValue = "v1 volume=42 name=s1 size=4194304 generation=4 root=map:42/3/9"
+        + " created=2026-03-01T10:00:00Z";
+    assertThat(EtcdLayout.encodeSnapshot(snap)).isEqualTo(snapValue);
+    assertThat(EtcdLayout.decodeSnapshot("k", snapValue, 42, "s1", "disk")).isEqualTo(snap);
+    assertThatThrownBy(() -> EtcdLayout.decodeSnapshot("/s", snapValue, 42, "s2", "disk"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/s'");
+    assertThatThrownBy(() -> EtcdLayout.decodeSnapshot("/s", snapValue, 43, "s1", "disk"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/s'");
+
+    VolumeSpec spec = new VolumeSpec("copy", 4 << 20, 4096, 2);
+    io.torus.spi.CloneOrigin origin = new io.torus.spi.CloneOrigin(42, "disk", "s1");
+    String info = "v1 id=43 size=4194304 block-size=4096 replication=2"
+        + " created=2026-03-01T10:00:00Z name=copy origin=000000000000002a/disk@s1";
+    assertThat(EtcdLayout.encodeInfo(43, spec, t, origin)).isEqualTo(info);
+    assertThat(EtcdLayout.decodeInfo("k", info))
+        .isEqualTo(new EtcdLayout.Info(43, spec, t, origin));
+
+    assertThat(EtcdLayout.encodeCandidate("node-a@10.0.0.1:7000"))
+        .isEqualTo("v1 candidate=node-a@10.0.0.1:7000");
+    assertThat(EtcdLayout.decodeCandidate("k", "v1 candidate=node-a@10.0.0.1:7000"))
+        .isEqualTo("node-a@10.0.0.1:7000");
+  }
+
+  @Test
+  void damagedCoordinationValuesNameTheirKey() {
+    String[] badPeers = {"", "v1 node=a address=h capacity=1 used=0 protocol=1"
+        + " started=2026-03-01T10:00:00Z", "v1 node=a address=h:1 capacity=-1 used=0"
+        + " protocol=1 started=2026-03-01T10:00:00Z", "v1 node=a address=h:1 capacity=1"
+        + " used=0 protocol=0 started=2026-03-01T10:00:00Z"};
+    for (String bad : badPeers) {
+      assertThatThrownBy(() -> EtcdLayout.decodePeer("/p", bad))
+          .isInstanceOf(TorusException.class).hasMessageContaining("'/p'");
+    }
+    String[] badRings = {"", "v1 version=0 length=0 data=", "v1 version=1 length=3 data=AAEC/w==",
+        "v1 version=1 length=4 data=AAEC/w=", "v2 version=1 length=0 data="};
+    for (String bad : badRings) {
+      assertThatThrownBy(() -> EtcdLayout.decodeRing("/r", bad))
+          .isInstanceOf(TorusException.class).hasMessageContaining("'/r'");
+    }
+    assertThatThrownBy(() -> EtcdLayout.decodeCandidate("/e", "node-a"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/e'");
+  }
+
+  @Test
   void rootPrefixIsValidated() {
     assertThat(new EtcdLayout("/a/b.c").base()).isEqualTo("/a/b.c/v1/");
     for (String bad : new String[] {"", "/", "torus", "/torus/", "/a//b", "/a b"}) {

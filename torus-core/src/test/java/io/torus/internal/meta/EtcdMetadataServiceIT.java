@@ -191,6 +191,43 @@ class EtcdMetadataServiceIT {
   }
 
   @Test
+  void snapshotAndCloneRecordsFollowTheDocumentedLayout() throws Exception {
+    a = node();
+    VolumeInfo v = a.createVolume(VolumeSpec.builder("src", MIB).build());
+    a.createSnapshot("src", "s1");
+    VolumeInfo c = a.createClone("copy", "src", "s1");
+    Map<String, String> keys = keys();
+    String snapKey = prefix + "/v1/volumes/" + EtcdLayout.hex(v.id()) + "/snapshots/s1/record";
+    assertThat(keys.get(snapKey)).matches("v1 volume=" + v.id() + " name=s1 size=1048576"
+        + " generation=0 root=none created=\\S+Z");
+    assertThat(keys.get(prefix + "/v1/volumes/" + EtcdLayout.hex(c.id()) + "/info"))
+        .endsWith(" name=copy origin=" + EtcdLayout.hex(v.id()) + "/src@s1");
+  }
+
+  @Test
+  void liveRootsRefuseToListAroundAnUnreadableRecord() throws Exception {
+    a = node();
+    VolumeInfo v = a.createVolume(VolumeSpec.builder("v", MIB).build());
+    a.createSnapshot("v", "s");
+    assertThat(a.liveRoots().roots()).hasSize(2);
+    String vol = prefix + "/v1/volumes/" + EtcdLayout.hex(v.id()) + "/";
+    raw().getKVClient().put(bs(vol + "snapshots/s/record"), bs("v1 volume=1 name=s"))
+        .get(5, TimeUnit.SECONDS);
+    assertThatThrownBy(() -> a.liveRoots()).isInstanceOf(TorusException.class)
+        .hasMessageContaining("snapshots/s/record");
+    a.deleteSnapshot("v", "s");
+    assertThat(a.liveRoots().roots()).hasSize(1);
+
+    raw().getKVClient().put(bs(vol + "future-record"), bs("x")).get(5, TimeUnit.SECONDS);
+    assertThatThrownBy(() -> a.liveRoots()).isInstanceOf(TorusException.class)
+        .hasMessageContaining("future-record").hasMessageContaining("unknown key");
+    raw().getKVClient().delete(bs(vol + "future-record")).get(5, TimeUnit.SECONDS);
+    raw().getKVClient().delete(bs(vol + "head")).get(5, TimeUnit.SECONDS);
+    assertThatThrownBy(() -> a.liveRoots()).isInstanceOf(TorusException.class)
+        .hasMessageContaining("has no head key");
+  }
+
+  @Test
   void repeatingACommitThatWasAppliedIsRecognised() {
     a = node();
     VolumeInfo v = a.createVolume(VolumeSpec.builder("v", MIB).build());

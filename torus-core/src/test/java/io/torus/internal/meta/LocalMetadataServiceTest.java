@@ -56,6 +56,25 @@ class LocalMetadataServiceTest extends MetadataContract {
   }
 
   @Test
+  void reopenKeepsSnapshotsAndCloneOrigins() {
+    VolumeInfo a = create("a", MIB);
+    VolumeLock lock = meta.lockVolume(a.id(), "w");
+    meta.commitHead(lock, lock.head(),
+        new BlockRef(a.id(), lock.head().generation(), 1, BlockKind.MAP), 5);
+    io.torus.spi.Snapshot s = meta.createSnapshot("a", "s");
+    VolumeInfo c = meta.createClone("c", "a", "s");
+    io.torus.spi.LiveRoots before = meta.liveRoots();
+    meta.close();
+
+    meta = LocalMetadataService.open(dir);
+    assertThat(meta.snapshots("a")).containsExactly(s);
+    assertThat(meta.volume("c")).contains(c);
+    assertThat(meta.cloneOrigin("c"))
+        .contains(new io.torus.spi.CloneOrigin(a.id(), "a", "s"));
+    assertThat(meta.liveRoots()).isEqualTo(before);
+  }
+
+  @Test
   void aSecondServiceCannotOpenTheSameDirectory() {
     create("a", MIB);
     assertThatThrownBy(() -> LocalMetadataService.open(dir))

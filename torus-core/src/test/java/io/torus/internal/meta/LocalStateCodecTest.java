@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.torus.BlockKind;
 import io.torus.BlockRef;
 import io.torus.TorusException;
+import io.torus.spi.CloneOrigin;
+import io.torus.spi.Snapshot;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.TreeMap;
@@ -18,7 +20,7 @@ class LocalStateCodecTest {
    * and "b2" (id 2, 4 MiB, 4 KiB blocks, 3 copies, root map:2/4/7, generation 5, revision 9);
    * next id 3, last revision 9. Bytes computed independently of the Java code.
    */
-  private static final String GOLDEN = ""
+  private static final String GOLDEN_V1 = ""
       + "54524d44" + "0001" + "0000" + "00000097"            // magic, version, flags, body 151
       + "0000000000000003" + "0000000000000009" + "00000002" // next id, revision, count
       + "0000000000000001" + "0001" + "61"                   // id 1, name "a"
@@ -32,6 +34,51 @@ class LocalStateCodecTest {
       + "0000000000000002" + "0000000000000004" + "00000007" + "000000" + "01" // map:2/4/7
       + "7da0e67f";                                          // CRC32C
 
+  /**
+   * Format version 2: the volumes of {@link #GOLDEN_V1}, plus a snapshot "s" of "a" (1 MiB,
+   * created 1700000002 s, generation 0, no root) and "b2" recorded as a clone of a@s.
+   * Bytes and CRC computed independently of the Java code.
+   */
+  private static final String GOLDEN = ""
+      + "54524d44" + "0002" + "0000" + "000000cf"            // magic, version 2, flags, body 207
+      + "0000000000000003" + "0000000000000009" + "00000002" // next id, revision, count
+      + "0000000000000001" + "0001" + "61"                   // id 1, name "a"
+      + "0000000000100000" + "00010000" + "02"
+      + "000000006553f100" + "00000005"
+      + "0000000000000000" + "0000000000000001" + "00"       // generation, revision, no root
+      + "00" + "00000001"                                    // no origin, 1 snapshot
+      + "0001" + "73" + "0000000000100000"                   // "s", size 1 MiB
+      + "000000006553f102" + "00000000"                      // created
+      + "0000000000000000" + "00"                            // generation 0, no root
+      + "0000000000000002" + "0002" + "6232"                 // id 2, name "b2"
+      + "0000000000400000" + "00001000" + "03"
+      + "000000006553f101" + "00000000"
+      + "0000000000000005" + "0000000000000009" + "01"
+      + "0000000000000002" + "0000000000000004" + "00000007" + "000000" + "01" // map:2/4/7
+      + "01" + "0000000000000001" + "0001" + "61" + "0001" + "73" // origin 1/a@s
+      + "00000000"                                           // no snapshots
+      + "ee9dec3d";                                          // CRC32C
+
+  private static LocalState sampleV2() {
+    LocalState v1 = sample();
+    TreeMap<String, VolumeRecord> m = new TreeMap<>(v1.volumes());
+    VolumeRecord a = m.get("a");
+    m.put("a", a.withSnapshot(new Snapshot(1, "a", "s", null, 0, 1 << 20,
+        Instant.ofEpochSecond(1700000002)), true));
+    VolumeRecord b = m.get("b2");
+    m.put("b2", new VolumeRecord(b.id(), b.name(), b.size(), b.blockSize(), b.replication(),
+        b.created(), b.root(), b.generation(), b.revision(), new CloneOrigin(1, "a", "s"),
+        new TreeMap<>()));
+    return new LocalState(3, 9, m);
+  }
+
+  @Test
+  void encodesVersion2ToTheGoldenBytesAndBack() {
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV2()))).isEqualTo(GOLDEN);
+    assertThat(LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN), "golden"))
+        .isEqualTo(sampleV2());
+  }
+
   private static LocalState sample() {
     TreeMap<String, VolumeRecord> m = new TreeMap<>();
     m.put("b2", new VolumeRecord(2, "b2", 4 << 20, 4096, 3, Instant.ofEpochSecond(1700000001),
@@ -42,13 +89,14 @@ class LocalStateCodecTest {
   }
 
   @Test
-  void encodesToTheGoldenBytes() {
-    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sample()))).isEqualTo(GOLDEN);
+  void encodesVersion1ToItsGoldenBytes() {
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sample(), 1)))
+        .isEqualTo(GOLDEN_V1);
   }
 
   @Test
-  void decodesTheGoldenBytes() {
-    LocalState s = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN), "golden");
+  void decodesTheVersion1GoldenBytes() {
+    LocalState s = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V1), "golden");
     assertThat(s).isEqualTo(sample());
     assertThat(s.volumes().get("a").created().getNano()).isEqualTo(5);
   }
@@ -63,11 +111,11 @@ class LocalStateCodecTest {
   @Test
   void unknownVersionIsRefusedByName() {
     byte[] bytes = HexFormat.of().parseHex(GOLDEN);
-    bytes[5] = 2;
+    bytes[5] = 3;
     assertThatThrownBy(() -> LocalStateCodec.decode(bytes, "/x/metadata"))
         .isInstanceOf(TorusException.class)
         .hasMessageContaining("/x/metadata")
-        .hasMessageContaining("unsupported format version 2");
+        .hasMessageContaining("unsupported format version 3");
   }
 
   @Test
