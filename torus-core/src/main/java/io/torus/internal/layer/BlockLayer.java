@@ -28,6 +28,12 @@ public interface BlockLayer {
    */
   ByteBuffer get(BlockRef ref);
 
+  /**
+   * Deletes every copy of a block that is known to be garbage (never reachable from any
+   * head). Deleting a missing block is not an error.
+   */
+  void delete(BlockRef ref);
+
   /** Barrier: every put that returned before this call is durable when it returns. */
   void flush();
 }

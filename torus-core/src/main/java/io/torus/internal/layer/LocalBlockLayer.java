@@ -23,6 +23,8 @@ public final class LocalBlockLayer implements BlockLayer {
   private final List<BlockStore> stores;
   private final int replication;
   private final AtomicBoolean[] dirty;
+  private final java.util.concurrent.atomic.AtomicLong deletes =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param stores the node's stores, in a fixed order
@@ -80,6 +82,21 @@ public final class LocalBlockLayer implements BlockLayer {
       }
     }
     throw new BlockUnavailableException("no good copy of block " + ref + " " + problems);
+  }
+
+  @Override
+  public void delete(BlockRef ref) {
+    int start = first(ref);
+    for (int i = 0; i < replication; i++) {
+      int s = (start + i) % stores.size();
+      if (stores.get(s).delete(ref)) {
+        dirty[s].set(true);
+      }
+    }
+    // deleted space becomes reusable at a store's next flush: make sure one comes
+    if (deletes.incrementAndGet() % 1024 == 0) {
+      flush();
+    }
   }
 
   @Override

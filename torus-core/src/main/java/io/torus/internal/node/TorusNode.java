@@ -95,10 +95,9 @@ public final class TorusNode implements Torus {
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     registerNodeMeters();
     this.background = Executors.newSingleThreadScheduledExecutor(daemon("torus-gc-"));
-    long gcMillis = c.gcInterval().toMillis();
-    if (gcMillis > 0) {
-      background.scheduleWithFixedDelay(this::backgroundGc, gcMillis, gcMillis,
-          TimeUnit.MILLISECONDS);
+    this.gcIntervalNanos = c.gcInterval().toNanos();
+    if (gcIntervalNanos > 0) {
+      background.scheduleWithFixedDelay(this::backgroundGc, 1, 1, TimeUnit.SECONDS);
     }
   }
 
@@ -161,7 +160,20 @@ public final class TorusNode implements Torus {
     return roots;
   }
 
+  private final long gcIntervalNanos;
+  private volatile long lastGc = System.nanoTime();
+
+  /**
+   * Collects when the interval has passed, or sooner (at most every 5 s) when a store is more
+   * than half full: overwrites create garbage as fast as clients write.
+   */
   private void backgroundGc() {
+    long since = System.nanoTime() - lastGc;
+    boolean pressure = stores.stream().anyMatch(st -> st.used() * 2 > st.capacity());
+    if (since < gcIntervalNanos && !(pressure && since > TimeUnit.SECONDS.toNanos(5))) {
+      return;
+    }
+    lastGc = System.nanoTime();
     try {
       runGc();
     } catch (RuntimeException e) {

@@ -65,6 +65,8 @@ import java.util.zip.CRC32C;
  * (lease lost, head changed) fences the volume: every later write and flush fails.
  */
 public final class VolumeEngine implements BlockVolume {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
   private static final int STRIPES = 256;
 
   private static final class State {
@@ -409,13 +411,19 @@ public final class VolumeEngine implements BlockVolume {
   /** Copies {@code n} bytes of block {@code index} from {@code inBlock} into {@code dst}. */
   private void readBlock(State s, long index, int inBlock, int n, ByteBuffer dst) {
     Entry e = s.dirty.get(index);
-    if (e instanceof Entry.Mem) {
+    if (e != null && e != Entry.HOLE) {
+      // Under the stripe lock: in-memory bytes change under it, and a superseded pending
+      // block is deleted under it, so a read holding it never sees either half-done.
       ReentrantLock l = stripe(index);
       l.lock();
       try {
         e = s.dirty.get(index);
         if (e instanceof Entry.Mem) {
           dst.put(((Entry.Mem) e).data, inBlock, n);
+          return;
+        }
+        if (e instanceof Entry.Stored) {
+          copyFrom(loadBlock(((Entry.Stored) e).ref), inBlock, n, dst);
           return;
         }
       } finally {
@@ -439,7 +447,10 @@ public final class VolumeEngine implements BlockVolume {
       }
       return;
     }
-    ByteBuffer block = loadBlock(ref);
+    copyFrom(loadBlock(ref), inBlock, n, dst);
+  }
+
+  private static void copyFrom(ByteBuffer block, int inBlock, int n, ByteBuffer dst) {
     dst.put(dst.position(), block, inBlock, n);
     dst.position(dst.position() + n);
   }
@@ -526,6 +537,7 @@ public final class VolumeEngine implements BlockVolume {
         src.get(data, inBlock, n);
         s.dirty.put(index, new Entry.Mem(data));
         dirtyBytes.addAndGet(blockSize);
+        superseded(e);
       } finally {
         l.unlock();
       }
@@ -572,6 +584,7 @@ public final class VolumeEngine implements BlockVolume {
           if (prior instanceof Entry.Mem) {
             dirtyBytes.addAndGet(-blockSize);
           }
+          superseded(prior);
         } finally {
           l.unlock();
         }
@@ -628,6 +641,24 @@ public final class VolumeEngine implements BlockVolume {
       }
     } finally {
       evictLock.unlock();
+    }
+  }
+
+  /**
+   * Deletes a block written out early that a newer change in the dirty map replaced: only the
+   * dirty map ever referred to it (it was never committed), and readers resolve and read such
+   * blocks under the stripe lock the caller holds. Without this, a long run of writes with no
+   * flush would fill the stores with dead blocks no collector may touch (they are pending).
+   * A failed delete only leaves garbage for the collector.
+   */
+  private void superseded(Entry prior) {
+    if (prior instanceof Entry.Stored) {
+      try {
+        layer.delete(((Entry.Stored) prior).ref);
+      } catch (RuntimeException e) {
+        log.debug("could not delete superseded block {}: {}", ((Entry.Stored) prior).ref,
+            e.toString());
+      }
     }
   }
 
@@ -772,7 +803,10 @@ public final class VolumeEngine implements BlockVolume {
       try {
         now = meta.head(info.id());
       } catch (RuntimeException again) {
+        // Whether the head moved is unknown: the buffered blocks may or may not be committed,
+        // so this handle cannot safely go on. Fence it; reopening reads the truth.
         e.addSuppressed(again);
+        fence(e);
         throw e;
       }
       if (now.generation() == generation && Objects.equals(now.root(), root)) {

@@ -57,7 +57,9 @@ final class DemoCommand implements Callable<Integer> {
     }
     HostPort listen = HostPort.parse(nbd);
     int replication = peers == 1 ? 1 : 2;
-    long capacity = Math.max(4L << 30, size.bytes() * 3);
+    long capacity = store.equals("memory")
+        ? Runtime.getRuntime().maxMemory() / 2 / peers // memory stores live in the heap
+        : Math.max(4L << 30, size.bytes() * 3);
     MetricsServer metricsServer = metrics == null ? null
         : new MetricsServer(HostPort.parse(metrics));
     TorusBuilder b = Torus.builder().dataDirectory(data.resolve("node"));
