@@ -10,7 +10,9 @@ import io.torus.VolumeInfo;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
 import io.torus.internal.layer.BlockCache;
+import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.LocalBlockLayer;
+import io.torus.internal.meta.EtcdMetadataService;
 import io.torus.internal.meta.LocalMetadataService;
 import io.torus.internal.volume.VolumeEngine;
 import io.torus.spi.BlockStore;
@@ -58,12 +60,15 @@ public final class TorusNode implements Torus {
   private final BlockCache cache;
   private final long dirtyBytes;
   private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
+  private final ClusterMember cluster;
   private volatile boolean closed;
 
-  private TorusNode(NodeConfig c, String nodeId, MetadataService meta, List<BlockStore> stores) {
+  private TorusNode(NodeConfig c, String nodeId, MetadataService meta, List<BlockStore> stores,
+      ClusterMember cluster) {
     this.nodeId = nodeId;
+    this.cluster = cluster;
     this.meta = meta;
-    this.ownsMeta = c.metadata() == null;
+    this.ownsMeta = c.metadata() == null || c.clustered();
     this.stores = stores;
     this.ownsExecutor = c.executor() == null;
     this.executor = ownsExecutor
@@ -85,19 +90,37 @@ public final class TorusNode implements Torus {
       }
     }
     String nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
-    List<BlockStore> stores = c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
-    MetadataService meta;
+    boolean clientOnly = c.clustered() && !c.peer();
+    List<BlockStore> stores = clientOnly ? List.of()
+        : c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
+    MetadataService meta = null;
+    ClusterMember cluster = null;
     try {
-      meta = c.metadata() != null ? c.metadata()
-          : dir == null ? LocalMetadataService.inMemory()
-          : LocalMetadataService.open(dir.resolve("meta"));
+      if (c.clustered()) {
+        EtcdMetadataService etcd = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
+            .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).build();
+        meta = etcd;
+        cluster = new ClusterMember(c, nodeId, etcd.cluster(), stores);
+      } else {
+        meta = c.metadata() != null ? c.metadata()
+            : dir == null ? LocalMetadataService.inMemory()
+            : LocalMetadataService.open(dir.resolve("meta"));
+      }
     } catch (RuntimeException e) {
+      if (meta != null && (c.clustered() || c.metadata() == null)) {
+        meta.close();
+      }
       if (c.stores().isEmpty()) {
         stores.forEach(BlockStore::close);
       }
       throw e;
     }
-    return new TorusNode(c, nodeId, meta, stores);
+    return new TorusNode(c, nodeId, meta, stores, cluster);
+  }
+
+  /** The peer protocol port of a clustered peer node, or -1. */
+  public int peerPort() {
+    return cluster == null ? -1 : cluster.port();
   }
 
   private static BlockStore openStore(NodeConfig c) {
@@ -161,7 +184,7 @@ public final class TorusNode implements Torus {
   @Override
   public VolumeInfo createVolume(VolumeSpec spec) {
     checkOpen();
-    if (spec.replication() > stores.size()) {
+    if (cluster == null && spec.replication() > stores.size()) {
       throw TorusException.invalid("replication " + spec.replication() + " needs at least "
           + spec.replication() + " stores; this node has " + stores.size());
     }
@@ -185,20 +208,27 @@ public final class TorusNode implements Torus {
   @Override
   public BlockVolume openVolume(String name) {
     VolumeInfo info = volume(name);
-    LocalBlockLayer layer = new LocalBlockLayer(stores, info.replication());
+    if (cluster == null) {
+      new LocalBlockLayer(stores, info.replication()); // validates before locking
+    }
     VolumeLock lock = meta.lockVolume(info.id(), nodeId);
-    return track(info, layer, lock, lock.head());
+    return track(info, layer(info, lock.epoch()), lock, lock.head());
   }
 
   @Override
   public BlockVolume openVolumeReadOnly(String name) {
     VolumeInfo info = volume(name);
-    LocalBlockLayer layer = new LocalBlockLayer(stores, info.replication());
+    BlockLayer layer = layer(info, 0);
     Head head = meta.head(info.id());
     return track(info, layer, null, head);
   }
 
-  private VolumeEngine track(VolumeInfo info, LocalBlockLayer layer, VolumeLock lock,
+  private BlockLayer layer(VolumeInfo info, long epoch) {
+    return cluster != null ? cluster.layer(info, epoch)
+        : new LocalBlockLayer(stores, info.replication());
+  }
+
+  private VolumeEngine track(VolumeInfo info, BlockLayer layer, VolumeLock lock,
       Head head) {
     VolumeEngine[] self = new VolumeEngine[1];
     VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor, ioPool,
@@ -247,6 +277,9 @@ public final class TorusNode implements Torus {
     List<Throwable> errors = new ArrayList<>();
     for (VolumeEngine v : new ArrayList<>(open.keySet())) {
       run(v::close, errors);
+    }
+    if (cluster != null) {
+      run(cluster::close, errors);
     }
     if (ownsMeta) {
       run(meta::close, errors);
