@@ -83,7 +83,8 @@ public final class DistributedBlockLayer implements BlockLayer {
    * @param writeLevel copies that must be durable
    * @param readLevel how reads pick copies
    * @param timeout deadline of one peer request
-   * @param background runs repairs (never an event loop)
+   * @param background runs repairs, which block on peer requests: never an event loop, and
+   *     never the executor that completes peer futures
    */
   public DistributedBlockLayer(PeerView view, PeerHealth health, int replication, long epoch,
       WriteLevel writeLevel, ReadLevel readLevel, Duration timeout, Executor background) {

@@ -30,8 +30,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ClusterMember implements AutoCloseable {
   private final NodeConfig config;
+  /** Completes peer futures; never blocks (blocking here would starve completions). */
   private final ExecutorService callbacks;
   private final ExecutorService workers;
+  private final ExecutorService repairs;
   private final PeerTransport transport;
   private final PeerServer server;
   private final ClusterView view;
@@ -42,6 +44,7 @@ final class ClusterMember implements AutoCloseable {
     this.config = c;
     this.callbacks = Executors.newFixedThreadPool(4, daemon("torus-peer-callback-"));
     this.workers = Executors.newFixedThreadPool(8, daemon("torus-peer-worker-"));
+    this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
     this.health = new PeerHealth(Duration.ofSeconds(3), System::nanoTime);
     this.transport = new PeerTransport(nodeId,
         TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks);
@@ -66,6 +69,7 @@ final class ClusterMember implements AutoCloseable {
       transport.close();
       callbacks.shutdownNow();
       workers.shutdownNow();
+      repairs.shutdownNow();
       throw e;
     }
     this.server = srv;
@@ -84,7 +88,7 @@ final class ClusterMember implements AutoCloseable {
   /** The block layer of a volume opened with fencing {@code epoch} (0: read-only). */
   BlockLayer layer(VolumeInfo info, long epoch) {
     return new DistributedBlockLayer(view, health, info.replication(), epoch,
-        config.writeLevel(), config.readLevel(), config.peerTimeout(), callbacks);
+        config.writeLevel(), config.readLevel(), config.peerTimeout(), repairs);
   }
 
   /** The peer server's port, or -1 for a client-only node. */
@@ -102,6 +106,12 @@ final class ClusterMember implements AutoCloseable {
     }
     if (server != null) {
       server.close(Duration.ofSeconds(10));
+    }
+    repairs.shutdown();
+    try {
+      repairs.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     transport.close();
     workers.shutdown();
