@@ -31,6 +31,16 @@ public final class TorusBuilder {
   private String nodeId;
   private Duration gcInterval = Duration.ofMinutes(5);
   private io.micrometer.core.instrument.MeterRegistry meterRegistry;
+  private List<String> etcdEndpoints = List.of();
+  private String etcdPrefix = "/torus";
+  private boolean peer = true;
+  private String listenHost = "127.0.0.1";
+  private int listenPort;
+  private String advertiseHost;
+  private int advertisePort;
+  private WriteLevel writeLevel = WriteLevel.ALL;
+  private ReadLevel readLevel = ReadLevel.FIRST;
+  private Duration peerTimeout = Duration.ofSeconds(5);
 
   TorusBuilder() {}
 
@@ -161,10 +171,91 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * Makes the node a member of the cluster whose metadata lives in etcd at these client URLs
+   * (e.g. {@code http://127.0.0.1:2379}). Volumes are then replicated across the cluster's
+   * peers by the hash ring, and {@link #metadata} is ignored. Default: none (a single JVM).
+   */
+  public TorusBuilder etcd(List<String> endpoints) {
+    if (endpoints.isEmpty()) {
+      throw TorusException.invalid("etcd needs at least one endpoint");
+    }
+    this.etcdEndpoints = List.copyOf(endpoints);
+    return this;
+  }
+
+  /** The etcd key prefix of the cluster. Default {@code /torus}. */
+  public TorusBuilder etcdPrefix(String prefix) {
+    this.etcdPrefix = Objects.requireNonNull(prefix, "prefix");
+    return this;
+  }
+
+  /**
+   * Whether a clustered node holds blocks for the cluster (a <em>peer</em>: it serves the
+   * peer protocol, registers itself and joins the ring) or is client-only (no stores).
+   * Default true.
+   */
+  public TorusBuilder peer(boolean peer) {
+    this.peer = peer;
+    return this;
+  }
+
+  /**
+   * Where a peer serves the peer protocol. Default {@code 127.0.0.1}, port 0 (any free port).
+   */
+  public TorusBuilder listen(String host, int port) {
+    if (port < 0 || port > 65535) {
+      throw TorusException.invalid("port must be 0 to 65535: " + port);
+    }
+    this.listenHost = Objects.requireNonNull(host, "host");
+    this.listenPort = port;
+    return this;
+  }
+
+  /**
+   * The address a peer registers for others to connect to, when it differs from the listen
+   * address (behind NAT or a proxy). Default: the listen host and the bound port.
+   */
+  public TorusBuilder advertise(String host, int port) {
+    if (port < 1 || port > 65535) {
+      throw TorusException.invalid("port must be 1 to 65535: " + port);
+    }
+    this.advertiseHost = Objects.requireNonNull(host, "host");
+    this.advertisePort = port;
+    return this;
+  }
+
+  /** How many replicas a write and flush need on a clustered node. Default {@code ALL}. */
+  public TorusBuilder writeLevel(WriteLevel level) {
+    this.writeLevel = Objects.requireNonNull(level, "level");
+    return this;
+  }
+
+  /** How a clustered node reads replicas. Default {@code FIRST}. */
+  public TorusBuilder readLevel(ReadLevel level) {
+    this.readLevel = Objects.requireNonNull(level, "level");
+    return this;
+  }
+
+  /**
+   * Deadline of one request to a peer; a peer that misses it is skipped for a while (writes
+   * go to the next peer on the ring, reads fail over). Default 5 s.
+   */
+  public TorusBuilder peerTimeout(Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw TorusException.invalid("peerTimeout must be > 0: " + timeout);
+    }
+    this.peerTimeout = timeout;
+    return this;
+  }
+
   /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
   public Torus build() {
     return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
         dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
-        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry));
+        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry,
+        etcdEndpoints, etcdPrefix, peer,
+        listenHost, listenPort, advertiseHost, advertisePort, writeLevel, readLevel,
+        peerTimeout));
   }
 }

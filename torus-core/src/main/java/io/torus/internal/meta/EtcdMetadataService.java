@@ -638,6 +638,14 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     return layout.base();
   }
 
+  /**
+   * The cluster's peer registry and ring store, sharing this service's connection and lease.
+   * Valid until this service is closed.
+   */
+  public ClusterDirectory cluster() {
+    return new EtcdClusterDirectory(kv, session, layout.base(), options.requestTimeout());
+  }
+
   /** The current lease id, for diagnostics; throws EIO while the session is lost. */
   public long leaseId() {
     return session.leaseId();

@@ -1,5 +1,7 @@
 package io.torus.internal.node;
 
+import io.torus.ReadLevel;
+import io.torus.WriteLevel;
 import io.torus.spi.BlockStore;
 import io.torus.spi.MetadataService;
 import java.nio.file.Path;
@@ -7,7 +9,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 
-/** The options of {@link io.torus.TorusBuilder}, as one value. Nullable fields default. */
+/**
+ * The options of {@link io.torus.TorusBuilder}, as one value. Nullable fields default.
+ * A non-empty {@code etcdEndpoints} makes the node a cluster member (see
+ * {@link io.torus.TorusBuilder#etcd}); the fields after it apply only then.
+ */
 public record NodeConfig(
     Path dataDirectory,
     List<BlockStore> stores,
@@ -21,4 +27,20 @@ public record NodeConfig(
     Duration ioTimeout,
     String nodeId,
     Duration gcInterval,
-    io.micrometer.core.instrument.MeterRegistry meterRegistry) {}
+    io.micrometer.core.instrument.MeterRegistry meterRegistry,
+    List<String> etcdEndpoints,
+    String etcdPrefix,
+    boolean peer,
+    String listenHost,
+    int listenPort,
+    String advertiseHost,
+    int advertisePort,
+    WriteLevel writeLevel,
+    ReadLevel readLevel,
+    Duration peerTimeout) {
+
+  /** Whether the node joins a cluster through etcd. */
+  public boolean clustered() {
+    return etcdEndpoints != null && !etcdEndpoints.isEmpty();
+  }
+}

@@ -14,8 +14,10 @@ import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
 import io.torus.internal.gc.GarbageCollector;
 import io.torus.internal.layer.BlockCache;
+import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.LocalBlockLayer;
 import io.torus.internal.map.MapNode;
+import io.torus.internal.meta.EtcdMetadataService;
 import io.torus.internal.meta.LocalMetadataService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -74,14 +76,16 @@ public final class TorusNode implements Torus {
   private final MeterRegistry registry;
   private final List<Meter> nodeMeters = new ArrayList<>();
   private final ScheduledExecutorService background;
+  private final ClusterMember cluster;
   private volatile boolean closed;
 
   private TorusNode(NodeConfig c, DirectoryLock dirLock, String nodeId, MetadataService meta,
-      List<BlockStore> stores) {
+      List<BlockStore> stores, ClusterMember cluster) {
     this.dirLock = dirLock;
     this.nodeId = nodeId;
+    this.cluster = cluster;
     this.meta = meta;
-    this.ownsMeta = c.metadata() == null;
+    this.ownsMeta = c.metadata() == null || c.clustered();
     this.stores = stores;
     this.ownsExecutor = c.executor() == null;
     this.executor = ownsExecutor
@@ -191,15 +195,29 @@ public final class TorusNode implements Torus {
   public static Torus start(NodeConfig c) {
     Path dir = c.dataDirectory();
     DirectoryLock dirLock = dir == null ? null : DirectoryLock.acquire(dir);
+    String nodeId;
+    boolean clientOnly = c.clustered() && !c.peer();
     List<BlockStore> stores = List.of();
+    MetadataService meta = null;
+    ClusterMember cluster = null;
     try {
-      String nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
-      stores = c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
-      MetadataService meta = c.metadata() != null ? c.metadata()
-          : dir == null ? LocalMetadataService.inMemory()
-          : LocalMetadataService.open(dir.resolve("meta"));
-      return new TorusNode(c, dirLock, nodeId, meta, stores);
+      nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
+      stores = clientOnly ? List.of()
+          : c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
+      if (c.clustered()) {
+        EtcdMetadataService etcd = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
+            .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).build();
+        meta = etcd;
+        cluster = new ClusterMember(c, nodeId, etcd.cluster(), stores);
+      } else {
+        meta = c.metadata() != null ? c.metadata()
+            : dir == null ? LocalMetadataService.inMemory()
+            : LocalMetadataService.open(dir.resolve("meta"));
+      }
     } catch (RuntimeException e) {
+      if (meta != null && (c.clustered() || c.metadata() == null)) {
+        meta.close();
+      }
       if (c.stores().isEmpty()) {
         stores.forEach(BlockStore::close);
       }
@@ -208,6 +226,12 @@ public final class TorusNode implements Torus {
       }
       throw e;
     }
+    return new TorusNode(c, dirLock, nodeId, meta, stores, cluster);
+  }
+
+  /** The peer protocol port of a clustered peer node, or -1. */
+  public int peerPort() {
+    return cluster == null ? -1 : cluster.port();
   }
 
   private static BlockStore openStore(NodeConfig c) {
@@ -266,7 +290,7 @@ public final class TorusNode implements Torus {
   @Override
   public VolumeInfo createVolume(VolumeSpec spec) {
     checkOpen();
-    if (spec.replication() > stores.size()) {
+    if (cluster == null && spec.replication() > stores.size()) {
       throw TorusException.invalid("replication " + spec.replication() + " needs at least "
           + spec.replication() + " stores; this node has " + stores.size());
     }
@@ -290,20 +314,27 @@ public final class TorusNode implements Torus {
   @Override
   public BlockVolume openVolume(String name) {
     VolumeInfo info = volume(name);
-    LocalBlockLayer layer = new LocalBlockLayer(stores, info.replication());
+    if (cluster == null) {
+      new LocalBlockLayer(stores, info.replication()); // validates before locking
+    }
     VolumeLock lock = meta.lockVolume(info.id(), nodeId);
-    return track(info, layer, lock, lock.head());
+    return track(info, layer(info, lock.epoch()), lock, lock.head());
   }
 
   @Override
   public BlockVolume openVolumeReadOnly(String name) {
     VolumeInfo info = volume(name);
-    LocalBlockLayer layer = new LocalBlockLayer(stores, info.replication());
+    BlockLayer layer = layer(info, 0);
     Head head = meta.head(info.id());
     return track(info, layer, null, head);
   }
 
-  private VolumeEngine track(VolumeInfo info, LocalBlockLayer layer, VolumeLock lock,
+  private BlockLayer layer(VolumeInfo info, long epoch) {
+    return cluster != null ? cluster.layer(info, epoch)
+        : new LocalBlockLayer(stores, info.replication());
+  }
+
+  private VolumeEngine track(VolumeInfo info, BlockLayer layer, VolumeLock lock,
       Head head) {
     VolumeEngine[] self = new VolumeEngine[1];
     VolumeMetrics metrics = new VolumeMetrics(registry, info.name(), lock == null ? "ro" : "rw");
@@ -354,6 +385,9 @@ public final class TorusNode implements Torus {
     List<Throwable> errors = new ArrayList<>();
     for (VolumeEngine v : new ArrayList<>(open.keySet())) {
       run(v::close, errors);
+    }
+    if (cluster != null) {
+      run(cluster::close, errors);
     }
     if (ownsMeta) {
       run(meta::close, errors);

@@ -1,0 +1,418 @@
+package io.torus.internal.transport;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.torus.BlockRef;
+import io.torus.CorruptBlockException;
+import io.torus.ErrorCode;
+import io.torus.TorusClosedException;
+import io.torus.TorusException;
+import io.torus.internal.transport.proto.Header;
+import io.torus.internal.transport.proto.Op;
+import io.torus.internal.transport.proto.Status;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The peer protocol client for one remote peer: a small pool of long-lived connections
+ * ({@link TransportOptions#connectionsPerPeer()}), requests multiplexed on them by id and
+ * pipelined (many in flight per connection, answered in any order).
+ *
+ * <p><b>Futures</b> complete on the transport's callback executor, never on an event loop.
+ * Failures are {@link TorusException}s: EIO and retryable for a lost connection or a passed
+ * deadline, {@link StaleEpochException} for a fenced put, {@link CorruptBlockException} for
+ * a copy that fails its checksum (at the peer or in transit), ENOSPC for a full peer.
+ *
+ * <p><b>Deadlines and backpressure.</b> Every request has a deadline (default
+ * {@link TransportOptions#requestTimeout()}); it fails at the deadline whatever the state of
+ * its connection. A sender waits (blocking, up to the deadline) while the bytes in flight
+ * to this peer exceed {@link TransportOptions#maxInFlightBytes()}; on an event loop it never
+ * waits and fails at once instead.
+ *
+ * <p><b>Buffers.</b> A put sends the caller's buffer without copying: its content must not
+ * change until the future completes. A get hands out a fresh heap buffer the caller owns;
+ * the network buffer is released before the future completes.
+ *
+ * <p>Connections open lazily, with a {@code HELLO} handshake first, and are re-opened after
+ * a failure on the next request. Thread-safe.
+ */
+public final class PeerClient implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PeerClient.class);
+  private static final int MIN_RESERVE = 1024;
+
+  private final PeerTransport transport;
+  private final InetSocketAddress address;
+  private final Link[] links;
+  private final AtomicInteger next = new AtomicInteger();
+  private final AtomicLong ids = new AtomicLong();
+  private final Semaphore budget;
+  private volatile boolean closed;
+
+  PeerClient(PeerTransport transport, InetSocketAddress address) {
+    this.transport = transport;
+    this.address = address;
+    this.links = new Link[transport.options.connectionsPerPeer()];
+    this.budget = new Semaphore(transport.options.maxInFlightBytes());
+  }
+
+  /** The remote address. */
+  public InetSocketAddress address() {
+    return address;
+  }
+
+  /** Stores a block on the peer under the volume's fencing {@code epoch}. */
+  public CompletableFuture<Void> put(BlockRef ref, long epoch, ByteBuffer data, int crc32c,
+      boolean repair, Duration deadline) {
+    Header.Builder h = Header.newBuilder().setOp(Op.PUT).setRef(PeerProtocol.ref(ref))
+        .setVolumeId(ref.volumeId()).setEpoch(epoch).setCrc32C(crc32c).setRepair(repair);
+    return call(h, Unpooled.wrappedBuffer(data.duplicate()), data.remaining(), deadline,
+        f -> null);
+  }
+
+  /** The peer's copy, verified against its CRC32C, or null if the peer does not hold it. */
+  public CompletableFuture<ByteBuffer> get(BlockRef ref, Duration deadline) {
+    Header.Builder h = Header.newBuilder().setOp(Op.GET).setRef(PeerProtocol.ref(ref));
+    return call(h, Unpooled.EMPTY_BUFFER, TransportOptions.GET_RESERVE, deadline, f -> {
+      if (!f.header.getFound()) {
+        return null;
+      }
+      ByteBuffer copy = ByteBuffer.allocate(f.payload.readableBytes());
+      f.payload.getBytes(f.payload.readerIndex(), copy);
+      copy.flip();
+      CRC32C crc = new CRC32C();
+      crc.update(copy.duplicate());
+      if ((int) crc.getValue() != f.header.getCrc32C()) {
+        throw new CorruptBlockException("block " + ref + " from " + address
+            + " failed its checksum in transit");
+      }
+      return copy;
+    });
+  }
+
+  /** Deletes the peer's copy; true if it had one. */
+  public CompletableFuture<Boolean> delete(BlockRef ref, Duration deadline) {
+    Header.Builder h = Header.newBuilder().setOp(Op.DELETE).setRef(PeerProtocol.ref(ref));
+    return call(h, Unpooled.EMPTY_BUFFER, MIN_RESERVE, deadline, f -> f.header.getFound());
+  }
+
+  /** For each ref, whether the peer holds it. */
+  public CompletableFuture<boolean[]> has(List<BlockRef> refs, Duration deadline) {
+    ByteBuffer b = ByteBuffer.allocate(refs.size() * BlockRef.BYTES);
+    refs.forEach(r -> r.writeTo(b));
+    Header.Builder h = Header.newBuilder().setOp(Op.HAS);
+    return call(h, Unpooled.wrappedBuffer(b.flip()), b.remaining(), deadline, f -> {
+      boolean[] out = new boolean[refs.size()];
+      if (f.payload.readableBytes() != out.length) {
+        throw new TorusException(ErrorCode.EIO, "HAS answer of " + f.payload.readableBytes()
+            + " bytes for " + out.length + " refs");
+      }
+      for (int i = 0; i < out.length; i++) {
+        out[i] = f.payload.getByte(f.payload.readerIndex() + i) != 0;
+      }
+      return out;
+    });
+  }
+
+  /** Up to {@code max} refs of a volume the peer holds after {@code after} (null: first). */
+  public CompletableFuture<ListPage> list(long volumeId, BlockRef after, int max,
+      Duration deadline) {
+    Header.Builder h = Header.newBuilder().setOp(Op.LIST).setVolumeId(volumeId)
+        .setMaxRefs(max);
+    if (after != null) {
+      h.setRef(PeerProtocol.ref(after));
+    }
+    return call(h, Unpooled.EMPTY_BUFFER, MIN_RESERVE, deadline, f -> {
+      ByteBuffer in = f.payload.nioBuffer();
+      List<BlockRef> refs = new ArrayList<>(in.remaining() / BlockRef.BYTES);
+      while (in.remaining() >= BlockRef.BYTES) {
+        refs.add(BlockRef.readFrom(in));
+      }
+      return new ListPage(refs, f.header.getMore());
+    });
+  }
+
+  /** Barrier: completes once every put this peer acknowledged before it is durable. */
+  public CompletableFuture<Void> flush(Duration deadline) {
+    return call(Header.newBuilder().setOp(Op.FLUSH), Unpooled.EMPTY_BUFFER, MIN_RESERVE,
+        deadline, f -> null);
+  }
+
+  /** The peer's id, capacity and use. */
+  public CompletableFuture<PeerStats> stats(Duration deadline) {
+    return call(Header.newBuilder().setOp(Op.STATS), Unpooled.EMPTY_BUFFER, MIN_RESERVE,
+        deadline, f -> new PeerStats(f.header.getNodeId(), f.header.getCapacity(),
+            f.header.getUsed()));
+  }
+
+  private <T> CompletableFuture<T> call(Header.Builder h, ByteBuf payload, int reserve,
+      Duration deadline, Function<Frame, T> decode) {
+    Duration d = deadline != null ? deadline : transport.options.requestTimeout();
+    CompletableFuture<T> future = new CompletableFuture<>();
+    int permits = Math.max(MIN_RESERVE, reserve);
+    if (closed) {
+      payload.release();
+      future.completeExceptionally(new TorusClosedException("peer client " + address
+          + " is closed"));
+      return future;
+    }
+    if (!acquire(permits, d)) {
+      payload.release();
+      future.completeExceptionally(new TorusException(ErrorCode.EIO, "peer " + address
+          + ": no room for " + permits + " more bytes in flight within " + d.toMillis()
+          + " ms", null, true));
+      return future;
+    }
+    long id = ids.incrementAndGet();
+    h.setRequestId(id).setDeadlineMillis((int) Math.min(Integer.MAX_VALUE, d.toMillis()));
+    Pending<T> p = new Pending<>(h.getOp(), future, decode, permits);
+    link().send(id, p, new Frame(h.build(), payload), d);
+    return future;
+  }
+
+  private boolean acquire(int permits, Duration d) {
+    if (budget.tryAcquire(permits)) {
+      return true;
+    }
+    if (PeerTransport.onEventLoop()) {
+      return false;
+    }
+    try {
+      return budget.tryAcquire(permits, d.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private Link link() {
+    int i = Math.floorMod(next.getAndIncrement(), links.length);
+    synchronized (links) {
+      Link l = links[i];
+      if (l == null || l.dead) {
+        l = new Link();
+        links[i] = l;
+      }
+      return l;
+    }
+  }
+
+  /** Fails every request in flight and closes the connections. Idempotent. */
+  @Override
+  public void close() {
+    closed = true;
+    synchronized (links) {
+      for (Link l : links) {
+        if (l != null) {
+          l.channel.channel().close();
+        }
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PeerClient[" + address + "]";
+  }
+
+  /** A request waiting for its answer. Completed at most once: by whoever removes it. */
+  private final class Pending<T> {
+    final Op op;
+    final CompletableFuture<T> future;
+    final Function<Frame, T> decode;
+    final int permits;
+    ScheduledFuture<?> timer;
+
+    Pending(Op op, CompletableFuture<T> future, Function<Frame, T> decode, int permits) {
+      this.op = op;
+      this.future = future;
+      this.decode = decode;
+      this.permits = permits;
+    }
+
+    /** Decodes the answer (on the event loop, releasing it), completes off the loop. */
+    void answer(Frame f) {
+      T value = null;
+      RuntimeException error = null;
+      try {
+        error = statusError(f.header);
+        if (error == null) {
+          value = decode.apply(f);
+        }
+      } catch (RuntimeException e) {
+        error = e;
+      } finally {
+        f.release();
+      }
+      finish(value, error);
+    }
+
+    void finish(T value, RuntimeException error) {
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      budget.release(permits);
+      T v = value;
+      transport.complete(() -> {
+        if (error != null) {
+          future.completeExceptionally(error);
+        } else {
+          future.complete(v);
+        }
+      });
+    }
+
+    RuntimeException statusError(Header h) {
+      if (h.getStatus() == Status.OK || h.getStatus() == Status.NOT_FOUND) {
+        return null;
+      }
+      String msg = "peer " + address + " " + op + ": " + h.getMessage();
+      switch (h.getStatus()) {
+        case STALE_EPOCH:
+          return new StaleEpochException(msg);
+        case CORRUPT:
+          return new CorruptBlockException(msg);
+        case NO_SPACE:
+          return new TorusException(ErrorCode.ENOSPC, msg);
+        case INVALID:
+          return new TorusException(ErrorCode.EINVAL, msg);
+        default:
+          return new TorusException(ErrorCode.EIO, msg, null, true);
+      }
+    }
+  }
+
+  /** One connection and the requests in flight on it. */
+  private final class Link {
+    final Map<Long, Pending<?>> pending = new ConcurrentHashMap<>();
+    final ChannelFuture channel;
+    volatile boolean dead;
+
+    Link() {
+      this.channel = new Bootstrap().group(transport.group).channel(NioSocketChannel.class)
+          .option(ChannelOption.TCP_NODELAY, true)
+          .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+              (int) transport.options.connectTimeout().toMillis())
+          .handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              FrameCodec.install(ch.pipeline());
+              ch.pipeline().addLast("peer-client", new Handler());
+            }
+          })
+          .connect(address);
+      channel.addListener(f -> {
+        if (f.isSuccess()) {
+          Header hello = Header.newBuilder().setOp(Op.HELLO).setRequestId(0)
+              .setProtocolVersion(PeerProtocol.VERSION).setNodeId(transport.nodeId()).build();
+          channel.channel().writeAndFlush(new Frame(hello, Unpooled.EMPTY_BUFFER));
+        } else {
+          dead = true;
+        }
+      });
+      channel.channel().closeFuture().addListener(f -> {
+        dead = true;
+        failAll("connection to peer " + address + " closed");
+      });
+    }
+
+    void send(long id, Pending<?> p, Frame f, Duration d) {
+      pending.put(id, p);
+      p.timer = channel.channel().eventLoop().schedule(() -> expire(id, d),
+          d.toNanos(), TimeUnit.NANOSECONDS);
+      channel.addListener(c -> {
+        if (!c.isSuccess()) {
+          f.release();
+          fail(id, "cannot connect to peer " + address + ": " + c.cause());
+          return;
+        }
+        channel.channel().writeAndFlush(f).addListener(w -> {
+          if (!w.isSuccess()) {
+            fail(id, "cannot send to peer " + address + ": " + w.cause());
+          }
+        });
+      });
+      if (dead && !channel.channel().isOpen()) {
+        fail(id, "connection to peer " + address + " closed");
+      }
+    }
+
+    private void expire(long id, Duration d) {
+      Pending<?> p = pending.remove(id);
+      if (p != null) {
+        p.finish(null, new TorusException(ErrorCode.EIO, "peer " + address + " " + p.op
+            + ": no answer within " + d.toMillis() + " ms", null, true));
+      }
+    }
+
+    private void fail(long id, String why) {
+      Pending<?> p = pending.remove(id);
+      if (p != null) {
+        p.finish(null, new TorusException(ErrorCode.EIO, why, null, true));
+      }
+    }
+
+    void failAll(String why) {
+      for (Long id : new ArrayList<>(pending.keySet())) {
+        fail(id, why);
+      }
+    }
+
+    private final class Handler extends ChannelInboundHandlerAdapter {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Frame f = (Frame) msg;
+        long id = f.header.getRequestId();
+        if (id == 0) {
+          hello(ctx, f);
+          return;
+        }
+        Pending<?> p = pending.remove(id);
+        if (p == null) {
+          f.release(); // answered after its deadline
+          return;
+        }
+        p.answer(f);
+      }
+
+      private void hello(ChannelHandlerContext ctx, Frame f) {
+        Header h = f.header;
+        f.release();
+        if (h.getStatus() != Status.OK || h.getProtocolVersion() != PeerProtocol.VERSION) {
+          log.warn("peer {} refused the handshake (version {}): {}; closing", address,
+              h.getProtocolVersion(), h.getMessage());
+          ctx.close();
+        }
+      }
+
+      @Override
+      public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.warn("closing connection to peer {}: {}", address, cause.toString());
+        ctx.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package io.torus.internal.transport;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.FastThreadLocalThread;
+import io.torus.TorusClosedException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The client side of the peer protocol for one node: the event loops and one
+ * {@link PeerClient} (a small pool of connections) per remote address.
+ *
+ * <p>Thread-safe. Futures of every client complete on the callback executor given here,
+ * never on an event loop. {@link #close()} fails whatever is still in flight and releases
+ * the event loops.
+ */
+public final class PeerTransport implements AutoCloseable {
+  static final String THREAD_PREFIX = "torus-peer-client";
+
+  final EventLoopGroup group;
+  final TransportOptions options;
+  private final Executor callbacks;
+  private final String nodeId;
+  private final Map<InetSocketAddress, PeerClient> clients = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  /**
+   * @param nodeId this node's id, sent in the handshake
+   * @param options connection and request settings
+   * @param callbacks completes every future (must not be an event loop)
+   */
+  public PeerTransport(String nodeId, TransportOptions options, Executor callbacks) {
+    this.nodeId = nodeId;
+    this.options = options;
+    this.callbacks = callbacks;
+    this.group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory(THREAD_PREFIX,
+        true), NioIoHandler.newFactory());
+  }
+
+  /** The settings in force. */
+  public TransportOptions options() {
+    return options;
+  }
+
+  String nodeId() {
+    return nodeId;
+  }
+
+  /** The client for a peer address (created on first use; connections open lazily). */
+  public PeerClient client(InetSocketAddress address) {
+    if (closed) {
+      throw new TorusClosedException("peer transport is closed");
+    }
+    return clients.computeIfAbsent(address, a -> new PeerClient(this, a));
+  }
+
+  /** Runs {@code r} on the callback executor (falling back if it was shut down). */
+  void complete(Runnable r) {
+    try {
+      callbacks.execute(r);
+    } catch (RejectedExecutionException e) {
+      ForkJoinPool.commonPool().execute(r);
+    }
+  }
+
+  /** Whether the current thread is one of this transport's event loops. */
+  static boolean onEventLoop() {
+    Thread t = Thread.currentThread();
+    return t instanceof FastThreadLocalThread && t.getName().startsWith("torus-peer");
+  }
+
+  /** Closes every client (failing its in-flight requests) and the event loops. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    clients.values().forEach(PeerClient::close);
+    clients.clear();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}

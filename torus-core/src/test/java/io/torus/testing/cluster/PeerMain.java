@@ -1,0 +1,34 @@
+package io.torus.testing.cluster;
+
+import io.torus.Torus;
+import io.torus.internal.node.TorusNode;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A peer JVM for multi-process tests: a clustered Torus node with a file store. Prints
+ * {@code READY <port>} when serving, runs until its stdin closes (or it is killed).
+ *
+ * <p>Arguments: etcd endpoint, etcd prefix, data directory, listen port (0: any),
+ * advertise port (0: the listen port).
+ */
+public final class PeerMain {
+  private PeerMain() {}
+
+  public static void main(String[] args) throws Exception {
+    var b = Torus.builder().etcd(List.of(args[0])).etcdPrefix(args[1])
+        .dataDirectory(Path.of(args[2])).storeCapacity(256L << 20)
+        .listen("127.0.0.1", Integer.parseInt(args[3]));
+    int advertise = Integer.parseInt(args[4]);
+    if (advertise != 0) {
+      b.advertise("127.0.0.1", advertise);
+    }
+    try (Torus node = b.build()) {
+      System.out.println("READY " + ((TorusNode) node).peerPort());
+      System.out.flush();
+      while (System.in.read() >= 0) {
+        // wait for the parent to close stdin
+      }
+    }
+  }
+}

@@ -1,0 +1,191 @@
+package io.torus.testing.cluster;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * N peer JVMs ({@link PeerMain}, {@code -Xmx384m}, file stores) against one etcd, each behind
+ * its own {@link FaultProxy}: peers register the proxy's port, so every client and peer
+ * reaches peer {@code i} through {@code proxy(i)}.
+ *
+ * <p>Peers can be killed ({@code SIGKILL}), paused ({@code SIGSTOP}), resumed
+ * ({@code SIGCONT}) and restarted from their data directories. {@link #close()} kills every
+ * process it started by PID, closes the proxies and deletes the directories; a shutdown hook
+ * does the same if the JVM exits early. Every wait is bounded. Not thread-safe.
+ */
+public final class PeerProcesses implements AutoCloseable {
+  private static final long READY_SECONDS = 60;
+
+  private final String etcd;
+  private final String prefix;
+  private final Path base;
+  private final List<Peer> peers = new ArrayList<>();
+  private final Thread hook = new Thread(this::destroyAll, "peer-processes-cleanup");
+
+  private final class Peer {
+    final Path dir;
+    final FaultProxy proxy;
+    Process process;
+    int port;
+
+    Peer(Path dir) throws IOException {
+      this.dir = dir;
+      this.proxy = new FaultProxy();
+    }
+  }
+
+  /**
+   * Starts {@code n} peers and waits until each serves.
+   *
+   * @param etcd one etcd client URL
+   * @param prefix the cluster's etcd prefix (unique per test)
+   */
+  public PeerProcesses(String etcd, String prefix, int n) throws IOException {
+    this.etcd = etcd;
+    this.prefix = prefix;
+    this.base = Files.createTempDirectory("torus-peers");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      for (int i = 0; i < n; i++) {
+        peers.add(new Peer(Files.createDirectories(base.resolve("peer-" + i))));
+      }
+      List<CompletableFuture<Void>> starts = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        int idx = i;
+        starts.add(CompletableFuture.runAsync(() -> launch(idx)));
+      }
+      starts.forEach(CompletableFuture::join);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private void launch(int i) {
+    Peer p = peers.get(i);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m", "-XX:+UseSerialGC",
+        "-cp", System.getProperty("java.class.path"), PeerMain.class.getName(), etcd, prefix,
+        p.dir.toString(), Integer.toString(p.port), Integer.toString(p.proxy.port()));
+    pb.redirectError(p.dir.resolve("stderr.log").toFile());
+    try {
+      p.process = pb.start();
+      BufferedReader out = new BufferedReader(new InputStreamReader(
+          p.process.getInputStream(), StandardCharsets.UTF_8));
+      CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+        try {
+          return out.readLine();
+        } catch (IOException e) {
+          return null;
+        }
+      });
+      String ready = line.get(READY_SECONDS, TimeUnit.SECONDS);
+      if (ready == null || !ready.startsWith("READY ")) {
+        throw new IllegalStateException("peer " + i + " did not start: " + ready + "; log: "
+            + Files.readString(p.dir.resolve("stderr.log")));
+      }
+      p.port = Integer.parseInt(ready.substring(6).trim());
+      p.proxy.target(p.port);
+    } catch (Exception e) {
+      if (p.process != null) {
+        p.process.destroyForcibly();
+      }
+      throw new IllegalStateException("starting peer " + i + ": " + e, e);
+    }
+  }
+
+  /** Number of peers. */
+  public int size() {
+    return peers.size();
+  }
+
+  /** Peer {@code i}'s data directory. */
+  public Path dataDirectory(int i) {
+    return peers.get(i).dir;
+  }
+
+  /** The proxy in front of peer {@code i}. */
+  public FaultProxy proxy(int i) {
+    return peers.get(i).proxy;
+  }
+
+  /** Peer {@code i}'s PID. */
+  public long pid(int i) {
+    return peers.get(i).process.pid();
+  }
+
+  /** Kills peer {@code i} with SIGKILL and waits (bounded) for it to exit. */
+  public void kill(int i) throws InterruptedException {
+    Process p = peers.get(i).process;
+    p.destroyForcibly();
+    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("peer " + i + " did not die");
+    }
+  }
+
+  /** Sends SIGSTOP to peer {@code i}. */
+  public void pause(int i) throws IOException, InterruptedException {
+    signal(i, "STOP");
+  }
+
+  /** Sends SIGCONT to peer {@code i}. */
+  public void resume(int i) throws IOException, InterruptedException {
+    signal(i, "CONT");
+  }
+
+  private void signal(int i, String sig) throws IOException, InterruptedException {
+    Process k = new ProcessBuilder("kill", "-" + sig, Long.toString(pid(i))).start();
+    if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) {
+      throw new IllegalStateException("kill -" + sig + " " + pid(i) + " failed");
+    }
+  }
+
+  /** Restarts a killed (or running: it is killed first) peer from its data directory. */
+  public void restart(int i) throws InterruptedException {
+    Peer p = peers.get(i);
+    if (p.process.isAlive()) {
+      kill(i);
+    }
+    launch(i);
+  }
+
+  private void destroyAll() {
+    for (Peer p : peers) {
+      if (p.process != null) {
+        p.process.destroyForcibly();
+        try {
+          p.process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      p.proxy.close();
+    }
+  }
+
+  /** Kills every peer by PID, closes the proxies, deletes the directories. Idempotent. */
+  @Override
+  public void close() {
+    destroyAll();
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // shutting down
+    }
+    try (Stream<Path> s = Files.walk(base)) {
+      s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      // best effort
+    }
+  }
+}
