@@ -50,6 +50,34 @@ public interface Torus extends AutoCloseable {
   void deleteVolume(String name);
 
   /**
+   * Takes a snapshot of a volume's last committed head (its content at the last completed
+   * flush). Allowed while the volume is open and being written; costs no data copy. Throws
+   * {@link VolumeExistsException} if the volume already has a snapshot of that name.
+   */
+  SnapshotInfo createSnapshot(String volume, String snapshot);
+
+  /** The volume's snapshots, sorted by name. */
+  List<SnapshotInfo> snapshots(String volume);
+
+  /** Deletes a snapshot; the space only it used comes back at the next collection. */
+  void deleteSnapshot(String volume, String snapshot);
+
+  /**
+   * Makes a volume's content that of one of its snapshots again (an instant head swap). Refused
+   * with {@link VolumeLockedException} while the volume is open for writing.
+   */
+  void restoreSnapshot(String volume, String snapshot);
+
+  /** Opens a snapshot read-only. */
+  BlockVolume openSnapshot(String volume, String snapshot);
+
+  /**
+   * Creates a new writable volume whose content starts as a snapshot's. No data is copied;
+   * writes to the clone never show in the origin, nor the origin's in the clone.
+   */
+  VolumeInfo cloneVolume(String volume, String snapshot, String newVolume);
+
+  /**
    * Runs one garbage-collection cycle over this node's stores now: deletes every block that no
    * volume head (nor a handle open on this node) can reach and that is not of a generation a
    * writer may still commit. If the metadata cannot be read completely, it deletes nothing and

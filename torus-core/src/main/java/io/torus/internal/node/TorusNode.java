@@ -4,6 +4,7 @@ import io.torus.BlockRef;
 import io.torus.BlockUnavailableException;
 import io.torus.BlockVolume;
 import io.torus.GcResult;
+import io.torus.SnapshotInfo;
 import io.torus.ErrorCode;
 import io.torus.LeaseLostException;
 import io.torus.Torus;
@@ -28,6 +29,7 @@ import io.torus.internal.volume.VolumeMetrics;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStores;
 import io.torus.spi.Head;
+import io.torus.spi.Snapshot;
 import io.torus.spi.MetadataService;
 import io.torus.spi.StoreConfig;
 import io.torus.spi.VolumeLock;
@@ -347,6 +349,60 @@ public final class TorusNode implements Torus {
       checkOpen();
     }
     return v;
+  }
+
+  @Override
+  public SnapshotInfo createSnapshot(String volume, String snapshot) {
+    checkOpen();
+    return info(meta.createSnapshot(VolumeSpec.checkName(volume), Snapshot.checkName(snapshot)));
+  }
+
+  @Override
+  public List<SnapshotInfo> snapshots(String volume) {
+    checkOpen();
+    volume(volume);
+    return meta.snapshots(volume).stream().map(TorusNode::info)
+        .sorted(java.util.Comparator.comparing(SnapshotInfo::name)).toList();
+  }
+
+  @Override
+  public void deleteSnapshot(String volume, String snapshot) {
+    checkOpen();
+    meta.deleteSnapshot(VolumeSpec.checkName(volume), Snapshot.checkName(snapshot));
+  }
+
+  @Override
+  public void restoreSnapshot(String volume, String snapshot) {
+    checkOpen();
+    meta.restoreSnapshot(VolumeSpec.checkName(volume), Snapshot.checkName(snapshot));
+  }
+
+  @Override
+  public BlockVolume openSnapshot(String volume, String snapshot) {
+    checkOpen();
+    Snapshot snap = snapshot(volume, snapshot);
+    VolumeInfo v = volume(volume);
+    VolumeInfo frozen = new VolumeInfo(v.id(), snap.fullName(), snap.size(), v.blockSize(),
+        v.replication(), v.created());
+    Head head = new Head(v.id(), snap.root(), snap.generation(), 0);
+    return track(frozen, layer(v, 0), null, head);
+  }
+
+  @Override
+  public VolumeInfo cloneVolume(String volume, String snapshot, String newVolume) {
+    checkOpen();
+    snapshot(volume, snapshot);
+    return meta.createClone(VolumeSpec.checkName(newVolume), volume, snapshot);
+  }
+
+  private Snapshot snapshot(String volume, String snapshot) {
+    return meta.snapshot(VolumeSpec.checkName(volume), Snapshot.checkName(snapshot))
+        .orElseThrow(() -> new VolumeNotFoundException(
+            "no snapshot '" + volume + "@" + snapshot + "'"));
+  }
+
+  private static SnapshotInfo info(Snapshot s) {
+    return new SnapshotInfo(s.volumeName(), s.name(), s.size(), s.created());
   }
 
   @Override
