@@ -27,6 +27,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -71,13 +72,25 @@ public final class VolumeEngine implements BlockVolume {
 
   private static final class State {
     final ConcurrentHashMap<Long, Entry> dirty;
+    /** Indexes of dirty's in-memory blocks, oldest first (may hold stale ones). */
+    final ConcurrentLinkedQueue<Long> inMemory;
     final Map<Long, Entry> frozen;
     final BlockRef root;
 
-    State(ConcurrentHashMap<Long, Entry> dirty, Map<Long, Entry> frozen, BlockRef root) {
+    State(ConcurrentHashMap<Long, Entry> dirty, ConcurrentLinkedQueue<Long> inMemory,
+        Map<Long, Entry> frozen, BlockRef root) {
       this.dirty = dirty;
+      this.inMemory = inMemory;
       this.frozen = frozen;
       this.root = root;
+    }
+
+    static State fresh(Map<Long, Entry> frozen, BlockRef root) {
+      return new State(new ConcurrentHashMap<>(), new ConcurrentLinkedQueue<>(), frozen, root);
+    }
+
+    State withRoot(Map<Long, Entry> newFrozen, BlockRef newRoot) {
+      return new State(dirty, inMemory, newFrozen, newRoot);
     }
   }
 
@@ -132,7 +145,7 @@ public final class VolumeEngine implements BlockVolume {
     this.metrics = metrics;
     this.size = info.size();
     this.head = head;
-    this.state = new State(new ConcurrentHashMap<>(), Map.of(), head.root());
+    this.state = State.fresh(Map.of(), head.root());
     this.pending = new Generation(info.id(), head.generation() + 1);
     for (int i = 0; i < STRIPES; i++) {
       stripes[i] = new ReentrantLock();
@@ -399,17 +412,20 @@ public final class VolumeEngine implements BlockVolume {
 
   private void readBlocks(long offset, ByteBuffer dst) {
     long off = offset;
+    State s = state;
+    BlockMap.Cursor committed = new BlockMap.Cursor(this::loadNode, s.root);
     while (dst.hasRemaining()) {
       long index = off >>> shift;
       int inBlock = (int) (off & (blockSize - 1));
       int n = Math.min(blockSize - inBlock, dst.remaining());
-      readBlock(state, index, inBlock, n, dst);
+      readBlock(s, committed, index, inBlock, n, dst);
       off += n;
     }
   }
 
   /** Copies {@code n} bytes of block {@code index} from {@code inBlock} into {@code dst}. */
-  private void readBlock(State s, long index, int inBlock, int n, ByteBuffer dst) {
+  private void readBlock(State s, BlockMap.Cursor committed, long index, int inBlock, int n,
+      ByteBuffer dst) {
     Entry e = s.dirty.get(index);
     if (e != null && e != Entry.HOLE) {
       // Under the stripe lock: in-memory bytes change under it, and a superseded pending
@@ -437,7 +453,7 @@ public final class VolumeEngine implements BlockVolume {
       dst.put(((Entry.Mem) e).data, inBlock, n);
       return;
     }
-    BlockRef ref = e == null ? BlockMap.lookup(this::loadNode, s.root, index)
+    BlockRef ref = e == null ? committed.lookup(index)
         : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
     if (ref == null) {
       int end = dst.position() + n;
@@ -461,12 +477,16 @@ public final class VolumeEngine implements BlockVolume {
   private ByteBuffer loadBlock(BlockRef ref) {
     ByteBuffer b = cache.block(ref);
     if (b == null) {
-      b = layer.get(ref);
-      if (b.remaining() != blockSize) {
-        throw new CorruptBlockException("block " + ref + " has " + b.remaining()
-            + " bytes, volume '" + info.name() + "' has " + blockSize + "-byte blocks");
-      }
+      b = checkSize(ref, layer.get(ref));
       cache.putBlock(ref, b);
+    }
+    return b;
+  }
+
+  private ByteBuffer checkSize(BlockRef ref, ByteBuffer b) {
+    if (b.remaining() != blockSize) {
+      throw new CorruptBlockException("block " + ref + " has " + b.remaining()
+          + " bytes, volume '" + info.name() + "' has " + blockSize + "-byte blocks");
     }
     return b;
   }
@@ -482,21 +502,35 @@ public final class VolumeEngine implements BlockVolume {
 
   /** The current content of block {@code index} below the dirty map, as a new array. */
   private byte[] baseContent(State s, long index, Entry e) {
-    byte[] data = new byte[blockSize];
     if (e == null) {
       e = s.frozen.get(index);
     }
     if (e instanceof Entry.Mem) {
-      System.arraycopy(((Entry.Mem) e).data, 0, data, 0, blockSize);
-      return data;
+      return ((Entry.Mem) e).data.clone();
     }
     BlockRef ref = e == null ? BlockMap.lookup(this::loadNode, s.root, index)
         : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
-    if (ref != null) {
-      loadBlock(ref).get(0, data);
+    if (ref == null) {
+      return new byte[blockSize];
     }
+    ByteBuffer cached = cache.block(ref);
+    if (cached != null) {
+      byte[] data = new byte[blockSize];
+      cached.get(0, data);
+      return data;
+    }
+    // Not cached: the layer hands over a buffer of our own; use its array when it is exactly
+    // the block (no copy), and leave the cache alone (these bytes are about to change).
+    ByteBuffer fresh = checkSize(ref, layer.get(ref));
+    if (fresh.hasArray() && fresh.arrayOffset() == 0 && fresh.position() == 0
+        && fresh.array().length == blockSize && !fresh.isReadOnly()) {
+      return fresh.array();
+    }
+    byte[] data = new byte[blockSize];
+    fresh.get(fresh.position(), data);
     return data;
   }
+
 
   // ---------------------------------------------------------------- write path
 
@@ -536,6 +570,7 @@ public final class VolumeEngine implements BlockVolume {
         byte[] data = n == blockSize ? new byte[blockSize] : baseContent(s, index, e);
         src.get(data, inBlock, n);
         s.dirty.put(index, new Entry.Mem(data));
+        s.inMemory.add(index);
         dirtyBytes.addAndGet(blockSize);
         superseded(e);
       } finally {
@@ -619,9 +654,9 @@ public final class VolumeEngine implements BlockVolume {
           State s = state;
           Generation g = pending;
           List<Long> batch = new ArrayList<>();
-          for (Map.Entry<Long, Entry> me : s.dirty.entrySet()) {
-            if (me.getValue() instanceof Entry.Mem) {
-              batch.add(me.getKey());
+          for (Long index = s.inMemory.poll(); index != null; index = s.inMemory.poll()) {
+            if (s.dirty.get(index) instanceof Entry.Mem && !batch.contains(index)) {
+              batch.add(index);
               if (batch.size() == 64) {
                 break;
               }
@@ -670,7 +705,12 @@ public final class VolumeEngine implements BlockVolume {
       if (e instanceof Entry.Mem) {
         byte[] data = ((Entry.Mem) e).data;
         BlockRef ref = g.next(BlockKind.DATA);
-        putBlock(ref, ByteBuffer.wrap(data));
+        try {
+          putBlock(ref, ByteBuffer.wrap(data));
+        } catch (RuntimeException failed) {
+          s.inMemory.add(index); // still in memory: a later write-out or the flush retries
+          throw failed;
+        }
         s.dirty.put(index, new Entry.Stored(ref));
         dirtyBytes.addAndGet(-blockSize);
       }
@@ -734,7 +774,7 @@ public final class VolumeEngine implements BlockVolume {
         }
         g = pending;
         pending = new Generation(info.id(), g.number + 1);
-        state = new State(new ConcurrentHashMap<>(), s.dirty, s.root);
+        state = State.fresh(s.dirty, s.root);
       } finally {
         phase.writeLock().unlock();
       }
@@ -749,7 +789,7 @@ public final class VolumeEngine implements BlockVolume {
       long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
       phase.writeLock().lock();
       try {
-        state = new State(state.dirty, Map.of(), root);
+        state = state.withRoot(Map.of(), root);
       } finally {
         phase.writeLock().unlock();
       }
@@ -826,9 +866,11 @@ public final class VolumeEngine implements BlockVolume {
         Entry prior = s.dirty.putIfAbsent(me.getKey(), me.getValue());
         if (prior != null && me.getValue() instanceof Entry.Mem) {
           shadowed++;
+        } else if (prior == null && me.getValue() instanceof Entry.Mem) {
+          s.inMemory.add(me.getKey());
         }
       }
-      state = new State(s.dirty, Map.of(), s.root);
+      state = s.withRoot(Map.of(), s.root);
       dirtyBytes.addAndGet(-shadowed * blockSize);
     } finally {
       phase.writeLock().unlock();
