@@ -784,6 +784,9 @@ public final class VolumeEngine implements BlockVolume {
         root = commit(frozen, g);
       } catch (RuntimeException e) {
         restore(frozen);
+        if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
+          fence((LeaseLostException) e);
+        }
         throw e;
       }
       long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
