@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
 @Command(name = "torus", mixinStandardHelpOptions = true,
     versionProvider = TorusCommand.Version.class,
     description = "Distributed block storage for the JVM.",
-    subcommands = {DemoCommand.class, VolumeCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, NodeCommand.class, InitCommand.class, PeerCommand.class,
+        VolumeCommand.class, SnapshotCommand.class, NbdCommand.class, RingCommand.class,
+        StatusCommand.class, CommandLine.HelpCommand.class})
 public final class TorusCommand {
 
   @picocli.CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
