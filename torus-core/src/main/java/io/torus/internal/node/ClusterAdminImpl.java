@@ -75,9 +75,9 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
     if (c.clustered() && peerPort > 0 && coord != null) {
       String host = c.advertiseHost() != null ? c.advertiseHost() : c.listenHost();
       int port = c.advertisePort() != 0 ? c.advertisePort() : peerPort;
-      admin.register(new io.torus.internal.meta.PeerInfo(nodeId, host.contains(":") ? "[" + host + "]:" + port
-          : host + ":" + port, capacity(stores), used(stores), PROTOCOL_VERSION,
-          Instant.now()), stores);
+      String address = host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
+      admin.register(new io.torus.internal.meta.PeerInfo(nodeId, address, capacity(stores),
+          used(stores), PROTOCOL_VERSION, Instant.now()), stores);
     }
     return admin;
   }

@@ -104,7 +104,7 @@ final class DiffImport {
       d.chunk(off, b);
       p.at(off + len);
     });
-    p.finish("content digest computed");
+    p.end();
     return d.finish();
   }
 }

@@ -115,7 +115,7 @@ final class ImageCommands {
           baseDigest.chunk(off, b);
           p1.at(off + len);
         });
-        p1.finish("base content identified");
+        p1.end();
         OutputStream sink = target.equals("-") ? System.out
             : Files.newOutputStream(Path.of(target));
         try (OutputStream out = new BufferedOutputStream(sink, 1 << 20)) {

@@ -54,6 +54,13 @@ final class InitCommand implements Callable<Integer> {
       return initLocal(node.data);
     }
     try (Torus torus = node.open()) {
+      ClusterAdmin.Defaults old = torus.cluster().defaults().orElse(null);
+      if (old != null && !force) {
+        throw new IllegalStateException("the cluster at " + node.etcd + " (prefix "
+            + node.etcdPrefix + ") is already initialised (" + old.replication() + " copies, "
+            + Size.format(old.blockSize()) + " blocks, since " + old.initialized()
+            + "); --force replaces its defaults");
+      }
       ClusterAdmin.Defaults d = torus.cluster().initialize(replication, bs, force);
       System.out.printf("initialised cluster %s at %s: new volumes get %d copies, %s blocks%n",
           node.etcdPrefix, node.etcd, d.replication(), Size.format(d.blockSize()));

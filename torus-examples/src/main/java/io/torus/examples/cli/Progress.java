@@ -41,6 +41,13 @@ final class Progress {
         Size.human((long) (done / secs)));
   }
 
+  /** Ends the progress display; a summary line only if progress was shown. */
+  void end() {
+    if (shown) {
+      finish("complete");
+    }
+  }
+
   /** Ends the progress display with a summary line ({@code what} says what moved). */
   void finish(String what) {
     done = total;
