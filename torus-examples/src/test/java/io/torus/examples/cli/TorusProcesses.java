@@ -34,7 +34,7 @@ final class TorusProcesses implements AutoCloseable {
   private final List<Process> started = new ArrayList<>();
   private final Map<Process, Path> logs = new HashMap<>();
   private final Path jar = Path.of("target", "torus.jar").toAbsolutePath();
-  private final String java = Path.of(System.getProperty("java.home"), "bin", "java")
+  private final String javaBin = Path.of(System.getProperty("java.home"), "bin", "java")
       .toString();
 
   /** @param dir where logs and captured output go */
@@ -50,7 +50,7 @@ final class TorusProcesses implements AutoCloseable {
   }
 
   private ProcessBuilder builder(String... args) {
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1",
+    List<String> cmd = new ArrayList<>(List.of(javaBin, "-Xmx256m", "-XX:TieredStopAtLevel=1",
         "-jar", jar.toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd);
