@@ -63,7 +63,14 @@ final class DiffImport {
     } catch (Exception e) {
       if (!committed) {
         keepSafety = true; // if the restore fails, the operator still has it
-        torus.restoreSnapshot(name, safety);
+        try {
+          torus.restoreSnapshot(name, safety);
+        } catch (RuntimeException r) {
+          e.addSuppressed(r);
+          throw new IOException("diff not applied, and volume '" + name + "' could not be"
+              + " restored (" + r.getMessage() + "); its previous content is snapshot "
+              + name + "@" + safety + ": " + e.getMessage(), e);
+        }
         keepSafety = false;
         throw new IOException("diff not applied, volume '" + name + "' left as it was: "
             + e.getMessage(), e);

@@ -51,7 +51,9 @@ final class NbdCommand implements Callable<Integer> {
     NbdServer server;
     try {
       torus = node.clustered()
-          ? withMetrics(node, metricsServer) : NodeOptions.openLocal(node.data);
+          ? withMetrics(node, metricsServer)
+          : NodeOptions.openLocal(node.data,
+              metricsServer == null ? null : metricsServer.registry, true);
       NbdServer.Builder b = NbdServer.builder().bindAddress(at.host()).port(at.port());
       for (VolRef r : refs) {
         b.addExport(NbdExport.builder(r.toString(), open(torus, r)).readOnly(r.isSnapshot())

@@ -99,12 +99,27 @@ final class NodeOptions {
   }
 
   static Torus openLocal(Path data) {
+    return openLocal(data, null, false);
+  }
+
+  /**
+   * Opens the local node in {@code data}, publishing metrics to {@code registry} if set;
+   * a {@code longRunning} node collects garbage in the background.
+   */
+  static Torus openLocal(Path data, io.micrometer.core.instrument.MeterRegistry registry,
+      boolean longRunning) {
     Path dir = nodeDir(data);
     if (!Files.isDirectory(dir.resolve("meta"))) {
       throw new IllegalArgumentException("no Torus node in " + data + " (run 'torus init --data "
           + data + "' or 'torus demo --data " + data + "' first)");
     }
-    TorusBuilder b = Torus.builder().dataDirectory(dir).gcInterval(java.time.Duration.ZERO);
+    TorusBuilder b = Torus.builder().dataDirectory(dir);
+    if (!longRunning) {
+      b.gcInterval(java.time.Duration.ZERO);
+    }
+    if (registry != null) {
+      b.meterRegistry(registry);
+    }
     List<Path> stores = storeDirs(data);
     if (stores.isEmpty()) {
       b.storeType("memory"); // metadata only: no stores were ever made here
