@@ -65,10 +65,10 @@ final class DiffImport {
         keepSafety = true; // if the restore fails, the operator still has it
         try {
           torus.restoreSnapshot(name, safety);
-        } catch (RuntimeException r) {
-          e.addSuppressed(r);
+        } catch (RuntimeException restoreFailed) {
+          e.addSuppressed(restoreFailed);
           throw new IOException("diff not applied, and volume '" + name + "' could not be"
-              + " restored (" + r.getMessage() + "); its previous content is snapshot "
+              + " restored (" + restoreFailed.getMessage() + "); its previous content is snapshot "
               + name + "@" + safety + ": " + e.getMessage(), e);
         }
         keepSafety = false;
