@@ -80,6 +80,9 @@ final class EtcdClusterDirectory implements ClusterDirectory {
     List<PeerRecord> out = new ArrayList<>();
     for (KeyValue e : r.getKvs()) {
       String key = e.getKey().toString(StandardCharsets.UTF_8);
+      if (key.indexOf('/', prefix.length()) >= 0) {
+        continue; // a PeerRegistry record (peers/NODE/member or /alive), not a directory entry
+      }
       Matcher m = PEER.matcher(e.getValue().toString(StandardCharsets.UTF_8));
       if (!m.matches()) {
         throw new TorusException(ErrorCode.EIO, "etcd key " + key + " is not a peer record");

@@ -79,6 +79,7 @@ public final class TorusNode implements Torus {
   private final List<Meter> nodeMeters = new ArrayList<>();
   private final ScheduledExecutorService background;
   private final ClusterMember cluster;
+  private final ClusterAdminImpl admin;
   private volatile boolean closed;
 
   private TorusNode(NodeConfig c, DirectoryLock dirLock, String nodeId, MetadataService meta,
@@ -102,6 +103,7 @@ public final class TorusNode implements Torus {
     registerNodeMeters();
     this.background = Executors.newSingleThreadScheduledExecutor(daemon("torus-gc-"));
     this.gcIntervalNanos = c.gcInterval().toNanos();
+    this.admin = ClusterAdminImpl.start(meta, c, nodeId, peerPort(), stores);
     if (gcIntervalNanos > 0) {
       background.scheduleWithFixedDelay(this::backgroundGc, 1, 1, TimeUnit.SECONDS);
     }
@@ -285,6 +287,12 @@ public final class TorusNode implements Torus {
   }
 
   @Override
+  public io.torus.ClusterAdmin cluster() {
+    checkOpen();
+    return admin;
+  }
+
+  @Override
   public String nodeId() {
     return nodeId;
   }
@@ -442,6 +450,7 @@ public final class TorusNode implements Torus {
     for (VolumeEngine v : new ArrayList<>(open.keySet())) {
       run(v::close, errors);
     }
+    run(admin::close, errors);
     if (cluster != null) {
       run(cluster::close, errors);
     }
