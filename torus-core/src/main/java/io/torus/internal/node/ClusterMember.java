@@ -4,8 +4,8 @@ import io.torus.VolumeInfo;
 import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.DistributedBlockLayer;
 import io.torus.internal.layer.PeerHealth;
-import io.torus.internal.meta.ClusterDirectory;
-import io.torus.internal.meta.ClusterDirectory.PeerRecord;
+import io.torus.internal.meta.Coordination;
+import io.torus.internal.meta.PeerInfo;
 import io.torus.internal.transport.PeerServer;
 import io.torus.internal.transport.PeerTransport;
 import io.torus.internal.transport.StorePeerService;
@@ -13,6 +13,7 @@ import io.torus.internal.transport.TransportOptions;
 import io.torus.spi.BlockStore;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -38,8 +39,9 @@ final class ClusterMember implements AutoCloseable {
   private final PeerServer server;
   private final ClusterView view;
   private final PeerHealth health;
+  private final RebalanceCoordinator coordinator;
 
-  ClusterMember(NodeConfig c, String nodeId, ClusterDirectory directory,
+  ClusterMember(NodeConfig c, String nodeId, Coordination coordination,
       List<BlockStore> stores) {
     this.config = c;
     this.callbacks = Executors.newFixedThreadPool(4, daemon("torus-peer-callback-"));
@@ -49,20 +51,28 @@ final class ClusterMember implements AutoCloseable {
     this.transport = new PeerTransport(nodeId,
         TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks);
     PeerServer srv = null;
-    ClusterView v;
+    ClusterView v = null;
+    RebalanceCoordinator coordinator = null;
     try {
-      PeerRecord self = null;
+      PeerInfo self = null;
       if (c.peer()) {
         Path epochs = c.dataDirectory() == null ? null : c.dataDirectory().resolve("epochs");
         srv = PeerServer.start(new StorePeerService(nodeId, stores, epochs), workers,
             c.listenHost(), c.listenPort());
-        long capacity = stores.stream().mapToLong(BlockStore::capacity).sum();
-        self = new PeerRecord(nodeId,
-            c.advertiseHost() != null ? c.advertiseHost() : c.listenHost(),
-            c.advertisePort() != 0 ? c.advertisePort() : srv.address().getPort(), capacity);
+        String host = c.advertiseHost() != null ? c.advertiseHost() : c.listenHost();
+        int port = c.advertisePort() != 0 ? c.advertisePort() : srv.address().getPort();
+        self = new PeerInfo(nodeId, (host.contains(":") ? "[" + host + "]" : host) + ":" + port,
+            capacity(stores), used(stores), 1, Instant.now());
       }
-      v = new ClusterView(directory, transport, self, Duration.ofMillis(500));
+      v = new ClusterView(coordination, transport, self, () -> capacity(stores),
+          () -> used(stores), Duration.ofMillis(500));
+      if (c.peer()) {
+        coordinator = new RebalanceCoordinator(coordination, nodeId, Duration.ofMillis(500));
+      }
     } catch (RuntimeException e) {
+      if (v != null) {
+        v.close();
+      }
       if (srv != null) {
         srv.close(Duration.ZERO);
       }
@@ -74,6 +84,15 @@ final class ClusterMember implements AutoCloseable {
     }
     this.server = srv;
     this.view = v;
+    this.coordinator = coordinator;
+  }
+
+  private static long capacity(List<BlockStore> stores) {
+    return stores.stream().mapToLong(BlockStore::capacity).sum();
+  }
+
+  private static long used(List<BlockStore> stores) {
+    return stores.stream().mapToLong(BlockStore::used).sum();
   }
 
   private static ThreadFactory daemon(String prefix) {
@@ -99,6 +118,9 @@ final class ClusterMember implements AutoCloseable {
   @Override
   public void close() {
     List<RuntimeException> errors = new ArrayList<>();
+    if (coordinator != null) {
+      coordinator.close();
+    }
     try {
       view.close();
     } catch (RuntimeException e) {

@@ -210,7 +210,7 @@ public final class TorusNode implements Torus {
         EtcdMetadataService etcd = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
             .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).build();
         meta = etcd;
-        cluster = new ClusterMember(c, nodeId, etcd.cluster(), stores);
+        cluster = new ClusterMember(c, nodeId, etcd, stores);
       } else {
         meta = c.metadata() != null ? c.metadata()
             : dir == null ? LocalMetadataService.inMemory()
