@@ -118,6 +118,9 @@ public final class TorusNode implements Torus {
       nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
           .baseUnit("bytes").tag("store", s.name()).register(registry));
     }
+    if (cluster != null) {
+      nodeMeters.addAll(cluster.bindMetrics(registry));
+    }
     gcDeleted = Counter.builder("torus.gc.deleted").description("blocks garbage-collected")
         .register(registry);
     gcFailures = Counter.builder("torus.gc.failures")
@@ -210,7 +213,7 @@ public final class TorusNode implements Torus {
         EtcdMetadataService etcd = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
             .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).build();
         meta = etcd;
-        cluster = new ClusterMember(c, nodeId, etcd, stores);
+        cluster = new ClusterMember(c, nodeId, etcd, etcd, stores);
       } else {
         meta = c.metadata() != null ? c.metadata()
             : dir == null ? LocalMetadataService.inMemory()

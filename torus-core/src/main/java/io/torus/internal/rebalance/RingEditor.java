@@ -1,4 +1,4 @@
-package io.torus.internal.node;
+package io.torus.internal.rebalance;
 
 import io.torus.ConcurrentModificationException;
 import io.torus.internal.meta.RingStore;
@@ -12,15 +12,15 @@ import java.util.Optional;
  * version inside the ring's encoding equal to the store's version (the store bumps it by one
  * on every change). Stateless; thread-safe.
  */
-final class RingEditor {
+public final class RingEditor {
   private final RingStore store;
 
-  RingEditor(RingStore store) {
+  public RingEditor(RingStore store) {
     this.store = store;
   }
 
   /** The stored ring, decoded, or empty; throws EIO if it cannot be read or decoded. */
-  Optional<Ring> read() {
+  public Optional<Ring> read() {
     return store.read().map(v -> RingCodec.decode(v.bytes()));
   }
 
@@ -31,7 +31,7 @@ final class RingEditor {
    * @param current the ring read, or null if there was none
    * @return the ring stored, or empty if the stored ring changed meanwhile
    */
-  Optional<Ring> replace(Ring current, Ring next) {
+  public Optional<Ring> replace(Ring current, Ring next) {
     long expected = current == null ? 0 : current.version();
     Ring versioned = next.withVersion(expected + 1);
     try {
