@@ -37,7 +37,8 @@ public record NodeConfig(
     int advertisePort,
     WriteLevel writeLevel,
     ReadLevel readLevel,
-    Duration peerTimeout) {
+    Duration peerTimeout,
+    io.torus.internal.rebalance.RebalanceOptions rebalance) {
 
   /** Whether the node joins a cluster through etcd. */
   public boolean clustered() {

@@ -103,7 +103,7 @@ public final class TorusNode implements Torus {
     registerNodeMeters();
     this.background = Executors.newSingleThreadScheduledExecutor(daemon("torus-gc-"));
     this.gcIntervalNanos = c.gcInterval().toNanos();
-    this.admin = ClusterAdminImpl.start(meta, c, nodeId, peerPort(), stores);
+    this.admin = ClusterAdminImpl.start(meta, c);
     if (gcIntervalNanos > 0) {
       background.scheduleWithFixedDelay(this::backgroundGc, 1, 1, TimeUnit.SECONDS);
     }
@@ -119,6 +119,9 @@ public final class TorusNode implements Torus {
           .baseUnit("bytes").tag("store", s.name()).register(registry));
       nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
           .baseUnit("bytes").tag("store", s.name()).register(registry));
+    }
+    if (cluster != null) {
+      nodeMeters.addAll(cluster.bindMetrics(registry));
     }
     gcDeleted = Counter.builder("torus.gc.deleted").description("blocks garbage-collected")
         .register(registry);
@@ -212,7 +215,7 @@ public final class TorusNode implements Torus {
         EtcdMetadataService etcd = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
             .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).build();
         meta = etcd;
-        cluster = new ClusterMember(c, nodeId, etcd.cluster(), stores);
+        cluster = new ClusterMember(c, nodeId, etcd, etcd, stores);
       } else {
         meta = c.metadata() != null ? c.metadata()
             : dir == null ? LocalMetadataService.inMemory()
