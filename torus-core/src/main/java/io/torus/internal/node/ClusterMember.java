@@ -141,6 +141,16 @@ final class ClusterMember implements AutoCloseable {
   }
 
   /** The peer server's port, or -1 for a client-only node. */
+  /** The live view of peers and ring. */
+  ClusterView view() {
+    return view;
+  }
+
+  /** The cluster's coordination (elections for cluster-wide work). */
+  Coordination coordination() {
+    return coordination;
+  }
+
   int port() {
     return server == null ? -1 : server.address().getPort();
   }

@@ -75,6 +75,7 @@ public final class TorusNode implements Torus {
   private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
   private final DirectoryLock dirLock;
   private final GarbageCollector gc;
+  private final ClusterGc clusterGc;
   private final MeterRegistry registry;
   private final List<Meter> nodeMeters = new ArrayList<>();
   private final ScheduledExecutorService background;
@@ -98,6 +99,10 @@ public final class TorusNode implements Torus {
     this.dirtyBytes = c.dirtyBytes();
     meta.addSessionListener(this::sessionLost);
     this.gc = new GarbageCollector(meta, stores, this::readNode, this::openRoots);
+    this.clusterGc = cluster == null ? null : new ClusterGc(meta, cluster.view(),
+        cluster.coordination().election("gc", nodeId),
+        cluster.layer(new VolumeInfo(0, "gc", 1, VolumeSpec.MIN_BLOCK_SIZE, 16,
+            java.time.Instant.EPOCH), 0), this::openRoots, c.peerTimeout(), 20_000);
     this.registry = c.meterRegistry() != null ? c.meterRegistry()
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     registerNodeMeters();
@@ -136,7 +141,7 @@ public final class TorusNode implements Torus {
 
   private GcResult runGc() {
     try {
-      GcResult r = gc.collect();
+      GcResult r = clusterGc != null ? clusterGc.collect() : gc.collect();
       gcDeleted.increment(r.deletedBlocks());
       return r;
     } catch (RuntimeException e) {
@@ -179,6 +184,9 @@ public final class TorusNode implements Torus {
    * than half full: overwrites create garbage as fast as clients write.
    */
   private void backgroundGc() {
+    if (clusterGc != null && !clusterGc.isLeader()) {
+      return; // one peer collects for the cluster
+    }
     long since = System.nanoTime() - lastGc;
     boolean pressure = stores.stream().anyMatch(st -> st.used() * 2 > st.capacity());
     if (since < gcIntervalNanos && !(pressure && since > TimeUnit.SECONDS.toNanos(5))) {
@@ -454,6 +462,9 @@ public final class TorusNode implements Torus {
       run(v::close, errors);
     }
     run(admin::close, errors);
+    if (clusterGc != null) {
+      run(clusterGc::close, errors);
+    }
     if (cluster != null) {
       run(cluster::close, errors);
     }
