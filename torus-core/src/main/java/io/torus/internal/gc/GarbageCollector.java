@@ -30,7 +30,8 @@ public final class GarbageCollector {
   private static final Logger log = LoggerFactory.getLogger(GarbageCollector.class);
 
   private final MetadataService meta;
-  private final List<BlockStore> stores;
+  private final Supplier<List<BlockHolder>> holders;
+  private final long deletesPerSecond;
   private final BlockMap.NodeReader reader;
   private final Supplier<Collection<BlockRef>> extraRoots;
   private final ReentrantLock running = new ReentrantLock();
@@ -42,10 +43,36 @@ public final class GarbageCollector {
    */
   public GarbageCollector(MetadataService meta, List<BlockStore> stores,
       BlockMap.NodeReader reader, Supplier<Collection<BlockRef>> extraRoots) {
+    this(meta, () -> stores.stream().map(BlockHolder::of).toList(), reader, extraRoots, 0);
+  }
+
+  /**
+   * A collector over any holders (for a cluster: every peer).
+   *
+   * @param holders read at the start of each cycle
+   * @param deletesPerSecond the most deletes a cycle sends per second, 0 for no limit, so
+   *     foreground I/O keeps priority
+   */
+  public GarbageCollector(MetadataService meta, Supplier<List<BlockHolder>> holders,
+      BlockMap.NodeReader reader, Supplier<Collection<BlockRef>> extraRoots,
+      long deletesPerSecond) {
     this.meta = meta;
-    this.stores = List.copyOf(stores);
+    this.holders = holders;
+    this.deletesPerSecond = deletesPerSecond;
     this.reader = reader;
     this.extraRoots = extraRoots;
+  }
+
+  /** Sleeps as needed to keep deletes at or under the configured rate. */
+  private void pace(long started, long deleted) {
+    if (deletesPerSecond <= 0) {
+      return;
+    }
+    long due = started + deleted * 1_000_000_000L / deletesPerSecond;
+    long wait = due - System.nanoTime();
+    if (wait > 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(wait);
+    }
   }
 
   /** Runs one full cycle; throws (having deleted nothing) if the live set can't be read. */
@@ -55,7 +82,8 @@ public final class GarbageCollector {
       LiveSet live = LiveSet.read(meta, reader, extraRoots.get());
       long scanned = 0;
       long deleted = 0;
-      for (BlockStore store : stores) {
+      long started = System.nanoTime();
+      for (BlockHolder store : holders.get()) {
         for (long volume = 1; volume <= live.maxVolumeId; volume++) {
           List<BlockRef> garbage = new ArrayList<>();
           long[] seen = {0};
@@ -70,6 +98,7 @@ public final class GarbageCollector {
             if (store.delete(ref)) {
               deleted++;
             }
+            pace(started, deleted);
           }
         }
         store.flush();

@@ -22,8 +22,8 @@ public interface BlockLayer {
   void put(BlockRef ref, ByteBuffer data, int crc32c);
 
   /**
-   * The block's bytes, verified against their checksum, in a buffer the caller may read but
-   * must not modify (it may be shared with a cache). Throws
+   * The block's bytes, verified against their checksum, in a new buffer the caller owns (it
+   * may keep or modify it; no cache or store holds it). Throws
    * {@link io.torus.BlockUnavailableException} if no good copy can be read.
    */
   ByteBuffer get(BlockRef ref);

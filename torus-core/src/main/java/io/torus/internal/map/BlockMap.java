@@ -70,6 +70,53 @@ public final class BlockMap {
   }
 
   /**
+   * Looks up many, mostly nearby, blocks of one tree: remembers the last leaf it went through,
+   * so a run of lookups inside one leaf's 1024 blocks walks the tree once. Not thread-safe;
+   * use one per operation.
+   */
+  public static final class Cursor {
+    private final NodeReader reader;
+    private final BlockRef root;
+    private long leafBase = -1;
+    private MapNode leaf; // null with leafBase >= 0: the whole leaf range is a hole
+
+    public Cursor(NodeReader reader, BlockRef root) {
+      this.reader = reader;
+      this.root = root;
+    }
+
+    /** The ref stored for block {@code index}, or null for a hole. */
+    public BlockRef lookup(long index) {
+      if (root == null) {
+        return null;
+      }
+      long base = index >>> MapNode.FANOUT_BITS;
+      if (base != leafBase) {
+        leaf = leafOf(index);
+        leafBase = base;
+      }
+      return leaf == null ? null : leaf.get((int) (index & (MapNode.FANOUT - 1)));
+    }
+
+    private MapNode leafOf(long index) {
+      MapNode node = reader.read(root);
+      int level = node.level();
+      if (level < 6 && (index >>> (MapNode.FANOUT_BITS * (level + 1))) != 0) {
+        return null;
+      }
+      while (level > 0) {
+        int slot = (int) ((index >>> (MapNode.FANOUT_BITS * level)) & (MapNode.FANOUT - 1));
+        BlockRef ref = node.get(slot);
+        if (ref == null) {
+          return null;
+        }
+        node = read(reader, ref, --level);
+      }
+      return node;
+    }
+  }
+
+  /**
    * Applies {@code changes} (block index to new ref, a null value making a hole) to the tree
    * at {@code root} and returns the new root (null if the tree became empty).
    *

@@ -9,9 +9,8 @@ import io.torus.spi.BlockStore;
 import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -25,8 +24,9 @@ import java.util.function.Consumer;
  * of length plus {@link #ENTRY_OVERHEAD}, and never exceeds the capacity: space is reserved
  * by compare-and-set before a block is inserted.
  *
- * <p><b>Concurrency.</b> Lock-free: a concurrent skip-list map keyed by ref (ordered, so a
- * volume's refs are one range) and an atomic usage counter. Deleted space is reusable at once.
+ * <p><b>Concurrency.</b> Lock-free: a concurrent hash map per volume (so a volume's refs are
+ * listed without scanning others) and an atomic usage counter. Deleted space is reusable at
+ * once.
  *
  * <p><b>Failure.</b> A full store throws {@link ErrorCode#ENOSPC} and keeps serving every
  * other call. After {@link #close()} every data call throws {@link TorusClosedException}.
@@ -41,7 +41,8 @@ public final class MemoryBlockStore implements BlockStore {
 
   private final String name;
   private final long capacity;
-  private final ConcurrentSkipListMap<BlockRef, Entry> blocks = new ConcurrentSkipListMap<>();
+  private final ConcurrentHashMap<Long, ConcurrentHashMap<BlockRef, Entry>> volumes =
+      new ConcurrentHashMap<>();
   private final AtomicLong used = new AtomicLong();
   private volatile boolean closed;
 
@@ -85,6 +86,8 @@ public final class MemoryBlockStore implements BlockStore {
       throw new CorruptBlockException(String.format(
           "put %s: CRC32C mismatch: given %08x, computed %08x", ref, crc32c, actual));
     }
+    ConcurrentHashMap<BlockRef, Entry> blocks =
+        volumes.computeIfAbsent(ref.volumeId(), v -> new ConcurrentHashMap<>());
     if (blocks.containsKey(ref)) {
       return;
     }
@@ -106,7 +109,7 @@ public final class MemoryBlockStore implements BlockStore {
   public ByteBuffer get(BlockRef ref) {
     Objects.requireNonNull(ref, "ref");
     checkOpen();
-    Entry e = blocks.get(ref);
+    Entry e = entry(ref);
     if (e == null) {
       return null;
     }
@@ -124,14 +127,15 @@ public final class MemoryBlockStore implements BlockStore {
   public boolean contains(BlockRef ref) {
     Objects.requireNonNull(ref, "ref");
     checkOpen();
-    return blocks.containsKey(ref);
+    return entry(ref) != null;
   }
 
   @Override
   public boolean delete(BlockRef ref) {
     Objects.requireNonNull(ref, "ref");
     checkOpen();
-    Entry e = blocks.remove(ref);
+    ConcurrentHashMap<BlockRef, Entry> blocks = volumes.get(ref.volumeId());
+    Entry e = blocks == null ? null : blocks.remove(ref);
     if (e == null) {
       return false;
     }
@@ -139,14 +143,20 @@ public final class MemoryBlockStore implements BlockStore {
     return true;
   }
 
+  private Entry entry(BlockRef ref) {
+    ConcurrentHashMap<BlockRef, Entry> blocks = volumes.get(ref.volumeId());
+    return blocks == null ? null : blocks.get(ref);
+  }
+
   /** {@inheritDoc} The action runs on the calling thread, on a snapshot of the refs. */
   @Override
   public void forEach(long volumeId, Consumer<BlockRef> action) {
     Objects.requireNonNull(action, "action");
     checkOpen();
-    List<BlockRef> refs = new ArrayList<>();
-    VolumeRefs.collect(blocks, volumeId, refs);
-    refs.forEach(action);
+    ConcurrentHashMap<BlockRef, Entry> blocks = volumes.get(volumeId);
+    if (blocks != null) {
+      new ArrayList<>(blocks.keySet()).forEach(action);
+    }
   }
 
   /** Nothing to do: the store is not persistent. Throws if closed. */
@@ -169,7 +179,7 @@ public final class MemoryBlockStore implements BlockStore {
   @Override
   public void close() {
     closed = true;
-    blocks.clear();
+    volumes.clear();
     used.set(0);
   }
 

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
@@ -34,6 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.zip.CRC32C;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +58,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Buffers.</b> A put sends the caller's buffer without copying: its content must not
  * change until the future completes. A get hands out a fresh heap buffer the caller owns;
  * the network buffer is released before the future completes.
+ *
+ * <p>With TLS (see {@link PeerTls}) a connection first completes a mutual TLS handshake; one
+ * that fails closes the connection and fails its requests with the handshake's reason.
  *
  * <p>Connections open lazily, with a {@code HELLO} handshake first, and are re-opened after
  * a failure on the next request. Thread-safe.
@@ -310,6 +315,7 @@ public final class PeerClient implements AutoCloseable {
     final Map<Long, Pending<?>> pending = new ConcurrentHashMap<>();
     final ChannelFuture channel;
     volatile boolean dead;
+    volatile String tlsFailure;
 
     Link() {
       this.channel = new Bootstrap().group(transport.group).channel(NioSocketChannel.class)
@@ -319,6 +325,10 @@ public final class PeerClient implements AutoCloseable {
           .handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+              if (transport.tls != null) {
+                watch(transport.tls.install(ch, address,
+                    transport.options.connectTimeout()));
+              }
               FrameCodec.install(ch.pipeline());
               ch.pipeline().addLast("peer-client", new Handler());
             }
@@ -335,7 +345,27 @@ public final class PeerClient implements AutoCloseable {
       });
       channel.channel().closeFuture().addListener(f -> {
         dead = true;
-        failAll("connection to peer " + address + " closed");
+        String why = tlsFailure;
+        failAll(why != null ? why : "connection to peer " + address + " closed");
+      });
+    }
+
+    private String sendFailure(Throwable cause) {
+      String tls = tlsFailure;
+      if (tls != null) {
+        return tls;
+      }
+      return cause instanceof SSLException ? "TLS handshake with peer " + address
+          + " failed: " + cause : "cannot send to peer " + address + ": " + cause;
+    }
+
+    /** Logs a failed TLS handshake once and makes it the reason requests fail with. */
+    private void watch(SslHandler tls) {
+      tls.handshakeFuture().addListener(h -> {
+        if (!h.isSuccess()) {
+          tlsFailure = "TLS handshake with peer " + address + " failed: " + h.cause();
+          log.warn("{}; closing", tlsFailure);
+        }
       });
     }
 
@@ -351,7 +381,7 @@ public final class PeerClient implements AutoCloseable {
         }
         channel.channel().writeAndFlush(f).addListener(w -> {
           if (!w.isSuccess()) {
-            fail(id, "cannot send to peer " + address + ": " + w.cause());
+            fail(id, sendFailure(w.cause()));
           }
         });
       });
@@ -410,7 +440,9 @@ public final class PeerClient implements AutoCloseable {
 
       @Override
       public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.warn("closing connection to peer {}: {}", address, cause.toString());
+        if (tlsFailure == null) {
+          log.warn("closing connection to peer {}: {}", address, cause.toString());
+        }
         ctx.close();
       }
     }

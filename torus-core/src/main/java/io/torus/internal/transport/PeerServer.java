@@ -21,6 +21,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
+import io.torus.TlsConfig;
 import io.torus.TorusException;
 import io.torus.internal.transport.proto.Header;
 import io.torus.internal.transport.proto.Op;
@@ -48,11 +49,15 @@ import org.slf4j.LoggerFactory;
  * (stores copy what they keep). Response payloads wrap buffers the store returned (owned by
  * nobody else) and are released by the encoder.
  *
+ * <p>TLS (optional, mutual): see {@link PeerTls}; the frames are the same inside it.
+ *
  * <p>Lifecycle: {@link #close(Duration)} stops accepting, lets in-flight requests finish (up
  * to the grace period), then closes every connection. Thread-safe.
  */
 public final class PeerServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerServer.class);
+  /** How long a new connection may take to complete its TLS handshake. */
+  private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
 
   private final StorePeerService service;
   private final ExecutorService workers;
@@ -64,7 +69,7 @@ public final class PeerServer implements AutoCloseable {
   private volatile boolean closing;
 
   private PeerServer(StorePeerService service, ExecutorService workers, String host, int port,
-      int ioThreads) {
+      int ioThreads, PeerTls tls) {
     this.service = service;
     this.workers = workers;
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("torus-peer-accept",
@@ -80,6 +85,9 @@ public final class PeerServer implements AutoCloseable {
             @Override
             protected void initChannel(SocketChannel ch) {
               channels.add(ch);
+              if (tls != null) {
+                tls.install(ch, null, HANDSHAKE_TIMEOUT);
+              }
               FrameCodec.install(ch.pipeline());
               ch.pipeline().addLast("peer-server", new Handler());
             }
@@ -104,7 +112,24 @@ public final class PeerServer implements AutoCloseable {
    */
   public static PeerServer start(StorePeerService service, ExecutorService workers,
       String host, int port) {
-    return new PeerServer(service, workers, host, port, 2);
+    return start(service, workers, host, port, null);
+  }
+
+  /**
+   * Binds and starts serving, over mutual TLS if {@code tls} is given: every connection must
+   * then complete a TLS handshake presenting a certificate signed by the configured CA, or it
+   * is closed (with a log line) before any frame is read.
+   *
+   * @param service what requests do
+   * @param workers runs the blocking store calls; not shut down by the server
+   * @param host address to listen on
+   * @param port port, or 0 for any free one (see {@link #address()})
+   * @param tls mutual TLS settings, or null for plain TCP
+   * @throws TorusException EIO if the address cannot be bound; EINVAL for unusable TLS files
+   */
+  public static PeerServer start(StorePeerService service, ExecutorService workers,
+      String host, int port, TlsConfig tls) {
+    return new PeerServer(service, workers, host, port, 2, PeerTls.server(tls));
   }
 
   /** The bound address. */

@@ -5,6 +5,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.FastThreadLocalThread;
+import io.torus.TlsConfig;
 import io.torus.TorusClosedException;
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -27,6 +28,7 @@ public final class PeerTransport implements AutoCloseable {
 
   final EventLoopGroup group;
   final TransportOptions options;
+  final PeerTls tls;
   private final Executor callbacks;
   private final String nodeId;
   private final Map<InetSocketAddress, PeerClient> clients = new ConcurrentHashMap<>();
@@ -38,6 +40,23 @@ public final class PeerTransport implements AutoCloseable {
    * @param callbacks completes every future (must not be an event loop)
    */
   public PeerTransport(String nodeId, TransportOptions options, Executor callbacks) {
+    this(nodeId, options, callbacks, null);
+  }
+
+  /**
+   * A transport whose connections use mutual TLS when {@code tls} is given: each presents
+   * this node's certificate and accepts only servers whose certificate chains to the
+   * configured CA (and, with {@link TlsConfig#verifyHostname()}, names the address dialled).
+   *
+   * @param nodeId this node's id, sent in the handshake
+   * @param options connection and request settings
+   * @param callbacks completes every future (must not be an event loop)
+   * @param tls mutual TLS settings, or null for plain TCP
+   * @throws io.torus.TorusException EINVAL for unusable TLS files
+   */
+  public PeerTransport(String nodeId, TransportOptions options, Executor callbacks,
+      TlsConfig tls) {
+    this.tls = PeerTls.client(tls);
     this.nodeId = nodeId;
     this.options = options;
     this.callbacks = callbacks;

@@ -27,6 +27,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -68,16 +69,32 @@ public final class VolumeEngine implements BlockVolume {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
   private static final int STRIPES = 256;
+  /** Blocks a discard handles at a time. */
+  private static final long DISCARD_WINDOW = 1 << 16;
+  /** Changed blocks an open volume keeps uncommitted at most (about 100 MiB of entries). */
+  static final int MAX_DIRTY_ENTRIES = 1 << 20;
 
   private static final class State {
     final ConcurrentHashMap<Long, Entry> dirty;
+    /** Indexes of dirty's in-memory blocks, oldest first (may hold stale ones). */
+    final ConcurrentLinkedQueue<Long> inMemory;
     final Map<Long, Entry> frozen;
     final BlockRef root;
 
-    State(ConcurrentHashMap<Long, Entry> dirty, Map<Long, Entry> frozen, BlockRef root) {
+    State(ConcurrentHashMap<Long, Entry> dirty, ConcurrentLinkedQueue<Long> inMemory,
+        Map<Long, Entry> frozen, BlockRef root) {
       this.dirty = dirty;
+      this.inMemory = inMemory;
       this.frozen = frozen;
       this.root = root;
+    }
+
+    static State fresh(Map<Long, Entry> frozen, BlockRef root) {
+      return new State(new ConcurrentHashMap<>(), new ConcurrentLinkedQueue<>(), frozen, root);
+    }
+
+    State withRoot(Map<Long, Entry> newFrozen, BlockRef newRoot) {
+      return new State(dirty, inMemory, newFrozen, newRoot);
     }
   }
 
@@ -132,7 +149,7 @@ public final class VolumeEngine implements BlockVolume {
     this.metrics = metrics;
     this.size = info.size();
     this.head = head;
-    this.state = new State(new ConcurrentHashMap<>(), Map.of(), head.root());
+    this.state = State.fresh(Map.of(), head.root());
     this.pending = new Generation(info.id(), head.generation() + 1);
     for (int i = 0; i < STRIPES; i++) {
       stripes[i] = new ReentrantLock();
@@ -399,17 +416,20 @@ public final class VolumeEngine implements BlockVolume {
 
   private void readBlocks(long offset, ByteBuffer dst) {
     long off = offset;
+    State s = state;
+    BlockMap.Cursor committed = new BlockMap.Cursor(this::loadNode, s.root);
     while (dst.hasRemaining()) {
       long index = off >>> shift;
       int inBlock = (int) (off & (blockSize - 1));
       int n = Math.min(blockSize - inBlock, dst.remaining());
-      readBlock(state, index, inBlock, n, dst);
+      readBlock(s, committed, index, inBlock, n, dst);
       off += n;
     }
   }
 
   /** Copies {@code n} bytes of block {@code index} from {@code inBlock} into {@code dst}. */
-  private void readBlock(State s, long index, int inBlock, int n, ByteBuffer dst) {
+  private void readBlock(State s, BlockMap.Cursor committed, long index, int inBlock, int n,
+      ByteBuffer dst) {
     Entry e = s.dirty.get(index);
     if (e != null && e != Entry.HOLE) {
       // Under the stripe lock: in-memory bytes change under it, and a superseded pending
@@ -437,7 +457,7 @@ public final class VolumeEngine implements BlockVolume {
       dst.put(((Entry.Mem) e).data, inBlock, n);
       return;
     }
-    BlockRef ref = e == null ? BlockMap.lookup(this::loadNode, s.root, index)
+    BlockRef ref = e == null ? committed.lookup(index)
         : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
     if (ref == null) {
       int end = dst.position() + n;
@@ -461,12 +481,16 @@ public final class VolumeEngine implements BlockVolume {
   private ByteBuffer loadBlock(BlockRef ref) {
     ByteBuffer b = cache.block(ref);
     if (b == null) {
-      b = layer.get(ref);
-      if (b.remaining() != blockSize) {
-        throw new CorruptBlockException("block " + ref + " has " + b.remaining()
-            + " bytes, volume '" + info.name() + "' has " + blockSize + "-byte blocks");
-      }
+      b = checkSize(ref, layer.get(ref));
       cache.putBlock(ref, b);
+    }
+    return b;
+  }
+
+  private ByteBuffer checkSize(BlockRef ref, ByteBuffer b) {
+    if (b.remaining() != blockSize) {
+      throw new CorruptBlockException("block " + ref + " has " + b.remaining()
+          + " bytes, volume '" + info.name() + "' has " + blockSize + "-byte blocks");
     }
     return b;
   }
@@ -482,21 +506,35 @@ public final class VolumeEngine implements BlockVolume {
 
   /** The current content of block {@code index} below the dirty map, as a new array. */
   private byte[] baseContent(State s, long index, Entry e) {
-    byte[] data = new byte[blockSize];
     if (e == null) {
       e = s.frozen.get(index);
     }
     if (e instanceof Entry.Mem) {
-      System.arraycopy(((Entry.Mem) e).data, 0, data, 0, blockSize);
-      return data;
+      return ((Entry.Mem) e).data.clone();
     }
     BlockRef ref = e == null ? BlockMap.lookup(this::loadNode, s.root, index)
         : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
-    if (ref != null) {
-      loadBlock(ref).get(0, data);
+    if (ref == null) {
+      return new byte[blockSize];
     }
+    ByteBuffer cached = cache.block(ref);
+    if (cached != null) {
+      byte[] data = new byte[blockSize];
+      cached.get(0, data);
+      return data;
+    }
+    // Not cached: the layer hands over a buffer of our own; use its array when it is exactly
+    // the block (no copy), and leave the cache alone (these bytes are about to change).
+    ByteBuffer fresh = checkSize(ref, layer.get(ref));
+    if (fresh.hasArray() && fresh.arrayOffset() == 0 && fresh.position() == 0
+        && fresh.array().length == blockSize && !fresh.isReadOnly()) {
+      return fresh.array();
+    }
+    byte[] data = new byte[blockSize];
+    fresh.get(fresh.position(), data);
     return data;
   }
+
 
   // ---------------------------------------------------------------- write path
 
@@ -518,6 +556,7 @@ public final class VolumeEngine implements BlockVolume {
     if (dirtyBytes.get() > dirtyLimit) {
       writeOutEarly();
     }
+    autoFlush();
   }
 
   private void writeBlock(long index, int inBlock, int n, ByteBuffer src) {
@@ -536,6 +575,7 @@ public final class VolumeEngine implements BlockVolume {
         byte[] data = n == blockSize ? new byte[blockSize] : baseContent(s, index, e);
         src.get(data, inBlock, n);
         s.dirty.put(index, new Entry.Mem(data));
+        s.inMemory.add(index);
         dirtyBytes.addAndGet(blockSize);
         superseded(e);
       } finally {
@@ -560,20 +600,28 @@ public final class VolumeEngine implements BlockVolume {
     }
     zeroPartial(offset, firstWhole << shift);
     zeroPartial(endWhole << shift, end);
+    for (long lo = firstWhole; lo < endWhole; lo += DISCARD_WINDOW) {
+      discardWindow(lo, Math.min(endWhole, lo + DISCARD_WINDOW));
+      autoFlush();
+    }
+  }
+
+  /** Makes the whole blocks {@code [lo, hi)} holes; work and memory bounded by the window. */
+  private void discardWindow(long lo, long hi) {
     phase.readLock().lock();
     try {
       checkWritable();
       State s = state;
       java.util.TreeSet<Long> indexes = new java.util.TreeSet<>();
-      BlockMap.allocated(this::loadNode, s.root, firstWhole, endWhole, indexes::add);
-      for (Long k : s.frozen.keySet()) {
-        if (k >= firstWhole && k < endWhole) {
-          indexes.add(k);
-        }
-      }
-      for (Long k : s.dirty.keySet()) {
-        if (k >= firstWhole && k < endWhole) {
-          indexes.add(k);
+      BlockMap.allocated(this::loadNode, s.root, lo, hi, indexes::add);
+      if (s.dirty.size() + s.frozen.size() < hi - lo) {
+        addKeysIn(s.frozen, lo, hi, indexes);
+        addKeysIn(s.dirty, lo, hi, indexes);
+      } else {
+        for (long i = lo; i < hi; i++) {
+          if (s.dirty.containsKey(i) || s.frozen.containsKey(i)) {
+            indexes.add(i);
+          }
         }
       }
       for (long index : indexes) {
@@ -593,6 +641,35 @@ public final class VolumeEngine implements BlockVolume {
       phase.readLock().unlock();
     }
   }
+
+  private static void addKeysIn(Map<Long, Entry> map, long lo, long hi,
+      java.util.Set<Long> into) {
+    for (Long k : map.keySet()) {
+      if (k >= lo && k < hi) {
+        into.add(k);
+      }
+    }
+  }
+
+  /**
+   * Bounds the dirty map's size (not only its bytes): past {@link #MAX_DIRTY_ENTRIES} changed
+   * blocks, commits them, as a flush would. Committing early only makes data durable sooner.
+   * Skipped if a flush is already running (it shrinks the map anyway).
+   */
+  private void autoFlush() {
+    if (state.dirty.size() > MAX_DIRTY_ENTRIES && flushLock.tryLock()) {
+      try {
+        flushDirty();
+      } catch (RuntimeException e) {
+        // the changes stay buffered; the caller's next flush reports the problem
+        log.warn("volume '{}': early commit of {} changed blocks failed: {}", info.name(),
+            state.dirty.size(), e.toString());
+      } finally {
+        flushLock.unlock();
+      }
+    }
+  }
+
 
   private void zeroPartial(long from, long to) {
     if (to > from) {
@@ -619,9 +696,9 @@ public final class VolumeEngine implements BlockVolume {
           State s = state;
           Generation g = pending;
           List<Long> batch = new ArrayList<>();
-          for (Map.Entry<Long, Entry> me : s.dirty.entrySet()) {
-            if (me.getValue() instanceof Entry.Mem) {
-              batch.add(me.getKey());
+          for (Long index = s.inMemory.poll(); index != null; index = s.inMemory.poll()) {
+            if (s.dirty.get(index) instanceof Entry.Mem && !batch.contains(index)) {
+              batch.add(index);
               if (batch.size() == 64) {
                 break;
               }
@@ -670,7 +747,12 @@ public final class VolumeEngine implements BlockVolume {
       if (e instanceof Entry.Mem) {
         byte[] data = ((Entry.Mem) e).data;
         BlockRef ref = g.next(BlockKind.DATA);
-        putBlock(ref, ByteBuffer.wrap(data));
+        try {
+          putBlock(ref, ByteBuffer.wrap(data));
+        } catch (RuntimeException failed) {
+          s.inMemory.add(index); // still in memory: a later write-out or the flush retries
+          throw failed;
+        }
         s.dirty.put(index, new Entry.Stored(ref));
         dirtyBytes.addAndGet(-blockSize);
       }
@@ -734,7 +816,7 @@ public final class VolumeEngine implements BlockVolume {
         }
         g = pending;
         pending = new Generation(info.id(), g.number + 1);
-        state = new State(new ConcurrentHashMap<>(), s.dirty, s.root);
+        state = State.fresh(s.dirty, s.root);
       } finally {
         phase.writeLock().unlock();
       }
@@ -744,12 +826,15 @@ public final class VolumeEngine implements BlockVolume {
         root = commit(frozen, g);
       } catch (RuntimeException e) {
         restore(frozen);
+        if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
+          fence((LeaseLostException) e);
+        }
         throw e;
       }
       long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
       phase.writeLock().lock();
       try {
-        state = new State(state.dirty, Map.of(), root);
+        state = state.withRoot(Map.of(), root);
       } finally {
         phase.writeLock().unlock();
       }
@@ -826,9 +911,11 @@ public final class VolumeEngine implements BlockVolume {
         Entry prior = s.dirty.putIfAbsent(me.getKey(), me.getValue());
         if (prior != null && me.getValue() instanceof Entry.Mem) {
           shadowed++;
+        } else if (prior == null && me.getValue() instanceof Entry.Mem) {
+          s.inMemory.add(me.getKey());
         }
       }
-      state = new State(s.dirty, Map.of(), s.root);
+      state = s.withRoot(Map.of(), s.root);
       dirtyBytes.addAndGet(-shadowed * blockSize);
     } finally {
       phase.writeLock().unlock();

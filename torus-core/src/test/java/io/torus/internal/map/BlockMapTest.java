@@ -69,6 +69,15 @@ class BlockMapTest {
         assertThat(BlockMap.lookup(this::read, root, idx)).as("seed %d idx %d", seed, idx)
             .isEqualTo(model.get(idx));
       }
+      BlockMap.Cursor cursor = new BlockMap.Cursor(this::read, root);
+      long start = (long) (rnd.nextDouble() * blocks);
+      for (long idx = start; idx < Math.min(blocks, start + 3000); idx++) {
+        assertThat(cursor.lookup(idx)).as("seed %d cursor idx %d", seed, idx)
+            .isEqualTo(model.get(idx));
+      }
+      for (Long idx : model.keySet()) {
+        assertThat(cursor.lookup(idx)).isEqualTo(model.get(idx));
+      }
       List<Long> all = new ArrayList<>();
       BlockMap.allocated(this::read, root, 0, blocks, all::add);
       assertThat(all).as("seed %d", seed).containsExactlyElementsOf(model.keySet());

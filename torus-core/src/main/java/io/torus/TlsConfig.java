@@ -1,0 +1,71 @@
+package io.torus;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Mutual TLS settings from PEM files: the CA that signs every trusted certificate, this side's
+ * own certificate chain, and its private key. Used for the peer protocol
+ * ({@link TorusBuilder#tls}) and for the connection to etcd ({@link TorusBuilder#etcdTls}).
+ *
+ * <p>The peer protocol with TLS admits exactly the connections whose certificate chains up to
+ * {@link #caCertificate()}: the CA defines the cluster's membership. Both sides present their
+ * certificate (client authentication is required). Whether the name in the server's
+ * certificate must match the address dialled is {@link #verifyHostname()}; it is off by
+ * default, because peers dial the addresses peers registered in etcd (often plain IPs, or an
+ * address behind NAT), and a certificate from the cluster's CA is what makes a peer a peer.
+ * Use a CA dedicated to the cluster.
+ *
+ * <p>The files are read when a node starts (a bad file fails {@link TorusBuilder#build()} with
+ * {@link ErrorCode#EINVAL}); replacing them later has no effect on a running node.
+ *
+ * @param caCertificate PEM file with one or more CA certificates to trust
+ * @param certificateChain PEM file with this side's certificate, then any intermediates
+ * @param privateKey unencrypted PKCS#8 PEM file ({@code -----BEGIN PRIVATE KEY-----}) of the
+ *     certificate's key, RSA or EC; convert a traditional key with
+ *     {@code openssl pkcs8 -topk8 -nocrypt}
+ * @param verifyHostname whether a client also checks that the server certificate's subject
+ *     alternative names contain the host (name or IP) it connected to
+ */
+public record TlsConfig(Path caCertificate, Path certificateChain, Path privateKey,
+    boolean verifyHostname) {
+
+  /**
+   * Validates the paths.
+   *
+   * @throws NullPointerException if a path is null
+   * @throws TorusException EINVAL naming a file that is not a readable regular file
+   */
+  public TlsConfig {
+    Objects.requireNonNull(caCertificate, "caCertificate");
+    Objects.requireNonNull(certificateChain, "certificateChain");
+    Objects.requireNonNull(privateKey, "privateKey");
+    readable("CA certificate", caCertificate);
+    readable("certificate chain", certificateChain);
+    readable("private key", privateKey);
+  }
+
+  /**
+   * Mutual TLS from PEM files, without hostname verification.
+   *
+   * @param ca the CA certificate(s) to trust
+   * @param certificateChain this side's certificate chain
+   * @param privateKey its unencrypted PKCS#8 private key
+   * @throws TorusException EINVAL if a file cannot be read
+   */
+  public static TlsConfig ofPem(Path ca, Path certificateChain, Path privateKey) {
+    return new TlsConfig(ca, certificateChain, privateKey, false);
+  }
+
+  /** These settings with hostname verification on or off. */
+  public TlsConfig withHostnameVerification(boolean verify) {
+    return new TlsConfig(caCertificate, certificateChain, privateKey, verify);
+  }
+
+  private static void readable(String what, Path p) {
+    if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+      throw TorusException.invalid("TLS " + what + " is not a readable file: " + p);
+    }
+  }
+}

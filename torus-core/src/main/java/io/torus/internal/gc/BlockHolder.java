@@ -1,0 +1,49 @@
+package io.torus.internal.gc;
+
+import io.torus.BlockRef;
+import io.torus.spi.BlockStore;
+import java.util.function.Consumer;
+
+/**
+ * Something that holds blocks and can list and delete them: one of this node's stores, or a
+ * peer of the cluster reached over the network. What a collection cycle sweeps.
+ */
+public interface BlockHolder {
+
+  /** A name for logs. */
+  String name();
+
+  /** Calls {@code action} for every ref of the volume the holder has. */
+  void forEach(long volumeId, Consumer<BlockRef> action);
+
+  /** Deletes a block; returns whether it was there. */
+  boolean delete(BlockRef ref);
+
+  /** Makes the deletes durable (and their space reusable). */
+  void flush();
+
+  /** A holder over one of this node's stores. */
+  static BlockHolder of(BlockStore store) {
+    return new BlockHolder() {
+      @Override
+      public String name() {
+        return store.name();
+      }
+
+      @Override
+      public void forEach(long volumeId, Consumer<BlockRef> action) {
+        store.forEach(volumeId, action);
+      }
+
+      @Override
+      public boolean delete(BlockRef ref) {
+        return store.delete(ref);
+      }
+
+      @Override
+      public void flush() {
+        store.flush();
+      }
+    };
+  }
+}
