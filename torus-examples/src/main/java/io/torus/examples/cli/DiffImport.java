@@ -16,7 +16,9 @@ import java.time.Instant;
  * (unflushed); the result's digest must equal the diff's target digest; only then is the
  * volume flushed (committed) and snapshotted under the diff's target name. If anything fails
  * after writing began, the volume is restored to the safety snapshot. The safety snapshot is
- * deleted at the end, unless restoring it failed (then it is left for the operator).
+ * deleted at the end, unless restoring it failed (then it is left for the operator). The
+ * engine may commit part of a very large diff early (its cap on uncommitted blocks); the
+ * restore covers that too. If this process dies mid-way, the safety snapshot is left.
  */
 final class DiffImport {
   private DiffImport() {}

@@ -31,7 +31,7 @@ final class InitCommand implements Callable<Integer> {
       description = "Copies of each block of a new volume (default: ${DEFAULT-VALUE}).")
   int replication;
 
-  @Option(names = "--block-size", defaultValue = "64KiB", paramLabel = "SIZE",
+  @Option(names = "--block-size", defaultValue = "16KiB", paramLabel = "SIZE",
       description = "Block size of a new volume (default: ${DEFAULT-VALUE}).")
   Size blockSize;
 

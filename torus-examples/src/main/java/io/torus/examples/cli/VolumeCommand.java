@@ -23,7 +23,7 @@ final class VolumeCommand {
   static final class SpecOptions {
     @Option(names = "--block-size", paramLabel = "SIZE",
         description = "Block size, a power of two from 4KiB to 4MiB (default: the cluster's,"
-            + " set by 'torus init'; else 64KiB).")
+            + " set by 'torus init'; else 16KiB).")
     Size blockSize;
 
     @Option(names = "--replication", paramLabel = "N",

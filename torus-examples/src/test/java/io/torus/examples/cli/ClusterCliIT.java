@@ -68,7 +68,7 @@ class ClusterCliIT {
     assertThat(torus.ok("ring", "show")).contains("3 members");
 
     assertThat(torus.ok("volume", "create", "vol1", "64MiB"))
-        .contains("64 MiB, 64 KiB blocks, 2 copies");
+        .contains("64 MiB, 16 KiB blocks, 2 copies");
     int nbdPort = freePort();
     Process nbd = torus.start("nbd ready", "nbd", "--listen", "127.0.0.1:" + nbdPort, "vol1");
     String uri = "nbd://127.0.0.1:" + nbdPort + "/vol1";
