@@ -13,15 +13,27 @@ import java.nio.ByteBuffer;
  */
 public final class BlockCache {
   private final Cache<BlockRef, Object> cache;
+  private final long capacity;
 
   /** A cache of at most {@code maxBytes} bytes of block data; 0 disables caching. */
   public BlockCache(long maxBytes) {
+    this.capacity = Math.max(0, maxBytes);
     this.cache = maxBytes <= 0 ? null : Caffeine.newBuilder()
         .maximumWeight(maxBytes)
         .recordStats()
         .weigher((BlockRef k, Object v) -> v instanceof MapNode
             ? ((MapNode) v).encodedSize() + 64 : ((ByteBuffer) v).capacity() + 64)
         .build();
+  }
+
+  /** Whether anything is cached at all. */
+  public boolean enabled() {
+    return cache != null;
+  }
+
+  /** The most bytes the cache holds. */
+  public long capacity() {
+    return capacity;
   }
 
   /** A cached block as a read-only view, or null. */

@@ -34,6 +34,14 @@ public interface BlockLayer {
    */
   void delete(BlockRef ref);
 
+  /**
+   * How many gets a multi-block read should run at once: 1 for local stores (a get is a memory
+   * or page-cache copy), more for a layer whose gets are network round trips.
+   */
+  default int readParallelism() {
+    return 1;
+  }
+
   /** Barrier: every put that returned before this call is durable when it returns. */
   void flush();
 }

@@ -362,6 +362,12 @@ public final class DistributedBlockLayer implements BlockLayer {
     return ok;
   }
 
+  /** Gets are round trips to peers: a multi-block read fetches blocks in parallel. */
+  @Override
+  public int readParallelism() {
+    return 8;
+  }
+
   @Override
   public ByteBuffer get(BlockRef ref) {
     Ring ring = ring();

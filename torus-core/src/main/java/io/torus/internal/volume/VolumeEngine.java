@@ -418,12 +418,52 @@ public final class VolumeEngine implements BlockVolume {
     long off = offset;
     State s = state;
     BlockMap.Cursor committed = new BlockMap.Cursor(this::loadNode, s.root);
+    prefetch(s, offset, dst.remaining());
     while (dst.hasRemaining()) {
       long index = off >>> shift;
       int inBlock = (int) (off & (blockSize - 1));
       int n = Math.min(blockSize - inBlock, dst.remaining());
       readBlock(s, committed, index, inBlock, n, dst);
       off += n;
+    }
+  }
+
+  /**
+   * For a read over several blocks of a layer whose gets are round trips, fetches the committed
+   * blocks it needs into the cache in parallel first, so the copy loop below finds them there.
+   * Only a hint: a block evicted again in between is simply fetched once more.
+   */
+  private void prefetch(State s, long offset, int length) {
+    int parallel = layer.readParallelism();
+    if (parallel <= 1 || length <= blockSize || !cache.enabled()
+        || (long) length * 4 > cache.capacity()) {
+      return;
+    }
+    long first = offset >>> shift;
+    long last = (offset + length - 1) >>> shift;
+    BlockMap.Cursor cursor = new BlockMap.Cursor(this::loadNode, s.root);
+    List<BlockRef> wanted = new ArrayList<>();
+    for (long i = first; i <= last; i++) {
+      if (!s.dirty.containsKey(i) && !s.frozen.containsKey(i)) {
+        BlockRef ref = cursor.lookup(i);
+        if (ref != null && cache.block(ref) == null) {
+          wanted.add(ref);
+        }
+      }
+    }
+    if (wanted.size() < 2) {
+      return;
+    }
+    List<CompletableFuture<Void>> gets = new ArrayList<>(wanted.size());
+    for (BlockRef ref : wanted) {
+      gets.add(CompletableFuture.runAsync(() -> loadBlock(ref), ioPool));
+    }
+    for (CompletableFuture<Void> g : gets) {
+      try {
+        g.join();
+      } catch (RuntimeException e) {
+        return; // the copy loop fetches it again and reports the error
+      }
     }
   }
 

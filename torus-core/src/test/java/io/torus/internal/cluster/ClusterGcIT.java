@@ -47,6 +47,11 @@ class ClusterGcIT {
       try (Torus c = Torus.builder().etcd(ETCD.endpoints()).etcdPrefix(prefix).peer(false)
           .ioTimeout(Duration.ofSeconds(10)).gcInterval(Duration.ZERO).build()) {
         c.createVolume(VolumeSpec.builder("v", model.length).replication(2).build());
+        long ringDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (c.cluster().ring().map(r -> r.members().size()).orElse(0) < 2) {
+          assertThat(System.nanoTime()).as("both peers in the ring").isLessThan(ringDeadline);
+          Thread.sleep(200);
+        }
         try (BlockVolume v = c.openVolume("v")) {
           for (int round = 0; round < 5; round++) { // each round overwrites everything
             rnd.nextBytes(model);
