@@ -134,4 +134,73 @@ class RebalanceIT {
       c.verify();
     }
   }
+
+  /**
+   * Blocks corrupted on one peer's disk (bytes flipped in its data files): scrub finds every
+   * one, replaces it with a good copy from another peer and reports the count.
+   */
+  @Test
+  @Timeout(value = 4, unit = TimeUnit.MINUTES)
+  void scrubRepairsCorruptCopiesAndCountsThem() throws Exception {
+    List<String> opts = List.of("-Dtorus.peer.scrubInterval=PT1S",
+        "-Dtorus.peer.scrubRate=" + 64L * MIB, "-Dtorus.peer.antiEntropy=PT30S");
+    try (RebalanceCluster c = new RebalanceCluster(ETCD.endpoint(0), prefix(), 3, opts)) {
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      c.write(16L * MIB, BLOCK, 4);
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      String victim = c.nodeId(0);
+      long before = c.status().reports().get(victim).repaired();
+      int corrupted = Corruption.flipBlocks(c, 0, 8);
+      assertThat(corrupted).isEqualTo(8);
+      ClusterStatus s = c.await("scrub repairs on peer 0", Duration.ofSeconds(90),
+          st -> st.reports().get(victim).repaired() - before >= corrupted);
+      System.out.println("scrub: " + s.reports().get(victim));
+      assertThat(s.reports().get(victim).corruptFound()).isGreaterThanOrEqualTo(corrupted);
+      for (var ref : c.holdings(0)) {
+        assertThat(c.peerClient(0).get(ref, RebalanceCluster.D).join()).isNotNull();
+      }
+      c.verify();
+    }
+  }
+
+  /**
+   * While a 4th peer's share moves (slowly: 2 MiB/s per peer), a moving peer is killed with
+   * SIGKILL and restarted, then etcd is frozen (SIGSTOP) for 4 s: no peer loses a copy while
+   * etcd is away, the transition resumes and completes, every block has R copies, all data
+   * reads back.
+   */
+  @Test
+  @Timeout(value = 6, unit = TimeUnit.MINUTES)
+  void moveSurvivesAKilledMoverAndAnEtcdOutage() throws Exception {
+    try (RebalanceCluster c = new RebalanceCluster(ETCD.endpoint(0), prefix(), 3,
+        options("PT5M", 2L * MIB))) {
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      c.write(SIZE, BLOCK, 5);
+      c.awaitSettled(3, Duration.ofSeconds(90));
+      long movedBefore = c.bytesMoved();
+      int fourth = c.peers.add();
+      c.await("the move under way", Duration.ofSeconds(60),
+          st -> st.inTransition() && c.bytesMoved() - movedBefore > 2L * MIB);
+      c.peers.kill(0);
+      c.peers.restart(0);
+      assertThat(c.status().inTransition()).isTrue();
+      int[] before = new int[4];
+      for (int i = 0; i < 4; i++) {
+        before[i] = c.holdings(i).size();
+      }
+      ETCD.pauseAll();
+      try {
+        Thread.sleep(4000);
+        for (int i = 0; i < 4; i++) {
+          assertThat(c.holdings(i).size()).as("copies on peer %d while etcd is away", i)
+              .isGreaterThanOrEqualTo(before[i]);
+        }
+      } finally {
+        ETCD.resumeAll();
+      }
+      ClusterStatus s = c.awaitSettled(4, Duration.ofSeconds(180));
+      c.assertFullyReplicated(s.ring(), 2, 0, 1, 2, fourth);
+      c.verify();
+    }
+  }
 }
