@@ -73,7 +73,7 @@ public final class Rebalancer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
   /** Refs per HAS request and per cursor save. */
   static final int PAGE = 256;
-  /** Owner lookups beyond R that reads may fall back to (matches the data path). */
+  /** Copies to one target in flight at a time (pipelined on its connection). */
   private static final int IN_FLIGHT = 16;
 
   private final String self;
