@@ -73,7 +73,7 @@ public final class Rebalancer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
   /** Refs per HAS request and per cursor save. */
   static final int PAGE = 256;
-  /** Owner lookups beyond R that reads may fall back to (matches the data path). */
+  /** Copies to one target in flight at a time (pipelined on its connection). */
   private static final int IN_FLIGHT = 16;
 
   private final String self;
@@ -260,7 +260,7 @@ public final class Rebalancer implements AutoCloseable {
     }
     for (Map.Entry<String, CompletableFuture<boolean[]>> e : sent.entrySet()) {
       try {
-        boolean[] has = e.getValue().join();
+        boolean[] has = await(e.getValue());
         List<BlockRef> asked = ask.get(e.getKey());
         Set<BlockRef> yes = new HashSet<>();
         for (int i = 0; i < has.length; i++) {
@@ -341,13 +341,13 @@ public final class Rebalancer implements AutoCloseable {
           bytes += len;
           sentCount++;
           if (puts.size() >= IN_FLIGHT) {
-            puts.remove(0).join();
+            await(puts.remove(0));
           }
         }
         for (CompletableFuture<Void> f : puts) {
-          f.join();
+          await(f);
         }
-        c.flush(timeout).join();
+        await(c.flush(timeout));
         moved.addAndGet(bytes);
         copies.addAndGet(sentCount);
         missing.addAndGet(-sentCount);
@@ -381,6 +381,25 @@ public final class Rebalancer implements AutoCloseable {
     }
     local.flush();
     return true;
+  }
+
+  /**
+   * Waits for a peer answer, at most the request deadline plus a margin: the transport fails
+   * requests at their deadline, and this bound keeps a pass moving even if an answer is lost.
+   */
+  private <T> T await(CompletableFuture<T> f) {
+    try {
+      return f.get(timeout.toMillis() + 2000, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      f.cancel(false);
+      throw new io.torus.TorusException(io.torus.ErrorCode.EIO, "no answer within "
+          + timeout.plusSeconds(2), null, true);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw io.torus.TorusException.of(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new io.torus.TorusException(io.torus.ErrorCode.EIO, "interrupted", e);
+    }
   }
 
   private static int crc(ByteBuffer b) {

@@ -74,4 +74,133 @@ class RebalanceIT {
       c.verify();
     }
   }
+
+  /**
+   * A peer killed with SIGKILL and left down past the grace period (3 s here): it leaves the
+   * ring and every block returns to 2 copies on the two survivors; a second peer is then
+   * killed and all data still reads back from the last one.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void lostPeerIsReReplicatedThenASecondLossLosesNothing() throws Exception {
+    try (RebalanceCluster c = new RebalanceCluster(ETCD.endpoint(0), prefix(), 3,
+        options("PT3S", 256L * MIB))) {
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      c.write(SIZE, BLOCK, 2);
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      String lost = c.nodeId(2);
+      c.peers.kill(2);
+      ClusterStatus s = c.await("peer 2 out of the ring, survivors done",
+          Duration.ofSeconds(120), st -> st.settled() && st.ring().members().size() == 2);
+      assertThat(s.targetMembers()).doesNotContain(lost);
+      c.assertFullyReplicated(s.ring(), 2, 0, 1);
+      c.peers.kill(1);
+      c.verify();
+    }
+  }
+
+  /**
+   * A peer down for less than the grace period (60 s here) and restarted: the ring does not
+   * change, no mass re-replication happens, and the blocks written while it was down get
+   * their copies on it (anti-entropy).
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void shortOutageCausesNoStormAndHealsWritesMadeMeanwhile() throws Exception {
+    try (RebalanceCluster c = new RebalanceCluster(ETCD.endpoint(0), prefix(), 3,
+        options("PT60S", 256L * MIB))) {
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      c.write(SIZE, BLOCK, 3);
+      ClusterStatus before = c.awaitSettled(3, Duration.ofSeconds(60));
+      long movedBefore = c.bytesMoved();
+      c.peers.kill(1);
+      c.await("peer 1 down", Duration.ofSeconds(30), st -> st.peers().stream()
+          .anyMatch(p -> !p.up()));
+      c.overwrite(0, 4 * MIB, 33);
+      c.peers.restart(1);
+      ClusterStatus after = c.awaitSettled(3, Duration.ofSeconds(90));
+      c.await("the copies written meanwhile in place", Duration.ofSeconds(60), st -> {
+        try {
+          c.assertFullyReplicated(st.ring(), 2, 0, 1, 2);
+          return true;
+        } catch (AssertionError | Exception e) {
+          return false;
+        }
+      });
+      assertThat(after.ringVersion()).isEqualTo(before.ringVersion());
+      long moved = c.bytesMoved() - movedBefore;
+      System.out.printf("short outage: %d bytes copied after 4 MiB written meanwhile%n", moved);
+      assertThat(moved).isLessThan(2L * 4 * MIB + 64L * BLOCK);
+      c.verify();
+    }
+  }
+
+  /**
+   * Blocks corrupted on one peer's disk (bytes flipped in its data files): scrub finds every
+   * one, replaces it with a good copy from another peer and reports the count.
+   */
+  @Test
+  @Timeout(value = 4, unit = TimeUnit.MINUTES)
+  void scrubRepairsCorruptCopiesAndCountsThem() throws Exception {
+    List<String> opts = List.of("-Dtorus.peer.scrubInterval=PT1S",
+        "-Dtorus.peer.scrubRate=" + 64L * MIB, "-Dtorus.peer.antiEntropy=PT30S");
+    try (RebalanceCluster c = new RebalanceCluster(ETCD.endpoint(0), prefix(), 3, opts)) {
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      c.write(16L * MIB, BLOCK, 4);
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      String victim = c.nodeId(0);
+      long before = c.status().reports().get(victim).repaired();
+      int corrupted = Corruption.flipBlocks(c, 0, 8);
+      assertThat(corrupted).isEqualTo(8);
+      ClusterStatus s = c.await("scrub repairs on peer 0", Duration.ofSeconds(90),
+          st -> st.reports().get(victim).repaired() - before >= corrupted);
+      System.out.println("scrub: " + s.reports().get(victim));
+      assertThat(s.reports().get(victim).corruptFound()).isGreaterThanOrEqualTo(corrupted);
+      for (var ref : c.holdings(0)) {
+        assertThat(c.peerClient(0).get(ref, RebalanceCluster.D).join()).isNotNull();
+      }
+      c.verify();
+    }
+  }
+
+  /**
+   * While a 4th peer's share moves (slowly: 2 MiB/s per peer), a moving peer is killed with
+   * SIGKILL and restarted, then etcd is frozen (SIGSTOP) for 4 s: no peer loses a copy while
+   * etcd is away, the transition resumes and completes, every block has R copies, all data
+   * reads back.
+   */
+  @Test
+  @Timeout(value = 6, unit = TimeUnit.MINUTES)
+  void moveSurvivesAKilledMoverAndAnEtcdOutage() throws Exception {
+    try (RebalanceCluster c = new RebalanceCluster(ETCD.endpoint(0), prefix(), 3,
+        options("PT5M", 2L * MIB))) {
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      c.write(SIZE, BLOCK, 5);
+      c.awaitSettled(3, Duration.ofSeconds(90));
+      long movedBefore = c.bytesMoved();
+      int fourth = c.peers.add();
+      c.await("the move under way", Duration.ofSeconds(60),
+          st -> st.inTransition() && c.bytesMoved() - movedBefore > 2L * MIB);
+      c.peers.kill(0);
+      c.peers.restart(0);
+      assertThat(c.status().inTransition()).isTrue();
+      int[] before = new int[4];
+      for (int i = 0; i < 4; i++) {
+        before[i] = c.holdings(i).size();
+      }
+      ETCD.pauseAll();
+      try {
+        Thread.sleep(4000);
+        for (int i = 0; i < 4; i++) {
+          assertThat(c.holdings(i).size()).as("copies on peer %d while etcd is away", i)
+              .isGreaterThanOrEqualTo(before[i]);
+        }
+      } finally {
+        ETCD.resumeAll();
+      }
+      ClusterStatus s = c.awaitSettled(4, Duration.ofSeconds(180));
+      c.assertFullyReplicated(s.ring(), 2, 0, 1, 2, fourth);
+      c.verify();
+    }
+  }
 }

@@ -95,7 +95,16 @@ public final class FaultProxy implements AutoCloseable {
           closeQuietly(in);
           continue;
         }
-        Socket out = new Socket(InetAddress.getLoopbackAddress(), target);
+        Socket out;
+        try {
+          out = new Socket(InetAddress.getLoopbackAddress(), target);
+        } catch (IOException e) {
+          // The target is down: refuse like a dead peer's port would, instead of holding the
+          // accepted connection open with nothing behind it.
+          in.setSoLinger(true, 0);
+          closeQuietly(in);
+          continue;
+        }
         sockets.add(in);
         sockets.add(out);
         pump(in, out);
