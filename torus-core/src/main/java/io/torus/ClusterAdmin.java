@@ -97,6 +97,38 @@ public interface ClusterAdmin {
    */
   boolean removePeer(String nodeId);
 
+  /**
+   * Asks the cluster to drain a peer: its blocks are copied to their new owners, then it leaves
+   * the ring and holds nothing; it does not rejoin until {@link #cancelDrain}. Watch
+   * {@link #replication()} for progress. Refused (EINVAL) on a node without etcd.
+   */
+  void drainPeer(String nodeId);
+
+  /** Withdraws a drain request; returns whether there was one. */
+  boolean cancelDrain(String nodeId);
+
+  /**
+   * How far the cluster is from every block having its full number of copies, as the peers
+   * last reported; empty on a node without a cluster.
+   */
+  Optional<Replication> replication();
+
+  /**
+   * The cluster's replication state.
+   *
+   * @param ringVersion the ring in force
+   * @param inTransition whether blocks are moving between an old and a new ring
+   * @param underReplicated copies missing, summed over the peers' last reports
+   * @param bytesToMove bytes still to copy
+   * @param rateBytesPerSecond the current copy rate
+   * @param etaSeconds estimated seconds to settle, or -1 if unknown
+   * @param scrubRepaired corrupt copies scrub has replaced
+   * @param settled whether every up peer reported a complete pass with nothing missing
+   */
+  record Replication(long ringVersion, boolean inTransition, long underReplicated,
+      long bytesToMove, long rateBytesPerSecond, long etaSeconds, long scrubRepaired,
+      boolean settled) {}
+
   /** The ring blocks are placed by, or empty before the first peer joined. */
   Optional<RingInfo> ring();
 

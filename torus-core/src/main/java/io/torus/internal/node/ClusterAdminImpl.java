@@ -70,6 +70,37 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
   }
 
   @Override
+  public void drainPeer(String nodeId) {
+    coordinationOrFail().rebalance().requestDrain(
+        io.torus.internal.meta.PeerInfo.checkNodeId(nodeId));
+  }
+
+  @Override
+  public boolean cancelDrain(String nodeId) {
+    return coordinationOrFail().rebalance().cancelDrain(
+        io.torus.internal.meta.PeerInfo.checkNodeId(nodeId));
+  }
+
+  @Override
+  public Optional<Replication> replication() {
+    if (!clustered || coordination == null) {
+      return Optional.empty();
+    }
+    io.torus.internal.rebalance.ClusterStatus st =
+        io.torus.internal.rebalance.ClusterStatus.read(coordination);
+    return Optional.of(new Replication(st.ringVersion(), st.inTransition(),
+        st.underReplicated(), st.bytesToMove(), st.rateBytesPerSecond(), st.etaSeconds(),
+        st.scrubRepaired(), st.settled()));
+  }
+
+  private Coordination coordinationOrFail() {
+    if (!clustered || coordination == null) {
+      throw TorusException.invalid("draining needs a cluster; this node has no etcd");
+    }
+    return coordination;
+  }
+
+  @Override
   public Optional<RingInfo> ring() {
     Optional<byte[]> bytes = coordination == null ? Optional.empty()
         : coordination.ring().read().map(VersionedRing::bytes);

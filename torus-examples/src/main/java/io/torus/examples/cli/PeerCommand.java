@@ -57,16 +57,30 @@ final class PeerCommand {
     @Override
     public Integer call() {
       try (Torus torus = node.open()) {
+        boolean up = torus.cluster().peers().stream()
+            .anyMatch(p -> p.nodeId().equals(id) && p.up());
+        boolean inRing = torus.cluster().ring().map(r -> r.members().stream()
+            .anyMatch(m -> m.nodeId().equals(id))).orElse(false);
+        if (up && inRing) {
+          torus.cluster().drainPeer(id);
+          System.out.printf("peer '%s' is draining: its blocks are being copied to the other"
+              + " peers. Watch 'torus status'; when it has left the ring, stop it and run"
+              + " 'torus peer remove %s' again.%n", id, id);
+          return 0;
+        }
+        if (up) {
+          throw new IllegalArgumentException("peer '" + id + "' is up and holds no ring"
+              + " share: stop its node first, then remove it");
+        }
+        if (inRing) {
+          torus.cluster().drainPeer(id); // down: its copies are re-made from the others
+        }
         if (!torus.cluster().removePeer(id)) {
           throw new IllegalArgumentException("no peer '" + id + "' is registered");
         }
-        System.out.printf("removed peer '%s' from the peer list%n", id);
-        boolean inRing = torus.cluster().ring().map(r -> r.members().stream()
-            .anyMatch(m -> m.nodeId().equals(id))).orElse(false);
-        if (inRing) {
-          System.out.println("note: it is still a ring member; blocks placed on it are read"
-              + " from their other copies (rebalancing is not available in this version)");
-        }
+        System.out.printf("removed peer '%s'%s%n", id, inRing
+            ? "; its blocks are re-replicated from their other copies (see 'torus status')"
+            : "");
       }
       return 0;
     }

@@ -64,8 +64,21 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("  %-24s %10s %d copies: %s%n", v.name(), Size.format(v.size()),
             v.replication(), health);
       }
-      System.out.println("under-replicated blocks: not counted by this version (it needs"
-          + " re-replication, which is not available yet)");
+      c.replication().ifPresent(r -> {
+        System.out.printf("replication: ring %d%s; %d copies missing, %s to move",
+            r.ringVersion(), r.inTransition() ? " (blocks moving to a new ring)" : "",
+            r.underReplicated(), Size.human(r.bytesToMove()));
+        if (r.rateBytesPerSecond() > 0) {
+          System.out.printf(" at %s/s", Size.human(r.rateBytesPerSecond()));
+        }
+        if (r.etaSeconds() >= 0 && !r.settled()) {
+          System.out.printf(", about %d s left", r.etaSeconds());
+        }
+        System.out.printf("; %s%n", r.settled() ? "settled" : "not settled yet");
+        if (r.scrubRepaired() > 0) {
+          System.out.printf("scrub: %d corrupt copies replaced%n", r.scrubRepaired());
+        }
+      });
       return 0;
     }
   }
