@@ -41,6 +41,8 @@ public final class TorusBuilder {
   private WriteLevel writeLevel = WriteLevel.ALL;
   private ReadLevel readLevel = ReadLevel.FIRST;
   private Duration peerTimeout = Duration.ofSeconds(5);
+  private TlsConfig tls;
+  private TlsConfig etcdTls;
 
   TorusBuilder() {}
 
@@ -249,6 +251,30 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * Mutual TLS for the peer protocol of a clustered node, on the same port: the node's server
+   * then admits only connections presenting a certificate signed by {@code tls}'s CA (others,
+   * and plain-TCP clients, are refused and logged), and its client presents its certificate
+   * and trusts only servers signed by that CA. Every node of a cluster must use TLS or none
+   * does. Default: none (plain TCP). See {@link TlsConfig} for hostname checks.
+   */
+  public TorusBuilder tls(TlsConfig tls) {
+    this.tls = Objects.requireNonNull(tls, "tls");
+    return this;
+  }
+
+  /**
+   * Mutual TLS to etcd: trust {@code tls}'s CA for the etcd servers and present its
+   * certificate and key (for etcd started with {@code --client-cert-auth}). Use
+   * {@code https://} endpoints in {@link #etcd}. May be the same value as {@link #tls} when one
+   * CA signs both. The etcd client always checks that the server's certificate names the
+   * endpoint host, whatever {@link TlsConfig#verifyHostname()} says. Default: none.
+   */
+  public TorusBuilder etcdTls(TlsConfig tls) {
+    this.etcdTls = Objects.requireNonNull(tls, "tls");
+    return this;
+  }
+
   /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
   public Torus build() {
     return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
@@ -256,6 +282,6 @@ public final class TorusBuilder {
         ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry,
         etcdEndpoints, etcdPrefix, peer,
         listenHost, listenPort, advertiseHost, advertisePort, writeLevel, readLevel,
-        peerTimeout));
+        peerTimeout, tls, etcdTls));
   }
 }

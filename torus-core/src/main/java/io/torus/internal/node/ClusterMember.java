@@ -47,7 +47,7 @@ final class ClusterMember implements AutoCloseable {
     this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
     this.health = new PeerHealth(Duration.ofSeconds(3), System::nanoTime);
     this.transport = new PeerTransport(nodeId,
-        TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks);
+        TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks, c.tls());
     PeerServer srv = null;
     ClusterView v;
     try {
@@ -55,7 +55,7 @@ final class ClusterMember implements AutoCloseable {
       if (c.peer()) {
         Path epochs = c.dataDirectory() == null ? null : c.dataDirectory().resolve("epochs");
         srv = PeerServer.start(new StorePeerService(nodeId, stores, epochs), workers,
-            c.listenHost(), c.listenPort());
+            c.listenHost(), c.listenPort(), c.tls());
         long capacity = stores.stream().mapToLong(BlockStore::capacity).sum();
         self = new PeerRecord(nodeId,
             c.advertiseHost() != null ? c.advertiseHost() : c.listenHost(),
