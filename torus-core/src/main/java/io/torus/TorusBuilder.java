@@ -275,8 +275,14 @@ public final class TorusBuilder {
     return this;
   }
 
-  /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
+  /**
+   * Starts the node. Throws {@link TorusException} if a store or the metadata won't open, or
+   * EINVAL if {@link #tls} or {@link #etcdTls} is set on a node that is not clustered.
+   */
   public Torus build() {
+    if ((tls != null || etcdTls != null) && etcdEndpoints.isEmpty()) {
+      throw TorusException.invalid("tls and etcdTls apply to a clustered node: set etcd(...)");
+    }
     return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
         dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
         ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry,

@@ -115,6 +115,12 @@ class ClusterTlsIT {
   }
 
   @Test
+  void tlsOnANodeThatIsNotClusteredIsAConfigurationError() {
+    assertThatThrownBy(() -> Torus.builder().tls(pki.peer()).build().close())
+        .isInstanceOf(TorusException.class).hasMessageContaining("clustered");
+  }
+
+  @Test
   void etcdRefusesNodesWithoutTheRightCertificates() {
     Duration t = Duration.ofSeconds(3);
     // Trusts another CA: the node cannot verify etcd's certificate.
