@@ -85,6 +85,12 @@ public interface Torus extends AutoCloseable {
    */
   GcResult collectGarbage();
 
+  /**
+   * The cluster this node belongs to, for operators: peers, ring and defaults (see
+   * {@link ClusterAdmin}). Valid until the node is closed.
+   */
+  ClusterAdmin cluster();
+
   /** Flushes and closes every volume this node opened, then stops the node. Idempotent. */
   @Override
   void close();

@@ -43,6 +43,11 @@ public final class TorusBuilder {
   private Duration peerTimeout = Duration.ofSeconds(5);
   private TlsConfig tls;
   private TlsConfig etcdTls;
+  private long rebalanceRate = 64L << 20;
+  private long scrubRate = 8L << 20;
+  private Duration scrubInterval = Duration.ofHours(1);
+  private Duration antiEntropyInterval = Duration.ofMinutes(1);
+  private Duration lostPeerGrace = Duration.ofMinutes(5);
 
   TorusBuilder() {}
 
@@ -252,6 +257,63 @@ public final class TorusBuilder {
   }
 
   /**
+   * Bytes per second a peer may copy to other peers for rebalance, re-replication and
+   * anti-entropy (so foreground I/O keeps priority). Default 64 MiB/s.
+   */
+  public TorusBuilder rebalanceRate(long bytesPerSecond) {
+    this.rebalanceRate = positive("rebalanceRate", bytesPerSecond);
+    return this;
+  }
+
+  /** Bytes per second a peer may re-read for scrubbing. Default 8 MiB/s. */
+  public TorusBuilder scrubRate(long bytesPerSecond) {
+    this.scrubRate = positive("scrubRate", bytesPerSecond);
+    return this;
+  }
+
+  /**
+   * Pause between two complete scrub rounds of a peer (re-reading and verifying every block
+   * it holds, replacing corrupt copies); zero disables scrubbing. Default 1 hour.
+   */
+  public TorusBuilder scrubInterval(Duration interval) {
+    this.scrubInterval = notNegative("scrubInterval", interval);
+    return this;
+  }
+
+  /**
+   * Pause between two anti-entropy passes of a peer while the ring is stable (a pass makes
+   * sure every block it holds has its copies on the ring's owners). Default 1 minute.
+   */
+  public TorusBuilder antiEntropyInterval(Duration interval) {
+    this.antiEntropyInterval = notNegative("antiEntropyInterval", interval);
+    return this;
+  }
+
+  /**
+   * How long a ring member may be down before the cluster treats it as lost: it leaves the
+   * ring and its blocks are re-replicated from surviving copies. Short restarts below it
+   * cause no data movement. Default 5 minutes.
+   */
+  public TorusBuilder lostPeerGrace(Duration grace) {
+    this.lostPeerGrace = notNegative("lostPeerGrace", grace);
+    return this;
+  }
+
+  private static long positive(String what, long v) {
+    if (v <= 0) {
+      throw TorusException.invalid(what + " must be > 0: " + v);
+    }
+    return v;
+  }
+
+  private static Duration notNegative(String what, Duration d) {
+    if (d == null || d.isNegative()) {
+      throw TorusException.invalid(what + " must be >= 0: " + d);
+    }
+    return d;
+  }
+
+  /**
    * Mutual TLS for the peer protocol of a clustered node, on the same port: the node's server
    * then admits only connections presenting a certificate signed by {@code tls}'s CA (others,
    * and plain-TCP clients, are refused and logged), and its client presents its certificate
@@ -288,6 +350,8 @@ public final class TorusBuilder {
         ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry,
         etcdEndpoints, etcdPrefix, peer,
         listenHost, listenPort, advertiseHost, advertisePort, writeLevel, readLevel,
-        peerTimeout, tls, etcdTls));
+        peerTimeout, new io.torus.internal.rebalance.RebalanceOptions(rebalanceRate, scrubRate,
+        scrubInterval, antiEntropyInterval, lostPeerGrace, Duration.ofMillis(500)),
+        tls, etcdTls));
   }
 }

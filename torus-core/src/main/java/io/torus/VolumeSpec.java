@@ -12,8 +12,8 @@ import java.util.regex.Pattern;
  */
 public record VolumeSpec(String name, long size, int blockSize, int replication) {
 
-  /** The default block size: 64 KiB (see {@code src-docs/benchmarks.md} for why). */
-  public static final int DEFAULT_BLOCK_SIZE = 64 * 1024;
+  /** The default block size: 16 KiB (see {@code src-docs/benchmarks.md} for why). */
+  public static final int DEFAULT_BLOCK_SIZE = 16 * 1024;
   /** Smallest block size. */
   public static final int MIN_BLOCK_SIZE = 4 * 1024;
   /** Largest block size. */
@@ -56,7 +56,7 @@ public record VolumeSpec(String name, long size, int blockSize, int replication)
     return size;
   }
 
-  /** A builder with the defaults: 64 KiB blocks, replication 2. */
+  /** A builder with the defaults: 16 KiB blocks, replication 2. */
   public static Builder builder(String name, long size) {
     return new Builder(name, size);
   }

@@ -52,7 +52,7 @@ abstract class NbdITBase {
     }
   }
 
-  /** Creates and opens a volume of the real engine (replication 1, 64 KiB blocks). */
+  /** Creates and opens a volume of the real engine (replication 1, default block size). */
   BlockVolume volume(String name, long size) {
     torus.createVolume(VolumeSpec.builder(name, size).replication(1).build());
     BlockVolume v = torus.openVolume(name);

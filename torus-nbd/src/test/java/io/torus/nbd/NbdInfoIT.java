@@ -29,7 +29,7 @@ class NbdInfoIT extends NbdITBase {
     assertThat(json).contains("\"base:allocation\"");
     assertThat(json).contains("\"description\": \"first volume\"");
     assertThat(number(json, "block_size_minimum")).isEqualTo(1);
-    assertThat(number(json, "block_size_preferred")).isEqualTo(64 * 1024);
+    assertThat(number(json, "block_size_preferred")).isEqualTo(io.torus.VolumeSpec.DEFAULT_BLOCK_SIZE);
     assertThat(number(json, "block_size_maximum")).isEqualTo(32L << 20);
     assertThat(Tools.run(TOOL_TIMEOUT, "nbdinfo", "--can", "structured-reply",
         s.uri("vol")).exit()).isZero();

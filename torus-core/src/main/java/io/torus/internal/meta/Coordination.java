@@ -13,6 +13,9 @@ public interface Coordination {
   /** The ring store. */
   RingStore ring();
 
+  /** Replication reports and drain requests. */
+  RebalanceStore rebalance();
+
   /**
    * A candidate of the named election, not yet campaigning.
    *

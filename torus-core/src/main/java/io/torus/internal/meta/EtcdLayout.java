@@ -38,10 +38,14 @@ import java.util.regex.Pattern;
  * | peers/NODE/alive          | the member value + " lease=LEASE" (put under that lease) |
  * | ring/current              | v1 version=N length=N data=BASE64 (opaque ring bytes)    |
  * | elections/NAME/LEASE      | v1 candidate=CANDIDATE (put under that lease)            |
+ * | rebalance/reports/NODE    | v1 node=NODE ring=N done=BOOL scanned=N total=N          |
+ * |                           |    missing=N to-move=N moved=N rate=N scrubbed=N         |
+ * |                           |    corrupt=N repaired=N updated=ISO-8601-INSTANT         |
+ * | rebalance/drains/NODE     | v1 node=NODE requested=ISO-8601-INSTANT                  |
  * +---------------------------+----------------------------------------------------------+
  * ID and LEASE: 16 lowercase hex digits. KIND: data, map or parity. N: decimal.
  * ROOT: KIND:VOLUME/GENERATION/SEQUENCE or none. NAME, SNAP, NODE: [A-Za-z0-9._-], 1 to 128,
- * not starting with '.' or '-'. BASE64: RFC 4648 with padding.
+ * not starting with '.' or '-'. BASE64: RFC 4648 with padding. BOOL: true or false.
  * </pre>
  *
  * <p>Ids are fixed-width and every per-volume key ends in a '/'-terminated segment, so no key
@@ -72,6 +76,11 @@ final class EtcdLayout {
       + "(?: lease=([0-9a-f]{16}))?");
   private static final Pattern RING = Pattern.compile(
       "v1 version=(\\d{1,19}) length=(\\d{1,10}) data=([A-Za-z0-9+/]*={0,2})");
+  private static final Pattern REPORT = Pattern.compile("v1 node=(\\S+) ring=(\\d{1,19})"
+      + " done=(true|false) scanned=(\\d{1,19}) total=(\\d{1,19}) missing=(\\d{1,19})"
+      + " to-move=(\\d{1,19}) moved=(\\d{1,19}) rate=(\\d{1,19}) scrubbed=(\\d{1,19})"
+      + " corrupt=(\\d{1,19}) repaired=(\\d{1,19}) updated=(\\S+)");
+  private static final Pattern DRAIN = Pattern.compile("v1 node=(\\S+) requested=(\\S+)");
   private static final Pattern CANDIDATE = Pattern.compile("v1 candidate=(.+)",
       Pattern.DOTALL);
   private static final Pattern HEAD = Pattern.compile(
@@ -154,6 +163,24 @@ final class EtcdLayout {
   /** A peer's alive record, bound to its lease. */
   String aliveKey(String nodeId) {
     return peersPrefix() + PeerInfo.checkNodeId(nodeId) + "/alive";
+  }
+
+  String reportsPrefix() {
+    return base + "rebalance/reports/";
+  }
+
+  /** A peer's replication report (persistent). */
+  String reportKey(String nodeId) {
+    return reportsPrefix() + PeerInfo.checkNodeId(nodeId);
+  }
+
+  String drainsPrefix() {
+    return base + "rebalance/drains/";
+  }
+
+  /** A drain request for a peer (persistent). */
+  String drainKey(String nodeId) {
+    return drainsPrefix() + PeerInfo.checkNodeId(nodeId);
   }
 
   String ringKey() {
@@ -387,6 +414,49 @@ final class EtcdLayout {
   static String encodeRing(VersionedRing r) {
     return "v1 version=" + r.version() + " length=" + r.length() + " data="
         + Base64.getEncoder().encodeToString(r.bytes());
+  }
+
+  static String encodeReport(ReplicationReport r) {
+    return "v1 node=" + r.nodeId() + " ring=" + r.ringVersion() + " done=" + r.done()
+        + " scanned=" + r.scanned() + " total=" + r.total() + " missing=" + r.missing()
+        + " to-move=" + r.bytesToMove() + " moved=" + r.bytesMoved() + " rate="
+        + r.rateBytesPerSecond() + " scrubbed=" + r.scrubbed() + " corrupt="
+        + r.corruptFound() + " repaired=" + r.repaired() + " updated=" + r.updated();
+  }
+
+  static ReplicationReport decodeReport(String key, String value) {
+    Matcher m = REPORT.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, value, "not a v1 replication report");
+    }
+    try {
+      long[] n = new long[10];
+      for (int i = 0; i < n.length; i++) {
+        n[i] = Long.parseLong(m.group(i < 1 ? 2 : i + 3));
+      }
+      return new ReplicationReport(m.group(1), n[0], Boolean.parseBoolean(m.group(3)), n[1],
+          n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], Instant.parse(m.group(13)));
+    } catch (NumberFormatException | DateTimeParseException | TorusException e) {
+      throw corrupt(key, value, e.getMessage());
+    }
+  }
+
+  static String encodeDrain(String nodeId, Instant requested) {
+    return "v1 node=" + PeerInfo.checkNodeId(nodeId) + " requested=" + requested;
+  }
+
+  /** The node id of a drain request. */
+  static String decodeDrain(String key, String value) {
+    Matcher m = DRAIN.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, value, "not a v1 drain request");
+    }
+    try {
+      Instant.parse(m.group(2));
+      return PeerInfo.checkNodeId(m.group(1));
+    } catch (DateTimeParseException | TorusException e) {
+      throw corrupt(key, value, e.getMessage());
+    }
   }
 
   static VersionedRing decodeRing(String key, String value) {

@@ -85,6 +85,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   private final Map<Long, Long> held = new ConcurrentHashMap<>();
   private final List<EtcdLeaderElection> elections = new CopyOnWriteArrayList<>();
   private final EtcdRingStore ring;
+  private final EtcdRebalanceStore rebalance;
   private EtcdPeerRegistry peers;
   private volatile boolean closed;
 
@@ -103,6 +104,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     }
     session.addListener(cause -> held.clear());
     this.ring = new EtcdRingStore(this);
+    this.rebalance = new EtcdRebalanceStore(this);
   }
 
   /** A builder of an etcd metadata service. */
@@ -604,6 +606,12 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   }
 
   @Override
+  public RebalanceStore rebalance() {
+    checkOpen();
+    return rebalance;
+  }
+
+  @Override
   public RingStore ring() {
     checkOpen();
     return ring;
@@ -636,14 +644,6 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   /** The layout's base key ({@code <root>/v1/}); everything this service stores is under it. */
   public String keyPrefix() {
     return layout.base();
-  }
-
-  /**
-   * The cluster's peer registry and ring store, sharing this service's connection and lease.
-   * Valid until this service is closed.
-   */
-  public ClusterDirectory cluster() {
-    return new EtcdClusterDirectory(kv, session, layout.base(), options.requestTimeout());
   }
 
   /** The current lease id, for diagnostics; throws EIO while the session is lost. */

@@ -38,6 +38,7 @@ final class LocalCoordination implements Coordination, AutoCloseable {
   });
   private final Peers peers = new Peers();
   private final Ring ring = new Ring();
+  private final Rebalance rebalance = new Rebalance();
   private final Map<String, LinkedHashSet<Candidate>> elections = new TreeMap<>();
   private long lastTerm;
   private boolean closed;
@@ -52,6 +53,12 @@ final class LocalCoordination implements Coordination, AutoCloseable {
   public RingStore ring() {
     checkOpen();
     return ring;
+  }
+
+  @Override
+  public RebalanceStore rebalance() {
+    checkOpen();
+    return rebalance;
   }
 
   @Override
@@ -317,6 +324,40 @@ final class LocalCoordination implements Coordination, AutoCloseable {
       long t = ++lastTerm;
       first.term = t;
       first.tell(l -> l.leadershipGained(t));
+    }
+  }
+
+  /** Reports and drain requests of this process, in memory. */
+  private final class Rebalance implements RebalanceStore {
+    private final Map<String, ReplicationReport> reports = new TreeMap<>();
+    private final java.util.Set<String> drains = new java.util.TreeSet<>();
+
+    @Override
+    public void publish(ReplicationReport report) {
+      checkOpen();
+      synchronized (this) {
+        reports.put(report.nodeId(), report);
+      }
+    }
+
+    @Override
+    public synchronized Map<String, ReplicationReport> reports() {
+      return new TreeMap<>(reports);
+    }
+
+    @Override
+    public synchronized void requestDrain(String nodeId) {
+      drains.add(PeerInfo.checkNodeId(nodeId));
+    }
+
+    @Override
+    public synchronized boolean cancelDrain(String nodeId) {
+      return drains.remove(nodeId);
+    }
+
+    @Override
+    public synchronized java.util.Set<String> drains() {
+      return new java.util.TreeSet<>(drains);
     }
   }
 }

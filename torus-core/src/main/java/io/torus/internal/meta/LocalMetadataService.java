@@ -310,6 +310,11 @@ public final class LocalMetadataService implements MetadataService, Coordination
   }
 
   @Override
+  public RebalanceStore rebalance() {
+    return coordination.rebalance();
+  }
+
+  @Override
   public LeaderElection election(String name, String candidate) {
     return coordination.election(name, candidate);
   }

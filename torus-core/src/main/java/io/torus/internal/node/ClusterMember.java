@@ -1,32 +1,47 @@
 package io.torus.internal.node;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.torus.VolumeInfo;
 import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.DistributedBlockLayer;
 import io.torus.internal.layer.PeerHealth;
-import io.torus.internal.meta.ClusterDirectory;
-import io.torus.internal.meta.ClusterDirectory.PeerRecord;
+import io.torus.internal.meta.Coordination;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.VersionedRing;
+import io.torus.internal.rebalance.RebalanceCoordinator;
+import io.torus.internal.rebalance.Rebalancer;
+import io.torus.internal.rebalance.Scrubber;
 import io.torus.internal.transport.PeerServer;
 import io.torus.internal.transport.PeerTransport;
 import io.torus.internal.transport.StorePeerService;
 import io.torus.internal.transport.TransportOptions;
 import io.torus.spi.BlockStore;
+import io.torus.spi.MetadataService;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The cluster side of a node: the peer client transport, and for a peer its server,
- * registration and ring membership; hands out {@link DistributedBlockLayer}s.
+ * registration, the ring coordinator candidate, the {@link Rebalancer} and the
+ * {@link Scrubber}; hands out {@link DistributedBlockLayer}s.
  *
- * <p>Lifecycle: {@link #close()} deregisters, stops the server after draining in-flight
- * requests, then closes the transport. Thread-safe.
+ * <p>Lifecycle: {@link #close()} stops the coordinator, rebalancer and scrubber, stops
+ * watching, stops the server after draining in-flight requests, then closes the transport.
+ * Thread-safe.
  */
 final class ClusterMember implements AutoCloseable {
   private final NodeConfig config;
@@ -35,45 +50,79 @@ final class ClusterMember implements AutoCloseable {
   private final ExecutorService workers;
   private final ExecutorService repairs;
   private final PeerTransport transport;
-  private final PeerServer server;
-  private final ClusterView view;
   private final PeerHealth health;
+  private PeerServer server;
+  private ClusterView view;
+  private RebalanceCoordinator coordinator;
+  private Rebalancer rebalancer;
+  private Scrubber scrubber;
+  private ScheduledExecutorService reporter;
+  private final Coordination coordination;
 
-  ClusterMember(NodeConfig c, String nodeId, ClusterDirectory directory,
+  ClusterMember(NodeConfig c, String nodeId, MetadataService meta, Coordination coordination,
       List<BlockStore> stores) {
     this.config = c;
+    this.coordination = coordination;
     this.callbacks = Executors.newFixedThreadPool(4, daemon("torus-peer-callback-"));
     this.workers = Executors.newFixedThreadPool(8, daemon("torus-peer-worker-"));
     this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
     this.health = new PeerHealth(Duration.ofSeconds(3), System::nanoTime);
     this.transport = new PeerTransport(nodeId,
         TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks, c.tls());
-    PeerServer srv = null;
-    ClusterView v;
     try {
-      PeerRecord self = null;
-      if (c.peer()) {
-        Path epochs = c.dataDirectory() == null ? null : c.dataDirectory().resolve("epochs");
-        srv = PeerServer.start(new StorePeerService(nodeId, stores, epochs), workers,
-            c.listenHost(), c.listenPort(), c.tls());
-        long capacity = stores.stream().mapToLong(BlockStore::capacity).sum();
-        self = new PeerRecord(nodeId,
-            c.advertiseHost() != null ? c.advertiseHost() : c.listenHost(),
-            c.advertisePort() != 0 ? c.advertisePort() : srv.address().getPort(), capacity);
-      }
-      v = new ClusterView(directory, transport, self, Duration.ofMillis(500));
+      start(c, nodeId, meta, stores);
     } catch (RuntimeException e) {
-      if (srv != null) {
-        srv.close(Duration.ZERO);
-      }
-      transport.close();
-      callbacks.shutdownNow();
-      workers.shutdownNow();
-      repairs.shutdownNow();
+      close();
       throw e;
     }
-    this.server = srv;
-    this.view = v;
+  }
+
+  private void start(NodeConfig c, String nodeId, MetadataService meta,
+      List<BlockStore> stores) {
+    PeerInfo self = null;
+    StorePeerService local = null;
+    Path dir = c.dataDirectory();
+    if (c.peer()) {
+      Path epochs = dir == null ? null : dir.resolve("epochs");
+      local = new StorePeerService(nodeId, stores, epochs);
+      server = PeerServer.start(local, workers, c.listenHost(), c.listenPort(), c.tls());
+      String host = c.advertiseHost() != null ? c.advertiseHost() : c.listenHost();
+      int port = c.advertisePort() != 0 ? c.advertisePort() : server.address().getPort();
+      self = new PeerInfo(nodeId, (host.contains(":") ? "[" + host + "]" : host) + ":" + port,
+          capacity(stores), used(stores), 1, Instant.now());
+    }
+    view = new ClusterView(coordination, transport, self, () -> capacity(stores),
+        () -> used(stores), Duration.ofMillis(500));
+    if (!c.peer()) {
+      return;
+    }
+    var options = c.rebalance();
+    coordinator = new RebalanceCoordinator(coordination, nodeId, options, System::nanoTime);
+    java.util.function.Supplier<Map<Long, VolumeInfo>> volumes = () -> {
+      Map<Long, VolumeInfo> m = new TreeMap<>();
+      meta.volumes().forEach(v -> m.put(v.id(), v));
+      return m;
+    };
+    rebalancer = new Rebalancer(nodeId, local, view, volumes,
+        () -> coordination.ring().read().map(VersionedRing::version).orElse(0L),
+        coordination.rebalance(), dir == null ? null : dir.resolve("rebalance.progress"),
+        options, c.peerTimeout());
+    view.onRingChange(r -> rebalancer.wake());
+    if (!options.scrubInterval().isZero()) {
+      scrubber = new Scrubber(nodeId, local, view, volumes,
+          dir == null ? null : dir.resolve("scrub.progress"), options, c.peerTimeout());
+      rebalancer.attach(scrubber);
+    }
+    reporter = Executors.newSingleThreadScheduledExecutor(daemon("torus-rebalance-report-"));
+    reporter.scheduleWithFixedDelay(rebalancer::publish, 0, 1, TimeUnit.SECONDS);
+  }
+
+  private static long capacity(List<BlockStore> stores) {
+    return stores.stream().mapToLong(BlockStore::capacity).sum();
+  }
+
+  private static long used(List<BlockStore> stores) {
+    return stores.stream().mapToLong(BlockStore::used).sum();
   }
 
   private static ThreadFactory daemon(String prefix) {
@@ -92,17 +141,71 @@ final class ClusterMember implements AutoCloseable {
   }
 
   /** The peer server's port, or -1 for a client-only node. */
+  /** The live view of peers and ring. */
+  ClusterView view() {
+    return view;
+  }
+
+  /** The cluster's coordination (elections for cluster-wide work). */
+  Coordination coordination() {
+    return coordination;
+  }
+
   int port() {
     return server == null ? -1 : server.address().getPort();
   }
 
+  /** Registers this member's rebalance and scrub meters; returns them for removal. */
+  List<Meter> bindMetrics(MeterRegistry registry) {
+    List<Meter> out = new ArrayList<>();
+    Rebalancer rb = rebalancer;
+    if (rb != null) {
+      out.add(FunctionCounter.builder("torus.rebalance.moved", rb, Rebalancer::bytesMoved)
+          .baseUnit("bytes").description("bytes copied to other peers").register(registry));
+      out.add(FunctionCounter.builder("torus.rebalance.copies", rb, Rebalancer::copiesMade)
+          .description("block copies made for rebalance and re-replication")
+          .register(registry));
+      out.add(FunctionCounter.builder("torus.rebalance.deleted", rb,
+          Rebalancer::copiesDeleted).description("copies deleted after moving")
+          .register(registry));
+      out.add(Gauge.builder("torus.rebalance.missing", rb, r -> r.report(null).missing())
+          .description("copies owners lack, as far as this peer is responsible")
+          .register(registry));
+      out.add(Gauge.builder("torus.rebalance.to.move", rb, r -> r.report(null).bytesToMove())
+          .baseUnit("bytes").register(registry));
+      out.add(Gauge.builder("torus.rebalance.ring.version", rb,
+          r -> r.report(null).ringVersion()).register(registry));
+      out.add(Gauge.builder("torus.rebalance.done", rb,
+          r -> r.report(null).done() ? 1 : 0).register(registry));
+    }
+    Scrubber s = scrubber;
+    if (s != null) {
+      out.add(FunctionCounter.builder("torus.scrub.scrubbed", s, Scrubber::scrubbed)
+          .description("blocks verified by scrub").register(registry));
+      out.add(FunctionCounter.builder("torus.scrub.corrupt", s, Scrubber::corrupt)
+          .description("corrupt copies found by scrub").register(registry));
+      out.add(FunctionCounter.builder("torus.scrub.repaired", s, Scrubber::repaired)
+          .description("corrupt copies replaced by scrub").register(registry));
+    }
+    return out;
+  }
+
   @Override
   public void close() {
-    List<RuntimeException> errors = new ArrayList<>();
-    try {
+    if (reporter != null) {
+      reporter.shutdownNow();
+    }
+    if (coordinator != null) {
+      coordinator.close();
+    }
+    if (scrubber != null) {
+      scrubber.close();
+    }
+    if (rebalancer != null) {
+      rebalancer.close();
+    }
+    if (view != null) {
       view.close();
-    } catch (RuntimeException e) {
-      errors.add(e);
     }
     if (server != null) {
       server.close(Duration.ofSeconds(10));
@@ -121,9 +224,6 @@ final class ClusterMember implements AutoCloseable {
       callbacks.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-    if (!errors.isEmpty()) {
-      throw errors.get(0);
     }
   }
 }

@@ -2,70 +2,97 @@ package io.torus.internal.node;
 
 import io.torus.TorusException;
 import io.torus.internal.layer.PeerView;
-import io.torus.internal.meta.ClusterDirectory;
-import io.torus.internal.meta.ClusterDirectory.PeerRecord;
-import io.torus.internal.meta.ClusterDirectory.StoredRing;
-import io.torus.internal.ring.KetamaRing;
+import io.torus.internal.meta.Coordination;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.meta.Subscription;
+import io.torus.internal.meta.VersionedRing;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.ring.RingCodec;
-import io.torus.internal.ring.RingPeer;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.PeerTransport;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A node's live picture of the cluster: the ring and the registered peers, re-read from etcd
- * every {@code refresh} (the ring watcher), and, for a peer, its heartbeat (registration
- * under the node's lease) and joining the ring.
+ * A node's live picture of the cluster, built on {@link Coordination}: the ring (delivered by
+ * the ring store's watch, which survives disconnects and compaction), the known peers with
+ * their up/down state (re-read from the peer registry every {@code refresh}), and, for a peer
+ * node, its heartbeat: registration in the registry and a periodic refresh of its capacity
+ * and used bytes.
  *
- * <p>Joining: a peer that is not a member of the stored ring adds itself (weight = its
- * capacity) by compare-and-swap, bumping the version; with no ring yet it creates a ketama
- * ring of itself. Peers are never removed automatically: a peer whose lease expired stays in
- * the ring and is treated as <em>down</em> (writes go to the next peer on the ring).
+ * <p>Ring membership is not decided here: the cluster's coordinator
+ * ({@link RebalanceCoordinator}) adds registered peers to the ring and removes drained or lost
+ * ones, through staged transitions.
  *
- * <p>Concurrency: state is replaced atomically by the refresh thread; readers see a
- * consistent ring and peer map. Failure: an unreachable etcd keeps the last known picture and
- * logs; a ring that does not decode is logged and ignored.
+ * <p>Invariants: the ring only moves forward (a delivered version lower than the current one
+ * is ignored); a peer that is down in the registry has no client ({@link #client} returns
+ * null), so the data path skips it at once.
+ *
+ * <p>Concurrency: the ring and the peer list are immutable values replaced atomically
+ * (volatile); readers always see one consistent version of each. Ring listeners run on the
+ * ring store's watch thread, one at a time.
+ *
+ * <p>Failure: an unreachable registry keeps the last known peer list and logs; a ring that
+ * does not decode is logged and skipped (the watch goes on).
  */
 final class ClusterView implements PeerView, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterView.class);
 
-  private final ClusterDirectory directory;
+  private final Coordination coordination;
   private final PeerTransport transport;
-  private final PeerRecord self;
+  private final PeerInfo self;
+  private final LongSupplier[] usage;
   private final ScheduledExecutorService timer;
+  private final Subscription watch;
   private volatile Ring ring;
-  private volatile long ringRevision = -1;
+  private volatile List<PeerStatus> peers = List.of();
   private volatile Map<String, InetSocketAddress> live = Map.of();
   private final Map<String, PeerClient> clients = new ConcurrentHashMap<>();
+  private final List<Consumer<Ring>> ringListeners = new CopyOnWriteArrayList<>();
+  private long lastUsageRefresh;
 
   /**
-   * Reads the cluster once (throwing if etcd cannot be reached), then refreshes it every
-   * {@code refresh}.
+   * Registers {@code self} (if given), reads the peers once (throwing if the registry cannot
+   * be reached), starts watching the ring and refreshes the peers every {@code refresh}.
    *
-   * @param self this node's peer record, or null for a client-only node
+   * @param self this node's registration, or null for a client-only node
+   * @param capacity this peer's capacity now (ignored for a client-only node)
+   * @param used this peer's used bytes now (ignored for a client-only node)
    */
-  ClusterView(ClusterDirectory directory, PeerTransport transport, PeerRecord self,
-      Duration refresh) {
-    this.directory = directory;
+  ClusterView(Coordination coordination, PeerTransport transport, PeerInfo self,
+      LongSupplier capacity, LongSupplier used, Duration refresh) {
+    this.coordination = coordination;
     this.transport = transport;
     this.self = self;
+    this.usage = new LongSupplier[] {capacity, used};
     if (self != null) {
-      directory.register(self);
-      join();
+      coordination.peers().register(self);
     }
-    refresh();
+    refreshPeers();
+    this.watch = coordination.ring().watch(new io.torus.internal.meta.RingStore.RingListener() {
+      @Override
+      public void ringChanged(VersionedRing stored) {
+        accept(stored);
+      }
+
+      @Override
+      public void ringUnreadable(TorusException error) {
+        log.warn("stored ring unreadable, keeping version {}: {}",
+            ring == null ? 0 : ring.version(), error.getMessage());
+      }
+    });
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "torus-cluster-view");
       t.setDaemon(true);
@@ -75,65 +102,83 @@ final class ClusterView implements PeerView, AutoCloseable {
         TimeUnit.MILLISECONDS);
   }
 
+  private void accept(VersionedRing stored) {
+    Ring r;
+    try {
+      r = RingCodec.decode(stored.bytes());
+    } catch (TorusException e) {
+      log.warn("ignoring ring version {} that does not decode: {}", stored.version(),
+          e.getMessage());
+      return;
+    }
+    Ring old = ring;
+    if (old != null && r.version() < old.version()) {
+      log.warn("ignoring ring version {} older than {}", r.version(), old.version());
+      return;
+    }
+    ring = r;
+    log.info("ring version {}: {}", r.version(), r);
+    for (Consumer<Ring> l : ringListeners) {
+      try {
+        l.accept(r);
+      } catch (RuntimeException e) {
+        log.warn("ring listener failed on version {}", r.version(), e);
+      }
+    }
+  }
+
   private void tick() {
     try {
-      if (self != null) {
-        directory.register(self);
+      if (self != null && System.nanoTime() - lastUsageRefresh > TimeUnit.SECONDS.toNanos(2)) {
+        lastUsageRefresh = System.nanoTime();
+        coordination.peers().refresh(usage[0].getAsLong(), usage[1].getAsLong());
       }
-      refresh();
+      refreshPeers();
     } catch (RuntimeException e) {
-      log.warn("cluster refresh failed (keeping the last known ring and peers): {}",
-          e.toString());
+      log.warn("cluster refresh failed (keeping the last known peers): {}", e.toString());
     }
   }
 
-  private void join() {
-    for (int attempt = 0; attempt < 100; attempt++) {
-      Optional<StoredRing> stored = directory.ring();
-      Ring current = stored.map(s -> RingCodec.decode(s.bytes())).orElse(null);
-      if (current != null && current.members().stream()
-          .anyMatch(m -> m.id().equals(self.nodeId()))) {
-        return;
-      }
-      List<RingPeer> members = new ArrayList<>();
-      if (current != null) {
-        members.addAll(current.members());
-      }
-      members.add(new RingPeer(self.nodeId(), Math.max(1, self.capacity())));
-      Ring next = new KetamaRing(current == null ? 1 : current.version() + 1, members);
-      if (directory.compareAndSetRing(stored.map(StoredRing::revision).orElse(0L),
-          RingCodec.encode(next))) {
-        log.info("peer {} joined the ring (version {}, {} peers)", self.nodeId(),
-            next.version(), members.size());
-        return;
+  private void refreshPeers() {
+    List<PeerStatus> all = coordination.peers().peers();
+    Map<String, InetSocketAddress> up = new ConcurrentHashMap<>();
+    for (PeerStatus p : all) {
+      if (p.up()) {
+        up.put(p.nodeId(), address(p.info().address()));
       }
     }
-    throw new TorusException(io.torus.ErrorCode.EIO, "could not join the ring after 100 "
-        + "compare-and-swap attempts", null, true);
+    peers = List.copyOf(all);
+    live = up;
   }
 
-  private void refresh() {
-    Optional<StoredRing> stored = directory.ring();
-    if (stored.isPresent() && stored.get().revision() != ringRevision) {
-      try {
-        Ring r = RingCodec.decode(stored.get().bytes());
-        Ring old = ring;
-        if (old == null || r.version() >= old.version()) {
-          ring = r;
-          ringRevision = stored.get().revision();
-          log.info("ring version {}: {}", r.version(), r);
-        } else {
-          log.warn("ignoring ring version {} older than {}", r.version(), old.version());
-        }
-      } catch (TorusException e) {
-        log.warn("ignoring a stored ring that does not decode: {}", e.getMessage());
-      }
+  static InetSocketAddress address(String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    String host = hostPort.substring(0, colon);
+    if (host.startsWith("[")) {
+      host = host.substring(1, host.length() - 1);
     }
-    Map<String, InetSocketAddress> peers = new ConcurrentHashMap<>();
-    for (PeerRecord p : directory.peers()) {
-      peers.put(p.nodeId(), InetSocketAddress.createUnresolved(p.host(), p.port()));
-    }
-    live = peers;
+    return InetSocketAddress.createUnresolved(host,
+        Integer.parseInt(hostPort.substring(colon + 1)));
+  }
+
+  /** Calls {@code listener} (on the ring watch thread) with every later ring version. */
+  void onRingChange(Consumer<Ring> listener) {
+    ringListeners.add(listener);
+  }
+
+  /** The known peers, up and down, as last read from the registry, sorted by id. */
+  List<PeerStatus> peers() {
+    return peers;
+  }
+
+  /** Whether {@code peerId} is registered and up, as last read. */
+  boolean isUp(String peerId) {
+    return live.containsKey(peerId);
+  }
+
+  /** This node's id, or null for a client-only node. */
+  String selfId() {
+    return self == null ? null : self.nodeId();
   }
 
   @Override
@@ -156,16 +201,10 @@ final class ClusterView implements PeerView, AutoCloseable {
     return c;
   }
 
-  /** Stops refreshing and removes this node's registration (best effort). */
+  /** Stops watching and refreshing; the registration ends with the registry's close. */
   @Override
   public void close() {
     timer.shutdownNow();
-    if (self != null) {
-      try {
-        directory.deregister(self.nodeId());
-      } catch (RuntimeException e) {
-        log.debug("deregistration failed: {}", e.toString());
-      }
-    }
+    watch.close();
   }
 }

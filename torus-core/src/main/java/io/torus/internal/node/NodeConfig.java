@@ -40,6 +40,7 @@ public record NodeConfig(
     WriteLevel writeLevel,
     ReadLevel readLevel,
     Duration peerTimeout,
+    io.torus.internal.rebalance.RebalanceOptions rebalance,
     TlsConfig tls,
     TlsConfig etcdTls) {
 

@@ -76,10 +76,12 @@ public final class TorusNode implements Torus {
   private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
   private final DirectoryLock dirLock;
   private final GarbageCollector gc;
+  private final ClusterGc clusterGc;
   private final MeterRegistry registry;
   private final List<Meter> nodeMeters = new ArrayList<>();
   private final ScheduledExecutorService background;
   private final ClusterMember cluster;
+  private final ClusterAdminImpl admin;
   private volatile boolean closed;
 
   private TorusNode(NodeConfig c, DirectoryLock dirLock, String nodeId, MetadataService meta,
@@ -98,11 +100,16 @@ public final class TorusNode implements Torus {
     this.dirtyBytes = c.dirtyBytes();
     meta.addSessionListener(this::sessionLost);
     this.gc = new GarbageCollector(meta, stores, this::readNode, this::openRoots);
+    this.clusterGc = cluster == null ? null : new ClusterGc(meta, cluster.view(),
+        cluster.coordination().election("gc", nodeId),
+        cluster.layer(new VolumeInfo(0, "gc", 1, VolumeSpec.MIN_BLOCK_SIZE, 16,
+            java.time.Instant.EPOCH), 0), this::openRoots, c.peerTimeout(), 20_000);
     this.registry = c.meterRegistry() != null ? c.meterRegistry()
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     registerNodeMeters();
     this.background = Executors.newSingleThreadScheduledExecutor(daemon("torus-gc-"));
     this.gcIntervalNanos = c.gcInterval().toNanos();
+    this.admin = ClusterAdminImpl.start(meta, c);
     if (gcIntervalNanos > 0) {
       background.scheduleWithFixedDelay(this::backgroundGc, 1, 1, TimeUnit.SECONDS);
     }
@@ -119,6 +126,9 @@ public final class TorusNode implements Torus {
       nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
           .baseUnit("bytes").tag("store", s.name()).register(registry));
     }
+    if (cluster != null) {
+      nodeMeters.addAll(cluster.bindMetrics(registry));
+    }
     gcDeleted = Counter.builder("torus.gc.deleted").description("blocks garbage-collected")
         .register(registry);
     gcFailures = Counter.builder("torus.gc.failures")
@@ -132,7 +142,7 @@ public final class TorusNode implements Torus {
 
   private GcResult runGc() {
     try {
-      GcResult r = gc.collect();
+      GcResult r = clusterGc != null ? clusterGc.collect() : gc.collect();
       gcDeleted.increment(r.deletedBlocks());
       return r;
     } catch (RuntimeException e) {
@@ -175,6 +185,9 @@ public final class TorusNode implements Torus {
    * than half full: overwrites create garbage as fast as clients write.
    */
   private void backgroundGc() {
+    if (clusterGc != null && !clusterGc.isLeader()) {
+      return; // one peer collects for the cluster
+    }
     long since = System.nanoTime() - lastGc;
     boolean pressure = stores.stream().anyMatch(st -> st.used() * 2 > st.capacity());
     if (since < gcIntervalNanos && !(pressure && since > TimeUnit.SECONDS.toNanos(5))) {
@@ -216,7 +229,7 @@ public final class TorusNode implements Torus {
         }
         EtcdMetadataService etcd = eb.build();
         meta = etcd;
-        cluster = new ClusterMember(c, nodeId, etcd.cluster(), stores);
+        cluster = new ClusterMember(c, nodeId, etcd, etcd, stores);
       } else {
         meta = c.metadata() != null ? c.metadata()
             : dir == null ? LocalMetadataService.inMemory()
@@ -288,6 +301,12 @@ public final class TorusNode implements Torus {
     if (closed) {
       throw new TorusClosedException("node " + nodeId + " is closed");
     }
+  }
+
+  @Override
+  public io.torus.ClusterAdmin cluster() {
+    checkOpen();
+    return admin;
   }
 
   @Override
@@ -447,6 +466,10 @@ public final class TorusNode implements Torus {
     List<Throwable> errors = new ArrayList<>();
     for (VolumeEngine v : new ArrayList<>(open.keySet())) {
       run(v::close, errors);
+    }
+    run(admin::close, errors);
+    if (clusterGc != null) {
+      run(clusterGc::close, errors);
     }
     if (cluster != null) {
       run(cluster::close, errors);

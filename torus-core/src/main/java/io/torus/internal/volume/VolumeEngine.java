@@ -69,6 +69,10 @@ public final class VolumeEngine implements BlockVolume {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
   private static final int STRIPES = 256;
+  /** Blocks a discard handles at a time. */
+  private static final long DISCARD_WINDOW = 1 << 16;
+  /** Changed blocks an open volume keeps uncommitted at most (about 100 MiB of entries). */
+  static final int MAX_DIRTY_ENTRIES = 1 << 20;
 
   private static final class State {
     final ConcurrentHashMap<Long, Entry> dirty;
@@ -552,6 +556,7 @@ public final class VolumeEngine implements BlockVolume {
     if (dirtyBytes.get() > dirtyLimit) {
       writeOutEarly();
     }
+    autoFlush();
   }
 
   private void writeBlock(long index, int inBlock, int n, ByteBuffer src) {
@@ -595,20 +600,28 @@ public final class VolumeEngine implements BlockVolume {
     }
     zeroPartial(offset, firstWhole << shift);
     zeroPartial(endWhole << shift, end);
+    for (long lo = firstWhole; lo < endWhole; lo += DISCARD_WINDOW) {
+      discardWindow(lo, Math.min(endWhole, lo + DISCARD_WINDOW));
+      autoFlush();
+    }
+  }
+
+  /** Makes the whole blocks {@code [lo, hi)} holes; work and memory bounded by the window. */
+  private void discardWindow(long lo, long hi) {
     phase.readLock().lock();
     try {
       checkWritable();
       State s = state;
       java.util.TreeSet<Long> indexes = new java.util.TreeSet<>();
-      BlockMap.allocated(this::loadNode, s.root, firstWhole, endWhole, indexes::add);
-      for (Long k : s.frozen.keySet()) {
-        if (k >= firstWhole && k < endWhole) {
-          indexes.add(k);
-        }
-      }
-      for (Long k : s.dirty.keySet()) {
-        if (k >= firstWhole && k < endWhole) {
-          indexes.add(k);
+      BlockMap.allocated(this::loadNode, s.root, lo, hi, indexes::add);
+      if (s.dirty.size() + s.frozen.size() < hi - lo) {
+        addKeysIn(s.frozen, lo, hi, indexes);
+        addKeysIn(s.dirty, lo, hi, indexes);
+      } else {
+        for (long i = lo; i < hi; i++) {
+          if (s.dirty.containsKey(i) || s.frozen.containsKey(i)) {
+            indexes.add(i);
+          }
         }
       }
       for (long index : indexes) {
@@ -628,6 +641,35 @@ public final class VolumeEngine implements BlockVolume {
       phase.readLock().unlock();
     }
   }
+
+  private static void addKeysIn(Map<Long, Entry> map, long lo, long hi,
+      java.util.Set<Long> into) {
+    for (Long k : map.keySet()) {
+      if (k >= lo && k < hi) {
+        into.add(k);
+      }
+    }
+  }
+
+  /**
+   * Bounds the dirty map's size (not only its bytes): past {@link #MAX_DIRTY_ENTRIES} changed
+   * blocks, commits them, as a flush would. Committing early only makes data durable sooner.
+   * Skipped if a flush is already running (it shrinks the map anyway).
+   */
+  private void autoFlush() {
+    if (state.dirty.size() > MAX_DIRTY_ENTRIES && flushLock.tryLock()) {
+      try {
+        flushDirty();
+      } catch (RuntimeException e) {
+        // the changes stay buffered; the caller's next flush reports the problem
+        log.warn("volume '{}': early commit of {} changed blocks failed: {}", info.name(),
+            state.dirty.size(), e.toString());
+      } finally {
+        flushLock.unlock();
+      }
+    }
+  }
+
 
   private void zeroPartial(long from, long to) {
     if (to > from) {
@@ -784,6 +826,9 @@ public final class VolumeEngine implements BlockVolume {
         root = commit(frozen, g);
       } catch (RuntimeException e) {
         restore(frozen);
+        if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
+          fence((LeaseLostException) e);
+        }
         throw e;
       }
       long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();

@@ -188,4 +188,25 @@ class EtcdLayoutTest {
           .hasMessageContaining("root prefix");
     }
   }
+
+  @Test
+  void replicationReportsAndDrainsAreTheDocumentedOnes() {
+    assertThat(layout.reportKey("node-a")).isEqualTo("/torus/v1/rebalance/reports/node-a");
+    assertThat(layout.drainKey("node-a")).isEqualTo("/torus/v1/rebalance/drains/node-a");
+    ReplicationReport r = new ReplicationReport("node-a", 7, true, 10, 12, 3, 4096, 8192,
+        1000, 20, 2, 1, Instant.parse("2026-01-01T00:00:00Z"));
+    String value = "v1 node=node-a ring=7 done=true scanned=10 total=12 missing=3 to-move=4096"
+        + " moved=8192 rate=1000 scrubbed=20 corrupt=2 repaired=1 updated=2026-01-01T00:00:00Z";
+    assertThat(EtcdLayout.encodeReport(r)).isEqualTo(value);
+    assertThat(EtcdLayout.decodeReport("/k", value)).isEqualTo(r);
+    assertThat(r.etaSeconds()).isEqualTo(5);
+    assertThatThrownBy(() -> EtcdLayout.decodeReport("/k", value.replace("done=true", "done=1")))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/k'");
+    String drain = "v1 node=node-b requested=2026-01-01T00:00:00Z";
+    assertThat(EtcdLayout.encodeDrain("node-b", Instant.parse("2026-01-01T00:00:00Z")))
+        .isEqualTo(drain);
+    assertThat(EtcdLayout.decodeDrain("/d", drain)).isEqualTo("node-b");
+    assertThatThrownBy(() -> EtcdLayout.decodeDrain("/d", "v1 node=.x requested=x"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/d'");
+  }
 }

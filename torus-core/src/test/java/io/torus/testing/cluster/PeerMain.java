@@ -3,6 +3,7 @@ package io.torus.testing.cluster;
 import io.torus.Torus;
 import io.torus.internal.node.TorusNode;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -10,7 +11,10 @@ import java.util.List;
  * {@code READY <port>} when serving, runs until its stdin closes (or it is killed).
  *
  * <p>Arguments: etcd endpoint, etcd prefix, data directory, listen port (0: any),
- * advertise port (0: the listen port).
+ * advertise port (0: the listen port). System properties (all optional):
+ * {@code torus.peer.grace}, {@code torus.peer.antiEntropy}, {@code torus.peer.scrubInterval}
+ * (ISO-8601 durations), {@code torus.peer.rebalanceRate}, {@code torus.peer.scrubRate}
+ * (bytes/s).
  */
 public final class PeerMain {
   private PeerMain() {}
@@ -19,6 +23,26 @@ public final class PeerMain {
     var b = Torus.builder().etcd(List.of(args[0])).etcdPrefix(args[1])
         .dataDirectory(Path.of(args[2])).storeCapacity(256L << 20)
         .listen("127.0.0.1", Integer.parseInt(args[3]));
+    String grace = System.getProperty("torus.peer.grace");
+    if (grace != null) {
+      b.lostPeerGrace(Duration.parse(grace));
+    }
+    String ae = System.getProperty("torus.peer.antiEntropy");
+    if (ae != null) {
+      b.antiEntropyInterval(Duration.parse(ae));
+    }
+    String scrub = System.getProperty("torus.peer.scrubInterval");
+    if (scrub != null) {
+      b.scrubInterval(Duration.parse(scrub));
+    }
+    Long rate = Long.getLong("torus.peer.rebalanceRate");
+    if (rate != null) {
+      b.rebalanceRate(rate);
+    }
+    Long scrubRate = Long.getLong("torus.peer.scrubRate");
+    if (scrubRate != null) {
+      b.scrubRate(scrubRate);
+    }
     int advertise = Integer.parseInt(args[4]);
     if (advertise != 0) {
       b.advertise("127.0.0.1", advertise);

@@ -31,6 +31,7 @@ public final class PeerProcesses implements AutoCloseable {
   private final Path base;
   private final List<Peer> peers = new ArrayList<>();
   private final Thread hook = new Thread(this::destroyAll, "peer-processes-cleanup");
+  private final List<String> jvmOptions;
 
   private final class Peer {
     final Path dir;
@@ -51,6 +52,16 @@ public final class PeerProcesses implements AutoCloseable {
    * @param prefix the cluster's etcd prefix (unique per test)
    */
   public PeerProcesses(String etcd, String prefix, int n) throws IOException {
+    this(etcd, prefix, n, List.of());
+  }
+
+  /**
+   * Starts {@code n} peers with extra JVM options (e.g. the {@code -Dtorus.peer.*} settings
+   * {@link PeerMain} reads) and waits until each serves.
+   */
+  public PeerProcesses(String etcd, String prefix, int n, List<String> jvmOptions)
+      throws IOException {
+    this.jvmOptions = List.copyOf(jvmOptions);
     this.etcd = etcd;
     this.prefix = prefix;
     this.base = Files.createTempDirectory("torus-peers");
@@ -74,9 +85,12 @@ public final class PeerProcesses implements AutoCloseable {
   private void launch(int i) {
     Peer p = peers.get(i);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m", "-XX:+UseSerialGC",
-        "-cp", System.getProperty("java.class.path"), PeerMain.class.getName(), etcd, prefix,
-        p.dir.toString(), Integer.toString(p.port), Integer.toString(p.proxy.port()));
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx384m", "-XX:+UseSerialGC"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+        PeerMain.class.getName(), etcd, prefix, p.dir.toString(), Integer.toString(p.port),
+        Integer.toString(p.proxy.port())));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectError(p.dir.resolve("stderr.log").toFile());
     try {
       p.process = pb.start();
@@ -102,6 +116,14 @@ public final class PeerProcesses implements AutoCloseable {
       }
       throw new IllegalStateException("starting peer " + i + ": " + e, e);
     }
+  }
+
+  /** Starts one more peer (index {@link #size()} before the call) and waits until it serves. */
+  public int add() throws IOException {
+    int i = peers.size();
+    peers.add(new Peer(Files.createDirectories(base.resolve("peer-" + i))));
+    launch(i);
+    return i;
   }
 
   /** Number of peers. */

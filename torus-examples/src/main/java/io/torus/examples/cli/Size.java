@@ -55,4 +55,16 @@ record Size(long bytes) {
     }
     return v + " " + units[u];
   }
+
+  /** An approximate human form with one decimal, e.g. {@code 1.5 GiB} or {@code 700 B}. */
+  static String human(long bytes) {
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = bytes;
+    int u = 0;
+    while (u < units.length - 1 && v >= 1024) {
+      v /= 1024;
+      u++;
+    }
+    return u == 0 ? bytes + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
+  }
 }

@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
 @Command(name = "torus", mixinStandardHelpOptions = true,
     versionProvider = TorusCommand.Version.class,
     description = "Distributed block storage for the JVM.",
-    subcommands = {DemoCommand.class, VolumeCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, NodeCommand.class, InitCommand.class, PeerCommand.class,
+        VolumeCommand.class, SnapshotCommand.class, NbdCommand.class, RingCommand.class,
+        StatusCommand.class, CommandLine.HelpCommand.class})
 public final class TorusCommand {
 
   @picocli.CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
@@ -21,10 +23,15 @@ public final class TorusCommand {
 
   /** Runs the command line and exits with its status. */
   public static void main(String[] args) {
+    boolean verbose = false;
     for (String a : args) {
       if (a.equals("-v") || a.equals("--verbose")) { // before any logger exists
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
+        verbose = true;
       }
+    }
+    if (!verbose) { // gRPC (under jetcd) logs start-up details through java.util.logging
+      java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
     }
     System.exit(run(args));
   }

@@ -1,47 +1,71 @@
 package io.torus.examples.cli;
 
+import io.torus.ClusterAdmin;
 import io.torus.Torus;
 import io.torus.VolumeInfo;
 import io.torus.VolumeSpec;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code torus volume ...}: create, list, inspect, resize and delete volumes. */
+/** {@code torus volume ...}: create, list, inspect, resize, delete, clone, export, import. */
 @Command(name = "volume", mixinStandardHelpOptions = true,
-    description = "Create, list, inspect, resize and delete volumes.",
+    description = "Create, list, inspect, resize, delete, clone, export and import volumes.",
     subcommands = {VolumeCommand.Create.class, VolumeCommand.ListVolumes.class,
-        VolumeCommand.Info.class, VolumeCommand.Resize.class, VolumeCommand.Delete.class})
+        VolumeCommand.Info.class, VolumeCommand.Resize.class, VolumeCommand.Delete.class,
+        VolumeCommand.Clone.class, ImageCommands.Export.class, ImageCommands.Import.class})
 final class VolumeCommand {
+
+  /** Options that choose a new volume's geometry; unset values come from the defaults. */
+  static final class SpecOptions {
+    @Option(names = "--block-size", paramLabel = "SIZE",
+        description = "Block size, a power of two from 4KiB to 4MiB (default: the cluster's,"
+            + " set by 'torus init'; else 16KiB).")
+    Size blockSize;
+
+    @Option(names = "--replication", paramLabel = "N",
+        description = "Copies of each block (default: the cluster's, set by 'torus init';"
+            + " 2 without one; on a local node at most its number of stores).")
+    Integer replication;
+
+    /** The spec of a new volume created through {@code torus}. */
+    VolumeSpec spec(Torus torus, String name, long size, int localStores) {
+      Optional<ClusterAdmin.Defaults> d = torus.cluster().defaults();
+      int r = replication != null ? replication
+          : d.map(ClusterAdmin.Defaults::replication).orElse(torus.cluster().clustered()
+              ? VolumeSpec.DEFAULT_REPLICATION
+              : Math.max(1, Math.min(VolumeSpec.DEFAULT_REPLICATION, localStores)));
+      long bs = blockSize != null ? blockSize.bytes()
+          : d.map(ClusterAdmin.Defaults::blockSize).orElse(VolumeSpec.DEFAULT_BLOCK_SIZE);
+      return VolumeSpec.builder(name, size).blockSize((int) Math.min(Integer.MAX_VALUE, bs))
+          .replication(r).build();
+    }
+  }
 
   @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a volume.")
   static final class Create implements Callable<Integer> {
     @Mixin
-    LocalNodeOptions node;
+    NodeOptions node;
 
-    @Parameters(index = "0", description = "Volume name.")
+    @Mixin
+    SpecOptions specOptions;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "Volume name.")
     String name;
 
-    @Parameters(index = "1", description = "Size, e.g. 10GiB.")
+    @Parameters(index = "1", paramLabel = "SIZE", description = "Size, e.g. 10GiB.")
     Size size;
-
-    @Option(names = "--block-size", defaultValue = "64KiB",
-        description = "Block size, 4KiB to 4MiB (default: ${DEFAULT-VALUE}).")
-    Size blockSize;
-
-    @Option(names = "--replication", defaultValue = "1",
-        description = "Copies of each block (default: ${DEFAULT-VALUE}).")
-    int replication;
 
     @Override
     public Integer call() {
       try (Torus torus = node.open()) {
-        VolumeInfo v = torus.createVolume(VolumeSpec.builder(name, size.bytes())
-            .blockSize((int) Math.min(Integer.MAX_VALUE, blockSize.bytes()))
-            .replication(replication).build());
-        System.out.printf("created volume '%s' (%s)%n", v.name(), Size.format(v.size()));
+        VolumeInfo v = torus.createVolume(specOptions.spec(torus, name, size.bytes(),
+            node.data == null ? 0 : NodeOptions.storeDirs(node.data).size()));
+        System.out.printf("created volume '%s': %s, %s blocks, %d copies%n", v.name(),
+            Size.format(v.size()), Size.format(v.blockSize()), v.replication());
       }
       return 0;
     }
@@ -50,7 +74,7 @@ final class VolumeCommand {
   @Command(name = "list", mixinStandardHelpOptions = true, description = "List volumes.")
   static final class ListVolumes implements Callable<Integer> {
     @Mixin
-    LocalNodeOptions node;
+    NodeOptions node;
 
     @Override
     public Integer call() {
@@ -68,9 +92,9 @@ final class VolumeCommand {
   @Command(name = "info", mixinStandardHelpOptions = true, description = "Show a volume.")
   static final class Info implements Callable<Integer> {
     @Mixin
-    LocalNodeOptions node;
+    NodeOptions node;
 
-    @Parameters(index = "0", description = "Volume name.")
+    @Parameters(index = "0", paramLabel = "NAME", description = "Volume name.")
     String name;
 
     @Override
@@ -78,24 +102,25 @@ final class VolumeCommand {
       try (Torus torus = node.open()) {
         VolumeInfo v = torus.volume(name);
         System.out.printf("name:        %s%nid:          %d%nsize:        %s (%d bytes)%n"
-            + "block size:  %s%nreplication: %d%ncreated:     %s%n", v.name(), v.id(),
-            Size.format(v.size()), v.size(), Size.format(v.blockSize()), v.replication(),
-            v.created());
+            + "block size:  %s%nreplication: %d%ncreated:     %s%nsnapshots:   %d%n",
+            v.name(), v.id(), Size.format(v.size()), v.size(), Size.format(v.blockSize()),
+            v.replication(), v.created(), torus.snapshots(name).size());
       }
       return 0;
     }
   }
 
   @Command(name = "resize", mixinStandardHelpOptions = true,
-      description = "Grow a volume (shrinking is refused).")
+      description = {"Grow a volume (shrinking is refused).",
+          "An open writer sees the new size at once; NBD clients on reconnect."})
   static final class Resize implements Callable<Integer> {
     @Mixin
-    LocalNodeOptions node;
+    NodeOptions node;
 
-    @Parameters(index = "0", description = "Volume name.")
+    @Parameters(index = "0", paramLabel = "NAME", description = "Volume name.")
     String name;
 
-    @Parameters(index = "1", description = "New size, e.g. 20GiB.")
+    @Parameters(index = "1", paramLabel = "SIZE", description = "New size, e.g. 20GiB.")
     Size size;
 
     @Override
@@ -108,12 +133,14 @@ final class VolumeCommand {
     }
   }
 
-  @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a volume.")
+  @Command(name = "delete", mixinStandardHelpOptions = true,
+      description = {"Delete a volume (refused while it is open for writing).",
+          "Its space comes back at the next garbage collection."})
   static final class Delete implements Callable<Integer> {
     @Mixin
-    LocalNodeOptions node;
+    NodeOptions node;
 
-    @Parameters(index = "0", description = "Volume name.")
+    @Parameters(index = "0", paramLabel = "NAME", description = "Volume name.")
     String name;
 
     @Override
@@ -121,6 +148,31 @@ final class VolumeCommand {
       try (Torus torus = node.open()) {
         torus.deleteVolume(name);
         System.out.printf("deleted volume '%s'%n", name);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "clone", mixinStandardHelpOptions = true,
+      description = {"Create a writable volume from a snapshot. No data is copied; writes to"
+          + " either side never show in the other."})
+  static final class Clone implements Callable<Integer> {
+    @Mixin
+    NodeOptions node;
+
+    @Parameters(index = "0", paramLabel = "VOL@SNAP", description = "The snapshot.")
+    String source;
+
+    @Parameters(index = "1", paramLabel = "NEWVOL", description = "Name of the new volume.")
+    String name;
+
+    @Override
+    public Integer call() {
+      VolRef src = VolRef.parseSnapshot(source);
+      try (Torus torus = node.open()) {
+        VolumeInfo v = torus.cloneVolume(src.volume(), src.snapshot(), name);
+        System.out.printf("created volume '%s' from %s (%s)%n", v.name(), src,
+            Size.format(v.size()));
       }
       return 0;
     }

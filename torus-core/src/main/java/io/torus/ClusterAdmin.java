@@ -1,0 +1,123 @@
+package io.torus;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What an operator asks of a cluster: its peers, its ring and its defaults. Reached through
+ * {@link Torus#cluster()}; read-only except for the cluster defaults and forgetting a down
+ * peer.
+ *
+ * <p>Every call reads the metadata service afresh (no caching), so two calls may disagree if
+ * the cluster changed in between. Thread-safe. Calls block for at most the node's I/O timeout
+ * and throw {@link TorusException} ({@link ErrorCode#EIO}, retryable) when the metadata
+ * cannot be read.
+ *
+ * <p>On a single-JVM node (no etcd) the cluster is the node itself: {@link #peers()} lists
+ * what this process registered (nothing for a node whose stores are pooled locally), and
+ * {@link #ring()} is empty.
+ */
+public interface ClusterAdmin {
+
+  /**
+   * A peer as the cluster knows it.
+   *
+   * @param nodeId the peer's stable node id
+   * @param address where peers reach it, {@code host:port}
+   * @param up whether its registration is held by a live session right now; a down peer is
+   *     listed with the figures it last registered
+   * @param capacityBytes bytes its stores can hold
+   * @param usedBytes bytes its stores held when it last reported
+   * @param started when the peer (its current or last registration) started
+   */
+  record PeerInfo(String nodeId, String address, boolean up, long capacityBytes,
+      long usedBytes, Instant started) {
+    /** Checks the non-null fields. */
+    public PeerInfo {
+      Objects.requireNonNull(nodeId, "nodeId");
+      Objects.requireNonNull(address, "address");
+      Objects.requireNonNull(started, "started");
+    }
+  }
+
+  /**
+   * A member of the ring.
+   *
+   * @param nodeId the peer's node id
+   * @param weight its share of the ring (its capacity in bytes when it joined)
+   */
+  record RingMember(String nodeId, long weight) {}
+
+  /**
+   * The ring blocks are placed by.
+   *
+   * @param version grows by one with every change
+   * @param type the kind of ring, e.g. {@code KETAMA} or {@code UNION} (while data moves)
+   * @param members the members, sorted by node id
+   * @param encodedBytes the size of the stored ring
+   */
+  record RingInfo(long version, String type, List<RingMember> members, int encodedBytes) {
+    /** Copies the member list. */
+    public RingInfo {
+      members = List.copyOf(members);
+    }
+  }
+
+  /**
+   * The cluster's defaults, written by {@code torus init}: what a new volume gets when its
+   * creator does not say otherwise, and the replication the cluster should have.
+   *
+   * @param replication copies of each block of a new volume, 1 to 16
+   * @param blockSize block size of a new volume, as {@link VolumeSpec#blockSize()} allows
+   * @param initialized when the cluster was initialised (or re-initialised with force)
+   * @param updated when these values were last changed
+   */
+  record Defaults(int replication, int blockSize, Instant initialized, Instant updated) {
+    /** Validates the values as a {@link VolumeSpec} would. */
+    public Defaults {
+      new VolumeSpec("defaults", 512, blockSize, replication);
+      Objects.requireNonNull(initialized, "initialized");
+      Objects.requireNonNull(updated, "updated");
+    }
+  }
+
+  /** Whether this node belongs to a cluster coordinated through etcd. */
+  boolean clustered();
+
+  /** Every known peer, up and down, sorted by node id. */
+  List<PeerInfo> peers();
+
+  /**
+   * Forgets a down peer's registration. Refused with {@link ErrorCode#EPERM} while it is up.
+   * Does not change the ring: moving the peer's blocks elsewhere is rebalancing's job.
+   *
+   * @return whether a registration was removed (false: the peer was unknown)
+   */
+  boolean removePeer(String nodeId);
+
+  /** The ring blocks are placed by, or empty before the first peer joined. */
+  Optional<RingInfo> ring();
+
+  /** The cluster's defaults, or empty if the cluster was never initialised. */
+  Optional<Defaults> defaults();
+
+  /**
+   * Initialises the cluster: stores its defaults. Refused with a {@link TorusException}
+   * ({@link ErrorCode#EPERM}) if it already was, unless {@code force}; forcing replaces the
+   * defaults only (volumes, peers and the ring stay). Refused (EINVAL) on a node without etcd.
+   *
+   * @return the stored defaults
+   */
+  Defaults initialize(int replication, int blockSize, boolean force);
+
+  /**
+   * Sets the cluster's target replication: new volumes get it by default. Volumes that exist
+   * keep the replication they were created with until re-replication moves their blocks.
+   * Refused (EINVAL) if the cluster was never initialised.
+   *
+   * @return the stored defaults
+   */
+  Defaults setReplication(int replication);
+}

@@ -1,0 +1,127 @@
+package io.torus.internal.meta;
+
+import static io.torus.internal.meta.EtcdMetadataService.bytes;
+import static io.torus.internal.meta.EtcdMetadataService.put;
+import static io.torus.internal.meta.EtcdMetadataService.str;
+
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.torus.ClusterAdmin.Defaults;
+import io.torus.ErrorCode;
+import io.torus.TorusException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The cluster's defaults record in etcd, written by {@code torus init}.
+ *
+ * <pre>
+ * +---------------------------+----------------------------------------------------------+
+ * | key (under ROOT/v1/)      | value (UTF-8 text)                                       |
+ * +---------------------------+----------------------------------------------------------+
+ * | cluster/defaults          | v1 replication=N block-size=N initialized=ISO-8601-INSTANT|
+ * |                           |    updated=ISO-8601-INSTANT                              |
+ * +---------------------------+----------------------------------------------------------+
+ * </pre>
+ *
+ * <p>Created only if absent (a transaction comparing the key's create revision with 0),
+ * replaced by compare-and-swap on its mod revision. Parsing is strict: a value that does not
+ * match is an {@link ErrorCode#EIO} error naming the key. Thread-safe.
+ */
+public final class EtcdClusterDefaults {
+  private static final Pattern VALUE = Pattern.compile("v1 replication=(\\d{1,3})"
+      + " block-size=(\\d{1,10}) initialized=(\\S+) updated=(\\S+)");
+  private static final int MAX_CAS_ATTEMPTS = 16;
+
+  private final EtcdMetadataService meta;
+  private final String key;
+
+  /** The defaults record of the cluster {@code meta} is connected to. */
+  public EtcdClusterDefaults(EtcdMetadataService meta) {
+    this.meta = meta;
+    this.key = meta.keyPrefix() + "cluster/defaults";
+  }
+
+  /** The stored defaults, or empty if the cluster was never initialised. */
+  public Optional<Defaults> read() {
+    return readKv().map(kv -> decode(key, str(kv)));
+  }
+
+  private Optional<KeyValue> readKv() {
+    meta.checkOpen();
+    GetResponse r = meta.await(meta.kv().get(bytes(key)), "reading the cluster defaults");
+    return r.getKvs().isEmpty() ? Optional.empty() : Optional.of(r.getKvs().get(0));
+  }
+
+  /**
+   * Stores new defaults. Without {@code force}, refused (EPERM) if defaults exist; with it,
+   * they are replaced (their {@code initialized} time too).
+   */
+  public Defaults initialize(int replication, int blockSize, boolean force) {
+    Instant now = Instant.now();
+    Defaults d = new Defaults(replication, blockSize, now, now);
+    meta.checkOpen();
+    Cmp absent = new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.createRevision(0));
+    TxnResponse r = meta.await(force ? meta.kv().txn().Then(put(key, encode(d))).commit()
+        : meta.kv().txn().If(absent).Then(put(key, encode(d))).commit(),
+        "initialising the cluster");
+    if (!r.isSucceeded()) {
+      throw new TorusException(ErrorCode.EPERM, "the cluster at " + meta.keyPrefix()
+          + " is already initialised (" + read().map(EtcdClusterDefaults::describe)
+          .orElse("record just removed") + "); use force to replace its defaults");
+    }
+    return d;
+  }
+
+  /** Replaces the replication of the stored defaults; refused (EINVAL) if there are none. */
+  public Defaults setReplication(int replication) {
+    for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      KeyValue kv = readKv().orElseThrow(() -> TorusException.invalid("the cluster at "
+          + meta.keyPrefix() + " is not initialised; run 'torus init' first"));
+      Defaults old = decode(key, str(kv));
+      Defaults next = new Defaults(replication, old.blockSize(), old.initialized(),
+          Instant.now());
+      TxnResponse r = meta.await(meta.kv().txn()
+          .If(EtcdMetadataService.modRevision(key, kv.getModRevision()))
+          .Then(put(key, encode(next))).commit(), "setting the cluster's replication");
+      if (r.isSucceeded()) {
+        return next;
+      }
+    }
+    throw new TorusException(ErrorCode.EIO, "gave up setting the replication after "
+        + MAX_CAS_ATTEMPTS + " lost compare-and-swap races", null, true);
+  }
+
+  /** The stored form of {@code d}. */
+  static String encode(Defaults d) {
+    return "v1 replication=" + d.replication() + " block-size=" + d.blockSize()
+        + " initialized=" + d.initialized() + " updated=" + d.updated();
+  }
+
+  /** Parses a stored value; EIO naming {@code key} if it does not match the format. */
+  static Defaults decode(String key, String value) {
+    Matcher m = VALUE.matcher(value);
+    if (!m.matches()) {
+      throw EtcdLayout.corrupt(key, value, "not a cluster defaults record");
+    }
+    try {
+      return new Defaults(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+          Instant.parse(m.group(3)), Instant.parse(m.group(4)));
+    } catch (NumberFormatException | DateTimeParseException e) {
+      throw EtcdLayout.corrupt(key, value, e.getMessage());
+    } catch (TorusException e) {
+      throw EtcdLayout.corrupt(key, value, e.getMessage());
+    }
+  }
+
+  private static String describe(Defaults d) {
+    return "replication " + d.replication() + ", block size " + d.blockSize()
+        + ", initialised " + d.initialized();
+  }
+}

@@ -1,0 +1,108 @@
+package io.torus.internal.node;
+
+import io.torus.ClusterAdmin;
+import io.torus.TorusException;
+import io.torus.internal.meta.Coordination;
+import io.torus.internal.meta.EtcdClusterDefaults;
+import io.torus.internal.meta.EtcdMetadataService;
+import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.meta.VersionedRing;
+import io.torus.internal.ring.Ring;
+import io.torus.internal.ring.RingCodec;
+import io.torus.spi.MetadataService;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@link ClusterAdmin} over the metadata service's {@link Coordination} (peer registry, ring
+ * store) and the etcd cluster defaults record. Read-only but for peer removal and the
+ * defaults; a peer's own registration and usage refresh belong to its {@link ClusterView}.
+ *
+ * <p>Concurrency: thread-safe; every read goes to the metadata service. Failure: reads throw
+ * what the service throws.
+ */
+final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
+  private final boolean clustered;
+  private final Coordination coordination;
+  private final EtcdClusterDefaults defaults;
+
+  private ClusterAdminImpl(boolean clustered, Coordination coordination,
+      EtcdClusterDefaults defaults) {
+    this.clustered = clustered;
+    this.coordination = coordination;
+    this.defaults = defaults;
+  }
+
+  /** The admin view of a node's cluster. */
+  static ClusterAdminImpl start(MetadataService meta, NodeConfig c) {
+    Coordination coord = meta instanceof Coordination co ? co : null;
+    EtcdClusterDefaults defaults = meta instanceof EtcdMetadataService etcd
+        ? new EtcdClusterDefaults(etcd) : null;
+    return new ClusterAdminImpl(c.clustered(), coord, defaults);
+  }
+
+  @Override
+  public boolean clustered() {
+    return clustered;
+  }
+
+  @Override
+  public List<PeerInfo> peers() {
+    if (coordination == null) {
+      return List.of();
+    }
+    return coordination.peers().peers().stream().map(ClusterAdminImpl::peer).toList();
+  }
+
+  private static PeerInfo peer(PeerStatus s) {
+    io.torus.internal.meta.PeerInfo i = s.info();
+    return new PeerInfo(i.nodeId(), i.address(), s.up(), i.capacityBytes(),
+        i.usedBytes(), i.started());
+  }
+
+  @Override
+  public boolean removePeer(String nodeId) {
+    if (coordination == null) {
+      return false;
+    }
+    return coordination.peers().remove(
+        io.torus.internal.meta.PeerInfo.checkNodeId(nodeId));
+  }
+
+  @Override
+  public Optional<RingInfo> ring() {
+    Optional<byte[]> bytes = coordination == null ? Optional.empty()
+        : coordination.ring().read().map(VersionedRing::bytes);
+    return bytes.map(b -> {
+      Ring r = RingCodec.decode(b);
+      return new RingInfo(r.version(), r.type().name(), r.members().stream()
+          .map(m -> new RingMember(m.id(), m.weight())).toList(), b.length);
+    });
+  }
+
+  @Override
+  public Optional<Defaults> defaults() {
+    return defaults == null ? Optional.empty() : defaults.read();
+  }
+
+  @Override
+  public Defaults initialize(int replication, int blockSize, boolean force) {
+    return etcdDefaults().initialize(replication, blockSize, force);
+  }
+
+  @Override
+  public Defaults setReplication(int replication) {
+    return etcdDefaults().setReplication(replication);
+  }
+
+  private EtcdClusterDefaults etcdDefaults() {
+    if (defaults == null) {
+      throw TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
+    }
+    return defaults;
+  }
+
+  /** Nothing to release: the view holds no resources of its own. */
+  @Override
+  public void close() {}
+}

@@ -1,0 +1,119 @@
+package io.torus.internal.node;
+
+import io.torus.BlockRef;
+import io.torus.GcResult;
+import io.torus.Futures;
+import io.torus.internal.gc.BlockHolder;
+import io.torus.internal.gc.GarbageCollector;
+import io.torus.internal.layer.BlockLayer;
+import io.torus.internal.map.MapNode;
+import io.torus.internal.meta.LeaderElection;
+import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.transport.ListPage;
+import io.torus.internal.transport.PeerClient;
+import io.torus.spi.MetadataService;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * Garbage collection for a cluster: one elected peer (election {@code "gc"}) sweeps every up
+ * peer over the peer protocol (list, delete, flush barrier), reading map nodes from the
+ * peers that hold them.
+ *
+ * <p><b>Safety.</b> The same rules as on one node ({@link GarbageCollector}): the live set is
+ * read completely from etcd first, or the cycle deletes nothing. A peer that is down during a
+ * cycle keeps its garbage until a later one. Two peers that both believe they lead (for at most
+ * a lease TTL) would both delete only garbage.
+ */
+final class ClusterGc implements AutoCloseable {
+  private static final int PAGE = 4096;
+
+  private final ClusterView view;
+  private final LeaderElection election;
+  private final GarbageCollector gc;
+  private final Duration timeout;
+
+  /**
+   * @param nodeReader reads a map node from the cluster (any volume's)
+   */
+  ClusterGc(MetadataService meta, ClusterView view, LeaderElection election,
+      BlockLayer nodeReader, Supplier<Collection<BlockRef>> openRoots, Duration timeout,
+      long deletesPerSecond) {
+    this.view = view;
+    this.election = election;
+    this.timeout = timeout;
+    this.gc = new GarbageCollector(meta, this::holders,
+        ref -> MapNode.decode(ref, nodeReader.get(ref)), openRoots, deletesPerSecond);
+    election.campaign();
+  }
+
+  /** Whether this peer currently leads collection. */
+  boolean isLeader() {
+    return election.isLeader();
+  }
+
+  /** One cycle over every up peer (call on the leader; any peer may, safely). */
+  GcResult collect() {
+    return gc.collect();
+  }
+
+  private List<BlockHolder> holders() {
+    List<BlockHolder> out = new ArrayList<>();
+    for (PeerStatus p : view.peers()) {
+      String id = p.info().nodeId();
+      PeerClient c = p.up() ? view.client(id) : null;
+      if (c != null) {
+        out.add(new PeerHolder(id, c));
+      }
+    }
+    return out;
+  }
+
+  /** A peer's blocks, reached over the network. */
+  private final class PeerHolder implements BlockHolder {
+    private final String id;
+    private final PeerClient client;
+
+    PeerHolder(String id, PeerClient client) {
+      this.id = id;
+      this.client = client;
+    }
+
+    @Override
+    public String name() {
+      return "peer " + id;
+    }
+
+    @Override
+    public void forEach(long volumeId, Consumer<BlockRef> action) {
+      BlockRef after = null;
+      while (true) {
+        ListPage page = Futures.join(client.list(volumeId, after, PAGE, timeout));
+        page.refs().forEach(action);
+        if (!page.more() || page.refs().isEmpty()) {
+          return;
+        }
+        after = page.refs().get(page.refs().size() - 1);
+      }
+    }
+
+    @Override
+    public boolean delete(BlockRef ref) {
+      return Futures.join(client.delete(ref, timeout));
+    }
+
+    @Override
+    public void flush() {
+      Futures.join(client.flush(timeout));
+    }
+  }
+
+  @Override
+  public void close() {
+    election.close();
+  }
+}

@@ -1,0 +1,203 @@
+package io.torus.internal.rebalance;
+
+import io.torus.BlockRef;
+import io.torus.CorruptBlockException;
+import io.torus.VolumeInfo;
+import io.torus.internal.layer.DistributedBlockLayer;
+import io.torus.internal.layer.PeerView;
+import io.torus.internal.ring.Ring;
+import io.torus.internal.transport.PeerClient;
+import io.torus.internal.transport.StorePeerService;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Re-reads every block this peer holds, at a bounded rate, and replaces copies that fail
+ * their CRC32C (the store verifies it on every read) with a good copy from another peer.
+ *
+ * <p>A round walks volumes and refs in order; its position is saved in a {@link PassCursor}
+ * after every block batch, so a restarted peer resumes the round. Rounds are separated by the
+ * scrub interval.
+ *
+ * <p><b>Invariants.</b> A bad copy is replaced only by bytes read from another peer and
+ * verified against the checksum in transit; a block with no good copy anywhere is counted
+ * as unrepairable and left as it is (the bad copy is never deleted: it is still evidence).
+ *
+ * <p><b>Concurrency.</b> One thread; counters are atomics.
+ *
+ * <p><b>Failure.</b> Metadata unreachable: the round waits and retries. A peer that fails is
+ * skipped for that block; the block is counted corrupt and retried next round.
+ */
+public final class Scrubber implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Scrubber.class);
+  private static final int BATCH = 64;
+
+  private final String self;
+  private final StorePeerService local;
+  private final PeerView view;
+  private final Supplier<Map<Long, VolumeInfo>> volumes;
+  private final Path cursorFile;
+  private final RateLimiter limiter;
+  private final Duration interval;
+  private final Duration timeout;
+  private final Thread worker;
+  private volatile boolean closed;
+  private final AtomicLong scrubbed = new AtomicLong();
+  private final AtomicLong corrupt = new AtomicLong();
+  private final AtomicLong repaired = new AtomicLong();
+  private final AtomicLong unrepairable = new AtomicLong();
+  private final AtomicLong rounds = new AtomicLong();
+
+  /**
+   * @param cursorFile where the round's position is saved, or null
+   */
+  public Scrubber(String self, StorePeerService local, PeerView view,
+      Supplier<Map<Long, VolumeInfo>> volumes, Path cursorFile, RebalanceOptions options,
+      Duration timeout) {
+    this.self = self;
+    this.local = local;
+    this.view = view;
+    this.volumes = volumes;
+    this.cursorFile = cursorFile;
+    this.limiter = new RateLimiter(options.scrubBytesPerSecond(), System::nanoTime);
+    this.interval = options.scrubInterval();
+    this.timeout = timeout;
+    this.worker = new Thread(this::run, "torus-scrub");
+    worker.setDaemon(true);
+    worker.start();
+  }
+
+  private void run() {
+    while (!closed) {
+      try {
+        round();
+        rounds.incrementAndGet();
+        Thread.sleep(Math.max(10, interval.toMillis()));
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        log.warn("scrub round stopped (will retry): {}", e.toString());
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException ie) {
+          return;
+        }
+      }
+    }
+  }
+
+  private void round() throws InterruptedException {
+    Map<Long, VolumeInfo> vols = volumes.get();
+    long maxVolume = vols.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
+    PassCursor cursor = PassCursor.load(cursorFile).orElse(new PassCursor(0, 1, null, true));
+    for (long vol = cursor.volume(); vol <= maxVolume && !closed; vol++) {
+      List<BlockRef> refs = local.list(vol, vol == cursor.volume() ? cursor.after() : null,
+          Integer.MAX_VALUE - 8).refs();
+      VolumeInfo info = vols.get(vol);
+      int r = info == null ? 1 : info.replication();
+      for (int i = 0; i < refs.size() && !closed; i++) {
+        verify(refs.get(i), r);
+        if (i % BATCH == BATCH - 1 || i == refs.size() - 1) {
+          new PassCursor(0, vol, refs.get(i), true).save(cursorFile);
+        }
+      }
+    }
+    if (!closed) {
+      new PassCursor(0, 1, null, true).save(cursorFile);
+    }
+  }
+
+  private void verify(BlockRef ref, int r) throws InterruptedException {
+    ByteBuffer b;
+    try {
+      b = local.get(ref);
+      scrubbed.incrementAndGet();
+      limiter.acquire(b == null ? 0 : b.remaining());
+      return;
+    } catch (CorruptBlockException e) {
+      scrubbed.incrementAndGet();
+      corrupt.incrementAndGet();
+      log.warn("scrub: copy of {} on {} is corrupt: {}", ref, self, e.getMessage());
+    }
+    if (repair(ref, r)) {
+      repaired.incrementAndGet();
+    } else {
+      unrepairable.incrementAndGet();
+    }
+  }
+
+  private boolean repair(BlockRef ref, int r) throws InterruptedException {
+    Ring ring = view.ring();
+    if (ring == null) {
+      return false;
+    }
+    for (String p : ring.readPeers(ref, r + DistributedBlockLayer.FALLBACKS)) {
+      PeerClient c = p.equals(self) ? null : view.client(p);
+      if (c == null) {
+        continue;
+      }
+      try {
+        ByteBuffer good = c.get(ref, timeout).join();
+        if (good == null) {
+          continue;
+        }
+        limiter.acquire(good.remaining());
+        CRC32C crc = new CRC32C();
+        crc.update(good.duplicate());
+        local.put(ref, 0, good, (int) crc.getValue(), true);
+        local.flush();
+        log.info("scrub: replaced the corrupt copy of {} on {} with the copy of {}", ref, self,
+            p);
+        return true;
+      } catch (RuntimeException e) {
+        log.debug("scrub: no good copy of {} from {}: {}", ref, p, e.toString());
+      }
+    }
+    log.error("scrub: no good copy of {} found on any peer; the bad copy is kept", ref);
+    return false;
+  }
+
+  /** Blocks verified since start. */
+  public long scrubbed() {
+    return scrubbed.get();
+  }
+
+  /** Copies found corrupt since start. */
+  public long corrupt() {
+    return corrupt.get();
+  }
+
+  /** Corrupt copies replaced since start. */
+  public long repaired() {
+    return repaired.get();
+  }
+
+  /** Corrupt copies with no good copy found (yet). */
+  public long unrepairable() {
+    return unrepairable.get();
+  }
+
+  /** Complete rounds since start. */
+  public long rounds() {
+    return rounds.get();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    worker.interrupt();
+    try {
+      worker.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.torus.examples.cli;
+
+import io.torus.ClusterAdmin;
+import io.torus.Torus;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code torus ring ...}: show the placement ring; set the cluster's target replication. */
+@Command(name = "ring", mixinStandardHelpOptions = true,
+    description = "Show the ring blocks are placed by; set the cluster's replication.",
+    subcommands = {RingCommand.Show.class, RingCommand.SetReplication.class})
+final class RingCommand {
+
+  @Command(name = "show", mixinStandardHelpOptions = true,
+      description = "Show the ring: version, type, members with their weight and state.")
+  static final class Show implements Callable<Integer> {
+    @Mixin
+    NodeOptions node;
+
+    @Override
+    public Integer call() {
+      try (Torus torus = node.open()) {
+        ClusterAdmin c = torus.cluster();
+        ClusterAdmin.RingInfo ring = c.ring().orElse(null);
+        if (ring == null) {
+          System.out.println("no ring yet: it is made when the first peer joins");
+          return 0;
+        }
+        Map<String, ClusterAdmin.PeerInfo> peers = c.peers().stream()
+            .collect(Collectors.toMap(ClusterAdmin.PeerInfo::nodeId, Function.identity()));
+        System.out.printf("ring version %d, %s, %d members, %d bytes%n", ring.version(),
+            ring.type(), ring.members().size(), ring.encodedBytes());
+        c.defaults().ifPresent(d -> System.out.printf("target replication %d%n",
+            d.replication()));
+        System.out.printf("%-36s %10s %-7s%n", "MEMBER", "WEIGHT", "STATE");
+        for (ClusterAdmin.RingMember m : ring.members()) {
+          ClusterAdmin.PeerInfo p = peers.get(m.nodeId());
+          System.out.printf("%-36s %10s %-7s%n", m.nodeId(), Size.human(m.weight()),
+              p == null ? "unknown" : p.up() ? "up" : "down");
+        }
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "set-replication", mixinStandardHelpOptions = true,
+      description = {"Set the cluster's target replication: new volumes get N copies.",
+          "This version records the target only: existing volumes keep their copies until"
+              + " re-replication is available."})
+  static final class SetReplication implements Callable<Integer> {
+    @Mixin
+    NodeOptions node;
+
+    @Parameters(index = "0", paramLabel = "N", description = "Copies of each block, 1 to 16.")
+    int replication;
+
+    @Override
+    public Integer call() {
+      try (Torus torus = node.open()) {
+        ClusterAdmin.Defaults d = torus.cluster().setReplication(replication);
+        System.out.printf("target replication is now %d: new volumes get %d copies%n",
+            d.replication(), d.replication());
+        System.out.println("note: existing volumes keep the copies they were created with;"
+            + " this version does not re-replicate their blocks");
+        long up = torus.cluster().peers().stream().filter(ClusterAdmin.PeerInfo::up).count();
+        if (up < replication) {
+          System.out.printf("warning: only %d peer(s) are up, fewer than %d%n", up,
+              replication);
+        }
+      }
+      return 0;
+    }
+  }
+}
