@@ -41,6 +41,8 @@ public final class TorusBuilder {
   private WriteLevel writeLevel = WriteLevel.ALL;
   private ReadLevel readLevel = ReadLevel.FIRST;
   private Duration peerTimeout = Duration.ofSeconds(5);
+  private TlsConfig tls;
+  private TlsConfig etcdTls;
   private long rebalanceRate = 64L << 20;
   private long scrubRate = 8L << 20;
   private Duration scrubInterval = Duration.ofHours(1);
@@ -311,14 +313,45 @@ public final class TorusBuilder {
     return d;
   }
 
-  /** Starts the node. Throws {@link TorusException} if a store or the metadata won't open. */
+  /**
+   * Mutual TLS for the peer protocol of a clustered node, on the same port: the node's server
+   * then admits only connections presenting a certificate signed by {@code tls}'s CA (others,
+   * and plain-TCP clients, are refused and logged), and its client presents its certificate
+   * and trusts only servers signed by that CA. Every node of a cluster must use TLS or none
+   * does. Default: none (plain TCP). See {@link TlsConfig} for hostname checks.
+   */
+  public TorusBuilder tls(TlsConfig tls) {
+    this.tls = Objects.requireNonNull(tls, "tls");
+    return this;
+  }
+
+  /**
+   * Mutual TLS to etcd: trust {@code tls}'s CA for the etcd servers and present its
+   * certificate and key (for etcd started with {@code --client-cert-auth}). Use
+   * {@code https://} endpoints in {@link #etcd}. May be the same value as {@link #tls} when one
+   * CA signs both. The etcd client always checks that the server's certificate names the
+   * endpoint host, whatever {@link TlsConfig#verifyHostname()} says. Default: none.
+   */
+  public TorusBuilder etcdTls(TlsConfig tls) {
+    this.etcdTls = Objects.requireNonNull(tls, "tls");
+    return this;
+  }
+
+  /**
+   * Starts the node. Throws {@link TorusException} if a store or the metadata won't open, or
+   * EINVAL if {@link #tls} or {@link #etcdTls} is set on a node that is not clustered.
+   */
   public Torus build() {
+    if ((tls != null || etcdTls != null) && etcdEndpoints.isEmpty()) {
+      throw TorusException.invalid("tls and etcdTls apply to a clustered node: set etcd(...)");
+    }
     return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
         dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
         ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry,
         etcdEndpoints, etcdPrefix, peer,
         listenHost, listenPort, advertiseHost, advertisePort, writeLevel, readLevel,
         peerTimeout, new io.torus.internal.rebalance.RebalanceOptions(rebalanceRate, scrubRate,
-        scrubInterval, antiEntropyInterval, lostPeerGrace, Duration.ofMillis(500))));
+        scrubInterval, antiEntropyInterval, lostPeerGrace, Duration.ofMillis(500)),
+        tls, etcdTls));
   }
 }

@@ -773,8 +773,12 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   }
 
   TorusException unreachable(String what) {
+    String tls = options.trustedCa() == null && options.clientCertificate() == null ? ""
+        : " (over TLS: a certificate etcd or this node does not accept looks like this too;"
+        + " check the CA, certificate and key files)";
     return new TorusException(ErrorCode.EIO, "etcd " + options.endpoints()
-        + " did not answer within " + options.requestTimeout() + " while " + what, null, true);
+        + " did not answer within " + options.requestTimeout() + " while " + what + tls,
+        null, true);
   }
 
   private static TorusException contention(String what) {

@@ -72,6 +72,13 @@ public record EtcdOptions(List<String> endpoints, String rootPrefix, Duration le
     if ((clientCertificate == null) != (clientKey == null)) {
       throw TorusException.invalid("etcd client certificate and key go together");
     }
+    if (trustedCa != null || clientCertificate != null) {
+      for (String e : endpoints) {
+        if (!e.startsWith("https://")) {
+          throw TorusException.invalid("etcd TLS settings need https:// endpoints: " + e);
+        }
+      }
+    }
     for (Path p : Arrays.asList(trustedCa, clientCertificate, clientKey)) {
       if (p != null && !Files.isReadable(p)) {
         throw TorusException.invalid("cannot read etcd TLS file: " + p);

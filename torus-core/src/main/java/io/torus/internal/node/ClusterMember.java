@@ -68,7 +68,7 @@ final class ClusterMember implements AutoCloseable {
     this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
     this.health = new PeerHealth(Duration.ofSeconds(3), System::nanoTime);
     this.transport = new PeerTransport(nodeId,
-        TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks);
+        TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks, c.tls());
     try {
       start(c, nodeId, meta, stores);
     } catch (RuntimeException e) {
@@ -85,7 +85,7 @@ final class ClusterMember implements AutoCloseable {
     if (c.peer()) {
       Path epochs = dir == null ? null : dir.resolve("epochs");
       local = new StorePeerService(nodeId, stores, epochs);
-      server = PeerServer.start(local, workers, c.listenHost(), c.listenPort());
+      server = PeerServer.start(local, workers, c.listenHost(), c.listenPort(), c.tls());
       String host = c.advertiseHost() != null ? c.advertiseHost() : c.listenHost();
       int port = c.advertisePort() != 0 ? c.advertisePort() : server.address().getPort();
       self = new PeerInfo(nodeId, (host.contains(":") ? "[" + host + "]" : host) + ":" + port,

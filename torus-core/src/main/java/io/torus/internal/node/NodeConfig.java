@@ -1,6 +1,7 @@
 package io.torus.internal.node;
 
 import io.torus.ReadLevel;
+import io.torus.TlsConfig;
 import io.torus.WriteLevel;
 import io.torus.spi.BlockStore;
 import io.torus.spi.MetadataService;
@@ -12,7 +13,8 @@ import java.util.concurrent.ExecutorService;
 /**
  * The options of {@link io.torus.TorusBuilder}, as one value. Nullable fields default.
  * A non-empty {@code etcdEndpoints} makes the node a cluster member (see
- * {@link io.torus.TorusBuilder#etcd}); the fields after it apply only then.
+ * {@link io.torus.TorusBuilder#etcd}); the fields after it apply only then. {@code tls}
+ * (peer protocol) and {@code etcdTls} are null for plain TCP.
  */
 public record NodeConfig(
     Path dataDirectory,
@@ -38,7 +40,9 @@ public record NodeConfig(
     WriteLevel writeLevel,
     ReadLevel readLevel,
     Duration peerTimeout,
-    io.torus.internal.rebalance.RebalanceOptions rebalance) {
+    io.torus.internal.rebalance.RebalanceOptions rebalance,
+    TlsConfig tls,
+    TlsConfig etcdTls) {
 
   /** Whether the node joins a cluster through etcd. */
   public boolean clustered() {

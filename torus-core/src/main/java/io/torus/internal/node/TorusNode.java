@@ -19,6 +19,7 @@ import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.LocalBlockLayer;
 import io.torus.internal.map.MapNode;
 import io.torus.internal.meta.EtcdMetadataService;
+import io.torus.internal.meta.EtcdOptions;
 import io.torus.internal.meta.LocalMetadataService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -220,8 +221,13 @@ public final class TorusNode implements Torus {
       stores = clientOnly ? List.of()
           : c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
       if (c.clustered()) {
-        EtcdMetadataService etcd = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
-            .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).build();
+        EtcdOptions.Builder eb = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
+            .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout());
+        if (c.etcdTls() != null) {
+          eb.trustedCa(c.etcdTls().caCertificate()).clientCertificate(
+              c.etcdTls().certificateChain(), c.etcdTls().privateKey());
+        }
+        EtcdMetadataService etcd = eb.build();
         meta = etcd;
         cluster = new ClusterMember(c, nodeId, etcd, etcd, stores);
       } else {

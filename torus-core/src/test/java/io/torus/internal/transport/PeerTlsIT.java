@@ -205,6 +205,27 @@ class PeerTlsIT {
     assertServerStillServesMembers();
   }
 
+  /**
+   * Hostname checks: the peer certificate names 127.0.0.1 only; a server reached at 127.0.0.2
+   * is accepted by default (the CA signature is what counts) and refused with
+   * {@link TlsConfig#verifyHostname()}.
+   */
+  @Test
+  void hostnameIsCheckedOnlyWhenAskedFor() throws Exception {
+    StorePeerService svc = new StorePeerService("peer-2",
+        List.of(new MemoryBlockStore("m1", 1L << 30)), dir.resolve("epochs2"));
+    try (PeerServer other = PeerServer.start(svc, workers, "127.0.0.2", 0, pki.peer())) {
+      try (PeerTransport t = transport(pki.client())) {
+        assertThat(t.client(other.address()).stats(D).get().nodeId()).isEqualTo("peer-2");
+      }
+      try (PeerTransport t = transport(pki.client().withHostnameVerification(true))) {
+        assertThatThrownBy(() -> t.client(other.address()).stats(D).join())
+            .hasMessageContaining("TLS handshake with peer")
+            .hasMessageContaining("127.0.0.2");
+      }
+    }
+  }
+
   @Test
   void tlsClientToAPlainServerFails() throws Exception {
     try (PeerServer plain = startServer(null); PeerTransport t = transport(pki.client())) {

@@ -1,5 +1,7 @@
 package io.torus.testing.etcd;
 
+import io.torus.TlsConfig;
+import io.torus.testing.tls.TestPki;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -53,8 +55,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
   private final int size;
   private final String binary;
   private final List<Member> members = new ArrayList<>();
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofMillis(500)).build();
+  private final TlsConfig serverTls;
+  private final HttpClient http;
   private Path baseDir;
   private Thread shutdownHook;
   private boolean perTest;
@@ -62,6 +64,12 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
   private EtcdCluster(Builder b) {
     this.size = b.members;
     this.binary = b.binary;
+    this.serverTls = b.serverTls;
+    HttpClient.Builder hb = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500));
+    if (b.clientTls != null) {
+      hb.sslContext(TestPki.sslContext(b.clientTls));
+    }
+    this.http = hb.build();
   }
 
   /** A builder for a one-member cluster. */
@@ -73,8 +81,23 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
   public static final class Builder {
     private int members = 1;
     private String binary = "etcd";
+    private TlsConfig serverTls;
+    private TlsConfig clientTls;
 
     private Builder() {}
+
+    /**
+     * Serves clients over mutual TLS: members listen on {@code https://} client URLs with
+     * {@code server}'s certificate and key, trust its CA and require client certificates
+     * ({@code --client-cert-auth}); the harness's health probes present {@code client}.
+     * Member-to-member (peer) URLs stay plain {@code http://} on loopback. Default: plain
+     * {@code http://} everywhere.
+     */
+    public Builder tls(TlsConfig server, TlsConfig client) {
+      this.serverTls = server;
+      this.clientTls = client;
+      return this;
+    }
 
     /** Number of members, 1 to 7 (default 1). */
     public Builder members(int n) {
@@ -148,7 +171,10 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
     awaitHealthy();
   }
 
-  /** The client URLs of all members, e.g. {@code http://127.0.0.1:40123}. */
+  /**
+   * The client URLs of all members, e.g. {@code http://127.0.0.1:40123} ({@code https://}
+   * with {@link Builder#tls}).
+   */
   public List<String> endpoints() {
     List<String> out = new ArrayList<>();
     for (Member m : members) {
@@ -351,7 +377,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
     }
 
     String clientUrl() {
-      return "http://127.0.0.1:" + clientPort;
+      return (serverTls != null ? "https" : "http") + "://127.0.0.1:" + clientPort;
     }
 
     String peerUrl() {
@@ -361,14 +387,21 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
     void launch() {
       try {
         Files.createDirectories(dataDir.getParent());
-        ProcessBuilder pb = new ProcessBuilder(exe, "--name", name,
+        List<String> cmd = new ArrayList<>(List.of(exe, "--name", name,
             "--data-dir", dataDir.toString(),
             "--listen-client-urls", clientUrl(), "--advertise-client-urls", clientUrl(),
             "--listen-peer-urls", peerUrl(), "--initial-advertise-peer-urls", peerUrl(),
             "--initial-cluster", initialCluster, "--initial-cluster-state", "new",
             "--initial-cluster-token", "torus-test",
             "--heartbeat-interval", "20", "--election-timeout", "200",
-            "--log-outputs", "stderr");
+            "--log-outputs", "stderr"));
+        if (serverTls != null) {
+          cmd.addAll(List.of("--cert-file", serverTls.certificateChain().toString(),
+              "--key-file", serverTls.privateKey().toString(),
+              "--trusted-ca-file", serverTls.caCertificate().toString(),
+              "--client-cert-auth"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_"));
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
