@@ -41,7 +41,8 @@ public final class ClusterThroughput {
     long size = (args.length > 1 ? Long.parseLong(args[1]) : 256) << 20;
     EtcdCluster etcd = EtcdCluster.builder().members(1).build();
     etcd.start();
-    try (PeerProcesses peers = new PeerProcesses(etcd.endpoint(0), "/bench", 3);
+    try (PeerProcesses peers = new PeerProcesses(etcd.endpoint(0), "/bench", 3,
+        List.of("-Dtorus.peer.capacity=" + Math.max(1L << 30, size * 4)));
         Torus cluster = Torus.builder().etcd(etcd.endpoints()).etcdPrefix("/bench")
             .peer(false).ioTimeout(Duration.ofSeconds(30)).build();
         Torus single = Torus.builder().storeCapacity(4L << 30).build()) {

@@ -453,7 +453,9 @@ public final class DistributedBlockLayer implements BlockLayer {
     if (bad.isEmpty()) {
       return;
     }
-    ByteBuffer copy = good.asReadOnlyBuffer();
+    // A copy of its own: the caller owns (and may change) the buffer it was handed.
+    ByteBuffer copy = ByteBuffer.allocate(good.remaining()).put(good.duplicate()).flip()
+        .asReadOnlyBuffer();
     int crc = crc(copy);
     for (String p : bad) {
       PeerClient c = view.client(p);

@@ -55,8 +55,8 @@ public final class LocalBlockLayer implements BlockLayer {
     int start = first(ref);
     for (int i = 0; i < replication; i++) {
       int s = (start + i) % stores.size();
-      dirty[s].set(true);
       stores.get(s).put(ref, data, crc32c);
+      dirty[s].set(true); // after the put: a barrier that cleared the flag first covers it
     }
   }
 

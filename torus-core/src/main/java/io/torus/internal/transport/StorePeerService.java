@@ -66,8 +66,8 @@ public final class StorePeerService {
         }
       }
     }
-    dirty[s].set(true);
     stores.get(s).put(ref, data, crc32c);
+    dirty[s].set(true); // after the put: a barrier that clears the flag first covers it
   }
 
   /** The highest epoch accepted for a volume (0 if none). */
@@ -108,8 +108,20 @@ public final class StorePeerService {
         any = true;
       }
     }
+    // A store reuses deleted space only after a flush: make sure one comes even when the
+    // deleting client never sends a barrier (garbage collection, superseded blocks).
+    if (any && deletes.incrementAndGet() % 256 == 0) {
+      for (int i = 0; i < stores.size(); i++) {
+        if (dirty[i].getAndSet(false)) {
+          stores.get(i).flush();
+        }
+      }
+    }
     return any;
   }
+
+  private final java.util.concurrent.atomic.AtomicLong deletes =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /** Whether any store holds the ref. */
   public boolean contains(BlockRef ref) {

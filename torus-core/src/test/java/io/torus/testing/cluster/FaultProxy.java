@@ -105,6 +105,8 @@ public final class FaultProxy implements AutoCloseable {
           closeQuietly(in);
           continue;
         }
+        in.setTcpNoDelay(true); // the peer protocol is request/response: no Nagle delays
+        out.setTcpNoDelay(true);
         sockets.add(in);
         sockets.add(out);
         pump(in, out);

@@ -14,14 +14,15 @@ import java.util.List;
  * advertise port (0: the listen port). System properties (all optional):
  * {@code torus.peer.grace}, {@code torus.peer.antiEntropy}, {@code torus.peer.scrubInterval}
  * (ISO-8601 durations), {@code torus.peer.rebalanceRate}, {@code torus.peer.scrubRate}
- * (bytes/s).
+ * (bytes/s), {@code torus.peer.capacity} (bytes, default 256 MiB).
  */
 public final class PeerMain {
   private PeerMain() {}
 
   public static void main(String[] args) throws Exception {
     var b = Torus.builder().etcd(List.of(args[0])).etcdPrefix(args[1])
-        .dataDirectory(Path.of(args[2])).storeCapacity(256L << 20)
+        .dataDirectory(Path.of(args[2]))
+        .storeCapacity(Long.getLong("torus.peer.capacity", 256L << 20))
         .listen("127.0.0.1", Integer.parseInt(args[3]));
     String grace = System.getProperty("torus.peer.grace");
     if (grace != null) {
