@@ -145,9 +145,10 @@ public interface ClusterAdmin {
   Defaults initialize(int replication, int blockSize, boolean force);
 
   /**
-   * Sets the cluster's target replication: new volumes get it by default. Volumes that exist
-   * keep the replication they were created with until re-replication moves their blocks.
-   * Refused (EINVAL) if the cluster was never initialised.
+   * Sets the cluster's replication: new volumes get it by default, and every existing volume
+   * is changed to it; rebalancing then adds or removes copies (watch {@link #replication()}).
+   * Handles opened before keep writing the old number of copies until reopened. Refused
+   * (EINVAL) if the cluster was never initialised.
    *
    * @return the stored defaults
    */

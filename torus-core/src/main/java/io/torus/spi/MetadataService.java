@@ -69,6 +69,15 @@ public interface MetadataService extends AutoCloseable {
   // ---- snapshots and clones (default: not supported) ----
 
   /**
+   * Sets how many copies of each block a volume keeps (1 to 16). The cluster's rebalancing
+   * adds or removes copies to match; handles opened before keep writing the old number.
+   * Throws {@link io.torus.VolumeNotFoundException}; ENOTSUP where unsupported.
+   */
+  default VolumeInfo setVolumeReplication(String volume, int replication) {
+    throw unsupported("changing replication");
+  }
+
+  /**
    * Freezes the volume's current committed head as a named snapshot. Allowed while the
    * volume is locked and being written: the snapshot holds what the last commit (the last
    * completed flush) made durable, nothing that is still buffered.

@@ -148,6 +148,21 @@ public abstract class MetadataContract {
   }
 
   @Test
+  void replicationCanChange() {
+    create("rep", 4 * MIB);
+    int before = meta.volume("rep").orElseThrow().replication();
+    int target = before == 3 ? 2 : 3;
+    assertThat(meta.setVolumeReplication("rep", target).replication()).isEqualTo(target);
+    assertThat(meta.volume("rep").orElseThrow().replication()).isEqualTo(target);
+    assertThat(meta.volume("rep").orElseThrow().size()).isEqualTo(4 * MIB);
+    assertThatThrownBy(() -> meta.setVolumeReplication("rep", 0))
+        .isInstanceOf(TorusException.class).hasMessageContaining("replication");
+    assertThatThrownBy(() -> meta.setVolumeReplication("missing", 2))
+        .isInstanceOf(VolumeNotFoundException.class);
+    assertThat(meta.volume("rep").orElseThrow().replication()).isEqualTo(target);
+  }
+
+  @Test
   void resizeOnlyGrows() {
     create("r", 4 * MIB);
     VolumeInfo grown = meta.resizeVolume("r", 16 * MIB);

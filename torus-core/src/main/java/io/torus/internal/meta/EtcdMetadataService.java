@@ -211,6 +211,32 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   }
 
   @Override
+  public VolumeInfo setVolumeReplication(String name, int replication) {
+    VolumeSpec.checkName(name);
+    checkOpen();
+    for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      Found f = find(name);
+      if (f == null) {
+        throw new VolumeNotFoundException("no volume named '" + name + "'");
+      }
+      VolumeInfo v = f.info();
+      VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), replication);
+      if (replication == v.replication()) {
+        return v;
+      }
+      String infoKey = layout.infoKey(v.id());
+      TxnResponse r = await(kv.txn()
+          .If(modRevision(infoKey, f.infoRevision()))
+          .Then(put(infoKey, EtcdLayout.encodeInfo(v.id(), spec, v.created(), f.origin())))
+          .commit(), "changing the replication of volume " + name);
+      if (r.isSucceeded()) {
+        return new VolumeInfo(v.id(), name, v.size(), v.blockSize(), replication, v.created());
+      }
+    }
+    throw contention("changing the replication of volume " + name);
+  }
+
+  @Override
   public VolumeInfo resizeVolume(String name, long newSize) {
     VolumeSpec.checkName(name);
     VolumeSpec.checkSize(newSize);

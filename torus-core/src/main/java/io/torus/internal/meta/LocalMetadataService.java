@@ -125,6 +125,18 @@ public final class LocalMetadataService implements MetadataService, Coordination
   }
 
   @Override
+  public synchronized VolumeInfo setVolumeReplication(String name, int replication) {
+    VolumeRecord v = existing(name);
+    new VolumeSpec(name, VolumeSpec.MIN_BLOCK_SIZE, v.blockSize(), replication); // validates
+    if (replication == v.replication()) {
+      return v.info();
+    }
+    VolumeRecord changed = v.withReplication(replication);
+    publish(state.with(changed, state.nextVolumeId(), state.revision()));
+    return changed.info();
+  }
+
+  @Override
   public synchronized VolumeInfo resizeVolume(String name, long newSize) {
     VolumeRecord v = existing(name);
     VolumeSpec.checkSize(newSize);

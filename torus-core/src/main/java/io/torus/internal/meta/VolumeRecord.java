@@ -55,6 +55,11 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   }
 
   /** This record with a new size. */
+  VolumeRecord withReplication(int newReplication) {
+    return new VolumeRecord(id, name, size, blockSize, newReplication, created, root,
+        generation, revision, origin, snapshots);
+  }
+
   VolumeRecord withSize(long newSize) {
     return new VolumeRecord(id, name, newSize, blockSize, replication, created, root,
         generation, revision, origin, snapshots);

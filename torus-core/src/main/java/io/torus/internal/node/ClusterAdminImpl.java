@@ -25,9 +25,11 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
   private final boolean clustered;
   private final Coordination coordination;
   private final EtcdClusterDefaults defaults;
+  private final MetadataService meta;
 
   private ClusterAdminImpl(boolean clustered, Coordination coordination,
-      EtcdClusterDefaults defaults) {
+      EtcdClusterDefaults defaults, MetadataService meta) {
+    this.meta = meta;
     this.clustered = clustered;
     this.coordination = coordination;
     this.defaults = defaults;
@@ -38,7 +40,7 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
     Coordination coord = meta instanceof Coordination co ? co : null;
     EtcdClusterDefaults defaults = meta instanceof EtcdMetadataService etcd
         ? new EtcdClusterDefaults(etcd) : null;
-    return new ClusterAdminImpl(c.clustered(), coord, defaults);
+    return new ClusterAdminImpl(c.clustered(), coord, defaults, meta);
   }
 
   @Override
@@ -123,7 +125,11 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
 
   @Override
   public Defaults setReplication(int replication) {
-    return etcdDefaults().setReplication(replication);
+    Defaults d = etcdDefaults().setReplication(replication);
+    for (io.torus.VolumeInfo v : meta.volumes()) {
+      meta.setVolumeReplication(v.name(), replication);
+    }
+    return d;
   }
 
   private EtcdClusterDefaults etcdDefaults() {

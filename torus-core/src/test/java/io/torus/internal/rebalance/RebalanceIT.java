@@ -76,6 +76,51 @@ class RebalanceIT {
   }
 
   /**
+   * Changing a volume's replication factor on a stable 3-peer ring: from 2 to 3 copies every
+   * block gains a copy on its third owner; back to 1, the extra copies go and each block stays
+   * on its owner alone; all data reads back at every step.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void replicationChangeAddsAndRemovesCopies() throws Exception {
+    try (RebalanceCluster c = new RebalanceCluster(ETCD.endpoint(0), prefix(), 3,
+        options("PT5M", 256L * MIB))) {
+      c.awaitSettled(3, Duration.ofSeconds(60));
+      c.write(16L * MIB, BLOCK, 4);
+      ClusterStatus two = c.awaitSettled(3, Duration.ofSeconds(60));
+      c.assertFullyReplicated(two.ring(), 2, 0, 1, 2);
+
+      c.meta.setVolumeReplication("vol", 3);
+      c.await("every block on all 3 peers", Duration.ofSeconds(120), s -> {
+        try {
+          return s.settled() && c.holdings(0).size() == c.holdings(1).size()
+              && c.holdings(1).size() == c.holdings(2).size();
+        } catch (RuntimeException e) {
+          return false;
+        }
+      });
+      ClusterStatus three = c.awaitSettled(3, Duration.ofSeconds(60));
+      Map<String, Integer> copies3 = c.assertFullyReplicated(three.ring(), 3, 0, 1, 2);
+      c.verify();
+
+      c.meta.setVolumeReplication("vol", 1);
+      int blocks = c.holdings(0).size(); // every peer held every block
+      c.await("one copy per block", Duration.ofSeconds(120), s -> {
+        try {
+          return s.settled() && c.holdings(0).size() + c.holdings(1).size()
+              + c.holdings(2).size() == blocks;
+        } catch (RuntimeException e) {
+          return false;
+        }
+      });
+      ClusterStatus one = c.awaitSettled(3, Duration.ofSeconds(60));
+      c.assertFullyReplicated(one.ring(), 1, 0, 1, 2);
+      System.out.printf("replication 2 -> 3 -> 1: %s copies at 3, %d blocks%n", copies3, blocks);
+      c.verify();
+    }
+  }
+
+  /**
    * A peer killed with SIGKILL and left down past the grace period (3 s here): it leaves the
    * ring and every block returns to 2 copies on the two survivors; a second peer is then
    * killed and all data still reads back from the last one.

