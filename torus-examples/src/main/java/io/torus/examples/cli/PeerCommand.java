@@ -45,17 +45,25 @@ final class PeerCommand {
   }
 
   @Command(name = "remove", mixinStandardHelpOptions = true,
-      description = {"Forget a down peer (refused while it is up: stop it first).",
-          "Its ring membership is kept: this version does not move its blocks elsewhere."})
+      description = {"Drain a live peer (its blocks move to the others), or forget a down one",
+          "(its blocks are re-made from their other copies)."})
   static final class Remove implements Callable<Integer> {
     @Mixin
     NodeOptions node;
+
+    @picocli.CommandLine.Option(names = "--wait",
+        description = "Wait (with a progress bar) until every block has its copies.")
+    boolean await;
+
+    @picocli.CommandLine.Option(names = "--timeout", defaultValue = "PT1H",
+        description = "How long --wait waits at most, ISO-8601 (default: ${DEFAULT-VALUE}).")
+    java.time.Duration timeout;
 
     @Parameters(index = "0", paramLabel = "ID", description = "The peer's node id.")
     String id;
 
     @Override
-    public Integer call() {
+    public Integer call() throws InterruptedException {
       try (Torus torus = node.open()) {
         boolean up = torus.cluster().peers().stream()
             .anyMatch(p -> p.nodeId().equals(id) && p.up());
@@ -66,6 +74,10 @@ final class PeerCommand {
           System.out.printf("peer '%s' is draining: its blocks are being copied to the other"
               + " peers. Watch 'torus status'; when it has left the ring, stop it and run"
               + " 'torus peer remove %s' again.%n", id, id);
+          if (await && !ReplicationProgress.await(torus.cluster(), timeout, System.out)) {
+            throw new IllegalStateException("peer '" + id + "' still draining after " + timeout
+                + " (see 'torus status')");
+          }
           return 0;
         }
         if (up) {

@@ -56,11 +56,19 @@ final class RingCommand {
     @Mixin
     NodeOptions node;
 
+    @picocli.CommandLine.Option(names = "--wait",
+        description = "Wait (with a progress bar) until every block has its copies.")
+    boolean await;
+
+    @picocli.CommandLine.Option(names = "--timeout", defaultValue = "PT1H",
+        description = "How long --wait waits at most, ISO-8601 (default: ${DEFAULT-VALUE}).")
+    java.time.Duration timeout;
+
     @Parameters(index = "0", paramLabel = "N", description = "Copies of each block, 1 to 16.")
     int replication;
 
     @Override
-    public Integer call() {
+    public Integer call() throws InterruptedException {
       try (Torus torus = node.open()) {
         ClusterAdmin.Defaults d = torus.cluster().setReplication(replication);
         System.out.printf("replication is now %d: new volumes get %d copies, and every volume"
@@ -70,6 +78,10 @@ final class RingCommand {
         if (up < replication) {
           System.out.printf("warning: only %d peer(s) are up, fewer than %d%n", up,
               replication);
+        }
+        if (await && !ReplicationProgress.await(torus.cluster(), timeout, System.out)) {
+          throw new IllegalStateException("not every block had " + replication
+              + " copies after " + timeout + " (see 'torus status')");
         }
       }
       return 0;
