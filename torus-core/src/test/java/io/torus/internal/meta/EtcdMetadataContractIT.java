@@ -1,10 +1,14 @@
 package io.torus.internal.meta;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.torus.VolumeSpec;
 import io.torus.spi.MetadataContract;
 import io.torus.spi.MetadataService;
 import io.torus.testing.etcd.EtcdCluster;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The metadata contract against a real one-member etcd; each test gets its own prefix. */
@@ -22,5 +26,17 @@ class EtcdMetadataContractIT extends MetadataContract {
         .leaseTtl(Duration.ofSeconds(5))
         .requestTimeout(Duration.ofSeconds(5))
         .build();
+  }
+
+  @Test
+  void rootPrefixesIsolateClusters() {
+    try (MetadataService a = newService(); MetadataService b = newService()) {
+      a.createVolume(VolumeSpec.builder("same-name", 1 << 20).replication(1).build());
+      b.createVolume(VolumeSpec.builder("same-name", 2 << 20).replication(1).build());
+      assertThat(a.volume("same-name").orElseThrow().size()).isEqualTo(1 << 20);
+      assertThat(b.volume("same-name").orElseThrow().size()).isEqualTo(2 << 20);
+      a.deleteVolume("same-name");
+      assertThat(b.volume("same-name")).isPresent();
+    }
   }
 }
