@@ -46,9 +46,10 @@ public interface MetadataService extends AutoCloseable {
 
   /**
    * Takes the volume's writer lock for {@code holder}, bound to this node's session (lease),
-   * and in the same atomic step advances the head's generation by one, so that the new
-   * writer's generations can never collide with blocks a dead writer left behind. Throws
-   * {@link io.torus.VolumeLockedException} naming the current holder.
+   * and in the same atomic step moves the head's generation up to its reserved generation
+   * and reserves {@link Head#RESERVATION} more above it (see {@link Head}): the new writer's
+   * generations can never collide with blocks any earlier writer stored, committed or not.
+   * Throws {@link io.torus.VolumeLockedException} naming the current holder.
    */
   VolumeLock lockVolume(long volumeId, String holder);
 
@@ -57,7 +58,9 @@ public interface MetadataService extends AutoCloseable {
    * {@code expected} (same revision). This is the commit point of a flush.
    *
    * @param generation the new head's generation, greater than {@code expected.generation()}
-   * @return the committed head
+   *     and at most {@code expected.reserved()}
+   * @return the committed head, whose reservation reaches at least
+   *     {@code generation + Head.RESERVATION}
    * @throws io.torus.LeaseLostException if the lock is no longer held
    * @throws io.torus.ConcurrentModificationException if the head changed
    */

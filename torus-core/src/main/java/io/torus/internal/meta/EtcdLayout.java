@@ -29,7 +29,8 @@ import java.util.regex.Pattern;
  * |                           |    created=ISO-8601-INSTANT name=NAME                    |
  * |                           |    [origin=ID/NAME@SNAP] (clones only)                   |
  * | volumes/ID/head           | v1 generation=N root=KIND:VOLUME/GENERATION/SEQUENCE     |
- * |                           |    or v1 generation=N root=none                          |
+ * |                           |    or v1 generation=N root=none; then [reserved=N]       |
+ * |                           |    (absent: = generation; see io.torus.spi.Head)         |
  * | volumes/ID/lock           | v1 lease=LEASE holder=HOLDER (put under that lease)      |
  * | volumes/ID/snapshots/     | v1 volume=N name=SNAP size=N generation=N root=ROOT      |
  * |   SNAP/record             |    created=ISO-8601-INSTANT                              |
@@ -84,7 +85,8 @@ final class EtcdLayout {
   private static final Pattern CANDIDATE = Pattern.compile("v1 candidate=(.+)",
       Pattern.DOTALL);
   private static final Pattern HEAD = Pattern.compile(
-      "v1 generation=(\\d{1,19}) root=(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))");
+      "v1 generation=(\\d{1,19}) root=(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))"
+      + "(?: reserved=(\\d{1,19}))?");
   private static final Pattern LOCK = Pattern.compile("v1 lease=([0-9a-f]{16}) holder=(.+)",
       Pattern.DOTALL);
   private static final Pattern ID = Pattern.compile("[0-9a-f]{16}");
@@ -321,8 +323,9 @@ final class EtcdLayout {
     }
   }
 
-  static String encodeHead(BlockRef root, long generation) {
-    return "v1 generation=" + generation + " root=" + encodeRoot(root);
+  static String encodeHead(BlockRef root, long generation, long reserved) {
+    String v = "v1 generation=" + generation + " root=" + encodeRoot(root);
+    return reserved == generation ? v : v + " reserved=" + reserved;
   }
 
   private static String encodeRoot(BlockRef root) {
@@ -340,7 +343,7 @@ final class EtcdLayout {
   }
 
   /** A parsed head value. */
-  record HeadValue(BlockRef root, long generation) {}
+  record HeadValue(BlockRef root, long generation, long reserved) {}
 
   static HeadValue decodeHead(String key, String value) {
     Matcher m = HEAD.matcher(value);
@@ -348,7 +351,12 @@ final class EtcdLayout {
       throw corrupt(key, value, "not a v1 head value");
     }
     try {
-      return new HeadValue(decodeRoot(m, 2), Long.parseLong(m.group(1)));
+      long generation = Long.parseLong(m.group(1));
+      long reserved = m.group(6) == null ? generation : Long.parseLong(m.group(6));
+      if (reserved < generation) {
+        throw corrupt(key, value, "reserved generation below the committed one");
+      }
+      return new HeadValue(decodeRoot(m, 2), generation, reserved);
     } catch (NumberFormatException | TorusException e) {
       throw corrupt(key, value, e.getMessage());
     }

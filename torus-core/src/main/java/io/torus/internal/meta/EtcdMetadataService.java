@@ -170,7 +170,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
           .Then(put(counterKey, EtcdLayout.encodeCounter(id)),
               put(nameKey, EtcdLayout.encodeId(id)),
               put(layout.infoKey(id), EtcdLayout.encodeInfo(id, spec, created, origin)),
-              put(layout.headKey(id), EtcdLayout.encodeHead(root, generation)))
+              put(layout.headKey(id), EtcdLayout.encodeHead(root, generation, generation)))
           .Else(Op.get(bytes(nameKey), GetOption.DEFAULT))
           .commit(), "creating volume " + spec.name());
       if (r.isSucceeded()) {
@@ -306,7 +306,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
       throw new VolumeNotFoundException("no volume with id " + volumeId);
     }
     HeadValue v = EtcdLayout.decodeHead(key, str(h));
-    return new Head(volumeId, v.root(), v.generation(), h.getModRevision());
+    return new Head(volumeId, v.root(), v.generation(), h.getModRevision(), v.reserved());
   }
 
   @Override
@@ -318,12 +318,13 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       long lease = session.leaseId();
       Head h = head(volumeId);
-      long gen = h.generation() + 1;
+      long gen = LocalMetadataService.lockedGeneration(h);
+      long reserved = gen + Head.RESERVATION;
       TxnResponse r = await(kv.txn()
           .If(absent(lockKey), modRevision(headKey, h.revision()))
           .Then(Op.put(bytes(lockKey), bytes(EtcdLayout.encodeLock(lease, holder)),
                   PutOption.builder().withLeaseId(lease).build()),
-              put(headKey, EtcdLayout.encodeHead(h.root(), gen)))
+              put(headKey, EtcdLayout.encodeHead(h.root(), gen, reserved)))
           .Else(Op.get(bytes(lockKey), GetOption.DEFAULT))
           .commit(), "locking volume " + volumeId);
       if (r.isSucceeded()) {
@@ -334,7 +335,8 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
           throw new LeaseLostException("the etcd session was lost while locking volume "
               + volumeId);
         }
-        return new VolumeLock(volumeId, holder, epoch, new Head(volumeId, h.root(), gen, epoch));
+        return new VolumeLock(volumeId, holder, epoch,
+            new Head(volumeId, h.root(), gen, epoch, reserved));
       }
       KeyValue lock = first(r.getGetResponses().get(0));
       if (lock != null) {
@@ -359,7 +361,8 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     }
     String lockKey = layout.lockKey(id);
     String headKey = layout.headKey(id);
-    String value = EtcdLayout.encodeHead(root, generation);
+    long reserved = LocalMetadataService.committedReservation(expected, generation);
+    String value = EtcdLayout.encodeHead(root, generation, reserved);
     TxnResponse r = await(kv.txn()
         .If(new Cmp(bytes(lockKey), Cmp.Op.EQUAL, CmpTarget.createRevision(lock.epoch())),
             modRevision(headKey, expected.revision()))
@@ -368,7 +371,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
             Op.get(bytes(headKey), GetOption.DEFAULT))
         .commit(), "committing the head of volume " + id);
     if (r.isSucceeded()) {
-      return new Head(id, root, generation, r.getHeader().getRevision());
+      return new Head(id, root, generation, r.getHeader().getRevision(), reserved);
     }
     KeyValue l = first(r.getGetResponses().get(0));
     KeyValue h = first(r.getGetResponses().get(1));
@@ -384,7 +387,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     if (str(h).equals(value)) {
       // This very commit was applied earlier (a repeat after a timeout): only the lock
       // holder writes the head, and generations are never handed out twice.
-      return new Head(id, root, generation, h.getModRevision());
+      return new Head(id, root, generation, h.getModRevision(), reserved);
     }
     throw new ConcurrentModificationException("head of volume " + id + " changed: expected "
         + "revision " + expected.revision() + ", found " + h.getModRevision());
@@ -489,11 +492,13 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
       TxnResponse r = await(kv.txn()
           .If(absent(lockKey), modRevision(headKey, h.revision()),
               modRevision(s.key(), s.revision()))
-          .Then(put(headKey, EtcdLayout.encodeHead(s.snap().root(), h.generation())))
+          .Then(put(headKey,
+              EtcdLayout.encodeHead(s.snap().root(), h.generation(), h.reserved())))
           .Else(Op.get(bytes(lockKey), GetOption.DEFAULT))
           .commit(), "restoring " + volume + "@" + snapshot);
       if (r.isSucceeded()) {
-        return new Head(id, s.snap().root(), h.generation(), r.getHeader().getRevision());
+        return new Head(id, s.snap().root(), h.generation(), r.getHeader().getRevision(),
+            h.reserved());
       }
       KeyValue lock = first(r.getGetResponses().get(0));
       if (lock != null) {

@@ -176,7 +176,8 @@ public final class LocalMetadataService implements MetadataService, Coordination
       throw new VolumeLockedException(v.name(), held.holder());
     }
     long rev = state.revision() + 1;
-    VolumeRecord advanced = v.withHead(v.root(), v.generation() + 1, rev);
+    long gen = lockedGeneration(v.head());
+    VolumeRecord advanced = v.withHead(v.root(), gen, rev, gen + Head.RESERVATION);
     publish(state.with(advanced, state.nextVolumeId(), rev));
     VolumeLock lock = new VolumeLock(volumeId, holder, rev, advanced.head());
     locks.put(volumeId, lock);
@@ -202,7 +203,8 @@ public final class LocalMetadataService implements MetadataService, Coordination
           + "expected revision " + expected.revision() + ", found " + v.revision());
     }
     long rev = state.revision() + 1;
-    VolumeRecord committed = v.withHead(root, generation, rev);
+    VolumeRecord committed = v.withHead(root, generation, rev,
+        committedReservation(v.head(), generation));
     publish(state.with(committed, state.nextVolumeId(), rev));
     return committed.head();
   }
@@ -358,6 +360,23 @@ public final class LocalMetadataService implements MetadataService, Coordination
       throw TorusException.invalid("new generation " + generation
           + " must be greater than the expected head's " + expected.generation());
     }
+    if (generation > expected.reserved()) {
+      throw TorusException.invalid("new generation " + generation
+          + " is past the generations reserved for the writer (" + expected.reserved() + ")");
+    }
+  }
+
+  /**
+   * The generation a new writer lock moves a head to: everything an earlier writer may have
+   * written (up to its reservation) is then at or below it. Shared with the etcd service.
+   */
+  static long lockedGeneration(Head h) {
+    return Math.max(h.generation(), h.reserved()) + 1;
+  }
+
+  /** The reservation of a head committed at {@code generation}; shared with etcd. */
+  static long committedReservation(Head expected, long generation) {
+    return Math.max(expected.reserved(), generation + Head.RESERVATION);
   }
 
   /** Validates a lock holder name; shared with the etcd service. */

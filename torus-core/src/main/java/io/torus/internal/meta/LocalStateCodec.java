@@ -24,7 +24,7 @@ import java.util.zip.CRC32C;
  * | offset | size | field                                                        |
  * +--------+------+--------------------------------------------------------------+
  * | 0      | 4    | magic "TRMD" (0x54 0x52 0x4D 0x44)                           |
- * | 4      | 2    | format version, 2 (version 1 is still read)                  |
+ * | 4      | 2    | format version, 3 (versions 1 and 2 are still read)          |
  * | 6      | 2    | flags, 0                                                     |
  * | 8      | 4    | body length B                                                |
  * | 12     | B    | body                                                         |
@@ -63,6 +63,8 @@ import java.util.zip.CRC32C;
  * | 2+L  | origin snapshot name              } only when present                   |
  * | 4    | snapshot count S                                                        |
  * | ...  | S snapshot entries, sorted by name                                      |
+ * | -- version 3 only from here --                                                 |
+ * | 8    | reserved generation (>= head generation; see {@link io.torus.spi.Head}) |
  * +------+-------------------------------------------------------------------------+
  *
  * Snapshot entry (version 2)
@@ -84,7 +86,7 @@ final class LocalStateCodec {
   /** "TRMD". */
   static final int MAGIC = 0x54524D44;
   /** The format version written. */
-  static final int VERSION = 2;
+  static final int VERSION = 3;
   /** The oldest format version read (no origins, no snapshots). */
   static final int MIN_VERSION = 1;
   static final int HEADER_BYTES = 12;
@@ -97,7 +99,10 @@ final class LocalStateCodec {
     return encode(state, VERSION);
   }
 
-  /** The file bytes of {@code state} in format {@code version} (1 drops origins/snapshots). */
+  /**
+   * The file bytes of {@code state} in format {@code version} (1 drops origins and
+   * snapshots, 1 and 2 drop the reserved generation).
+   */
   static byte[] encode(LocalState state, int version) {
     ByteBuffer body = ByteBuffer.allocate(1 << 16);
     body.putLong(state.nextVolumeId()).putLong(state.revision());
@@ -127,6 +132,9 @@ final class LocalStateCodec {
           body.putLong(snap.generation());
           putRoot(body, snap.root());
         }
+      }
+      if (version >= 3) {
+        body.putLong(v.reserved());
       }
     }
     body.flip();
@@ -270,8 +278,16 @@ final class LocalStateCodec {
         }
       }
     }
+    long reserved = generation;
+    if (version >= 3) {
+      reserved = b.getLong();
+      if (reserved < generation) {
+        throw TorusException.invalid("reserved generation " + reserved + " < generation "
+            + generation);
+      }
+    }
     return new VolumeRecord(id, spec.name(), size, blockSize, replication, created, root,
-        generation, revision, origin, snapshots);
+        generation, revision, origin, snapshots, reserved);
   }
 
   private static String getName(ByteBuffer b) {

@@ -26,15 +26,26 @@ import java.util.TreeMap;
  * @param revision the head's compare-and-swap token
  * @param origin where the volume was cloned from, or {@code null}
  * @param snapshots its snapshots by name (unmodifiable, sorted)
+ * @param reserved the highest generation reserved for writers, {@code >= generation}
+ *     (see {@link Head})
  */
 record VolumeRecord(long id, String name, long size, int blockSize, int replication,
     Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
-    NavigableMap<String, Snapshot> snapshots) {
+    NavigableMap<String, Snapshot> snapshots, long reserved) {
 
   VolumeRecord {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(created, "created");
     snapshots = Collections.unmodifiableNavigableMap(new TreeMap<>(snapshots));
+    reserved = Math.max(reserved, generation);
+  }
+
+  /** A record with no generations reserved above the committed one. */
+  VolumeRecord(long id, String name, long size, int blockSize, int replication,
+      Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
+      NavigableMap<String, Snapshot> snapshots) {
+    this(id, name, size, blockSize, replication, created, root, generation, revision, origin,
+        snapshots, generation);
   }
 
   /** A record without origin and snapshots. */
@@ -51,24 +62,30 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
 
   /** The volume's head. */
   Head head() {
-    return new Head(id, root, generation, revision);
+    return new Head(id, root, generation, revision, reserved);
   }
 
   /** This record with a new size. */
   VolumeRecord withReplication(int newReplication) {
     return new VolumeRecord(id, name, size, blockSize, newReplication, created, root,
-        generation, revision, origin, snapshots);
+        generation, revision, origin, snapshots, reserved);
   }
 
   VolumeRecord withSize(long newSize) {
     return new VolumeRecord(id, name, newSize, blockSize, replication, created, root,
-        generation, revision, origin, snapshots);
+        generation, revision, origin, snapshots, reserved);
   }
 
   /** This record with a new head. */
   VolumeRecord withHead(BlockRef newRoot, long newGeneration, long newRevision) {
+    return withHead(newRoot, newGeneration, newRevision, reserved);
+  }
+
+  /** This record with a new head and reservation. */
+  VolumeRecord withHead(BlockRef newRoot, long newGeneration, long newRevision,
+      long newReserved) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, newRoot,
-        newGeneration, newRevision, origin, snapshots);
+        newGeneration, newRevision, origin, snapshots, newReserved);
   }
 
   /** This record with {@code s} added, or removed if {@code add} is false. */
@@ -80,6 +97,6 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
       m.remove(s.name());
     }
     return new VolumeRecord(id, name, size, blockSize, replication, created, root,
-        generation, revision, origin, m);
+        generation, revision, origin, m, reserved);
   }
 }

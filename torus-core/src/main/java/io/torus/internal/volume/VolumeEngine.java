@@ -52,8 +52,10 @@ import java.util.zip.CRC32C;
  * reachable from root; a flush moves dirty to frozen, then frozen into a new root.
  * (2) The bytes of an in-memory dirty block are mutated only under its stripe lock, and only
  * while in the current dirty map; frozen blocks are never mutated. (3) Refs of the pending
- * generation are unique: the metadata service advanced the head's generation when the lock
- * was taken, and each flush moves the pending generation up by one.
+ * generation are unique for all time: every generation this writer uses lies in the range
+ * the metadata service reserved for it durably ({@link Head#reserved()}, reserved when the
+ * lock was taken and extended by each commit), each flush attempt moves the pending
+ * generation up by one, and a generation is never handed out twice.
  *
  * <p><b>Concurrency.</b> Writers (write, trim, zero, early write-out) hold the read side of
  * the phase lock; a flush takes the write side only for the instants it swaps the state, so
@@ -122,6 +124,13 @@ public final class VolumeEngine implements BlockVolume {
   private volatile Generation pending;
   private Head head; // guarded by flushLock
   private volatile TorusException fenced;
+  /**
+   * Set when a head commit's outcome is unknown (it may still be applied): until a later
+   * commit succeeds (which proves it never will be), no block the doubtful commit may
+   * reference is deleted by this handle. Guarded by the stripe locks' happens-before via
+   * volatile.
+   */
+  private volatile boolean commitInDoubt;
   private volatile boolean closing;
   private volatile boolean closed;
 
@@ -769,7 +778,7 @@ public final class VolumeEngine implements BlockVolume {
    * A failed delete only leaves garbage for the collector.
    */
   private void superseded(Entry prior) {
-    if (prior instanceof Entry.Stored) {
+    if (prior instanceof Entry.Stored && !commitInDoubt) {
       try {
         layer.delete(((Entry.Stored) prior).ref);
       } catch (RuntimeException e) {
@@ -855,6 +864,13 @@ public final class VolumeEngine implements BlockVolume {
           return;
         }
         g = pending;
+        if (g.number + 1 > head.reserved()) {
+          TorusException e = new TorusException(ErrorCode.EIO, "volume '" + info.name()
+              + "': " + (g.number - head.generation()) + " flushes failed in a row and used up"
+              + " the generations reserved for this writer; reopen the volume");
+          fence(e);
+          throw e;
+        }
         pending = new Generation(info.id(), g.number + 1);
         state = State.fresh(s.dirty, s.root);
       } finally {
@@ -878,6 +894,7 @@ public final class VolumeEngine implements BlockVolume {
       } finally {
         phase.writeLock().unlock();
       }
+      commitInDoubt = false; // this commit moved the head: a doubtful one can never apply
       dirtyBytes.addAndGet(-inMemory * blockSize);
     } finally {
       flushLock.unlock();
@@ -937,6 +954,13 @@ public final class VolumeEngine implements BlockVolume {
       if (now.generation() == generation && Objects.equals(now.root(), root)) {
         return now;
       }
+      // Not applied yet, but it may still be (etcd can apply a request after its client timed
+      // out). Its blocks must outlive the doubt: see commitInDoubt. A later commit succeeds
+      // only if the head is still the one read here, which also settles the doubt.
+      commitInDoubt = true;
+      log.warn("volume '{}': head commit of generation {} failed with an unknown outcome "
+          + "({}); keeping every block it may reference until a later commit", info.name(),
+          generation, e.toString());
       throw e;
     }
   }

@@ -58,11 +58,20 @@ class EtcdLayoutTest {
     assertThat(EtcdLayout.decodeInfo("k", info)).isEqualTo(new EtcdLayout.Info(7, spec, t));
 
     BlockRef root = new BlockRef(7, 3, 9, BlockKind.PARITY);
-    assertThat(EtcdLayout.encodeHead(root, 4)).isEqualTo("v1 generation=4 root=parity:7/3/9");
+    assertThat(EtcdLayout.encodeHead(root, 4, 4))
+        .isEqualTo("v1 generation=4 root=parity:7/3/9");
     assertThat(EtcdLayout.decodeHead("k", "v1 generation=4 root=parity:7/3/9"))
-        .isEqualTo(new EtcdLayout.HeadValue(root, 4));
-    assertThat(EtcdLayout.decodeHead("k", EtcdLayout.encodeHead(null, 0)))
-        .isEqualTo(new EtcdLayout.HeadValue(null, 0));
+        .isEqualTo(new EtcdLayout.HeadValue(root, 4, 4));
+    assertThat(EtcdLayout.encodeHead(root, 4, 4100))
+        .isEqualTo("v1 generation=4 root=parity:7/3/9 reserved=4100");
+    assertThat(EtcdLayout.decodeHead("k", "v1 generation=4 root=parity:7/3/9 reserved=4100"))
+        .isEqualTo(new EtcdLayout.HeadValue(root, 4, 4100));
+    assertThat(EtcdLayout.decodeHead("k", EtcdLayout.encodeHead(null, 0, 0)))
+        .isEqualTo(new EtcdLayout.HeadValue(null, 0, 0));
+    assertThat(EtcdLayout.encodeHead(null, 2, 4098))
+        .isEqualTo("v1 generation=2 root=none reserved=4098");
+    assertThatThrownBy(() -> EtcdLayout.decodeHead("k", "v1 generation=9 root=none reserved=8"))
+        .isInstanceOf(TorusException.class);
 
     assertThat(EtcdLayout.encodeLock(0xabcL, "node a@h:1"))
         .isEqualTo("v1 lease=0000000000000abc holder=node a@h:1");

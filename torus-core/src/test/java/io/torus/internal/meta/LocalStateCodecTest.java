@@ -59,6 +59,24 @@ class LocalStateCodecTest {
       + "00000000"                                           // no snapshots
       + "ee9dec3d";                                          // CRC32C
 
+  /** {@link #sampleV3()} in format version 3: version 2's bytes plus a reservation each. */
+  static final String GOLDEN_V3 =
+      "54524d4400030000000000df"                             // magic, version 3, length
+      + "0000000000000003" + "0000000000000009" + "00000002"   // next id, revision, count
+      + "0000000000000001" + "000161" + "0000000000100000" + "00010000" + "02"
+      + "000000006553f100" + "00000005" + "0000000000000000" + "0000000000000001" + "00"
+      + "00" + "00000001"                                     // no origin, 1 snapshot
+      + "000173" + "0000000000100000" + "000000006553f102" + "00000000"
+      + "0000000000000000" + "00"
+      + "0000000000000000"                                    // a: reserved 0
+      + "0000000000000002" + "00026232" + "0000000000400000" + "00001000" + "03"
+      + "000000006553f101" + "00000000" + "0000000000000005" + "0000000000000009" + "01"
+      + "000000000000000200000000000000040000000700000001"   // root map:2/4/7
+      + "01" + "0000000000000001" + "000161" + "000173"      // origin a@s
+      + "00000000"                                            // no snapshots
+      + "0000000000001005"                                    // b2: reserved 4101
+      + "7cf84893";                                           // CRC32C
+
   private static LocalState sampleV2() {
     LocalState v1 = sample();
     TreeMap<String, VolumeRecord> m = new TreeMap<>(v1.volumes());
@@ -74,9 +92,31 @@ class LocalStateCodecTest {
 
   @Test
   void encodesVersion2ToTheGoldenBytesAndBack() {
-    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV2()))).isEqualTo(GOLDEN);
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV2(), 2)))
+        .isEqualTo(GOLDEN);
     assertThat(LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN), "golden"))
         .isEqualTo(sampleV2());
+  }
+
+  private static LocalState sampleV3() {
+    LocalState v2 = sampleV2();
+    TreeMap<String, VolumeRecord> m = new TreeMap<>(v2.volumes());
+    VolumeRecord b = m.get("b2");
+    m.put("b2", b.withHead(b.root(), b.generation(), b.revision(), 4101));
+    return new LocalState(3, 9, m);
+  }
+
+  @Test
+  void encodesVersion3ToTheGoldenBytesAndBack() {
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV3())))
+        .isEqualTo(GOLDEN_V3);
+    LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V3), "golden");
+    assertThat(back).isEqualTo(sampleV3());
+    assertThat(back.volumes().get("b2").reserved()).isEqualTo(4101);
+    assertThat(back.volumes().get("a").reserved()).isEqualTo(0);
+    // Versions 1 and 2 have no reservation: it reads as the head's generation.
+    assertThat(LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN), "v2").volumes()
+        .get("b2").reserved()).isEqualTo(5);
   }
 
   private static LocalState sample() {
@@ -111,11 +151,11 @@ class LocalStateCodecTest {
   @Test
   void unknownVersionIsRefusedByName() {
     byte[] bytes = HexFormat.of().parseHex(GOLDEN);
-    bytes[5] = 3;
+    bytes[5] = 4;
     assertThatThrownBy(() -> LocalStateCodec.decode(bytes, "/x/metadata"))
         .isInstanceOf(TorusException.class)
         .hasMessageContaining("/x/metadata")
-        .hasMessageContaining("unsupported format version 3");
+        .hasMessageContaining("unsupported format version 4");
   }
 
   @Test
