@@ -173,7 +173,8 @@ public final class DistributedBlockLayer implements BlockLayer {
     for (String p : candidates(ring, ref)) {
       PeerClient c = view.client(p);
       if (c != null) {
-        sent.add(c.delete(ref, timeout));
+        // the writer's epoch authorizes it (a stale writer's deletes are refused)
+        sent.add(epoch > 0 ? c.delete(ref, epoch, timeout) : c.delete(ref, timeout));
       }
     }
     for (CompletableFuture<Boolean> f : sent) {

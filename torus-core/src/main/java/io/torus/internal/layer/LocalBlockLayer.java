@@ -5,11 +5,14 @@ import io.torus.BlockUnavailableException;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
+import io.torus.internal.storage.StoreFlusher;
 import io.torus.spi.BlockStore;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Puts each block on {@code replication} distinct stores of this node (one per disk), chosen
@@ -17,14 +20,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Failure: a put succeeds only when every copy was stored. A get that meets a corrupt or
  * missing copy tries the next one; if all fail it throws {@link BlockUnavailableException}.
- * A flush forces every store written since the last flush.
+ *
+ * <p>Durability: each store has a {@link StoreFlusher}. A flush returns only after, for every
+ * store, an fsync that began after every put and delete it covers has succeeded; concurrent
+ * flushes share fsyncs, and a failed fsync fails every flush waiting on it and leaves the
+ * store dirty, so no later flush succeeds without a new successful fsync. The flush this
+ * layer makes by itself after many deletes (so deleted space becomes reusable) logs a failure
+ * at WARN and leaves it to the next flush to report.
  */
 public final class LocalBlockLayer implements BlockLayer {
+  private static final Logger log = LoggerFactory.getLogger(LocalBlockLayer.class);
+  /** Deletes after which the layer flushes by itself. */
+  static final int DELETES_PER_FLUSH = 1024;
+
   private final List<BlockStore> stores;
   private final int replication;
-  private final AtomicBoolean[] dirty;
-  private final java.util.concurrent.atomic.AtomicLong deletes =
-      new java.util.concurrent.atomic.AtomicLong();
+  private final StoreFlusher[] flushers;
+  private final AtomicLong deletes = new AtomicLong();
 
   /**
    * @param stores the node's stores, in a fixed order
@@ -37,9 +49,9 @@ public final class LocalBlockLayer implements BlockLayer {
     }
     this.stores = List.copyOf(stores);
     this.replication = replication;
-    this.dirty = new AtomicBoolean[stores.size()];
-    for (int i = 0; i < dirty.length; i++) {
-      dirty[i] = new AtomicBoolean();
+    this.flushers = new StoreFlusher[stores.size()];
+    for (int i = 0; i < flushers.length; i++) {
+      flushers[i] = new StoreFlusher(this.stores.get(i));
     }
   }
 
@@ -56,7 +68,7 @@ public final class LocalBlockLayer implements BlockLayer {
     for (int i = 0; i < replication; i++) {
       int s = (start + i) % stores.size();
       stores.get(s).put(ref, data, crc32c);
-      dirty[s].set(true); // after the put: a barrier that cleared the flag first covers it
+      flushers[s].mutated(); // after the put: a barrier that starts now covers it
     }
   }
 
@@ -90,26 +102,36 @@ public final class LocalBlockLayer implements BlockLayer {
     for (int i = 0; i < replication; i++) {
       int s = (start + i) % stores.size();
       if (stores.get(s).delete(ref)) {
-        dirty[s].set(true);
+        flushers[s].mutated();
       }
     }
     // deleted space becomes reusable at a store's next flush: make sure one comes
-    if (deletes.incrementAndGet() % 1024 == 0) {
-      flush();
+    if (deletes.incrementAndGet() % DELETES_PER_FLUSH == 0) {
+      for (StoreFlusher f : flushers) {
+        try {
+          f.barrier();
+        } catch (TorusException e) {
+          log.warn("flush of store {} after {} deletes failed (the next flush retries and "
+              + "reports it): {}", f.store().name(), DELETES_PER_FLUSH, e.toString());
+        }
+      }
     }
   }
 
   @Override
   public void flush() {
-    for (int i = 0; i < stores.size(); i++) {
-      if (dirty[i].getAndSet(false)) {
-        try {
-          stores.get(i).flush();
-        } catch (RuntimeException e) {
-          dirty[i].set(true);
-          throw e;
+    TorusException first = null;
+    for (StoreFlusher f : flushers) {
+      try {
+        f.barrier();
+      } catch (TorusException e) {
+        if (first == null) {
+          first = e;
         }
       }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 }

@@ -525,4 +525,37 @@ final class EtcdLayout {
     return new TorusException(ErrorCode.EIO, "corrupt value under etcd key '" + key + "': "
         + why + " (value: '" + shown + "'); nothing was changed");
   }
+
+  // ---- cluster token (peer protocol capability) ----
+
+  private static final Pattern TOKEN = Pattern.compile("v1 token=([0-9a-f]{32})");
+
+  /**
+   * The cluster's internal capability: {@code cluster/token} = {@code v1 token=HEX} (32
+   * lowercase hex digits, 128 random bits), created once, if absent, by the first node that
+   * starts; never changed. Peers accept deletes without a fencing epoch only with it.
+   */
+  String clusterTokenKey() {
+    return base + "cluster/token";
+  }
+
+  static String encodeToken(byte[] token) {
+    StringBuilder b = new StringBuilder("v1 token=");
+    for (byte x : token) {
+      b.append(String.format("%02x", x & 0xff));
+    }
+    return b.toString();
+  }
+
+  static byte[] decodeToken(String key, String value) {
+    Matcher m = TOKEN.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, "(not shown)", "not a v1 cluster token");
+    }
+    byte[] out = new byte[16];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = (byte) Integer.parseInt(m.group(1).substring(2 * i, 2 * i + 2), 16);
+    }
+    return out;
+  }
 }

@@ -9,6 +9,7 @@ import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.DistributedBlockLayer;
 import io.torus.internal.layer.PeerHealth;
 import io.torus.internal.meta.Coordination;
+import io.torus.internal.meta.EtcdPeerAuthority;
 import io.torus.internal.meta.PeerInfo;
 import io.torus.internal.meta.VersionedRing;
 import io.torus.internal.rebalance.RebalanceCoordinator;
@@ -58,17 +59,21 @@ final class ClusterMember implements AutoCloseable {
   private Scrubber scrubber;
   private ScheduledExecutorService reporter;
   private final Coordination coordination;
+  /** The cluster token and epoch checks of the peer protocol. */
+  private final EtcdPeerAuthority authority;
 
   ClusterMember(NodeConfig c, String nodeId, MetadataService meta, Coordination coordination,
       List<BlockStore> stores) {
     this.config = c;
     this.coordination = coordination;
+    this.authority = EtcdPeerAuthority.open(coordination); // before any thread is started
     this.callbacks = Executors.newFixedThreadPool(4, daemon("torus-peer-callback-"));
     this.workers = Executors.newFixedThreadPool(8, daemon("torus-peer-worker-"));
     this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
     this.health = new PeerHealth(Duration.ofSeconds(3), System::nanoTime);
     this.transport = new PeerTransport(nodeId,
-        TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks, c.tls());
+        TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks, c.tls(),
+        authority.clusterToken());
     try {
       start(c, nodeId, meta, stores);
     } catch (RuntimeException e) {
@@ -84,7 +89,8 @@ final class ClusterMember implements AutoCloseable {
     Path dir = c.dataDirectory();
     if (c.peer()) {
       Path epochs = dir == null ? null : dir.resolve("epochs");
-      local = new StorePeerService(nodeId, stores, epochs);
+      local = new StorePeerService(nodeId, stores, epochs, authority::isCurrent,
+          authority.clusterToken());
       server = PeerServer.start(local, workers, c.listenHost(), c.listenPort(), c.tls());
       String host = c.advertiseHost() != null ? c.advertiseHost() : c.listenHost();
       int port = c.advertisePort() != 0 ? c.advertisePort() : server.address().getPort();

@@ -118,17 +118,50 @@ public final class PeerClient implements AutoCloseable {
     });
   }
 
-  /** Deletes the peer's copy; true if it had one. */
+  /**
+   * Deletes the peer's copy, authorized by the cluster token this node's transport holds
+   * (garbage collection, rebalance); true if it had one. Without a token the peer refuses it
+   * with {@link UnauthorizedException}.
+   */
   public CompletableFuture<Boolean> delete(BlockRef ref, Duration deadline) {
     Header.Builder h = Header.newBuilder().setOp(Op.DELETE).setRef(PeerProtocol.ref(ref));
+    byte[] token = transport.clusterToken();
+    if (token != null) {
+      h.setToken(com.google.protobuf.ByteString.copyFrom(token));
+    }
     return call(h, Unpooled.EMPTY_BUFFER, MIN_RESERVE, deadline, f -> f.header.getFound());
   }
 
-  /** For each ref, whether the peer holds it. */
+  /**
+   * Deletes the peer's copy, authorized by the writer's fencing {@code epoch} for the ref's
+   * volume (the peer refuses an epoch below the highest it accepted with
+   * {@link StaleEpochException}); true if it had one.
+   */
+  public CompletableFuture<Boolean> delete(BlockRef ref, long epoch, Duration deadline) {
+    if (epoch <= 0) {
+      throw TorusException.invalid("delete epoch must be > 0: " + epoch);
+    }
+    Header.Builder h = Header.newBuilder().setOp(Op.DELETE).setRef(PeerProtocol.ref(ref))
+        .setVolumeId(ref.volumeId()).setEpoch(epoch);
+    return call(h, Unpooled.EMPTY_BUFFER, MIN_RESERVE, deadline, f -> f.header.getFound());
+  }
+
+  /** For each ref, whether the peer holds it (index membership; see the verified twin). */
   public CompletableFuture<boolean[]> has(List<BlockRef> refs, Duration deadline) {
+    return has(refs, deadline, false);
+  }
+
+  /**
+   * For each ref, whether the peer holds it. With {@code verify}, true only for a copy that is
+   * durable (the peer flushes the store holding it first if that store is dirty) and whose
+   * checksum-verified read succeeds; without, whether the ref is in the peer's index (a copy
+   * not yet flushed, or one failing its checksum, counts).
+   */
+  public CompletableFuture<boolean[]> has(List<BlockRef> refs, Duration deadline,
+      boolean verify) {
     ByteBuffer b = ByteBuffer.allocate(refs.size() * BlockRef.BYTES);
     refs.forEach(r -> r.writeTo(b));
-    Header.Builder h = Header.newBuilder().setOp(Op.HAS);
+    Header.Builder h = Header.newBuilder().setOp(Op.HAS).setVerify(verify);
     return call(h, Unpooled.wrappedBuffer(b.flip()), b.remaining(), deadline, f -> {
       boolean[] out = new boolean[refs.size()];
       if (f.payload.readableBytes() != out.length) {
@@ -298,6 +331,8 @@ public final class PeerClient implements AutoCloseable {
       switch (h.getStatus()) {
         case STALE_EPOCH:
           return new StaleEpochException(msg);
+        case UNAUTHORIZED:
+          return new UnauthorizedException(msg);
         case CORRUPT:
           return new CorruptBlockException(msg);
         case NO_SPACE:

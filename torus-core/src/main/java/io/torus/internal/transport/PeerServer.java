@@ -29,6 +29,8 @@ import io.torus.internal.transport.proto.Status;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -245,6 +247,9 @@ public final class PeerServer implements AutoCloseable {
       }
     } catch (StaleEpochException e) {
       r = error(h, Status.STALE_EPOCH, e.getMessage());
+    } catch (UnauthorizedException e) {
+      log.warn("peer request {} refused: {}", h.getOp(), e.getMessage());
+      r = error(h, Status.UNAUTHORIZED, e.getMessage());
     } catch (CorruptBlockException e) {
       r = error(h, Status.CORRUPT, e.getMessage());
     } catch (TorusException e) {
@@ -279,12 +284,23 @@ public final class PeerServer implements AutoCloseable {
         return Unpooled.wrappedBuffer(b);
       }
       case DELETE:
-        r.setFound(service.delete(PeerProtocol.ref(h)));
+        r.setFound(service.delete(PeerProtocol.ref(h), h.getEpoch(),
+            h.getToken().isEmpty() ? null : h.getToken().toByteArray()));
         return null;
       case HAS: {
         int n = in.readableBytes() / BlockRef.BYTES;
         ByteBuffer refs = in.nioBuffer();
         ByteBuf out = Unpooled.buffer(n);
+        if (h.getVerify()) {
+          List<BlockRef> asked = new ArrayList<>(n);
+          for (int i = 0; i < n; i++) {
+            asked.add(BlockRef.readFrom(refs));
+          }
+          for (boolean b : service.containsVerified(asked)) {
+            out.writeByte(b ? 1 : 0);
+          }
+          return out;
+        }
         for (int i = 0; i < n; i++) {
           out.writeByte(service.contains(BlockRef.readFrom(refs)) ? 1 : 0);
         }

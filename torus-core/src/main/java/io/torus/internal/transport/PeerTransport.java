@@ -31,6 +31,7 @@ public final class PeerTransport implements AutoCloseable {
   final PeerTls tls;
   private final Executor callbacks;
   private final String nodeId;
+  private final byte[] clusterToken;
   private final Map<InetSocketAddress, PeerClient> clients = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
@@ -56,6 +57,23 @@ public final class PeerTransport implements AutoCloseable {
    */
   public PeerTransport(String nodeId, TransportOptions options, Executor callbacks,
       TlsConfig tls) {
+    this(nodeId, options, callbacks, tls, null);
+  }
+
+  /**
+   * A transport whose token-authorized requests ({@link PeerClient#delete(io.torus.BlockRef,
+   * java.time.Duration)}) carry {@code clusterToken}.
+   *
+   * @param nodeId this node's id, sent in the handshake
+   * @param options connection and request settings
+   * @param callbacks completes every future (must not be an event loop)
+   * @param tls mutual TLS settings, or null for plain TCP
+   * @param clusterToken the cluster's internal capability, or null for none
+   * @throws io.torus.TorusException EINVAL for unusable TLS files
+   */
+  public PeerTransport(String nodeId, TransportOptions options, Executor callbacks,
+      TlsConfig tls, byte[] clusterToken) {
+    this.clusterToken = clusterToken == null ? null : clusterToken.clone();
     this.tls = PeerTls.client(tls);
     this.nodeId = nodeId;
     this.options = options;
@@ -71,6 +89,11 @@ public final class PeerTransport implements AutoCloseable {
 
   String nodeId() {
     return nodeId;
+  }
+
+  /** The cluster token sent with token-authorized requests, or null. */
+  byte[] clusterToken() {
+    return clusterToken;
   }
 
   /** The client for a peer address (created on first use; connections open lazily). */

@@ -2,72 +2,138 @@ package io.torus.internal.transport;
 
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
-import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.internal.ring.Hash64;
+import io.torus.internal.storage.StoreFlusher;
 import io.torus.spi.BlockStore;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a peer does with the requests it serves: one copy of each block on one of the node's
- * stores (chosen by the ref's hash), fencing by epoch per volume.
+ * stores (chosen by the ref's hash), fencing by epoch per volume, authorization of deletes.
  *
  * <p>Thread-safe; methods block on store I/O and run on the server's worker threads.
  *
- * <p>Fencing: a put carrying an epoch below the highest this peer has accepted for the
- * volume throws {@link StaleEpochException}; a higher one is persisted before the put is
- * stored. A <em>repair</em> put (a copy of a block read and verified elsewhere, sent to
- * replace a missing or corrupt copy) skips the check: it can only restore bytes the ref
- * already names, and replaces whatever copy this peer holds.
+ * <p><b>Fencing.</b> A put carrying an epoch below the highest this peer has accepted for the
+ * volume throws {@link StaleEpochException}. A higher one is first checked with the
+ * {@link EpochAuthority} (it must be the volume's current lock epoch; a forged or superseded
+ * one is refused the same way) and persisted before the put is stored. A <em>repair</em>
+ * put (a copy of a block read and verified elsewhere, sent to restore a missing or corrupt
+ * copy) skips the check: it can only restore bytes the ref already names.
+ *
+ * <p><b>Puts never destroy a copy.</b> A put goes to the store that already holds the ref,
+ * else to the ref's home store; the store's own put replaces a corrupt copy only after the
+ * new one is written, is a no-op for equal content and refuses different content. Nothing is
+ * deleted first, so a failing put (full store, bad checksum) leaves the old copy as it was.
+ *
+ * <p><b>Deletes</b> from the network are authorized: they carry the cluster token (garbage
+ * collection, rebalance) or the volume's fencing epoch, at least the highest accepted (a
+ * writer deleting its superseded blocks). Anything else throws
+ * {@link UnauthorizedException}.
+ *
+ * <p><b>Durability.</b> Each store has a {@link StoreFlusher}: a barrier returns only after an
+ * fsync that began after every put or delete it covers, and a failed fsync fails every
+ * barrier waiting on it and leaves the store dirty.
  */
 public final class StorePeerService {
+  private static final Logger log = LoggerFactory.getLogger(StorePeerService.class);
+  /** Deletes after which the peer flushes by itself (a store reuses space after a flush). */
+  static final int DELETES_PER_FLUSH = 256;
+
   private final String nodeId;
   private final List<BlockStore> stores;
-  private final AtomicBoolean[] dirty;
+  private final StoreFlusher[] flushers;
   private final EpochTable epochs;
+  private final EpochAuthority authority;
+  private final byte[] clusterToken;
+  private final AtomicLong deletes = new AtomicLong();
 
   /**
+   * A peer that trusts every epoch and accepts deletes only with an epoch; see
+   * {@link EpochAuthority#TRUSTING} for when that is safe.
+   *
    * @param nodeId this peer's id
    * @param stores the stores, in a fixed order; at least one
    * @param epochFile where the epoch table is persisted, or null to keep it in memory
    */
   public StorePeerService(String nodeId, List<BlockStore> stores, Path epochFile) {
+    this(nodeId, stores, epochFile, EpochAuthority.TRUSTING, null);
+  }
+
+  /**
+   * @param nodeId this peer's id
+   * @param stores the stores, in a fixed order; at least one
+   * @param epochFile where the epoch table is persisted, or null to keep it in memory
+   * @param authority checks epochs the peer has not seen before it persists them
+   * @param clusterToken the cluster's internal capability that authorizes deletes without an
+   *     epoch, or null to accept none
+   */
+  public StorePeerService(String nodeId, List<BlockStore> stores, Path epochFile,
+      EpochAuthority authority, byte[] clusterToken) {
     if (stores.isEmpty()) {
       throw TorusException.invalid("a peer needs at least one store");
     }
     this.nodeId = nodeId;
     this.stores = List.copyOf(stores);
-    this.dirty = new AtomicBoolean[stores.size()];
-    for (int i = 0; i < dirty.length; i++) {
-      dirty[i] = new AtomicBoolean();
+    this.flushers = new StoreFlusher[stores.size()];
+    for (int i = 0; i < flushers.length; i++) {
+      flushers[i] = new StoreFlusher(this.stores.get(i));
     }
     this.epochs = new EpochTable(epochFile);
+    this.authority = Objects.requireNonNull(authority, "authority");
+    this.clusterToken = clusterToken == null ? null : clusterToken.clone();
   }
 
   private int home(BlockRef ref) {
     return (int) Long.remainderUnsigned(Hash64.ref(ref), stores.size());
   }
 
-  /** Stores one copy; see the class comment for fencing and repair. */
-  public void put(BlockRef ref, long epoch, ByteBuffer data, int crc32c, boolean repair) {
-    if (!repair && !epochs.admit(ref.volumeId(), epoch)) {
-      throw new StaleEpochException("stale epoch " + epoch + " for volume " + ref.volumeId()
-          + ": peer " + nodeId + " has accepted epoch " + epochs.highest(ref.volumeId()));
-    }
+  /** The store holding the ref, searching from its home; -1 if none. */
+  private int holder(BlockRef ref) {
     int s = home(ref);
-    if (repair) {
-      for (int i = 0; i < stores.size(); i++) {
-        if (stores.get(i).delete(ref)) {
-          dirty[i].set(true);
-        }
+    for (int i = 0; i < stores.size(); i++) {
+      int k = (s + i) % stores.size();
+      if (stores.get(k).contains(ref)) {
+        return k;
       }
     }
+    return -1;
+  }
+
+  /** Stores one copy; see the class comment for fencing and repair. */
+  public void put(BlockRef ref, long epoch, ByteBuffer data, int crc32c, boolean repair) {
+    if (!repair) {
+      admit(ref.volumeId(), epoch, "put");
+    }
+    int h = holder(ref);
+    int s = h >= 0 ? h : home(ref);
     stores.get(s).put(ref, data, crc32c);
-    dirty[s].set(true); // after the put: a barrier that clears the flag first covers it
+    flushers[s].mutated(); // after the put: a barrier that starts now covers it
+  }
+
+  /**
+   * Accepts {@code epoch} for a volume or throws {@link StaleEpochException}: below the
+   * highest accepted, or above it and not confirmed by the authority.
+   */
+  private void admit(long volumeId, long epoch, String what) {
+    long seen = epochs.highest(volumeId);
+    if (epoch > seen && !authority.isCurrent(volumeId, epoch)) {
+      throw new StaleEpochException("epoch " + epoch + " of volume " + volumeId + " is not "
+          + "the volume's current lock epoch; peer " + nodeId + " refused the " + what
+          + " (highest accepted: " + seen + ")");
+    }
+    if (!epochs.admit(volumeId, epoch)) {
+      throw new StaleEpochException("stale epoch " + epoch + " for volume " + volumeId
+          + ": peer " + nodeId + " has accepted epoch " + epochs.highest(volumeId));
+    }
   }
 
   /** The highest epoch accepted for a volume (0 if none). */
@@ -99,73 +165,125 @@ public final class StorePeerService {
     return null;
   }
 
-  /** Removes every copy; returns whether there was one. */
+  /**
+   * A delete from the network: authorized by the cluster token, or by an epoch of the volume
+   * that this peer accepts (see the class comment). Returns whether there was a copy.
+   *
+   * @param epoch the sender's fencing epoch for {@code ref}'s volume, or 0 for none
+   * @param token the cluster token the sender presented, or null
+   * @throws UnauthorizedException with neither; {@link StaleEpochException} for a stale or
+   *     unconfirmed epoch
+   */
+  public boolean delete(BlockRef ref, long epoch, byte[] token) {
+    if (token != null && token.length > 0) {
+      if (clusterToken == null || !MessageDigest.isEqual(clusterToken, token)) {
+        throw new UnauthorizedException("delete of " + ref + " refused by peer " + nodeId
+            + ": wrong cluster token");
+      }
+    } else if (epoch > 0) {
+      admit(ref.volumeId(), epoch, "delete");
+    } else {
+      throw new UnauthorizedException("delete of " + ref + " refused by peer " + nodeId
+          + ": it carries neither the cluster token nor the volume's epoch");
+    }
+    return delete(ref);
+  }
+
+  /** Removes every copy (a trusted, local caller); returns whether there was one. */
   public boolean delete(BlockRef ref) {
     boolean any = false;
     for (int i = 0; i < stores.size(); i++) {
       if (stores.get(i).delete(ref)) {
-        dirty[i].set(true);
+        flushers[i].mutated();
         any = true;
       }
     }
     // A store reuses deleted space only after a flush: make sure one comes even when the
-    // deleting client never sends a barrier (garbage collection, superseded blocks).
-    if (any && deletes.incrementAndGet() % 256 == 0) {
-      for (int i = 0; i < stores.size(); i++) {
-        if (dirty[i].getAndSet(false)) {
-          stores.get(i).flush();
+    // deleting client never sends a barrier (garbage collection, superseded blocks). A
+    // failure is not this delete's: the store stays dirty and the next barrier reports it.
+    if (any && deletes.incrementAndGet() % DELETES_PER_FLUSH == 0) {
+      for (StoreFlusher f : flushers) {
+        try {
+          f.barrier();
+        } catch (TorusException e) {
+          log.warn("flush of store {} after {} deletes failed (the next barrier retries and "
+              + "reports it): {}", f.store().name(), DELETES_PER_FLUSH, e.toString());
         }
       }
     }
     return any;
   }
 
-  private final java.util.concurrent.atomic.AtomicLong deletes =
-      new java.util.concurrent.atomic.AtomicLong();
-
-  /** Whether any store holds the ref. */
+  /** Whether any store holds the ref (index membership: not read, maybe not yet durable). */
   public boolean contains(BlockRef ref) {
-    for (BlockStore s : stores) {
-      if (s.contains(ref)) {
-        return true;
-      }
-    }
-    return false;
+    return holder(ref) >= 0;
   }
 
-  /** Up to {@code max} refs of a volume after {@code after} (null: from the start), sorted. */
+  /**
+   * For each ref, whether this peer holds a copy that is durable and reads back with a good
+   * checksum: first every store holding one of them is flushed if it is dirty (so each copy
+   * found is covered by a successful barrier), then each copy is read and verified.
+   *
+   * @throws TorusException if a needed barrier fails (nothing can be confirmed then)
+   */
+  public boolean[] containsVerified(List<BlockRef> refs) {
+    int[] holders = new int[refs.size()];
+    boolean[] flush = new boolean[stores.size()];
+    for (int i = 0; i < holders.length; i++) {
+      holders[i] = holder(refs.get(i));
+      if (holders[i] >= 0) {
+        flush[holders[i]] = true;
+      }
+    }
+    for (int s = 0; s < flush.length; s++) {
+      if (flush[s] && flushers[s].dirty()) {
+        flushers[s].barrier();
+      }
+    }
+    boolean[] out = new boolean[holders.length];
+    for (int i = 0; i < holders.length; i++) {
+      if (holders[i] < 0) {
+        continue;
+      }
+      try {
+        out[i] = stores.get(holders[i]).get(refs.get(i)) != null;
+      } catch (TorusException e) {
+        out[i] = false; // corrupt or unreadable: not a copy anyone may count on
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Up to {@code max} refs of a volume after {@code after} (null: from the start), ascending
+   * and distinct: a merge of each store's ordered page, so one page costs its size (times
+   * the number of stores), not the volume's.
+   */
   public ListPage list(long volumeId, BlockRef after, int max) {
-    List<BlockRef> all = new ArrayList<>();
+    if (max < 1) {
+      throw TorusException.invalid("max < 1: " + max);
+    }
+    List<List<BlockRef>> pages = new ArrayList<>(stores.size());
     for (BlockStore s : stores) {
-      s.forEach(volumeId, r -> {
-        if (after == null || r.compareTo(after) > 0) {
-          all.add(r);
-        }
-      });
+      pages.add(OrderedPages.page(s, volumeId, after, max + 1));
     }
-    all.sort(null);
-    List<BlockRef> distinct = new ArrayList<>();
-    for (BlockRef r : all) {
-      if (distinct.isEmpty() || !distinct.get(distinct.size() - 1).equals(r)) {
-        distinct.add(r);
-      }
-    }
-    boolean more = distinct.size() > max;
-    return new ListPage(more ? distinct.subList(0, max) : distinct, more);
+    return OrderedPages.merge(pages, max);
   }
 
-  /** Barrier: forces every store written since the last barrier. */
+  /** Barrier: every put and delete that returned before this call is durable on return. */
   public void flush() {
-    for (int i = 0; i < stores.size(); i++) {
-      if (dirty[i].getAndSet(false)) {
-        try {
-          stores.get(i).flush();
-        } catch (RuntimeException e) {
-          dirty[i].set(true);
-          throw e instanceof TorusException ? e
-              : new TorusException(ErrorCode.EIO, "flush of " + stores.get(i).name(), e);
+    TorusException first = null;
+    for (StoreFlusher f : flushers) {
+      try {
+        f.barrier();
+      } catch (TorusException e) {
+        if (first == null) {
+          first = e;
         }
       }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 

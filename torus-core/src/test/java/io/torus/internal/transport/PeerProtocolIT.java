@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The peer protocol over real loopback sockets: a server, a client, and misbehaving peers. */
 class PeerProtocolIT {
   private static final Duration D = Duration.ofSeconds(5);
+  static final byte[] TOKEN = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
   @TempDir Path dir;
   private ExecutorService workers;
@@ -43,13 +44,18 @@ class PeerProtocolIT {
     workers = Executors.newFixedThreadPool(4);
     callbacks = Executors.newFixedThreadPool(2, r -> new Thread(r, "test-callback"));
     server = startServer(workers);
-    transport = new PeerTransport("client", TransportOptions.defaults(), callbacks);
+    transport = newTransport();
     client = transport.client(server.address());
+  }
+
+  private PeerTransport newTransport() {
+    return new PeerTransport("client", TransportOptions.defaults(), callbacks, null, TOKEN);
   }
 
   private PeerServer startServer(ExecutorService pool) {
     StorePeerService svc = new StorePeerService("peer-1",
-        List.of(new MemoryBlockStore("m0", 1L << 30)), dir.resolve("epochs"));
+        List.of(new MemoryBlockStore("m0", 1L << 30)), dir.resolve("epochs"),
+        EpochAuthority.TRUSTING, TOKEN);
     return PeerServer.start(svc, pool, "127.0.0.1", 0);
   }
 
@@ -119,7 +125,7 @@ class PeerProtocolIT {
     transport.close();
     server.close();
     server = startServer(workers);
-    transport = new PeerTransport("client", TransportOptions.defaults(), callbacks);
+    transport = newTransport();
     client = transport.client(server.address());
     assertThatThrownBy(() -> client.put(ref(3), 20, data, crc(data), false, D).join())
         .hasCauseInstanceOf(StaleEpochException.class);

@@ -1,0 +1,152 @@
+package io.torus.internal.storage;
+
+import io.torus.BlockRef;
+import io.torus.ErrorCode;
+import io.torus.TorusException;
+import io.torus.spi.BlockStore;
+import io.torus.spi.StoreCapabilities;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * A {@link MemoryBlockStore} whose flush blocks or fails on command, and which counts the
+ * flushes that began and that succeeded. Puts can be made to fail too.
+ */
+public final class FaultyBlockStore implements BlockStore {
+  private final MemoryBlockStore inner;
+  private final AtomicInteger flushesStarted = new AtomicInteger();
+  private final AtomicInteger flushesDone = new AtomicInteger();
+  private volatile CountDownLatch gate;
+  private volatile CountDownLatch entered = new CountDownLatch(1);
+  private volatile int failFlushes;
+  private volatile TorusException failPuts;
+
+  public FaultyBlockStore(String name) {
+    this.inner = new MemoryBlockStore(name, 1L << 30);
+  }
+
+  /** The next flushes wait in {@link #flush} until {@link #release()}. */
+  public synchronized void holdFlushes() {
+    gate = new CountDownLatch(1);
+    entered = new CountDownLatch(1);
+  }
+
+  /** Lets held flushes go on. */
+  public void release() {
+    CountDownLatch g = gate;
+    gate = null;
+    if (g != null) {
+      g.countDown();
+    }
+  }
+
+  /** Waits until a held flush has begun. */
+  public boolean awaitFlushEntered(long millis) throws InterruptedException {
+    return entered.await(millis, TimeUnit.MILLISECONDS);
+  }
+
+  /** The next {@code n} flushes throw EIO (after waiting at the gate, if held). */
+  public void failNextFlushes(int n) {
+    failFlushes = n;
+  }
+
+  /** Puts throw {@code e} (null: puts work again). */
+  public void failPuts(TorusException e) {
+    failPuts = e;
+  }
+
+  public int flushesStarted() {
+    return flushesStarted.get();
+  }
+
+  public int flushesDone() {
+    return flushesDone.get();
+  }
+
+  public MemoryBlockStore inner() {
+    return inner;
+  }
+
+  @Override
+  public String name() {
+    return inner.name();
+  }
+
+  @Override
+  public StoreCapabilities capabilities() {
+    return inner.capabilities();
+  }
+
+  @Override
+  public void put(BlockRef ref, ByteBuffer data, int crc32c) {
+    TorusException e = failPuts;
+    if (e != null) {
+      throw e;
+    }
+    inner.put(ref, data, crc32c);
+  }
+
+  @Override
+  public ByteBuffer get(BlockRef ref) {
+    return inner.get(ref);
+  }
+
+  @Override
+  public boolean contains(BlockRef ref) {
+    return inner.contains(ref);
+  }
+
+  @Override
+  public boolean delete(BlockRef ref) {
+    return inner.delete(ref);
+  }
+
+  @Override
+  public void forEach(long volumeId, Consumer<BlockRef> action) {
+    inner.forEach(volumeId, action);
+  }
+
+  @Override
+  public void flush() {
+    flushesStarted.incrementAndGet();
+    CountDownLatch g = gate;
+    entered.countDown();
+    if (g != null) {
+      try {
+        if (!g.await(10, TimeUnit.SECONDS)) {
+          throw new TorusException(ErrorCode.EIO, "held flush was never released");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new TorusException(ErrorCode.EIO, "interrupted", e);
+      }
+    }
+    synchronized (this) {
+      if (failFlushes > 0) {
+        failFlushes--;
+        throw new TorusException(ErrorCode.EIO, "injected fsync failure of " + name());
+      }
+    }
+    inner.flush();
+    flushesDone.incrementAndGet();
+  }
+
+  @Override
+  public long capacity() {
+    return inner.capacity();
+  }
+
+  @Override
+  public long used() {
+    return inner.used();
+  }
+
+  @Override
+  public void close() {
+    release();
+    inner.close();
+  }
+}
