@@ -10,10 +10,12 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.torus.BlockVolume;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.nbd.internal.NbdConnection;
+import io.torus.nbd.internal.ServerLimits;
 import io.torus.nbd.internal.ServerState;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -57,11 +59,14 @@ public final class NbdServer implements AutoCloseable {
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private final Duration shutdownTimeout;
+  private final ScheduledFuture<?> sweeper;
   private boolean closed;
 
   private NbdServer(Builder b) {
-    this.state = new ServerState(b.exports, b.maxConnections, b.maxInFlightRequests,
-        b.maxInFlightBytes, b.handshakeTimeout);
+    ServerLimits limits = new ServerLimits(b.maxConnections, b.maxInFlightRequests,
+        b.maxInFlightBytes, b.maxTotalInFlightBytes, b.handshakeTimeout, b.readTimeout,
+        b.idleTimeout);
+    this.state = new ServerState(b.exports, limits, System::nanoTime);
     this.shutdownTimeout = b.shutdownTimeout;
     this.group = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("torus-nbd", true), NioIoHandler.newFactory());
@@ -79,12 +84,32 @@ public final class NbdServer implements AutoCloseable {
           });
       this.serverChannel = boot.bind(b.bindAddress, b.port).syncUninterruptibly().channel();
       this.address = (InetSocketAddress) serverChannel.localAddress();
+      long period = sweepPeriodMillis(limits);
+      this.sweeper = group.next().scheduleAtFixedRate(this::sweep, period, period,
+          TimeUnit.MILLISECONDS);
     } catch (RuntimeException e) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw new TorusException(ErrorCode.EIO,
           "cannot bind NBD server to " + b.bindAddress + ":" + b.port + ": " + e, e);
     }
     LOG.info("NBD server on {} exporting {}", address, state.exports());
+  }
+
+  /** A tenth of the shortest timeout, between 10 ms and 100 ms. */
+  private static long sweepPeriodMillis(ServerLimits l) {
+    long shortest = Math.min(l.handshakeTimeout().toMillis(), l.readTimeout().toMillis());
+    if (l.idleTimeoutEnabled()) {
+      shortest = Math.min(shortest, l.idleTimeout().toMillis());
+    }
+    return Math.max(10, Math.min(100, shortest / 10));
+  }
+
+  private void sweep() {
+    try {
+      state.sweep();
+    } catch (RuntimeException e) {
+      LOG.warn("NBD connection sweep failed", e);
+    }
   }
 
   /** A builder; at least one export must be added before {@link Builder#start()}. */
@@ -124,6 +149,27 @@ public final class NbdServer implements AutoCloseable {
     return state.connections().size();
   }
 
+  /** Counters of this server's connections and memory, read now. Thread-safe. */
+  public Stats stats() {
+    return new Stats(state.connections().size(), state.inFlightBytes(),
+        state.peakInFlightBytes(), state.evictions(), state.timeouts(), state.refusals());
+  }
+
+  /**
+   * Counters of one server.
+   *
+   * @param connections open now (handshake or transmission)
+   * @param inFlightBytes bytes held for clients now, as counted against
+   *     {@link Builder#maxTotalInFlightBytes}: buffered input and WRITE payloads of
+   *     connections in transmission, READ replies reserved or queued
+   * @param peakInFlightBytes the largest {@code inFlightBytes} since the server started
+   * @param evictions connections closed to make room for a newcomer or for memory
+   * @param timeouts connections closed by the handshake, read or idle timeout
+   * @param refusals connections refused because every open connection was busy
+   */
+  public record Stats(int connections, long inFlightBytes, long peakInFlightBytes,
+      long evictions, long timeouts, long refusals) {}
+
   /**
    * Stops the server as described in the class doc and releases its threads. Blocks for at
    * most about twice the shutdown timeout. Idempotent.
@@ -139,6 +185,7 @@ public final class NbdServer implements AutoCloseable {
     closed = true;
     long deadline = System.nanoTime() + shutdownTimeout.toNanos();
     serverChannel.close().awaitUninterruptibly(shutdownTimeout.toMillis());
+    sweeper.cancel(false);
     state.beginShutdown();
     while (!state.connections().isEmpty() && System.nanoTime() < deadline) {
       sleepQuietly(5);
@@ -197,7 +244,10 @@ public final class NbdServer implements AutoCloseable {
     private int maxConnections = 1024;
     private int maxInFlightRequests = 128;
     private long maxInFlightBytes = 64L << 20;
-    private Duration handshakeTimeout = Duration.ofSeconds(30);
+    private long maxTotalInFlightBytes = 256L << 20;
+    private Duration handshakeTimeout = Duration.ofSeconds(10);
+    private Duration readTimeout = Duration.ofSeconds(30);
+    private Duration idleTimeout = Duration.ZERO;
     private Duration shutdownTimeout = Duration.ofSeconds(10);
     private int ioThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
@@ -249,7 +299,14 @@ public final class NbdServer implements AutoCloseable {
       return addExport(NbdExport.builder(name, volume).build());
     }
 
-    /** Connections served at once; more are closed on accept. Default 1024. */
+    /**
+     * Connections open at once. A connection arriving when this many are open is still
+     * served: the server closes a parked one to make room, in this order: the oldest still in
+     * the handshake, then the one whose partly received request has gone longest without a
+     * byte (at least a second), then the one idle for longest. Connections with requests in
+     * flight are never evicted; only if every open connection has some is the newcomer
+     * refused. Default 1024.
+     */
     public Builder maxConnections(int max) {
       if (max < 1) {
         throw TorusException.invalid("maxConnections < 1: " + max);
@@ -279,9 +336,58 @@ public final class NbdServer implements AutoCloseable {
       return this;
     }
 
-    /** Time a client has to finish the handshake before it is disconnected. Default 30 s. */
+    /**
+     * Bytes the whole server may hold for its clients: input buffered by connections in
+     * transmission, WRITE payloads from their first byte until their reply is written, READ
+     * replies from before they are allocated until they are written. A READ that does not
+     * fit waits; past the cap connections stop reading. It can be exceeded by one socket
+     * read (64 KiB) and one payload chunk (1 MiB) per connection, and by one partly received
+     * WRITE at a time (at most 32 MiB) so that receiving always makes progress. Connections
+     * stalled by their client for a second or more are evicted when others wait for room.
+     * At least 32 MiB plus 1 MiB. Default 256 MiB.
+     */
+    public Builder maxTotalInFlightBytes(long bytes) {
+      long min = (32L << 20) + (1L << 20);
+      if (bytes < min) {
+        throw TorusException.invalid("maxTotalInFlightBytes < " + min + ": " + bytes);
+      }
+      this.maxTotalInFlightBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Time a client has from connecting to the end of option haggling (GO or EXPORT_NAME)
+     * before it is disconnected. Default 10 s.
+     */
     public Builder handshakeTimeout(Duration timeout) {
       this.handshakeTimeout = positive(timeout, "handshakeTimeout");
+      return this;
+    }
+
+    /**
+     * Time a partly received request (a WRITE payload, a request header) may go without a
+     * byte arriving, and time replies may wait unsent because the client does not read
+     * them, before the connection is closed. Time the server itself stopped reading (for
+     * backpressure) does not count. Default 30 s.
+     */
+    public Builder readTimeout(Duration timeout) {
+      this.readTimeout = positive(timeout, "readTimeout");
+      return this;
+    }
+
+    /**
+     * Time a connection in transmission may stay with no request in flight and nothing
+     * buffered before it is closed; {@link Duration#ZERO} keeps idle connections open for
+     * ever (they are still evicted, oldest first, when the connection limit is reached).
+     * Default: zero, because the Linux kernel client and nbdfuse keep a mounted export's
+     * connection idle for as long as the filesystem is quiet and do not reconnect.
+     */
+    public Builder idleTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative()) {
+        throw TorusException.invalid("idleTimeout < 0: " + timeout);
+      }
+      this.idleTimeout = timeout;
       return this;
     }
 

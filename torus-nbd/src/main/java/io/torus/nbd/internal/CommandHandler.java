@@ -11,8 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Runs the transmission commands of one connection against its export's volume.
@@ -38,11 +36,13 @@ import org.slf4j.LoggerFactory;
  * reply buffer is filled by the volume on its executor and then handed to the connection
  * (which writes and releases it), or released on failure.
  *
+ * <p><b>Errors.</b> Every error reply is logged at WARN with its cause, at most one line per
+ * second per export; the next line counts those suppressed in between.
+ *
  * <p><b>Concurrency.</b> {@link #handle} runs on the event loop; completions run on the
  * volume's executor and only call {@link NbdConnection#reply}, which is thread-safe.
  */
 final class CommandHandler {
-  private static final Logger LOG = LoggerFactory.getLogger(CommandHandler.class);
   private static final int ZERO_CHUNK = 1 << 20;
   private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK)
       .asReadOnlyBuffer();
@@ -55,6 +55,7 @@ final class CommandHandler {
   private final boolean structured;
   private final boolean allocationContext;
   private final int minimum;
+  private final RateLimitedLog errors;
 
   CommandHandler(NbdConnection conn, ServerState server, NbdExport export, boolean structured,
       boolean allocationContext, boolean enforceMinimum) {
@@ -65,19 +66,20 @@ final class CommandHandler {
     this.structured = structured;
     this.allocationContext = allocationContext;
     this.minimum = enforceMinimum ? export.minimumBlockSize() : 1;
+    this.errors = server.errorLog(export.name());
   }
 
-  /** Starts one request; replies asynchronously. Event loop only. */
-  void handle(Request r) {
-    long cost = r.payload() != null ? r.length()
-        : r.type() == Nbd.CMD_READ && r.length() <= Nbd.MAX_PAYLOAD ? r.length() : 0;
-    conn.begin(cost);
+  /**
+   * Starts one request whose {@code cost} (bytes of budget the connection counted for it) is
+   * released when its reply has been written; replies asynchronously. Event loop only.
+   */
+  void handle(Request r, long cost) {
     Invalid bad = validate(r);
     if (bad != null) {
       if (r.payload() != null) {
         r.payload().release();
       }
-      fail(r.cookie(), bad.errno, bad.message, cost);
+      fail(r, bad.errno, bad.message, null, cost);
       return;
     }
     switch (r.type()) {
@@ -176,7 +178,7 @@ final class CommandHandler {
     try {
       buf = conn.alloc().directBuffer(header + len);
     } catch (OutOfMemoryError e) {
-      fail(r.cookie(), Nbd.ENOMEM, "no memory for a read of " + len + " bytes", cost);
+      fail(r, Nbd.ENOMEM, "no memory for a read of " + len + " bytes", e, cost);
       return;
     }
     if (structured) {
@@ -236,7 +238,7 @@ final class CommandHandler {
       }
       List<int[]> descriptors = descriptors(r, extents);
       if (descriptors.isEmpty()) {
-        fail(r.cookie(), Nbd.EIO, "the volume reported no extents", cost);
+        fail(r, Nbd.EIO, "the volume reported no extents", null, cost);
         return;
       }
       conn.reply(NbdCodec.blockStatusChunk(conn.alloc(), r.cookie(), Nbd.BASE_ALLOCATION_ID,
@@ -299,15 +301,20 @@ final class CommandHandler {
 
   private void failWith(Request r, Throwable t, long cost) {
     TorusException e = TorusException.of(t);
-    LOG.debug("command {} at {}+{} on {} failed: {}", r.type(), r.offset(), r.length(),
-        export.name(), e.toString());
-    fail(r.cookie(), e.code().errno(), e.getMessage(), cost);
+    fail(r, e.code().errno(), e.getMessage(), e, cost);
   }
 
-  /** Replies with an error (a structured error chunk when negotiated); any thread. */
-  void fail(long cookie, int errno, String message, long cost) {
-    ByteBuf b = structured ? NbdCodec.errorChunk(conn.alloc(), cookie, errno, message)
-        : NbdCodec.simpleReply(conn.alloc(), errno, cookie);
+  /**
+   * Replies with an error (a structured error chunk when negotiated) and logs it at WARN,
+   * rate-limited per export, with {@code cause} (null for a request refused before reaching
+   * the volume); any thread.
+   */
+  void fail(Request r, int errno, String message, Throwable cause, long cost) {
+    errors.warn("NBD export '" + export.name() + "': " + Nbd.commandName(r.type()) + " "
+        + Long.toUnsignedString(r.offset()) + "+" + r.length() + " answered "
+        + Nbd.errnoName(errno) + ": " + message, cause);
+    ByteBuf b = structured ? NbdCodec.errorChunk(conn.alloc(), r.cookie(), errno, message)
+        : NbdCodec.simpleReply(conn.alloc(), errno, r.cookie());
     conn.reply(b, cost);
   }
 

@@ -125,4 +125,34 @@ public final class Nbd {
   public static final int MAX_NAME_LENGTH = 4096;
   /** Largest payload (READ or WRITE length) served: 32 MiB. */
   public static final int MAX_PAYLOAD = 32 << 20;
+
+  /** The name of a command type, for logs ("READ", "CMD_42" if unknown). */
+  static String commandName(int type) {
+    return switch (type) {
+      case CMD_READ -> "READ";
+      case CMD_WRITE -> "WRITE";
+      case CMD_DISC -> "DISC";
+      case CMD_FLUSH -> "FLUSH";
+      case CMD_TRIM -> "TRIM";
+      case CMD_CACHE -> "CACHE";
+      case CMD_WRITE_ZEROES -> "WRITE_ZEROES";
+      case CMD_BLOCK_STATUS -> "BLOCK_STATUS";
+      default -> "CMD_" + type;
+    };
+  }
+
+  /** The name of an NBD errno, for logs ("EIO", "errno 42" if unknown). */
+  static String errnoName(int errno) {
+    return switch (errno) {
+      case EPERM -> "EPERM";
+      case EIO -> "EIO";
+      case ENOMEM -> "ENOMEM";
+      case EINVAL -> "EINVAL";
+      case ENOSPC -> "ENOSPC";
+      case EOVERFLOW -> "EOVERFLOW";
+      case ENOTSUP -> "ENOTSUP";
+      case ESHUTDOWN -> "ESHUTDOWN";
+      default -> "errno " + errno;
+    };
+  }
 }

@@ -2,16 +2,16 @@ package io.torus.nbd.internal;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.torus.nbd.NbdExport;
+import java.net.SocketAddress;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,52 +21,84 @@ import org.slf4j.LoggerFactory;
  * {@link CommandHandler}.
  *
  * <p><b>Invariants.</b> Nothing is allocated from a length the client merely claims: an
- * option or write payload is buffered only up to a fixed cap (64 KiB for options, 32 MiB for
- * writes); longer ones are discarded as they arrive ({@link #skip}) and answered with an
- * error. Every buffer handed to a command is released exactly once, by the command when its
- * future completes.
+ * option is buffered only up to 64 KiB (longer ones are discarded as they arrive, {@link
+ * #skip}); a WRITE payload of at most 32 MiB is copied into a {@link PayloadAssembly} whose
+ * chunks are allocated as bytes arrive (longer payloads are discarded and answered
+ * EOVERFLOW). Every buffer handed to a command is released exactly once, by the command when
+ * its future completes.
  *
- * <p><b>Concurrency.</b> All fields are confined to the channel's event loop. Commands
- * complete on the volume's executor and come back through {@link #reply}, which hops to the
- * event loop. Replies are written in completion order (out of order with respect to
- * requests) and flushed once per event-loop turn.
+ * <p><b>Memory.</b> Every byte this connection holds in transmission is counted in the
+ * server's {@link InFlightBudget}: buffered input and payload chunks as they arrive, a
+ * request's cost (WRITE payload, READ reply) until its reply is written. A READ reserves its
+ * reply before allocating it and waits when it does not fit; after input arrives while the
+ * budget is full the connection stops reading. Handshake input is not counted: it is bounded
+ * per connection (one option) and by the handshake timeout.
  *
- * <p><b>Backpressure.</b> At most {@code maxInFlightRequests} requests and about
- * {@code maxInFlightBytes} of payload are in flight; a request counts until its reply has
- * been written to the socket. Past the limit the connection stops reading (autoRead off) and
- * stops decoding what it has buffered, and resumes when replies drain.
+ * <p><b>Backpressure.</b> The connection stops reading (autoRead off) and decoding while any
+ * of these holds: {@code maxInFlightRequests} requests or {@code maxInFlightBytes} of cost in
+ * flight; the budget is full or a READ does not fit ({@link #budgetAvailable} resumes it);
+ * the channel is not writable because the client does not read its replies. A request
+ * counts until its reply has been written to the socket.
+ *
+ * <p><b>Concurrency.</b> All fields are confined to the channel's event loop; the volatile
+ * ones are a snapshot that {@link ServerState}'s sweep and eviction read from other
+ * threads. Commands complete on the volume's executor and come back through {@link #reply},
+ * which hops to the event loop. Replies are written in completion order and flushed once per
+ * event-loop turn.
  *
  * <p><b>Failure.</b> A protocol violation (bad magic, unknown client flags, an oversize
  * EXPORT_NAME) closes the connection; a bad request gets an error reply. A client that
- * vanishes mid-payload just closes: buffered bytes are released and in-flight commands
- * release their buffers when they finish.
+ * vanishes or is evicted mid-payload just closes: buffered bytes are released and in-flight
+ * commands release their buffers when they finish.
  */
 public final class NbdConnection extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(NbdConnection.class);
   /** Largest option payload buffered; longer options get ERR_TOO_BIG. */
   static final int MAX_OPTION_LENGTH = 64 * 1024;
+  /** Bytes reserved for a READ reply beyond its data (the larger, structured header). */
+  private static final int READ_REPLY_OVERHEAD = Nbd.CHUNK_HEADER_SIZE + 8;
+
+  private static final int PAUSE_LIMIT = 1;
+  private static final int PAUSE_BUDGET = 2;
+  private static final int PAUSE_UNWRITABLE = 4;
 
   enum Phase { CLIENT_FLAGS, OPTIONS, TRANSMISSION, CLOSED }
 
   private final ServerState server;
+  private final InFlightBudget budget;
+  private final long connectedAt;
   private ChannelHandlerContext ctx;
   private ByteBuf cum;
-  private Phase phase = Phase.CLIENT_FLAGS;
   private long skip;
   private Runnable afterSkip;
+  private PayloadAssembly assembly;
   private OptionHandler options;
   private CommandHandler commands;
-  private ScheduledFuture<?> handshakeTimer;
-  private int inFlight;
   private long inFlightBytes;
-  private boolean paused;
+  private long inputHeld;
+  private boolean waitingForBudget;
+  private boolean overdraft;
   private boolean disconnecting;
   private boolean flushScheduled;
   private boolean decoding;
 
+  private volatile Phase phase = Phase.CLIENT_FLAGS;
+  private volatile int inFlight;
+  private volatile int pauses;
+  private volatile boolean partial;
+  private volatile long held;
+  private volatile long lastInput;
+  private volatile long lastActivity;
+  private volatile long unwritableSince;
+  private volatile boolean evicted;
+
   /** A handler for one new channel. */
   public NbdConnection(ServerState server) {
     this.server = server;
+    this.budget = server.budget();
+    this.connectedAt = server.now();
+    this.lastInput = connectedAt;
+    this.lastActivity = connectedAt;
   }
 
   @Override
@@ -76,20 +108,12 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    if (!server.register(this)) {
-      LOG.debug("refusing {}: server full or stopping", ctx.channel().remoteAddress());
+    if (!server.admit(this)) {
       close();
       return;
     }
     options = new OptionHandler(this, server);
     ctx.writeAndFlush(NbdCodec.greeting(ctx.alloc()));
-    long ms = server.handshakeTimeout().toMillis();
-    handshakeTimer = ctx.executor().schedule(() -> {
-      if (phase != Phase.TRANSMISSION && phase != Phase.CLOSED) {
-        LOG.debug("handshake timeout: {}", ctx.channel().remoteAddress());
-        close();
-      }
-    }, ms, TimeUnit.MILLISECONDS);
   }
 
   @Override
@@ -99,17 +123,29 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     ByteBuf in = (ByteBuf) msg;
+    if (in.isReadable()) {
+      lastInput = server.now();
+    }
     cum = cum == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cum, in);
     decode();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      unwritableSince = 0;
+      resume(PAUSE_UNWRITABLE);
+    } else if (unwritableSince == 0) {
+      unwritableSince = server.now();
+    }
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     phase = Phase.CLOSED;
     releaseInput();
-    if (handshakeTimer != null) {
-      handshakeTimer.cancel(false);
-    }
+    budget.cancel(this);
+    overdraft = false;
     server.unregister(this);
     ctx.fireChannelInactive();
   }
@@ -120,7 +156,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     close();
   }
 
-  /** Decodes as many frames as the buffered input and the in-flight limits allow. */
+  /** Decodes as many frames as the buffered input, the limits and the budget allow. */
   private void decode() {
     if (decoding) {
       return;
@@ -143,15 +179,14 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
           continue;
         }
         boolean progressed;
-        switch (phase) {
-          case CLIENT_FLAGS:
-            progressed = decodeClientFlags();
-            break;
-          case OPTIONS:
-            progressed = decodeOption();
-            break;
-          default:
-            progressed = decodeRequest();
+        if (assembly != null) {
+          progressed = fillAssembly();
+        } else if (phase == Phase.CLIENT_FLAGS) {
+          progressed = decodeClientFlags();
+        } else if (phase == Phase.OPTIONS) {
+          progressed = decodeOption();
+        } else {
+          progressed = decodeRequest();
         }
         if (!progressed) {
           break;
@@ -162,11 +197,42 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
     if (cum != null) {
       if (!cum.isReadable() || phase == Phase.CLOSED) {
-        releaseInput();
-      } else if (cum.refCnt() == 1) {
+        cum.release();
+        cum = null;
+      } else {
         cum.discardSomeReadBytes();
       }
     }
+    if (phase == Phase.CLOSED) {
+      releaseInput();
+    }
+    syncHeld();
+    if (phase == Phase.TRANSMISSION && hasPendingInput() && budget.isFull()
+        && (pauses & PAUSE_BUDGET) == 0) {
+      if (assembly != null && budget.tryOverdraft(this)) {
+        overdraft = true;
+      } else {
+        waitForBudget(1, assembly != null);
+      }
+    }
+  }
+
+  private boolean hasPendingInput() {
+    return skip > 0 || assembly != null || (cum != null && cum.isReadable());
+  }
+
+  /** Brings the budget and the snapshot in line with the input this connection holds. */
+  private void syncHeld() {
+    long now = (cum == null ? 0 : cum.capacity()) + (assembly == null ? 0 : assembly.capacity());
+    if (phase != Phase.TRANSMISSION && phase != Phase.CLOSED) {
+      now = 0;
+    }
+    if (now != inputHeld) {
+      budget.add(now - inputHeld);
+      inputHeld = now;
+    }
+    held = inputHeld + inFlightBytes;
+    partial = hasPendingInput();
   }
 
   private boolean decodeClientFlags() {
@@ -220,8 +286,13 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     if (cum.readableBytes() < Nbd.REQUEST_HEADER_SIZE) {
       return false;
     }
-    if (inFlight >= server.maxInFlightRequests() || inFlightBytes >= server.maxInFlightBytes()) {
-      pause();
+    ServerLimits limits = server.limits();
+    if (inFlight >= limits.maxInFlightRequests() || inFlightBytes >= limits.maxInFlightBytes()) {
+      pause(PAUSE_LIMIT);
+      return false;
+    }
+    if (!ctx.channel().isWritable()) {
+      pause(PAUSE_UNWRITABLE);
       return false;
     }
     int r = cum.readerIndex();
@@ -233,32 +304,65 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     long cookie = cum.getLong(r + 8);
     long offset = cum.getLong(r + 16);
     long length = cum.getUnsignedInt(r + 24);
-    ByteBuf payload = null;
+    Request req = new Request(flags, type, cookie, offset, length, null);
     if (type == Nbd.CMD_WRITE) {
+      cum.skipBytes(Nbd.REQUEST_HEADER_SIZE);
+      lastActivity = server.now();
       if (length > Nbd.MAX_PAYLOAD) {
-        cum.skipBytes(Nbd.REQUEST_HEADER_SIZE);
         skip = length;
         begin(0);
-        afterSkip = () -> commands.fail(cookie, Nbd.EOVERFLOW,
-            "write of " + length + " bytes exceeds the maximum payload", 0);
+        afterSkip = () -> commands.fail(req, Nbd.EOVERFLOW,
+            "write of " + length + " bytes exceeds the maximum payload", null, 0);
         return true;
       }
-      if (cum.readableBytes() < Nbd.REQUEST_HEADER_SIZE + length) {
+      assembly = new PayloadAssembly(ctx.alloc(), req);
+      return true;
+    }
+    long cost = 0;
+    if (type == Nbd.CMD_READ && length > 0 && length <= Nbd.MAX_PAYLOAD
+        && !server.isShuttingDown()) {
+      cost = length + READ_REPLY_OVERHEAD;
+      if (!budget.tryAcquire(cost)) {
+        waitForBudget(cost, false);
         return false;
       }
-      cum.skipBytes(Nbd.REQUEST_HEADER_SIZE);
-      payload = cum.readRetainedSlice((int) length);
-    } else {
-      cum.skipBytes(Nbd.REQUEST_HEADER_SIZE);
     }
+    cum.skipBytes(Nbd.REQUEST_HEADER_SIZE);
     if (type == Nbd.CMD_DISC && !server.isShuttingDown()) {
       disconnecting = true;
       cum.skipBytes(cum.readableBytes());
       closeWhenIdle();
       return false;
     }
-    commands.handle(new Request(flags, type, cookie, offset, length, payload));
+    dispatch(req, cost);
     return true;
+  }
+
+  /** Moves buffered payload bytes into the assembly; dispatches the WRITE once complete. */
+  private boolean fillAssembly() {
+    int n = Math.min(assembly.remaining(), cum.readableBytes());
+    if (n > 0) {
+      assembly.append(cum, n);
+    }
+    if (!assembly.isComplete()) {
+      return false;
+    }
+    PayloadAssembly a = assembly;
+    assembly = null;
+    long cost = a.request().length();
+    budget.add(cost);
+    Request r = a.request().withPayload(a.finish());
+    if (overdraft) {
+      overdraft = false;
+      budget.endOverdraft(this);
+    }
+    dispatch(r, cost);
+    return true;
+  }
+
+  private void dispatch(Request r, long cost) {
+    begin(cost);
+    commands.handle(r, cost);
   }
 
   private boolean violation(String why) {
@@ -267,10 +371,44 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     return false;
   }
 
-  private void pause() {
-    if (!paused) {
-      paused = true;
+  private void pause(int reason) {
+    if (pauses == 0) {
       ctx.channel().config().setAutoRead(false);
+    }
+    pauses |= reason;
+  }
+
+  private void resume(int reason) {
+    if ((pauses & reason) == 0) {
+      return;
+    }
+    pauses &= ~reason;
+    if (pauses == 0 && phase != Phase.CLOSED && !server.isShuttingDown() && !disconnecting) {
+      lastInput = server.now();
+      ctx.channel().config().setAutoRead(true);
+    }
+    decode();
+  }
+
+  private void waitForBudget(long need, boolean midPayload) {
+    pause(PAUSE_BUDGET);
+    if (!waitingForBudget) {
+      waitingForBudget = true;
+      budget.await(this, need, midPayload);
+    }
+  }
+
+  /** Room appeared in the budget (or the overdraft is offered); any thread. */
+  void budgetAvailable() {
+    try {
+      ctx.executor().execute(() -> {
+        waitingForBudget = false;
+        if (phase != Phase.CLOSED) {
+          resume(PAUSE_BUDGET);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // Event loop gone: the channel is closed.
     }
   }
 
@@ -278,9 +416,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
   void startTransmission(NbdExport export, boolean structured, boolean allocationContext,
       boolean enforceMinimum) {
     phase = Phase.TRANSMISSION;
-    if (handshakeTimer != null) {
-      handshakeTimer.cancel(false);
-    }
+    lastActivity = server.now();
     commands = new CommandHandler(this, server, export, structured, allocationContext,
         enforceMinimum);
     if (server.isShuttingDown()) {
@@ -288,22 +424,23 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Counts a request as in flight with {@code bytes} of buffers; event loop only. */
+  /** Counts a request as in flight with {@code bytes} of cost; event loop only. */
   void begin(long bytes) {
     inFlight++;
     inFlightBytes += bytes;
+    lastActivity = server.now();
   }
 
   private void end(long bytes) {
     inFlight--;
     inFlightBytes -= bytes;
-    if (paused && inFlight < server.maxInFlightRequests()
-        && inFlightBytes < server.maxInFlightBytes()) {
-      paused = false;
-      if (phase != Phase.CLOSED && !server.isShuttingDown()) {
-        ctx.channel().config().setAutoRead(true);
-      }
-      decode();
+    budget.release(bytes);
+    lastActivity = server.now();
+    held = inputHeld + inFlightBytes;
+    ServerLimits limits = server.limits();
+    if ((pauses & PAUSE_LIMIT) != 0 && inFlight < limits.maxInFlightRequests()
+        && inFlightBytes < limits.maxInFlightBytes()) {
+      resume(PAUSE_LIMIT);
     }
     if ((disconnecting || server.isShuttingDown()) && inFlight == 0) {
       closeWhenIdle();
@@ -311,7 +448,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Sends the reply of an in-flight request that held {@code bytes}; any thread. The reply
+   * Sends the reply of an in-flight request that cost {@code bytes}; any thread. The reply
    * is released if the connection or its event loop is gone.
    */
   void reply(ByteBuf reply, long bytes) {
@@ -324,11 +461,15 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
       ex.execute(() -> writeReply(reply, bytes));
     } catch (RejectedExecutionException e) {
       reply.release();
+      budget.release(bytes);
     }
   }
 
   private void writeReply(ByteBuf reply, long bytes) {
     ctx.write(reply).addListener(f -> end(bytes));
+    if (!ctx.channel().isWritable() && unwritableSince == 0) {
+      unwritableSince = server.now();
+    }
     scheduleFlush();
   }
 
@@ -361,8 +502,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
   private void closeWhenIdle() {
     if (inFlight == 0 && phase != Phase.CLOSED) {
       phase = Phase.CLOSED;
-      ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
-          .addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
   }
 
@@ -403,13 +543,108 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     ctx.channel().close();
   }
 
+  /** Closes the connection from any thread for {@code reason}; false if already evicted. */
+  boolean evict(String reason) {
+    if (evicted) {
+      return false;
+    }
+    evicted = true;
+    LOG.debug("closing {}: {}", remote(), reason);
+    ctx.channel().close();
+    return true;
+  }
+
   private void releaseInput() {
     if (cum != null) {
       cum.release();
       cum = null;
     }
+    if (assembly != null) {
+      assembly.release();
+      assembly = null;
+    }
+    skip = 0;
+    afterSkip = null;
+    syncHeld();
+  }
+
+  // Snapshot for ServerState; any thread.
+
+  SocketAddress remote() {
+    return ctx == null ? null : ctx.channel().remoteAddress();
+  }
+
+  boolean isInHandshake() {
+    Phase p = phase;
+    return p == Phase.CLIENT_FLAGS || p == Phase.OPTIONS;
+  }
+
+  boolean isInTransmission() {
+    return phase == Phase.TRANSMISSION;
+  }
+
+  long connectedAt() {
+    return connectedAt;
+  }
+
+  long lastInput() {
+    return lastInput;
+  }
+
+  long lastActivity() {
+    return lastActivity;
+  }
+
+  int inFlightCount() {
+    return inFlight;
+  }
+
+  /** Whether part of a request (or an option) is buffered or being discarded. */
+  boolean hasPartialInput() {
+    return partial;
+  }
+
+  /** Whether replies wait in the outbound buffer because the client does not read them. */
+  boolean hasUnsentReplies() {
+    return unwritableSince != 0;
+  }
+
+  /** Budget bytes this connection holds (input and in-flight requests). */
+  long heldBytes() {
+    return held;
+  }
+
+  /** A partial request, read from the socket, got no byte for more than {@code nanos}. */
+  boolean isReadingStalled(long now, long nanos) {
+    return partial && pauses == 0 && now - lastInput > nanos;
+  }
+
+  /** Replies have waited for the client to read them for more than {@code nanos}. */
+  boolean isReplyStalled(long now, long nanos) {
+    long since = unwritableSince;
+    return since != 0 && now - since > nanos;
+  }
+
+  /** When the stall (of input or of replies) began, for oldest-first ordering. */
+  long stalledSince() {
+    long since = unwritableSince;
+    return since != 0 && (!partial || since < lastInput) ? since : lastInput;
+  }
+
+  /** A one-line description for eviction logs. */
+  String describe(long now) {
+    String state = isInHandshake() ? "mid-handshake"
+        : partial ? "stalled partial request, nothing for "
+            + Math.max(0, (now - lastInput) / 1_000_000) + " ms,"
+        : inFlight > 0 ? "busy" : "idle";
+    return state + " connection from " + remote() + " (" + (now - connectedAt) / 1_000_000
+        + " ms old, " + held + " bytes held)";
   }
 
   /** A decoded transmission request; {@code payload} is the WRITE data or null. */
-  record Request(int flags, int type, long cookie, long offset, long length, ByteBuf payload) {}
+  record Request(int flags, int type, long cookie, long offset, long length, ByteBuf payload) {
+    Request withPayload(ByteBuf p) {
+      return new Request(flags, type, cookie, offset, length, p);
+    }
+  }
 }
