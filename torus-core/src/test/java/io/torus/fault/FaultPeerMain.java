@@ -1,0 +1,35 @@
+package io.torus.fault;
+
+import io.torus.Torus;
+import io.torus.internal.node.TorusNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A peer JVM of the fault suite: a clustered node with a file store that knows every etcd
+ * member (so losing one member does not cut it off). Prints {@code READY <port>} when serving
+ * and runs until its stdin closes or it is killed.
+ *
+ * <p>Arguments: etcd endpoints (comma-separated), etcd prefix, data directory, advertise port
+ * (its fault proxy's). Store capacity 32 MiB; lost-peer grace 10 min, so a killed peer keeps
+ * its place in the ring; anti-entropy every 5 s; scrub every 20 s.
+ */
+public final class FaultPeerMain {
+  private FaultPeerMain() {}
+
+  public static void main(String[] args) throws Exception {
+    try (Torus node = Torus.builder().etcd(List.of(args[0].split(","))).etcdPrefix(args[1])
+        .dataDirectory(Path.of(args[2])).storeCapacity(32L << 20)
+        .listen("127.0.0.1", 0).advertise("127.0.0.1", Integer.parseInt(args[3]))
+        .ioTimeout(Duration.ofSeconds(3)).peerTimeout(Duration.ofSeconds(2))
+        .lostPeerGrace(Duration.ofMinutes(10)).antiEntropyInterval(Duration.ofSeconds(5))
+        .scrubInterval(Duration.ofSeconds(20)).build()) {
+      System.out.println("READY " + ((TorusNode) node).peerPort());
+      System.out.flush();
+      while (System.in.read() >= 0) {
+        // until the parent closes stdin
+      }
+    }
+  }
+}
