@@ -2,6 +2,8 @@ package io.torus.spi;
 
 import io.torus.BlockRef;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -9,10 +11,10 @@ import java.util.function.Consumer;
  * storage backends; third parties provide one through {@link BlockStoreProvider} and
  * {@link java.util.ServiceLoader}, or hand an instance to the node builder.
  *
- * <p><b>Contract.</b> Blocks are immutable: a ref names one byte string forever, so putting a
- * ref that is already stored is a no-op (the content is the same by construction). Every
- * block carries its CRC32C: {@code put} refuses data that does not match the checksum it is
- * given, and {@code get} never returns data whose stored checksum does not match — it throws
+ * <p><b>Contract.</b> Blocks are immutable: a ref names one byte string forever (see
+ * {@link #put} for a put of a ref already stored). Every block carries its CRC32C:
+ * {@code put} refuses data that does not match the checksum it is given, and {@code get}
+ * never returns data whose stored checksum does not match — it throws
  * {@link io.torus.CorruptBlockException} instead.
  *
  * <p><b>Durability.</b> Puts and deletes that returned before {@link #flush()} was called are
@@ -40,8 +42,23 @@ public interface BlockStore extends AutoCloseable {
    * Stores {@code data} (its remaining bytes, at most {@link StoreCapabilities#maxBlockSize()})
    * under {@code ref}. The store copies what it needs; the buffer's position is unchanged.
    *
+   * <p>If the store already holds {@code ref}, it checks its copy first:
+   * <ol>
+   *   <li>a valid copy with the same content (same length and CRC32C; a store that can
+   *       compare the bytes cheaply compares them too) makes the put a no-op;
+   *   <li>a copy that fails its checksum is <em>replaced</em>: the new copy is written to new
+   *       space and the store switches {@code ref} to it, and only then frees the old space
+   *       (after the next flush for a persistent store). A put that fails meanwhile (for
+   *       example {@link io.torus.ErrorCode#ENOSPC}) leaves the old copy in place;
+   *   <li>a valid copy with other content makes the put fail with
+   *       {@link io.torus.RefConflictException} ({@link io.torus.ErrorCode#EIO}, naming the ref
+   *       and the store), storing nothing: two writers used one ref for different bytes.
+   * </ol>
+   * Concurrent puts of one ref with the same content all succeed and store it once.
+   *
    * @param crc32c the CRC32C of the remaining bytes; a mismatch throws
    *     {@link io.torus.CorruptBlockException} and stores nothing
+   * @throws io.torus.RefConflictException if a valid stored copy of {@code ref} differs
    */
   void put(BlockRef ref, ByteBuffer data, int crc32c);
 
@@ -59,6 +76,39 @@ public interface BlockStore extends AutoCloseable {
 
   /** Calls {@code action} for each ref of the volume the store holds, in no set order. */
   void forEach(long volumeId, Consumer<BlockRef> action);
+
+  /**
+   * Up to {@code max} refs of volume {@code volumeId} the store holds, in {@link BlockRef}
+   * natural order, each strictly greater than {@code after}; from the volume's first ref if
+   * {@code after} is null. Pass the last ref of a page as {@code after} to get the next one; a
+   * page shorter than {@code max} is the last.
+   *
+   * <p>Paging is weakly consistent: a ref held during the whole paging is returned exactly once
+   * and the refs come in strictly increasing order across pages; a ref put or deleted meanwhile
+   * may or may not be returned. The default implementation lists and sorts the volume on every
+   * call ({@code O(n log n)}); the built-in stores keep an ordered index and answer in
+   * {@code O(max + log n)}.
+   *
+   * @param after the last ref already seen, or null; it need not be held by the store, and may
+   *     belong to another volume (a lower volume's ref means from the start, a higher one's
+   *     gives an empty page)
+   * @param max the largest number of refs to return, {@code > 0}
+   * @return a new list the caller owns, never null
+   * @throws io.torus.TorusException {@link io.torus.ErrorCode#EINVAL} if {@code max <= 0}
+   */
+  default List<BlockRef> list(long volumeId, BlockRef after, int max) {
+    if (max <= 0) {
+      throw io.torus.TorusException.invalid("max <= 0: " + max);
+    }
+    List<BlockRef> all = new ArrayList<>();
+    forEach(volumeId, r -> {
+      if (r.volumeId() == volumeId && (after == null || r.compareTo(after) > 0)) {
+        all.add(r);
+      }
+    });
+    all.sort(null);
+    return new ArrayList<>(all.subList(0, Math.min(max, all.size())));
+  }
 
   /** Flush barrier: every put and delete that returned before this call is durable. */
   void flush();

@@ -3,6 +3,7 @@ package io.torus.internal.storage;
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
+import io.torus.RefConflictException;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
 import io.torus.spi.BlockStore;
@@ -10,6 +11,7 @@ import io.torus.spi.StoreCapabilities;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -18,6 +20,7 @@ import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
+import org.slf4j.LoggerFactory;
 
 /**
  * A persistent {@link BlockStore} in a directory: preallocated data files, an append-only
@@ -48,16 +51,22 @@ import java.util.function.Consumer;
  * delete record is not yet durable ("pending free"). Space becomes free again only after the
  * delete record is forced, so no durable record can ever point at another block's bytes; and
  * every read checks that the header names the ref asked for and that the payload's CRC32C
- * matches. A put record is appended only after the block's data was forced.
+ * matches. A put record is appended only after the block's data was forced. A put over a
+ * corrupt stored copy writes the new copy to new space and switches the index to it; the old
+ * extent is pending free like a deleted block's, so a crash leaves the old or the new copy.
  *
  * <p><b>Concurrency.</b> Reads look the ref up in a concurrent skip-list map and do one
  * positional read; they take no exclusive lock. A put writes its extent with positional
  * writes outside any lock, then registers the ref and its pending record under a short
  * monitor ({@code meta}), which deletes also use. {@link #flush()} is serialized by its own
  * lock: it takes the pending records, forces the data files, appends the records and forces
- * the log, then frees the space of the flushed deletes. A read-write lock guards only the
- * open/closed state: every operation holds its shared side, {@link #close()} the exclusive
- * side.
+ * the log, then frees the space of the flushed deletes; so a flush returns only after forces
+ * that began after every put and delete that returned before it was called. A compaction
+ * takes the pending records and a copy of the index under {@code meta}, then forces the data
+ * and writes, forces and renames the new log with no lock but the flush lock: puts, deletes
+ * and reads go on meanwhile, and their records stay pending for the next flush, appended to
+ * the new log. A read-write lock guards only the open/closed state: every operation holds its
+ * shared side, {@link #close()} the exclusive side.
  *
  * <p><b>Failure.</b> Before a flush nothing is torn: a crash leaves each ref either absent
  * (its record was not durable), or whole and correct, or failing its checksum
@@ -65,13 +74,20 @@ import java.util.function.Consumer;
  * truncated at open. An unreadable superblock or index header fails the open with
  * {@link ErrorCode#EIO} and changes nothing. If a flush fails for a reason other than an
  * interrupt, the store refuses further puts, deletes and flushes (the outcome of a failed
- * {@code fsync} cannot be trusted), keeps serving reads, and must be reopened.
+ * {@code fsync} cannot be trusted: a retried one may succeed without the lost pages), also
+ * flushes already waiting for the flush lock; it keeps serving reads and must be reopened.
+ * That failure is logged at WARN with its cause.
  */
 public final class FileBlockStore implements BlockStore {
   /** Allocation unit in bytes. */
   public static final int UNIT = 4096;
   /** Largest payload accepted: 4 MiB of data plus 64 KiB for larger map nodes. */
   public static final int MAX_BLOCK_SIZE = 4 * 1024 * 1024 + 64 * 1024;
+  private static final RateLimitedLog warnings = new RateLimitedLog(
+      LoggerFactory.getLogger(FileBlockStore.class), Duration.ofSeconds(10), System::nanoTime);
+
+  /** What a stored copy is, compared with the bytes of a put of the same ref. */
+  private enum Stored { SAME, CORRUPT, GONE }
 
   private final String name;
   private final Superblock geometry;
@@ -87,6 +103,7 @@ public final class FileBlockStore implements BlockStore {
   private List<IndexRecord> pending = new ArrayList<>(); // guarded by meta
   private List<Location> pendingFree = new ArrayList<>(); // guarded by meta
   private volatile TorusException failure;
+  private volatile ForceHook forceHook = ForceHook.NONE;
   private boolean closed; // guarded by state
 
   FileBlockStore(String name, Superblock geometry, DataFile[] files, IndexLog log,
@@ -125,6 +142,13 @@ public final class FileBlockStore implements BlockStore {
     return new StoreCapabilities(true, MAX_BLOCK_SIZE);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A put of a stored ref reads and verifies the stored copy: the same bytes are a no-op, a
+   * valid copy with other bytes throws {@link RefConflictException}, and a corrupt copy is
+   * replaced (new space first; the old extent is freed only after the next flush).
+   */
   @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
     Objects.requireNonNull(ref, "ref");
@@ -141,31 +165,76 @@ public final class FileBlockStore implements BlockStore {
         throw new CorruptBlockException(String.format(
             "put %s: CRC32C mismatch: given %08x, computed %08x", ref, crc32c, actual));
       }
-      if (index.containsKey(ref)) {
-        return;
+      while (true) { // each retry means another thread changed the ref meanwhile
+        Location cur = index.get(ref);
+        if (cur == null) {
+          if (write(ref, data, crc32c, null)) {
+            return;
+          }
+          continue;
+        }
+        Stored stored = compare(ref, cur, data, crc32c);
+        if (stored == Stored.SAME) {
+          return;
+        }
+        if (stored == Stored.CORRUPT && write(ref, data, crc32c, cur)) {
+          return;
+        }
       }
-      Location loc = allocator.allocate(Location.unitsFor(len), len);
-      if (loc == null) {
-        throw noSpace(ref, len);
-      }
-      write(ref, data, crc32c, loc);
     } finally {
       l.unlock();
     }
   }
 
-  private void write(BlockRef ref, ByteBuffer data, int crc32c, Location loc) {
+  /**
+   * Compares the copy of {@code ref} stored at {@code cur} with {@code data}.
+   *
+   * @throws RefConflictException if the stored copy is valid and holds other bytes
+   */
+  private Stored compare(BlockRef ref, Location cur, ByteBuffer data, int crc32c) {
+    ByteBuffer buf = ByteBuffer.allocate(BlockHeader.SIZE + cur.length());
+    if (load(ref, cur, buf) != null) {
+      return cur.equals(index.get(ref)) ? Stored.CORRUPT : Stored.GONE;
+    }
+    if (buf.position(BlockHeader.SIZE).equals(data.duplicate())) {
+      return Stored.SAME;
+    }
+    throw new RefConflictException(String.format("put %s into block store %s: the store"
+        + " holds a valid copy with other content (%d bytes, CRC32C %08x; given %d bytes,"
+        + " CRC32C %08x); refs are immutable, nothing was stored", ref, name, cur.length(),
+        BlockHeader.read(buf, 0).payloadCrc(), data.remaining(), crc32c));
+  }
+
+  /**
+   * Writes {@code data} to new space and registers it: as a new ref if {@code replacing} is
+   * null, else in place of the corrupt copy at {@code replacing}. Returns false, storing
+   * nothing, if the ref changed meanwhile (the caller looks again).
+   *
+   * @throws TorusException ENOSPC if there is no room, EIO if the write fails; a stored copy
+   *     stays as it was
+   */
+  private boolean write(BlockRef ref, ByteBuffer data, int crc32c, Location replacing) {
+    int len = data.remaining();
+    Location loc = allocator.allocate(Location.unitsFor(len), len);
+    if (loc == null) {
+      throw noSpace(ref, len);
+    }
     boolean registered = false;
     DataFile file = files[loc.file()];
     try {
       file.writeFully(BlockHeader.encode(ref, loc.length(), crc32c), loc.offset());
       file.writeFully(data, loc.offset() + BlockHeader.SIZE);
       synchronized (meta) {
-        if (index.putIfAbsent(ref, loc) == null) {
+        registered = replacing == null ? index.putIfAbsent(ref, loc) == null
+            : index.replace(ref, replacing, loc);
+        if (registered) {
           pending.add(new IndexRecord(ref, loc));
-          registered = true;
+          if (replacing != null) {
+            pendingFree.add(replacing); // the old record stays durable until the new one is
+          }
         }
       }
+      return registered;
     } catch (IOException e) {
       throw new TorusException(ErrorCode.EIO, "cannot write " + ref + " to " + file.path()
           + " at offset " + loc.offset() + ": " + e.getMessage(), e);
@@ -196,31 +265,35 @@ public final class FileBlockStore implements BlockStore {
     Lock l = enter();
     try {
       Location loc = index.get(ref);
-      return loc == null ? null : read(ref, loc);
+      while (loc != null) {
+        ByteBuffer buf = ByteBuffer.allocate(BlockHeader.SIZE + loc.length());
+        String problem = load(ref, loc, buf);
+        if (problem == null) {
+          return buf.position(BlockHeader.SIZE).slice();
+        }
+        Location now = index.get(ref);
+        if (loc.equals(now)) {
+          throw new CorruptBlockException("block " + ref + " in " + files[loc.file()].path()
+              + " at offset " + loc.offset() + " is corrupt: " + problem);
+        }
+        loc = now; // deleted or replaced while we read; its space may hold another block
+      }
+      return null;
     } finally {
       l.unlock();
     }
   }
 
-  private ByteBuffer read(BlockRef ref, Location loc) {
+  /** Reads the extent at {@code loc} into {@code buf}; returns why it is not {@code ref}. */
+  private String load(BlockRef ref, Location loc, ByteBuffer buf) {
     DataFile file = files[loc.file()];
-    ByteBuffer buf = ByteBuffer.allocate(BlockHeader.SIZE + loc.length());
-    String problem;
     try {
       int n = file.readFully(buf, loc.offset());
-      problem = BlockHeader.check(ref, loc.length(), buf, n);
+      return BlockHeader.check(ref, loc.length(), buf, n);
     } catch (IOException e) {
       throw new TorusException(ErrorCode.EIO, "cannot read " + ref + " from " + file.path()
           + " at offset " + loc.offset() + ": " + e.getMessage(), e);
     }
-    if (problem == null) {
-      return buf.position(BlockHeader.SIZE).slice();
-    }
-    if (!loc.equals(index.get(ref))) {
-      return null; // deleted while we read; its space may already hold another block
-    }
-    throw new CorruptBlockException("block " + ref + " in " + file.path() + " at offset "
-        + loc.offset() + " is corrupt: " + problem);
   }
 
   @Override
@@ -268,13 +341,30 @@ public final class FileBlockStore implements BlockStore {
     refs.forEach(action);
   }
 
+  /** {@inheritDoc} {@code O(max + log n)}: a range scan of the ordered index. */
+  @Override
+  public List<BlockRef> list(long volumeId, BlockRef after, int max) {
+    Lock l = enter();
+    try {
+      return VolumeRefs.page(index, volumeId, after, max);
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Flushes are serialized; one that waited for another covers what that one did not. If a
+   * force fails, this and every later flush throw {@link ErrorCode#EIO} without forcing again.
+   */
   @Override
   public void flush() {
     Lock l = enter();
     try {
-      checkWritable();
       flushLock.lock();
       try {
+        checkWritable(); // again under the lock: a flush ahead of us may have failed
         flushLocked();
       } finally {
         flushLock.unlock();
@@ -306,10 +396,7 @@ public final class FileBlockStore implements BlockStore {
       batch.forEach(r -> r.writeTo(b));
       log.append(b.flip());
     } catch (IOException | RuntimeException e) {
-      synchronized (meta) {
-        pending.addAll(0, batch);
-        pendingFree.addAll(0, frees);
-      }
+      restore(batch, frees);
       throw fail(e);
     }
     frees.forEach(allocator::free);
@@ -322,39 +409,71 @@ public final class FileBlockStore implements BlockStore {
     }
   }
 
-  /** Rewrites the log as the live index; all pending records become durable with it. */
+  /**
+   * Rewrites the log as the live index; all pending records taken become durable with it.
+   * Holds {@code meta} only to take them and copy the index: operations that register
+   * meanwhile stay pending and go to the new log with the next flush.
+   */
   private void compactLocked() {
+    List<IndexRecord> batch;
     List<Location> frees;
+    List<IndexRecord> live;
     synchronized (meta) {
-      try {
-        forceData();
-        List<IndexRecord> live = new ArrayList<>(index.size());
-        index.forEach((ref, loc) -> live.add(new IndexRecord(ref, loc)));
-        log.rewrite(live);
-      } catch (IOException | RuntimeException e) {
-        throw fail(e);
-      }
-      pending = new ArrayList<>();
+      batch = pending;
       frees = pendingFree;
+      pending = new ArrayList<>();
       pendingFree = new ArrayList<>();
+      live = new ArrayList<>(index.size());
+      index.forEach((ref, loc) -> live.add(new IndexRecord(ref, loc)));
+    }
+    try {
+      forceData();
+      log.rewrite(live);
+    } catch (IOException | RuntimeException e) {
+      restore(batch, frees); // appending them again after a rewrite that landed is harmless
+      throw fail(e);
     }
     frees.forEach(allocator::free);
   }
 
+  private void restore(List<IndexRecord> batch, List<Location> frees) {
+    synchronized (meta) {
+      pending.addAll(0, batch);
+      pendingFree.addAll(0, frees);
+    }
+  }
+
   private void forceData() throws IOException {
+    ForceHook hook = forceHook;
     for (DataFile f : files) {
+      hook.before(f.path());
       f.force(false);
+      hook.after(f.path());
     }
   }
 
   private TorusException fail(Exception e) {
+    String why = e.getMessage() == null ? e.toString() : e.getMessage();
     TorusException t = e instanceof TorusException ? (TorusException) e
-        : new TorusException(ErrorCode.EIO, "flush of block store " + name + " failed: "
-            + e.getMessage(), e);
+        : new TorusException(ErrorCode.EIO, "flush of block store " + name + " failed: " + why,
+            e);
     if (!Thread.currentThread().isInterrupted() && !(e instanceof TorusClosedException)) {
       failure = t;
+      warnings.warn("failed:" + name, "block store {} failed and refuses writes until it is"
+          + " reopened: {}", name, why, e);
     }
     return t;
+  }
+
+  /** Routes every force of this store through {@code hook} (fault tests). */
+  void forceHook(ForceHook hook) {
+    this.forceHook = hook;
+    log.forceHook(hook);
+  }
+
+  /** Where {@code ref} is stored now, or null (fault tests). */
+  Location location(BlockRef ref) {
+    return index.get(ref);
   }
 
   @Override

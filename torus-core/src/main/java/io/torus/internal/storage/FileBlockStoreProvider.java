@@ -13,7 +13,11 @@ import io.torus.spi.StoreConfig;
  *   <li>{@code files} — number of preallocated data files the capacity is spread over,
  *       1..65535, default 1;
  *   <li>{@code compactMinRecords} — the index log is rewritten once it holds at least this
- *       many records and twice as many as live blocks, default 65536.
+ *       many records and twice as many as live blocks, default 65536;
+ *   <li>{@code salvageIndex} — {@code true} opens a store whose index log is corrupt before
+ *       its tail by skipping the bad records and keeping the ones after them (logged at
+ *       WARN); default {@code false} (such a store refuses to open with {@code EIO}), or the
+ *       system property {@code torus.fileStore.salvageIndex}. Read at every open.
  * </ul>
  */
 public final class FileBlockStoreProvider implements BlockStoreProvider {
@@ -34,7 +38,24 @@ public final class FileBlockStoreProvider implements BlockStoreProvider {
     int files = (int) option(config, "files", 1);
     long compact = option(config, "compactMinRecords",
         FileStoreOpener.DEFAULT_COMPACT_MIN_RECORDS);
-    return FileStoreOpener.open(config.directory(), config.capacity(), files, compact);
+    return FileStoreOpener.open(config.directory(), config.capacity(), files, compact,
+        recovery(config));
+  }
+
+  private static IndexLog.Recovery recovery(StoreConfig config) {
+    String v = config.options().get("salvageIndex");
+    if (v == null) {
+      return FileStoreOpener.defaultRecovery();
+    }
+    switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "true":
+        return IndexLog.Recovery.SALVAGE;
+      case "false":
+        return IndexLog.Recovery.STRICT;
+      default:
+        throw TorusException.invalid("file store option salvageIndex must be true or false: "
+            + v);
+    }
   }
 
   private static long option(StoreConfig config, String key, long defaultValue) {

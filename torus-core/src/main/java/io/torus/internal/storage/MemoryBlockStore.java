@@ -3,14 +3,19 @@ package io.torus.internal.storage;
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
+import io.torus.RefConflictException;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
 import io.torus.spi.BlockStore;
 import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -24,9 +29,11 @@ import java.util.function.Consumer;
  * of length plus {@link #ENTRY_OVERHEAD}, and never exceeds the capacity: space is reserved
  * by compare-and-set before a block is inserted.
  *
- * <p><b>Concurrency.</b> Lock-free: a concurrent hash map per volume (so a volume's refs are
- * listed without scanning others) and an atomic usage counter. Deleted space is reusable at
- * once.
+ * <p><b>Concurrency.</b> Lock-free: a concurrent skip-list map per volume (so a volume's refs
+ * are listed, in order, without scanning others) and an atomic usage counter. Deleted space
+ * is reusable at once. A put of a stored ref compares the bytes: equal is a no-op, a valid
+ * copy with other bytes is a {@link RefConflictException}, and a corrupt copy is replaced by
+ * compare-and-set after the new copy's space was reserved (so a full store keeps the old one).
  *
  * <p><b>Failure.</b> A full store throws {@link ErrorCode#ENOSPC} and keeps serving every
  * other call. After {@link #close()} every data call throws {@link TorusClosedException}.
@@ -37,11 +44,19 @@ public final class MemoryBlockStore implements BlockStore {
   /** Bytes counted per block on top of its length (map entry, ref, array header). */
   public static final int ENTRY_OVERHEAD = 64;
 
-  private record Entry(byte[] data, int crc32c) {}
+  private record Entry(byte[] data, int crc32c) {
+    boolean intact() {
+      return Crc32c.of(data, 0, data.length) == crc32c;
+    }
+
+    long cost() {
+      return (long) data.length + ENTRY_OVERHEAD;
+    }
+  }
 
   private final String name;
   private final long capacity;
-  private final ConcurrentHashMap<Long, ConcurrentHashMap<BlockRef, Entry>> volumes =
+  private final ConcurrentHashMap<Long, ConcurrentSkipListMap<BlockRef, Entry>> volumes =
       new ConcurrentHashMap<>();
   private final AtomicLong used = new AtomicLong();
   private volatile boolean closed;
@@ -86,12 +101,37 @@ public final class MemoryBlockStore implements BlockStore {
       throw new CorruptBlockException(String.format(
           "put %s: CRC32C mismatch: given %08x, computed %08x", ref, crc32c, actual));
     }
-    ConcurrentHashMap<BlockRef, Entry> blocks =
-        volumes.computeIfAbsent(ref.volumeId(), v -> new ConcurrentHashMap<>());
-    if (blocks.containsKey(ref)) {
-      return;
+    ConcurrentSkipListMap<BlockRef, Entry> blocks =
+        volumes.computeIfAbsent(ref.volumeId(), v -> new ConcurrentSkipListMap<>());
+    Entry fresh = new Entry(copy, crc32c);
+    while (true) { // each retry means another thread changed the ref meanwhile
+      Entry cur = blocks.get(ref);
+      if (cur == null) {
+        reserve(ref, fresh.cost());
+        if (blocks.putIfAbsent(ref, fresh) == null) {
+          return;
+        }
+        used.addAndGet(-fresh.cost());
+      } else if (cur.intact()) {
+        if (Arrays.equals(cur.data(), copy)) {
+          return;
+        }
+        throw new RefConflictException(String.format("put %s into block store %s: the store"
+            + " holds a valid copy with other content (%d bytes, CRC32C %08x; given %d bytes,"
+            + " CRC32C %08x); refs are immutable, nothing was stored", ref, name,
+            cur.data().length, cur.crc32c(), len, crc32c));
+      } else {
+        reserve(ref, fresh.cost()); // ENOSPC keeps the damaged copy
+        if (blocks.replace(ref, cur, fresh)) {
+          used.addAndGet(-cur.cost());
+          return;
+        }
+        used.addAndGet(-fresh.cost());
+      }
     }
-    long cost = (long) len + ENTRY_OVERHEAD;
+  }
+
+  private void reserve(BlockRef ref, long cost) {
     long u;
     do {
       u = used.get();
@@ -100,9 +140,6 @@ public final class MemoryBlockStore implements BlockStore {
             + " needs " + cost + " bytes, " + (capacity - u) + " free");
       }
     } while (!used.compareAndSet(u, u + cost));
-    if (blocks.putIfAbsent(ref, new Entry(copy, crc32c)) != null) {
-      used.addAndGet(-cost);
-    }
   }
 
   @Override
@@ -134,18 +171,28 @@ public final class MemoryBlockStore implements BlockStore {
   public boolean delete(BlockRef ref) {
     Objects.requireNonNull(ref, "ref");
     checkOpen();
-    ConcurrentHashMap<BlockRef, Entry> blocks = volumes.get(ref.volumeId());
+    ConcurrentSkipListMap<BlockRef, Entry> blocks = volumes.get(ref.volumeId());
     Entry e = blocks == null ? null : blocks.remove(ref);
     if (e == null) {
       return false;
     }
-    used.addAndGet(-((long) e.data().length + ENTRY_OVERHEAD));
+    used.addAndGet(-e.cost());
     return true;
   }
 
   private Entry entry(BlockRef ref) {
-    ConcurrentHashMap<BlockRef, Entry> blocks = volumes.get(ref.volumeId());
+    ConcurrentSkipListMap<BlockRef, Entry> blocks = volumes.get(ref.volumeId());
     return blocks == null ? null : blocks.get(ref);
+  }
+
+  /** Flips one bit of the stored copy of {@code ref}, as a memory fault would (fault tests). */
+  void damage(BlockRef ref) {
+    Entry e = Objects.requireNonNull(entry(ref), "not stored");
+    if (e.data().length > 0) {
+      e.data()[e.data().length / 2] ^= 1;
+    } else {
+      volumes.get(ref.volumeId()).replace(ref, e, new Entry(e.data(), e.crc32c() ^ 1));
+    }
   }
 
   /** {@inheritDoc} The action runs on the calling thread, on a snapshot of the refs. */
@@ -153,10 +200,19 @@ public final class MemoryBlockStore implements BlockStore {
   public void forEach(long volumeId, Consumer<BlockRef> action) {
     Objects.requireNonNull(action, "action");
     checkOpen();
-    ConcurrentHashMap<BlockRef, Entry> blocks = volumes.get(volumeId);
+    ConcurrentSkipListMap<BlockRef, Entry> blocks = volumes.get(volumeId);
     if (blocks != null) {
       new ArrayList<>(blocks.keySet()).forEach(action);
     }
+  }
+
+  /** {@inheritDoc} {@code O(max + log n)}: a range scan of the volume's ordered map. */
+  @Override
+  public List<BlockRef> list(long volumeId, BlockRef after, int max) {
+    checkOpen();
+    ConcurrentSkipListMap<BlockRef, Entry> blocks = volumes.get(volumeId);
+    return VolumeRefs.page(blocks == null ? Collections.emptyNavigableMap() : blocks, volumeId,
+        after, max);
   }
 
   /** Nothing to do: the store is not persistent. Throws if closed. */

@@ -2,8 +2,13 @@ package io.torus.internal.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.torus.BlockRef;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStoreContract;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /** The contract on a file store spread over three data files. */
@@ -12,6 +17,21 @@ class FileBlockStoreTest extends BlockStoreContract {
   @Override
   protected BlockStore newStore(long capacity) {
     return FileStoreOpener.open(dir.resolve("store"), capacity, 3, 64);
+  }
+
+  @Override
+  protected void corrupt(BlockStore s, BlockRef ref) {
+    Location loc = ((FileBlockStore) s).location(ref);
+    Path file = FileStoreOpener.dataFile(dir.resolve("store"), loc.file());
+    try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+      long at = loc.offset() + BlockHeader.SIZE + loc.length() / 2;
+      raf.seek(at);
+      int b = raf.read();
+      raf.seek(at);
+      raf.write(b ^ 0x01);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Test

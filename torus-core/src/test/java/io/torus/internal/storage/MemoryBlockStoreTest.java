@@ -2,6 +2,7 @@ package io.torus.internal.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.torus.BlockRef;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStoreContract;
 import org.junit.jupiter.api.Test;
@@ -11,6 +12,11 @@ class MemoryBlockStoreTest extends BlockStoreContract {
   @Override
   protected BlockStore newStore(long capacity) {
     return new MemoryBlockStore("mem-test", capacity);
+  }
+
+  @Override
+  protected void corrupt(BlockStore s, BlockRef ref) {
+    ((MemoryBlockStore) s).damage(ref);
   }
 
   @Test
