@@ -37,6 +37,7 @@ import io.torus.spi.Snapshot;
 import io.torus.spi.VolumeLock;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -701,7 +702,9 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     closed = true;
     held.clear();
     try {
-      session.close();
+      long left = shutdownDeadline - System.nanoTime();
+      session.close(shutdownDeadline == Long.MAX_VALUE ? options.requestTimeout()
+          : Duration.ofNanos(Math.max(0, Math.min(left, options.requestTimeout().toNanos()))));
     } finally {
       client.close();
     }
@@ -785,10 +788,36 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     return str(kv.getValue());
   }
 
-  /** Waits for an etcd call for at most the request timeout. */
+  /**
+   * Bounds every etcd call from now on, those already waiting included, by {@code budget}
+   * from now: a node that shuts down while etcd is unreachable stops within it instead of
+   * waiting a request timeout per clean-up step. Calls past it fail as unreachable (what they
+   * would have cleaned up expires with the node's lease).
+   */
+  public void shutdownWithin(Duration budget) {
+    shutdownDeadline = System.nanoTime() + budget.toNanos();
+  }
+
+  private volatile long shutdownDeadline = Long.MAX_VALUE;
+  /** How often a waiting call looks at the shutdown deadline. */
+  private static final long DEADLINE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  /** Waits for an etcd call for at most the request timeout (or the shutdown budget). */
   <T> T await(CompletableFuture<T> f, String what) {
+    long end = System.nanoTime() + options.requestTimeout().toNanos();
     try {
-      return f.get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      while (true) {
+        long now = System.nanoTime();
+        long stop = Math.min(end, shutdownDeadline);
+        if (now - stop >= 0) {
+          throw new TimeoutException();
+        }
+        try {
+          return f.get(Math.min(stop - now, DEADLINE_POLL_NANOS), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException again) {
+          // look at the deadlines again
+        }
+      }
     } catch (TimeoutException e) {
       f.cancel(true);
       throw unreachable(what);
@@ -807,9 +836,10 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     String tls = options.trustedCa() == null && options.clientCertificate() == null ? ""
         : " (over TLS: a certificate etcd or this node does not accept looks like this too;"
         + " check the CA, certificate and key files)";
+    String within = System.nanoTime() - shutdownDeadline >= 0 ? "the shutdown budget"
+        : options.requestTimeout().toString();
     return new TorusException(ErrorCode.EIO, "etcd " + options.endpoints()
-        + " did not answer within " + options.requestTimeout() + " while " + what + tls,
-        null, true);
+        + " did not answer within " + within + " while " + what + tls, null, true);
   }
 
   private static TorusException contention(String what) {

@@ -274,6 +274,14 @@ final class EtcdSession implements AutoCloseable {
   /** Stops keepalives and revokes the lease (bounded by the request timeout). Idempotent. */
   @Override
   public void close() {
+    close(requestTimeout);
+  }
+
+  /**
+   * Ends the session, waiting at most {@code max} for etcd to revoke the lease (a lease left
+   * behind expires by itself after its TTL). Idempotent.
+   */
+  public void close(java.time.Duration max) {
     long id;
     boolean wasLive;
     synchronized (this) {
@@ -292,18 +300,19 @@ final class EtcdSession implements AutoCloseable {
     exec.shutdownNow();
     if (wasLive) {
       try {
-        client.getLeaseClient().revoke(id).get(requestTimeout.toMillis(),
+        client.getLeaseClient().revoke(id).get(Math.max(1, max.toMillis()),
             TimeUnit.MILLISECONDS);
       } catch (Exception e) {
-        LOG.debug("could not revoke lease {} on close; it expires by itself",
-            Long.toHexString(id), e);
+        LOG.warn("could not revoke etcd lease {} on close ({}); it expires by itself within "
+            + "its TTL, and with it this node's locks and registrations", Long.toHexString(id),
+            e.toString());
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
         }
       }
     }
     try {
-      exec.awaitTermination(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      exec.awaitTermination(Math.max(1, max.toMillis()), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

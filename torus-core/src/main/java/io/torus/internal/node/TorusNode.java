@@ -456,35 +456,46 @@ public final class TorusNode implements Torus {
     }
   }
 
+  /**
+   * How long a close waits for etcd in all (clean-up steps: last flushes' commits, unlocks,
+   * resigning, deregistering, revoking the lease). Past it, what is left undone expires with
+   * the node's lease; the close says what that was.
+   */
+  static final java.time.Duration SHUTDOWN_BUDGET = java.time.Duration.ofSeconds(5);
+
   @Override
   public void close() {
     if (closed) {
       return;
     }
     closed = true;
+    long deadline = System.nanoTime() + SHUTDOWN_BUDGET.toNanos();
+    if (meta instanceof EtcdMetadataService etcd) {
+      etcd.shutdownWithin(SHUTDOWN_BUDGET);
+    }
     background.shutdownNow();
     List<Throwable> errors = new ArrayList<>();
     for (VolumeEngine v : new ArrayList<>(open.keySet())) {
-      run(v::close, errors);
+      run("closing volume '" + v.name() + "'", v::close, errors);
     }
-    run(admin::close, errors);
+    run("closing the admin view", admin::close, errors);
     if (clusterGc != null) {
-      run(clusterGc::close, errors);
+      run("stopping garbage collection", clusterGc::close, errors);
     }
     if (cluster != null) {
-      run(cluster::close, errors);
+      run("leaving the cluster", cluster::close, errors);
     }
     if (ownsMeta) {
-      run(meta::close, errors);
+      run("closing the metadata service", meta::close, errors);
     }
     ioPool.shutdown();
-    run(() -> background.awaitTermination(10, TimeUnit.SECONDS), errors);
+    run("stopping background tasks", () -> awaitTermination(background, deadline), errors);
     if (ownsExecutor) {
       executor.shutdown();
-      run(() -> executor.awaitTermination(10, TimeUnit.SECONDS), errors);
+      run("stopping the volume executor", () -> awaitTermination(executor, deadline), errors);
     }
     for (BlockStore s : stores) {
-      run(s::close, errors);
+      run("closing store " + s.name(), s::close, errors);
     }
     if (dirLock != null) {
       dirLock.close();
@@ -502,11 +513,23 @@ public final class TorusNode implements Torus {
     void run() throws Exception;
   }
 
-  private static void run(Step step, List<Throwable> errors) {
+  private void run(String what, Step step, List<Throwable> errors) {
     try {
       step.run();
     } catch (Exception e) {
+      log.warn("node {}: {} failed: {}", nodeId, what, e.toString());
       errors.add(e);
+    }
+  }
+
+  /** Waits for a pool until the deadline (at least a second); false if it did not stop. */
+  private static void awaitTermination(ExecutorService pool, long deadline)
+      throws InterruptedException {
+    long left = Math.max(TimeUnit.SECONDS.toNanos(1), deadline - System.nanoTime());
+    if (!pool.awaitTermination(left, TimeUnit.NANOSECONDS)) {
+      pool.shutdownNow();
+      throw new TorusException(ErrorCode.EIO, "threads still busy at shutdown were "
+          + "interrupted");
     }
   }
 

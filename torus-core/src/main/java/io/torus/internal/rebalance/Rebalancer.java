@@ -8,6 +8,7 @@ import io.torus.internal.meta.RebalanceStore;
 import io.torus.internal.meta.ReplicationReport;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.ring.UnionRing;
+import io.torus.internal.transport.ListPage;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.StorePeerService;
 import java.nio.ByteBuffer;
@@ -21,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -53,8 +53,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p><b>Invariants.</b> A copy is deleted only when all R owners of the current, stored,
- * non-transitional ring confirmed they hold it; owners that are down confirm nothing, so a
- * block whose owner is down is kept ("when in doubt, keep"). Copies are made with the repair
+ * non-transitional ring confirmed, with a verified HAS, that they hold it durably (a flush
+ * barrier on the owner covered it) and that it passes its checksum; owners that are down
+ * confirm nothing, so a block whose owner is down is kept ("when in doubt, keep"). Copies are made with the repair
  * flag (they restore bytes the ref already names, so a writer's fencing epoch does not apply).
  * A pass is <em>done</em> when it went over every block and nothing is left that this peer
  * could do now (copies owed to down peers are counted as missing, not as undone work); the
@@ -73,6 +74,8 @@ public final class Rebalancer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
   /** Refs per HAS request and per cursor save. */
   static final int PAGE = 256;
+  /** Refs per LIST page when only counting. */
+  private static final int COUNT_PAGE = 4096;
   /** Copies to one target in flight at a time (pipelined on its connection). */
   private static final int IN_FLIGHT = 16;
 
@@ -190,38 +193,35 @@ public final class Rebalancer implements AutoCloseable {
       passRing = ring.version();
       passDone = false;
     }
-    Map<Long, List<BlockRef>> held = new TreeMap<>();
-    long count = 0;
-    for (long vol = cursor.volume(); vol <= maxVolume; vol++) {
-      List<BlockRef> refs = local.list(vol, vol == cursor.volume() ? cursor.after() : null,
-          Integer.MAX_VALUE - 8).refs();
-      if (!refs.isEmpty()) {
-        held.put(vol, refs);
-        count += refs.size();
-      }
-    }
-    total = count;
+    total = countHeld(cursor, maxVolume);
     scanned.set(0);
     missing.set(0);
     missingBytes.set(0);
     boolean clean = cursor.clean();
     Ring target = ring instanceof UnionRing u ? u.next() : ring;
     boolean deletes = !(ring instanceof UnionRing);
-    for (Map.Entry<Long, List<BlockRef>> e : held.entrySet()) {
-      VolumeInfo info = vols.get(e.getKey());
+    // Streams the refs page by page in ref order: memory is bounded by a page, not by the
+    // number of blocks this peer holds.
+    for (long vol = cursor.volume(); vol <= maxVolume; vol++) {
+      VolumeInfo info = vols.get(vol);
       int r = info == null ? fallbackR : info.replication();
       int blockSize = info == null ? fallbackSize : info.blockSize();
-      List<BlockRef> refs = e.getValue();
-      for (int i = 0; i < refs.size(); i += PAGE) {
+      BlockRef after = vol == cursor.volume() ? cursor.after() : null;
+      for (boolean more = true; more; ) {
         Ring now = view.ring();
         if (closed || now == null || now.version() != ring.version()) {
           return false; // a new ring: the next pass starts over against it
         }
-        List<BlockRef> page = refs.subList(i, Math.min(refs.size(), i + PAGE));
+        ListPage p = local.list(vol, after, PAGE);
+        List<BlockRef> page = p.refs();
+        more = p.more();
+        if (page.isEmpty()) {
+          break;
+        }
         clean &= page(ring, target, deletes, r, blockSize, page);
         scanned.addAndGet(page.size());
-        new PassCursor(ring.version(), e.getKey(), page.get(page.size() - 1), clean)
-            .save(cursorFile);
+        after = page.get(page.size() - 1);
+        new PassCursor(ring.version(), vol, after, clean).save(cursorFile);
       }
     }
     new PassCursor(ring.version(), maxVolume + 1, null, clean).save(cursorFile);
@@ -233,6 +233,23 @@ public final class Rebalancer implements AutoCloseable {
     log.debug("rebalance pass against ring {} finished: done={}, {} copies owed to down peers",
         ring.version(), clean, missing.get());
     return clean;
+  }
+
+  /** How many blocks a pass from {@code cursor} goes over (paged: bounded memory). */
+  private long countHeld(PassCursor cursor, long maxVolume) {
+    long count = 0;
+    for (long vol = cursor.volume(); vol <= maxVolume && !closed; vol++) {
+      BlockRef after = vol == cursor.volume() ? cursor.after() : null;
+      for (boolean more = true; more; ) {
+        ListPage p = local.list(vol, after, COUNT_PAGE);
+        count += p.refs().size();
+        more = p.more() && !p.refs().isEmpty();
+        if (more) {
+          after = p.refs().get(p.refs().size() - 1);
+        }
+      }
+    }
+    return count;
   }
 
   /** Handles one page of refs of one volume; returns whether nothing was left undone. */
@@ -306,9 +323,52 @@ public final class Rebalancer implements AutoCloseable {
     }
     clean &= copy(push);
     if (deletes && !drop.isEmpty()) {
-      clean &= drop(ring, drop);
+      List<BlockRef> sure = verified(drop, owners);
+      clean &= sure.size() == drop.size(); // the rest is kept and looked at again next pass
+      if (!sure.isEmpty()) {
+        clean &= drop(ring, sure);
+      }
     }
     return clean;
+  }
+
+  /**
+   * The refs of {@code candidates} every owner confirms with a verified HAS: its copy is
+   * durable (covered by a flush barrier on that peer) and passes its checksum. A plain HAS
+   * answers from index membership, which a copy lost on the owner's next kill -9 or one that
+   * no longer reads also satisfies: never enough to drop the last good copy on.
+   */
+  private List<BlockRef> verified(List<BlockRef> candidates, Map<BlockRef, List<String>> owners) {
+    Map<String, List<BlockRef>> ask = new HashMap<>();
+    for (BlockRef ref : candidates) {
+      for (String p : owners.get(ref)) {
+        ask.computeIfAbsent(p, k -> new ArrayList<>()).add(ref);
+      }
+    }
+    Map<BlockRef, Integer> confirmed = new HashMap<>();
+    for (Map.Entry<String, List<BlockRef>> e : ask.entrySet()) {
+      PeerClient c = view.client(e.getKey());
+      if (c == null) {
+        continue;
+      }
+      try {
+        boolean[] has = await(c.has(e.getValue(), timeout, true));
+        for (int i = 0; i < has.length; i++) {
+          if (has[i]) {
+            confirmed.merge(e.getValue().get(i), 1, Integer::sum);
+          }
+        }
+      } catch (RuntimeException ex) {
+        log.debug("verified HAS to {} failed: {}", e.getKey(), ex.toString());
+      }
+    }
+    List<BlockRef> sure = new ArrayList<>();
+    for (BlockRef ref : candidates) {
+      if (confirmed.getOrDefault(ref, 0) == owners.get(ref).size()) {
+        sure.add(ref);
+      }
+    }
+    return sure;
   }
 
   /** Copies blocks to peers, then flushes them; returns whether every copy was made. */

@@ -99,14 +99,19 @@ public final class Scrubber implements AutoCloseable {
     long maxVolume = vols.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
     PassCursor cursor = PassCursor.load(cursorFile).orElse(new PassCursor(0, 1, null, true));
     for (long vol = cursor.volume(); vol <= maxVolume && !closed; vol++) {
-      List<BlockRef> refs = local.list(vol, vol == cursor.volume() ? cursor.after() : null,
-          Integer.MAX_VALUE - 8).refs();
       VolumeInfo info = vols.get(vol);
       int r = info == null ? 1 : info.replication();
-      for (int i = 0; i < refs.size() && !closed; i++) {
-        verify(refs.get(i), r);
-        if (i % BATCH == BATCH - 1 || i == refs.size() - 1) {
-          new PassCursor(0, vol, refs.get(i), true).save(cursorFile);
+      BlockRef after = vol == cursor.volume() ? cursor.after() : null;
+      for (boolean more = true; more && !closed; ) { // a batch in memory at a time
+        var page = local.list(vol, after, BATCH);
+        List<BlockRef> refs = page.refs();
+        more = page.more() && !refs.isEmpty();
+        for (int i = 0; i < refs.size() && !closed; i++) {
+          verify(refs.get(i), r);
+          after = refs.get(i);
+        }
+        if (after != null) {
+          new PassCursor(0, vol, after, true).save(cursorFile);
         }
       }
     }
@@ -145,7 +150,8 @@ public final class Scrubber implements AutoCloseable {
         continue;
       }
       try {
-        ByteBuffer good = c.get(ref, timeout).join();
+        ByteBuffer good = c.get(ref, timeout)
+            .get(timeout.toMillis() + 2000, java.util.concurrent.TimeUnit.MILLISECONDS);
         if (good == null) {
           continue;
         }
@@ -157,7 +163,8 @@ public final class Scrubber implements AutoCloseable {
         log.info("scrub: replaced the corrupt copy of {} on {} with the copy of {}", ref, self,
             p);
         return true;
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | java.util.concurrent.ExecutionException
+          | java.util.concurrent.TimeoutException e) {
         log.debug("scrub: no good copy of {} from {}: {}", ref, p, e.toString());
       }
     }
