@@ -181,6 +181,43 @@ public abstract class BlockStoreContract {
   }
 
   @Test
+  void racingPutsOfOneRefStoreOneCopyAndConflictsFail() throws Exception {
+    BlockStore s = open(16L << 20);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      for (int round = 0; round < 20; round++) {
+        BlockRef r = ref(2, round);
+        boolean same = round % 2 == 0;
+        List<Future<Boolean>> puts = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+          byte[] b = bytes(9000, same ? round : round * 10L + t);
+          puts.add(pool.submit(() -> {
+            try {
+              put(s, r, b);
+              return true;
+            } catch (RefConflictException e) {
+              return false;
+            }
+          }));
+        }
+        int ok = 0;
+        for (Future<Boolean> f : puts) {
+          ok += f.get(30, TimeUnit.SECONDS) ? 1 : 0;
+        }
+        assertThat(ok).as("round %d", round).isEqualTo(same ? 4 : 1);
+        byte[] got = read(s, r);
+        assertThat(got).hasSize(9000);
+        if (same) {
+          assertThat(got).isEqualTo(bytes(9000, round));
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(list(s, 2)).hasSize(20);
+  }
+
+  @Test
   void enospcDuringAReplacementKeepsTheOldCopy() {
     BlockStore s = open(1L << 20);
     int size = 64 * 1024;

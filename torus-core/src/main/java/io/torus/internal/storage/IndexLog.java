@@ -47,6 +47,10 @@ import org.slf4j.LoggerFactory;
  *       {@link Recovery#SALVAGE} skips the bad slots instead (logged at WARN) and keeps the
  *       records after them.
  * </ul>
+ * A power loss on a file system that writes the pages of one write out of order can leave a
+ * zeroed page inside the last, unacknowledged batch with valid records after it; that is
+ * refused as corruption too (it cannot be told apart), and salvaging it is safe: those
+ * records were never acknowledged and their blocks' data was forced before the batch.
  * {@link #rewrite} replaces the whole log atomically (temp file, force, rename, directory
  * force). A bad header fails the open with {@link ErrorCode#EIO}.
  *

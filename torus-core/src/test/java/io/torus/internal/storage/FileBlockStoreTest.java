@@ -8,6 +8,7 @@ import io.torus.spi.BlockStoreContract;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -31,6 +32,32 @@ class FileBlockStoreTest extends BlockStoreContract {
       raf.write(b ^ 0x01);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void replacementOfACorruptCopySurvivesReopenAndFreesTheOldSpaceAfterAFlush() {
+    FileBlockStore s = FileStoreOpener.open(dir.resolve("store"), 3 << 20, 3, 64);
+    put(s, ref(1, 1), bytes(10_000, 1));
+    s.flush();
+    Location old = s.location(ref(1, 1));
+    long used = s.used();
+    corrupt(s, ref(1, 1));
+    put(s, ref(1, 1), bytes(10_000, 1));
+    assertThat(s.location(ref(1, 1))).isNotEqualTo(old);
+    assertThat(s.used()).isEqualTo(2 * used); // the old extent is pending free
+    s.flush();
+    assertThat(s.used()).isEqualTo(used);
+    s.close();
+    FileBlockStore again = FileStoreOpener.open(dir.resolve("store"), 3 << 20, 3, 64);
+    try {
+      assertThat(again.used()).isEqualTo(used);
+      ByteBuffer b = again.get(ref(1, 1));
+      byte[] got = new byte[b.remaining()];
+      b.get(got);
+      assertThat(got).isEqualTo(bytes(10_000, 1));
+    } finally {
+      again.close();
     }
   }
 
