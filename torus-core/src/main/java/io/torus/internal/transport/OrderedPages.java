@@ -3,38 +3,17 @@ package io.torus.internal.transport;
 import io.torus.BlockRef;
 import io.torus.spi.BlockStore;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.PriorityQueue;
 
 /**
- * Ordered pages of a volume's refs over several stores: one ordered page per store, merged.
+ * The merge of ordered pages of a volume's refs from several stores (each from
+ * {@link BlockStore#list(long, BlockRef, int)}) into one page of distinct refs.
  *
- * <p>Cost: a page of {@code n} refs from a store keeps at most {@code n} refs in memory (a
- * bounded heap over the store's unordered {@link BlockStore#forEach}); the merge is
- * {@code O(n log k)} for {@code k} stores. Pure apart from the store reads; thread-safe.
+ * <p>Cost: {@code O(n log k)} for {@code n} refs from {@code k} stores. Pure; thread-safe.
  */
 final class OrderedPages {
   private OrderedPages() {}
-
-  /** The first {@code n} refs of the volume in {@code store} after {@code after}, ascending. */
-  static List<BlockRef> page(BlockStore store, long volumeId, BlockRef after, int n) {
-    PriorityQueue<BlockRef> largestFirst = new PriorityQueue<>(Collections.reverseOrder());
-    store.forEach(volumeId, r -> {
-      if (after != null && r.compareTo(after) <= 0) {
-        return;
-      }
-      if (largestFirst.size() < n) {
-        largestFirst.add(r);
-      } else if (r.compareTo(largestFirst.peek()) < 0) {
-        largestFirst.poll();
-        largestFirst.add(r);
-      }
-    });
-    List<BlockRef> out = new ArrayList<>(largestFirst);
-    Collections.sort(out);
-    return out;
-  }
 
   /**
    * Merges ascending pages (each holding more than {@code max} refs if its store has more)

@@ -16,6 +16,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
+import io.torus.RefConflictException;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
 import io.torus.internal.transport.proto.Header;
@@ -46,14 +47,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Futures</b> complete on the transport's callback executor, never on an event loop.
  * Failures are {@link TorusException}s: EIO and retryable for a lost connection or a passed
- * deadline, {@link StaleEpochException} for a fenced put, {@link CorruptBlockException} for
- * a copy that fails its checksum (at the peer or in transit), ENOSPC for a full peer.
+ * deadline, {@link StaleEpochException} for a fenced put (or a delete with a stale or
+ * unconfirmed epoch), {@link UnauthorizedException} (EPERM) for a delete the peer does not
+ * accept, {@link RefConflictException} for a put of a stored ref with different content,
+ * {@link CorruptBlockException} for a copy that fails its checksum (at the peer or in
+ * transit), ENOSPC for a full peer.
  *
  * <p><b>Deadlines and backpressure.</b> Every request has a deadline (default
  * {@link TransportOptions#requestTimeout()}); it fails at the deadline whatever the state of
  * its connection. A sender waits (blocking, up to the deadline) while the bytes in flight
  * to this peer exceed {@link TransportOptions#maxInFlightBytes()}; on an event loop it never
- * waits and fails at once instead.
+ * waits and fails at once instead. A request's bytes stay in the budget until it ended
+ * (answered, failed or expired) <em>and</em> its frame was written to the socket or dropped,
+ * so requests that expire behind a stalled connection cannot pile up unsent frames.
  *
  * <p><b>Buffers.</b> A put sends the caller's buffer without copying: its content must not
  * change until the future completes. A get hands out a fresh heap buffer the caller owns;
@@ -282,6 +288,8 @@ public final class PeerClient implements AutoCloseable {
     final CompletableFuture<T> future;
     final Function<Frame, T> decode;
     final int permits;
+    /** Events before the budget is returned: the request ended, and its frame left. */
+    private final AtomicInteger holds = new AtomicInteger(2);
     ScheduledFuture<?> timer;
 
     Pending(Op op, CompletableFuture<T> future, Function<Frame, T> decode, int permits) {
@@ -312,7 +320,7 @@ public final class PeerClient implements AutoCloseable {
       if (timer != null) {
         timer.cancel(false);
       }
-      budget.release(permits);
+      unhold();
       T v = value;
       transport.complete(() -> {
         if (error != null) {
@@ -321,6 +329,21 @@ public final class PeerClient implements AutoCloseable {
           future.complete(v);
         }
       });
+    }
+
+    /**
+     * The request's frame was written to the socket or dropped (never to be written): only
+     * then, and once the request ended, do its bytes leave the in-flight budget. A request
+     * that expired while its frame still waits behind others keeps holding them.
+     */
+    void frameGone() {
+      unhold();
+    }
+
+    private void unhold() {
+      if (holds.decrementAndGet() == 0) {
+        budget.release(permits);
+      }
     }
 
     RuntimeException statusError(Header h) {
@@ -333,6 +356,8 @@ public final class PeerClient implements AutoCloseable {
           return new StaleEpochException(msg);
         case UNAUTHORIZED:
           return new UnauthorizedException(msg);
+        case CONFLICT:
+          return new RefConflictException(msg);
         case CORRUPT:
           return new CorruptBlockException(msg);
         case NO_SPACE:
@@ -411,10 +436,12 @@ public final class PeerClient implements AutoCloseable {
       channel.addListener(c -> {
         if (!c.isSuccess()) {
           f.release();
+          p.frameGone();
           fail(id, "cannot connect to peer " + address + ": " + c.cause());
           return;
         }
         channel.channel().writeAndFlush(f).addListener(w -> {
+          p.frameGone();
           if (!w.isSuccess()) {
             fail(id, sendFailure(w.cause()));
           }

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -21,6 +22,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.torus.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
+import io.torus.RefConflictException;
 import io.torus.TlsConfig;
 import io.torus.TorusException;
 import io.torus.internal.transport.proto.Header;
@@ -29,6 +31,7 @@ import io.torus.internal.transport.proto.Status;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -51,6 +54,15 @@ import org.slf4j.LoggerFactory;
  * (stores copy what they keep). Response payloads wrap buffers the store returned (owned by
  * nobody else) and are released by the encoder.
  *
+ * <p><b>Bounded memory</b> ({@link Limits}, {@link ServerAdmission}). A decoded request waits
+ * in its connection's queue until it is admitted: the server holds fewer than
+ * {@code maxRequests} requests and {@code maxBytes} bytes in flight (read, not yet answered on
+ * the wire), the connection less than its own share of both, and the connection is
+ * writable. While a connection has requests waiting, it is not read ({@code autoRead} off), so
+ * TCP pushes back on its sender; it is read again once its queue drained. A reply's bytes
+ * count until the reply is written, so a peer that never reads its answers stops being read
+ * and holds at most its own share; other connections are served meanwhile.
+ *
  * <p>TLS (optional, mutual): see {@link PeerTls}; the frames are the same inside it.
  *
  * <p>Lifecycle: {@link #close(Duration)} stops accepting, lets in-flight requests finish (up
@@ -60,6 +72,9 @@ public final class PeerServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerServer.class);
   /** How long a new connection may take to complete its TLS handshake. */
   private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+  /** A connection is unwritable above 1 MiB of unsent replies, writable again below 256 KiB. */
+  private static final WriteBufferWaterMark WATER_MARK =
+      new WriteBufferWaterMark(256 << 10, 1 << 20);
 
   private final StorePeerService service;
   private final ExecutorService workers;
@@ -67,13 +82,40 @@ public final class PeerServer implements AutoCloseable {
   private final EventLoopGroup io;
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final ServerAdmission admission;
   private final Channel serverChannel;
   private volatile boolean closing;
 
+  /**
+   * How much a server holds in flight (read and not yet answered on the wire).
+   *
+   * @param maxRequests requests in flight over all connections (the work queue's bound)
+   * @param maxBytes bytes in flight over all connections (request and reply payloads)
+   * @param maxConnectionRequests requests in flight of one connection
+   * @param maxConnectionBytes bytes in flight of one connection
+   */
+  public record Limits(int maxRequests, long maxBytes, int maxConnectionRequests,
+      long maxConnectionBytes) {
+    public Limits {
+      if (maxRequests < 1 || maxBytes < 1 || maxConnectionRequests < 1
+          || maxConnectionBytes < 1) {
+        throw TorusException.invalid("server limits must be > 0: " + maxRequests + ", "
+            + maxBytes + ", " + maxConnectionRequests + ", " + maxConnectionBytes);
+      }
+    }
+
+    /** 1024 requests and 256 MiB in all; 128 requests and 32 MiB per connection. */
+    public static Limits defaults() {
+      return new Limits(1024, 256L << 20, 128, 32L << 20);
+    }
+  }
+
   private PeerServer(StorePeerService service, ExecutorService workers, String host, int port,
-      int ioThreads, PeerTls tls) {
+      int ioThreads, PeerTls tls, Limits limits) {
     this.service = service;
     this.workers = workers;
+    this.admission = new ServerAdmission(limits.maxRequests(), limits.maxBytes(),
+        limits.maxConnectionRequests(), limits.maxConnectionBytes());
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("torus-peer-accept",
         true), NioIoHandler.newFactory());
     this.io = new MultiThreadIoEventLoopGroup(ioThreads,
@@ -92,6 +134,7 @@ public final class PeerServer implements AutoCloseable {
               }
               FrameCodec.install(ch.pipeline());
               ch.pipeline().addLast("peer-server", new Handler());
+              ch.config().setWriteBufferWaterMark(WATER_MARK);
             }
           })
           .bind(host, port).syncUninterruptibly().channel();
@@ -131,7 +174,23 @@ public final class PeerServer implements AutoCloseable {
    */
   public static PeerServer start(StorePeerService service, ExecutorService workers,
       String host, int port, TlsConfig tls) {
-    return new PeerServer(service, workers, host, port, 2, PeerTls.server(tls));
+    return start(service, workers, host, port, tls, Limits.defaults());
+  }
+
+  /**
+   * Binds and starts serving with the given in-flight limits (see the class comment).
+   *
+   * @param tls mutual TLS settings, or null for plain TCP
+   * @throws TorusException EIO if the address cannot be bound; EINVAL for unusable TLS files
+   */
+  public static PeerServer start(StorePeerService service, ExecutorService workers,
+      String host, int port, TlsConfig tls, Limits limits) {
+    return new PeerServer(service, workers, host, port, 2, PeerTls.server(tls), limits);
+  }
+
+  /** Bytes held by requests in flight (read, not yet answered on the wire). */
+  public long inFlightBytes() {
+    return admission.bytes();
   }
 
   /** The bound address. */
@@ -171,37 +230,105 @@ public final class PeerServer implements AutoCloseable {
     io.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
-  private final class Handler extends ChannelInboundHandlerAdapter {
+  /**
+   * One connection: decoded frames wait in {@link #queue} until admitted. Confined to the
+   * connection's event loop, except {@link #wake()}, which schedules {@link #drain()} there.
+   */
+  private final class Handler extends ChannelInboundHandlerAdapter
+      implements ServerAdmission.Conn {
+    private final ArrayDeque<Frame> queue = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
     private boolean greeted;
+    private boolean closed;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      this.ctx = ctx;
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       Frame f = (Frame) msg;
-      Header h = f.header;
-      if (h.getResponse() || h.getOp() == Op.OP_UNSPECIFIED || h.getOp() == Op.UNRECOGNIZED) {
+      if (closed) {
         f.release();
+        return;
+      }
+      queue.add(f);
+      drain();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      drain();
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      closed = true;
+      Frame f;
+      while ((f = queue.poll()) != null) {
+        f.release();
+      }
+      admission.closed(this);
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void wake() {
+      ChannelHandlerContext c = ctx;
+      if (c != null && !closed) {
+        c.executor().execute(this::drain);
+      }
+    }
+
+    /** Dispatches queued frames while they are admitted; reads only when none waits. */
+    private void drain() {
+      while (!closed && !queue.isEmpty()) {
+        Frame f = queue.peek();
+        Header h = f.header;
+        boolean request = !h.getResponse() && h.getOp() != Op.OP_UNSPECIFIED
+            && h.getOp() != Op.UNRECOGNIZED && h.getOp() != Op.HELLO && greeted;
+        if (request) {
+          long cost = cost(f);
+          if (!ctx.channel().isWritable() || !admission.tryAdmit(this, cost)) {
+            break;
+          }
+          queue.poll();
+          dispatch(f, cost);
+        } else {
+          queue.poll();
+          control(f);
+        }
+      }
+      if (!closed) {
+        ctx.channel().config().setAutoRead(queue.isEmpty());
+      }
+    }
+
+    /** A frame that is not an admitted request: the handshake or a protocol error. */
+    private void control(Frame f) {
+      Header h = f.header;
+      f.release();
+      if (h.getResponse() || h.getOp() == Op.OP_UNSPECIFIED || h.getOp() == Op.UNRECOGNIZED) {
         protocolError(ctx, "unexpected frame (op " + h.getOpValue() + ", response "
             + h.getResponse() + ")");
-        return;
-      }
-      if (h.getOp() == Op.HELLO) {
-        f.release();
+      } else if (h.getOp() == Op.HELLO) {
         hello(ctx, h);
-        return;
-      }
-      if (!greeted) {
-        f.release();
+      } else {
         protocolError(ctx, "request before the handshake");
-        return;
       }
+    }
+
+    private void dispatch(Frame f, long cost) {
       long received = System.nanoTime();
       inFlight.incrementAndGet();
       try {
-        workers.execute(() -> serve(ctx, f, received));
+        workers.execute(() -> serve(ctx, this, f, cost, received));
       } catch (RejectedExecutionException e) {
-        inFlight.decrementAndGet();
         f.release();
-        reply(ctx, error(h, Status.SHUTTING_DOWN, "peer is shutting down"), null);
+        reply(ctx, this, cost, error(f.header, Status.SHUTTING_DOWN, "peer is shutting down"),
+            null);
       }
     }
 
@@ -229,11 +356,18 @@ public final class PeerServer implements AutoCloseable {
 
     private void protocolError(ChannelHandlerContext ctx, String why) {
       log.warn("closing peer connection from {}: {}", ctx.channel().remoteAddress(), why);
+      closed = true;
       ctx.close();
     }
   }
 
-  private void serve(ChannelHandlerContext ctx, Frame f, long received) {
+  /** What a request holds while in flight: its payload plus a header's worth. */
+  private static long cost(Frame f) {
+    return f.payload.readableBytes() + 64L;
+  }
+
+  private void serve(ChannelHandlerContext ctx, ServerAdmission.Conn conn, Frame f, long cost,
+      long received) {
     Header h = f.header;
     Header.Builder r;
     ByteBuf payload = null;
@@ -250,6 +384,9 @@ public final class PeerServer implements AutoCloseable {
     } catch (UnauthorizedException e) {
       log.warn("peer request {} refused: {}", h.getOp(), e.getMessage());
       r = error(h, Status.UNAUTHORIZED, e.getMessage());
+    } catch (RefConflictException e) {
+      log.warn("peer request {} refused: {}", h.getOp(), e.getMessage());
+      r = error(h, Status.CONFLICT, e.getMessage());
     } catch (CorruptBlockException e) {
       r = error(h, Status.CORRUPT, e.getMessage());
     } catch (TorusException e) {
@@ -261,8 +398,7 @@ public final class PeerServer implements AutoCloseable {
     } finally {
       f.release();
     }
-    reply(ctx, r, payload);
-    inFlight.decrementAndGet();
+    reply(ctx, conn, cost, r, payload);
   }
 
   private ByteBuf run(Header h, ByteBuf in, Header.Builder r) {
@@ -337,12 +473,25 @@ public final class PeerServer implements AutoCloseable {
     return ok(h).setStatus(s).setMessage(message == null ? "" : message);
   }
 
-  private static void reply(ChannelHandlerContext ctx, Header.Builder r, ByteBuf payload) {
+  /**
+   * Writes a request's answer; its cost (plus the reply's bytes) is held until the write
+   * completed or failed, then released, which lets waiting requests in.
+   */
+  private void reply(ChannelHandlerContext ctx, ServerAdmission.Conn conn, long cost,
+      Header.Builder r, ByteBuf payload) {
     ByteBuf p = payload == null ? Unpooled.EMPTY_BUFFER : payload;
+    long total = cost + p.readableBytes();
+    admission.add(conn, p.readableBytes());
     if (!ctx.channel().isActive()) {
       p.release();
+      finished(conn, total);
       return;
     }
-    ctx.writeAndFlush(new Frame(r.build(), p));
+    ctx.writeAndFlush(new Frame(r.build(), p)).addListener(w -> finished(conn, total));
+  }
+
+  private void finished(ServerAdmission.Conn conn, long total) {
+    inFlight.decrementAndGet();
+    admission.release(conn, total);
   }
 }

@@ -256,8 +256,9 @@ public final class StorePeerService {
 
   /**
    * Up to {@code max} refs of a volume after {@code after} (null: from the start), ascending
-   * and distinct: a merge of each store's ordered page, so one page costs its size (times
-   * the number of stores), not the volume's.
+   * and distinct: a merge of each store's ordered page ({@link BlockStore#list(long,
+   * BlockRef, int)}), so one page costs its size (times the number of stores), not the
+   * volume's.
    */
   public ListPage list(long volumeId, BlockRef after, int max) {
     if (max < 1) {
@@ -265,7 +266,7 @@ public final class StorePeerService {
     }
     List<List<BlockRef>> pages = new ArrayList<>(stores.size());
     for (BlockStore s : stores) {
-      pages.add(OrderedPages.page(s, volumeId, after, max + 1));
+      pages.add(s.list(volumeId, after, max + 1));
     }
     return OrderedPages.merge(pages, max);
   }

@@ -6,6 +6,8 @@ import io.torus.TorusException;
 import io.torus.spi.BlockStore;
 import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,6 +25,9 @@ public final class FaultyBlockStore implements BlockStore {
   private volatile CountDownLatch entered = new CountDownLatch(1);
   private volatile int failFlushes;
   private volatile TorusException failPuts;
+  private volatile long putDelayMillis;
+  private final AtomicInteger gets = new AtomicInteger();
+  private final Set<BlockRef> corrupt = ConcurrentHashMap.newKeySet();
 
   public FaultyBlockStore(String name) {
     this.inner = new MemoryBlockStore(name, 1L << 30);
@@ -58,6 +63,21 @@ public final class FaultyBlockStore implements BlockStore {
     failPuts = e;
   }
 
+  /** Gets of {@code ref} fail their checksum from now on (the ref stays in the index). */
+  public void corrupt(BlockRef ref) {
+    corrupt.add(ref);
+  }
+
+  /** Every put sleeps this long first (a slow disk). */
+  public void putDelay(long millis) {
+    putDelayMillis = millis;
+  }
+
+  /** Gets served so far. */
+  public int gets() {
+    return gets.get();
+  }
+
   public int flushesStarted() {
     return flushesStarted.get();
   }
@@ -86,11 +106,23 @@ public final class FaultyBlockStore implements BlockStore {
     if (e != null) {
       throw e;
     }
+    if (putDelayMillis > 0) {
+      try {
+        Thread.sleep(putDelayMillis);
+      } catch (InterruptedException x) {
+        Thread.currentThread().interrupt();
+      }
+    }
     inner.put(ref, data, crc32c);
   }
 
   @Override
   public ByteBuffer get(BlockRef ref) {
+    gets.incrementAndGet();
+    if (corrupt.contains(ref) && inner.contains(ref)) {
+      throw new io.torus.CorruptBlockException("block " + ref + " in " + name()
+          + " failed its checksum (injected)");
+    }
     return inner.get(ref);
   }
 
