@@ -85,7 +85,8 @@ public final class FaultSuite {
   public record Figures(long seed, Duration faultTime, Duration total, int sessions,
       int nbdSessions, long writes, long writesOk, long writesFailed, long writesUnknown,
       long flushes, long flushesOk, long flushesFailed, long flushesUnknown, long reads,
-      Map<Fault, Integer> faults, List<Violation> violations, Path history) {
+      Map<Fault, Integer> faults, int selfFenced, String finalFlush,
+      List<Violation> violations, Path history) {
     long lostAcked() {
       return violations.stream().filter(v -> v.kind() == FaultChecker.Kind.LOST_ACKED).count();
     }
@@ -97,6 +98,7 @@ public final class FaultSuite {
           + writesOk + ", failed " + writesFailed + ", unknown " + writesUnknown + ") flushes="
           + flushes + " (ok " + flushesOk + ", failed " + flushesFailed + ", unknown "
           + flushesUnknown + ") verification reads=" + reads + " faults=" + faults
+          + " writersFencedWithoutTakeover=" + selfFenced + " finalFlush=" + finalFlush
           + " lostAcked=" + lostAcked() + " violations=" + violations.size();
     }
   }
@@ -125,6 +127,8 @@ public final class FaultSuite {
   private final List<WriterProcess> writers = new ArrayList<>();
   private int nextWriter = 1;
   private int nbdSessions;
+  private int selfFenced;
+  private String finalFlush = "not run";
   private volatile boolean stop;
   private Thread workload;
 
@@ -147,7 +151,8 @@ public final class FaultSuite {
   private Figures run() throws Exception {
     long t0 = System.nanoTime();
     say("seed=" + config.seed() + " duration=" + config.duration() + " blocks="
-        + config.blocks() + " (replay: -Dtorus.fault.seed=" + config.seed() + ")");
+        + config.blocks() + " source " + source() + " (replay: -Dtorus.fault.seed="
+        + config.seed() + ")");
     List<Violation> violations = new ArrayList<>();
     Throwable failure = null;
     long faultNanos = 0;
@@ -175,15 +180,19 @@ public final class FaultSuite {
       failure = e;
       history.note(System.nanoTime(), "run failed: " + e);
     } finally {
-      tearDown();
+      boolean keep = failure != null || !violations.isEmpty()
+          || "always".equals(System.getProperty("torus.fault.dump"));
+      tearDown(keep ? config.out().resolve("fault-logs-" + config.seed()) : null);
     }
     Path file = config.out().resolve("fault-history-" + config.seed() + ".txt");
     Figures fig = figures(Duration.ofNanos(faultNanos), Duration.ofNanos(System.nanoTime() - t0),
         violations, file);
     say(fig.summary());
-    if (failure != null || !violations.isEmpty()) {
+    boolean always = "always".equals(System.getProperty("torus.fault.dump"));
+    if (failure != null || !violations.isEmpty() || always) {
       List<String> header = new ArrayList<>();
-      header.add("FaultSuite seed=" + config.seed() + " duration=" + config.duration());
+      header.add("FaultSuite seed=" + config.seed() + " duration=" + config.duration()
+          + " source: " + source());
       header.add(fig.summary());
       if (failure != null) {
         header.add("run failed: " + failure);
@@ -192,7 +201,7 @@ public final class FaultSuite {
         header.add("VIOLATION " + v);
       }
       history.dump(file, header);
-      say("history written to " + file.toAbsolutePath());
+      say("history written to " + file.toAbsolutePath() + " (" + readValues() + ")");
       for (Violation v : violations.subList(0, Math.min(5, violations.size()))) {
         say("VIOLATION " + v);
         for (String l : excerpt(v)) {
@@ -206,6 +215,40 @@ public final class FaultSuite {
       throw e;
     }
     return fig;
+  }
+
+  /** The source tree the run used: {@code git describe --always --dirty}, bounded. */
+  private static String source() {
+    try {
+      Process p = new ProcessBuilder("git", "describe", "--always", "--dirty")
+          .redirectErrorStream(true).start();
+      if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return "(git timed out)";
+      }
+      return new String(p.getInputStream().readAllBytes()).trim();
+    } catch (IOException e) {
+      return "(no git)";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "(interrupted)";
+    }
+  }
+
+  private String readValues() {
+    int zero = 0;
+    int written = 0;
+    int other = 0;
+    for (History.Read r : history.reads()) {
+      if (r.value() instanceof Payload.Zero) {
+        zero++;
+      } else if (r.value() instanceof Payload.Written) {
+        written++;
+      } else {
+        other++;
+      }
+    }
+    return "reads: " + written + " payloads, " + zero + " zeros, " + other + " other";
   }
 
   private List<String> excerpt(Violation v) {
@@ -260,7 +303,7 @@ public final class FaultSuite {
         .ioTimeout(Duration.ofSeconds(3)).peerTimeout(Duration.ofSeconds(2)).build();
   }
 
-  private void tearDown() {
+  private void tearDown(Path keepLogs) {
     stop = true;
     if (workload != null) {
       try {
@@ -278,7 +321,22 @@ public final class FaultSuite {
     if (etcd != null) {
       etcd.close();
     }
+    if (keepLogs != null && base != null) {
+      copyLogs(keepLogs);
+    }
     deleteTree(base);
+  }
+
+  private void copyLogs(Path to) {
+    try (var s = Files.walk(base)) {
+      for (Path p : (Iterable<Path>) s.filter(f -> f.toString().endsWith(".log"))::iterator) {
+        Path dst = to.resolve(base.relativize(p).toString().replace('/', '_'));
+        Files.createDirectories(to);
+        Files.copy(p, dst, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      System.out.println("FaultSuite could not keep the logs: " + e);
+    }
   }
 
   private static void deleteTree(Path dir) {
@@ -337,6 +395,7 @@ public final class FaultSuite {
     if (w.alive() && w.fencedReplies() < 3) {
       return;
     }
+    selfFenced += w.alive() ? 1 : 0;
     say("writer w" + w.writer + (w.alive() ? " is fenced (" + w.fencedReplies()
         + " fenced replies)" : " died") + ": replacing it");
     current = null;
@@ -582,8 +641,8 @@ public final class FaultSuite {
     replaceWriterIfNeeded();
     WriterProcess w = current;
     Op f = w.flush(ops.incrementAndGet(), 20_000);
-    say("final flush of w" + w.writer + ": " + f.outcome + (f.error != null ? " " + f.error
-        : ""));
+    finalFlush = f.outcome + (f.error != null ? " " + f.error : "");
+    say("final flush of w" + w.writer + " after healing: " + finalFlush);
     verify("final");
   }
 
@@ -607,7 +666,8 @@ public final class FaultSuite {
     }
     return new Figures(config.seed(), faultTime, total, history.sessions().size(), nbdSessions,
         writes, wOk, wFail, writes - wOk - wFail, flushes, fOk, fFail, flushes - fOk - fFail,
-        history.reads().size(), new TreeMap<>(faultCounts), List.copyOf(v), file);
+        history.reads().size(), new TreeMap<>(faultCounts), selfFenced, finalFlush,
+        List.copyOf(v), file);
   }
 
   private static void sleep(long ms) {

@@ -34,12 +34,23 @@ public final class WriterMain {
   private WriterMain() {}
 
   public static void main(String[] args) throws Exception {
+    PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+    BlockVolume v = openOrHalt(args, out);
+    run(v, Integer.parseInt(args[3]), out);
+    Runtime.getRuntime().halt(0);
+  }
+
+  /**
+   * Opens the volume named by {@code args} (the arguments above) for writing, retrying while
+   * it is locked or etcd does not answer, and prints {@code OPEN <volumeId> <blockSize>}; or
+   * prints {@code OPENFAIL <reason>} and halts. Shared with the long run's NBD writer.
+   */
+  public static BlockVolume openOrHalt(String[] args, PrintStream out)
+      throws InterruptedException {
     List<String> etcd = List.of(args[0].split(","));
     String prefix = args[1];
     String name = args[2];
-    int writer = Integer.parseInt(args[3]);
     long deadline = System.nanoTime() + Duration.ofSeconds(Long.parseLong(args[4])).toNanos();
-    PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
     Torus t = null;
     BlockVolume v = null;
     String last = "timed out";
@@ -65,8 +76,7 @@ public final class WriterMain {
     }
     out.println("OPEN " + v.id() + " " + v.blockSize());
     out.flush();
-    run(v, writer, out);
-    Runtime.getRuntime().halt(0);
+    return v;
   }
 
   private static void run(BlockVolume v, int writer, PrintStream out) throws Exception {

@@ -189,7 +189,10 @@ final class WriterProcess implements AutoCloseable {
     }
   }
 
-  /** Kills the process ({@code SIGKILL}, after {@code SIGCONT} if paused) and waits for it. */
+  /**
+   * Kills the process and its children ({@code SIGKILL}, after {@code SIGCONT} if paused) and
+   * waits for it.
+   */
   @Override
   public void close() {
     if (paused) {
@@ -199,7 +202,14 @@ final class WriterProcess implements AutoCloseable {
         // killed below anyway
       }
     }
+    // Children first (the NBD writer's client), by PID, while they are still its children.
+    process.descendants().forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
+    try {
+      stdin.close();
+    } catch (IOException e) {
+      // already gone
+    }
     try {
       process.waitFor(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
