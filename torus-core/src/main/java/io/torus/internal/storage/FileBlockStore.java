@@ -71,8 +71,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Failure.</b> Before a flush nothing is torn: a crash leaves each ref either absent
  * (its record was not durable), or whole and correct, or failing its checksum
  * ({@link CorruptBlockException}), never reading another block's bytes. A torn index tail is
- * truncated at open. An unreadable superblock or index header fails the open with
- * {@link ErrorCode#EIO} and changes nothing. If a flush fails for a reason other than an
+ * truncated at open; a damaged index record before it, an unreadable superblock or index
+ * header fail the open with {@link ErrorCode#EIO} and change nothing (see {@link IndexLog}
+ * for salvage). If a flush fails for a reason other than an
  * interrupt, the store refuses further puts, deletes and flushes (the outcome of a failed
  * {@code fsync} cannot be trusted: a retried one may succeed without the lost pages), also
  * flushes already waiting for the flush lock; it keeps serving reads and must be reopened.
