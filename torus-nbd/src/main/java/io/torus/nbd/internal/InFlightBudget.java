@@ -7,40 +7,50 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The bytes one server holds for its clients, against one cap: input buffered by
- * connections in transmission, WRITE payloads while they arrive and until their reply is
- * written, READ replies from before their buffer is allocated until they are written.
+ * connections in transmission and WRITE payloads while they arrive (<em>receiving</em>), and
+ * requests in flight: a WRITE payload until its reply is written, a READ reply from before its
+ * buffer is allocated until it is written.
  *
  * <p><b>Rules.</b> Work that allocates on the server's initiative (a READ reply) reserves
  * first with {@link #tryAcquire} and waits when it does not fit. Bytes that already arrived
- * are counted with {@link #add} (they exist whatever we decide), after which the connection
- * stops reading while {@link #isFull()}. So the total exceeds the cap by at most one socket
- * read and one payload chunk per connection, plus the payload copy of a WRITE being
- * finished.
+ * are counted with {@link #addInput} (they exist whatever we decide), after which the
+ * connection stops reading while {@link #inputFull()}: the cap is reached, or receiving
+ * bytes hold half of it. The half keeps room for READs and complete WRITEs however many
+ * clients stop in the middle of a payload. The total exceeds the cap by at most one socket
+ * read per connection, the payload copy of a WRITE being completed, and the overdraft.
  *
- * <p><b>Progress.</b> Partly received WRITEs of several connections could fill the cap with
- * nothing in flight to free it. One connection at a time may therefore hold the
- * <em>overdraft</em>: it keeps receiving the payload it is in the middle of, past the cap,
- * until that payload is complete ({@link #tryOverdraft}, {@link #endOverdraft}). A holder
+ * <p><b>Progress.</b> Partly received WRITEs could fill the receiving half with nothing in
+ * flight to free it. When nothing is in flight, one connection may therefore take the
+ * <em>overdraft</em>: it keeps receiving the payload it is in the middle of, past both
+ * limits, until that payload is complete ({@link #tryOverdraft}, {@link #endOverdraft}). When it is given back it is
+ * offered to the waiting connection with the fewest payload bytes still to come. A holder
  * whose client stops sending is evicted as stalled (see {@code ServerState}).
  *
- * <p><b>Waiting.</b> A connection that must wait registers with {@link #await}; whenever
- * bytes are released, waiters whose need now fits are woken ({@code budgetAvailable()},
- * which hops to their event loop); when the overdraft is given back, the oldest waiter in
- * the middle of a payload is woken to take it.
+ * <p><b>Waiting.</b> A connection that must wait registers with {@link #await}; when bytes
+ * are released, waiters are woken in arrival order while their need fits in the room left
+ * ({@code budgetAvailable()}, which hops to their event loop). A woken connection that still
+ * cannot proceed registers again.
  *
  * <p>Thread-safe, lock-free.
  */
 final class InFlightBudget {
   private final long cap;
+  private final long receivingCap;
   private final AtomicLong used = new AtomicLong();
+  private final AtomicLong receiving = new AtomicLong();
   private final AtomicLong peak = new AtomicLong();
   private final AtomicReference<NbdConnection> overdraft = new AtomicReference<>();
   private final Queue<Waiter> waiters = new ConcurrentLinkedQueue<>();
 
-  private record Waiter(NbdConnection conn, long need, boolean midPayload) {}
+  /**
+   * @param input whether the waiter needs receiving room (else only room under the cap)
+   * @param remaining payload bytes still to come if it waits in the middle of one, else -1
+   */
+  private record Waiter(NbdConnection conn, long need, boolean input, long remaining) {}
 
   InFlightBudget(long cap) {
     this.cap = cap;
+    this.receivingCap = cap / 2;
   }
 
   long cap() {
@@ -51,13 +61,23 @@ final class InFlightBudget {
     return used.get();
   }
 
+  long receiving() {
+    return receiving.get();
+  }
+
   /** The largest {@link #used()} seen. */
   long peak() {
     return peak.get();
   }
 
-  boolean isFull() {
-    return used.get() >= cap;
+  /** Whether connections must stop taking input (the cap, or half of it receiving). */
+  boolean inputFull() {
+    return used.get() >= cap || receiving.get() >= receivingCap;
+  }
+
+  /** How far past the point where input stops the budget is (0 or more). */
+  long inputExcess() {
+    return Math.max(0, Math.max(used.get() - cap, receiving.get() - receivingCap));
   }
 
   boolean hasWaiters() {
@@ -78,7 +98,7 @@ final class InFlightBudget {
     }
   }
 
-  /** Counts {@code n} bytes (negative: releases), whatever the cap. */
+  /** Counts {@code n} bytes of a request in flight (negative: releases), whatever the cap. */
   void add(long n) {
     if (n == 0) {
       return;
@@ -87,7 +107,10 @@ final class InFlightBudget {
     if (n > 0) {
       raisePeak(u);
     } else if (!waiters.isEmpty()) {
-      wakeFitting(u);
+      wake();
+      if (u - receiving.get() <= 0 && overdraft.get() == null) {
+        offerOverdraft();
+      }
     }
   }
 
@@ -95,9 +118,24 @@ final class InFlightBudget {
     add(-n);
   }
 
-  /** Whether {@code c} holds or now takes the overdraft. */
+  /** Counts {@code n} bytes of received input (negative: releases), whatever the cap. */
+  void addInput(long n) {
+    if (n == 0) {
+      return;
+    }
+    receiving.addAndGet(n);
+    add(n);
+  }
+
+  /**
+   * Whether {@code c} holds or now takes the overdraft; it can be taken only while no request
+   * is in flight (everything held is input), since otherwise their completion frees room.
+   */
   boolean tryOverdraft(NbdConnection c) {
-    return overdraft.compareAndSet(null, c) || overdraft.get() == c;
+    if (overdraft.get() == c) {
+      return true;
+    }
+    return used.get() - receiving.get() <= 0 && overdraft.compareAndSet(null, c);
   }
 
   /** Gives the overdraft back if {@code c} holds it, and offers it to a waiter. */
@@ -107,24 +145,15 @@ final class InFlightBudget {
     }
   }
 
-  private void offerOverdraft() {
-    for (Waiter w : waiters) {
-      if (w.midPayload && waiters.remove(w)) {
-        w.conn.budgetAvailable();
-        return;
-      }
-    }
-  }
-
   /**
-   * Registers {@code c} as waiting for {@code need} bytes ({@code midPayload}: it is in the
-   * middle of a WRITE payload and could use the overdraft). {@code c} is woken exactly once;
-   * at once if room appeared meanwhile.
+   * Registers {@code c} as waiting for {@code need} bytes of room ({@code input}: of
+   * receiving room too; {@code remaining}: payload bytes it still expects, or -1). {@code c}
+   * is woken exactly once; at once if room appeared meanwhile.
    */
-  void await(NbdConnection c, long need, boolean midPayload) {
-    waiters.add(new Waiter(c, need, midPayload));
-    wakeFitting(used.get());
-    if (midPayload && overdraft.get() == null) {
+  void await(NbdConnection c, long need, boolean input, long remaining) {
+    waiters.add(new Waiter(c, need, input, remaining));
+    wake();
+    if (remaining >= 0 && overdraft.get() == null && used.get() - receiving.get() <= 0) {
       offerOverdraft();
     }
   }
@@ -135,14 +164,29 @@ final class InFlightBudget {
     endOverdraft(c);
   }
 
-  private void wakeFitting(long u) {
-    long room = cap - u;
+  private void offerOverdraft() {
+    Waiter best = null;
     for (Waiter w : waiters) {
-      if (room <= 0 && u > 0) {
+      if (w.remaining >= 0 && (best == null || w.remaining < best.remaining)) {
+        best = w;
+      }
+    }
+    if (best != null && waiters.remove(best)) {
+      best.conn.budgetAvailable();
+    }
+  }
+
+  private void wake() {
+    long u = used.get();
+    long room = u <= 0 ? Long.MAX_VALUE : cap - u;
+    long inputRoom = Math.min(room, receivingCap - receiving.get());
+    for (Waiter w : waiters) {
+      if (room <= 0) {
         return;
       }
-      if ((w.need <= room || u <= 0) && waiters.remove(w)) {
+      if (w.need <= (w.input ? inputRoom : room) && waiters.remove(w)) {
         room -= w.need;
+        inputRoom -= w.need;
         w.conn.budgetAvailable();
       }
     }

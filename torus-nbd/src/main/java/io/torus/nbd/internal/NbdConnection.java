@@ -23,15 +23,15 @@ import org.slf4j.LoggerFactory;
  * <p><b>Invariants.</b> Nothing is allocated from a length the client merely claims: an
  * option is buffered only up to 64 KiB (longer ones are discarded as they arrive, {@link
  * #skip}); a WRITE payload of at most 32 MiB is copied into a {@link PayloadAssembly} whose
- * chunks are allocated as bytes arrive (longer payloads are discarded and answered
- * EOVERFLOW). Every buffer handed to a command is released exactly once, by the command when
+ * chunks are allocated as bytes arrive, and only while the budget takes input (longer
+ * payloads are discarded and answered EOVERFLOW). Every buffer handed to a command is released exactly once, by the command when
  * its future completes.
  *
  * <p><b>Memory.</b> Every byte this connection holds in transmission is counted in the
  * server's {@link InFlightBudget}: buffered input and payload chunks as they arrive, a
  * request's cost (WRITE payload, READ reply) until its reply is written. A READ reserves its
  * reply before allocating it and waits when it does not fit; after input arrives while the
- * budget is full the connection stops reading. Handshake input is not counted: it is bounded
+ * budget takes no input the connection stops reading (unless it holds the overdraft). Handshake input is not counted: it is bounded
  * per connection (one option) and by the handshake timeout.
  *
  * <p><b>Backpressure.</b> The connection stops reading (autoRead off) and decoding while any
@@ -57,6 +57,8 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
   static final int MAX_OPTION_LENGTH = 64 * 1024;
   /** Bytes reserved for a READ reply beyond its data (the larger, structured header). */
   private static final int READ_REPLY_OVERHEAD = Nbd.CHUNK_HEADER_SIZE + 8;
+  /** Room a connection waiting to take input needs: a socket read and a payload chunk. */
+  private static final long INPUT_NEED = 2 * PayloadAssembly.MIN_CHUNK;
 
   private static final int PAUSE_LIMIT = 1;
   private static final int PAUSE_BUDGET = 2;
@@ -207,12 +209,13 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
       releaseInput();
     }
     syncHeld();
-    if (phase == Phase.TRANSMISSION && hasPendingInput() && budget.isFull()
-        && (pauses & PAUSE_BUDGET) == 0) {
+    if (phase == Phase.TRANSMISSION && hasPendingInput() && budget.inputFull()
+        && (pauses & PAUSE_BUDGET) == 0 && !overdraft) {
       if (assembly != null && budget.tryOverdraft(this)) {
         overdraft = true;
+        decode();
       } else {
-        waitForBudget(1, assembly != null);
+        waitForBudget(INPUT_NEED, true);
       }
     }
   }
@@ -228,7 +231,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
       now = 0;
     }
     if (now != inputHeld) {
-      budget.add(now - inputHeld);
+      budget.addInput(now - inputHeld);
       inputHeld = now;
     }
     held = inputHeld + inFlightBytes;
@@ -340,6 +343,9 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
 
   /** Moves buffered payload bytes into the assembly; dispatches the WRITE once complete. */
   private boolean fillAssembly() {
+    if (!overdraft && budget.inputFull()) {
+      return false;
+    }
     int n = Math.min(assembly.remaining(), cum.readableBytes());
     if (n > 0) {
       assembly.append(cum, n);
@@ -352,6 +358,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     long cost = a.request().length();
     budget.add(cost);
     Request r = a.request().withPayload(a.finish());
+    syncHeld();
     if (overdraft) {
       overdraft = false;
       budget.endOverdraft(this);
@@ -390,11 +397,11 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     decode();
   }
 
-  private void waitForBudget(long need, boolean midPayload) {
+  private void waitForBudget(long need, boolean input) {
     pause(PAUSE_BUDGET);
     if (!waitingForBudget) {
       waitingForBudget = true;
-      budget.await(this, need, midPayload);
+      budget.await(this, need, input, assembly == null ? -1 : assembly.remaining());
     }
   }
 

@@ -9,19 +9,21 @@ import java.util.List;
 
 /**
  * The payload of one WRITE while it arrives. Memory follows the bytes received, never the
- * length the client announced: data is copied into direct chunks of at most 1 MiB, each
- * allocated when the first byte for it arrives, so a client that announces 32 MiB and sends
- * 10 KiB holds one chunk of 1 MiB at most.
+ * length the client announced: data is copied into direct chunks allocated when the first
+ * byte for them arrives. A chunk is as large as the bytes at hand, and at least 64 KiB and as
+ * much as already received up to 1 MiB, so memory stays under twice the bytes received plus
+ * 64 KiB: a client that announces 32 MiB and sends 10 KiB holds 64 KiB.
  *
- * <p>{@link #finish()} returns one buffer of exactly the payload: the single chunk of a
- * payload of at most 1 MiB, or a copy of the chunks into one buffer (for a moment both exist;
- * the connection counts both against the server's budget).
+ * <p>{@link #finish()} returns one buffer of exactly the payload: the single chunk when the
+ * whole payload arrived at once, else a copy of the chunks into one buffer (for a moment both
+ * exist; the connection counts both against the server's budget).
  *
  * <p>Ownership: the assembly owns its chunks until {@link #finish()} (the caller then owns the
  * result) or {@link #release()}. Confined to the connection's event loop.
  */
 final class PayloadAssembly {
-  static final int CHUNK = 1 << 20;
+  static final int MIN_CHUNK = 64 << 10;
+  static final int MAX_CHUNK = 1 << 20;
 
   private final ByteBufAllocator alloc;
   private final Request request;
@@ -59,7 +61,8 @@ final class PayloadAssembly {
     while (n > 0) {
       ByteBuf last = chunks.isEmpty() ? null : chunks.get(chunks.size() - 1);
       if (last == null || !last.isWritable()) {
-        int size = Math.min(CHUNK, remaining());
+        long grow = Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, capacity));
+        int size = (int) Math.min(remaining(), Math.max(n, grow));
         last = alloc.directBuffer(size, size);
         chunks.add(last);
         capacity += size;

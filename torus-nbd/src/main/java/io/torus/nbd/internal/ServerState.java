@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Sweep.</b> {@link #sweep()} runs a few times a second. It closes connections past
  * the handshake timeout, those whose partial request (or unread replies) exceeded the read
  * timeout, and, if enabled, those idle past the idle timeout. While some connection waits
- * for budget and the budget is full, it also evicts connections that hold budget but have
- * stalled by their client's fault for at least the stall grace (oldest first, until about
- * one maximum payload is free).
+ * for budget and the budget takes no more input, it also evicts connections that hold budget
+ * but have stalled by their client's fault for at least the stall grace (oldest first, until
+ * about one maximum payload is free).
  *
  * <p><b>Concurrency.</b> Limits and exports are immutable; the connection table is
  * concurrent and admission is serialised by this object's lock. Decisions read each
@@ -219,7 +219,7 @@ public final class ServerState {
         timeouts.incrementAndGet();
       }
     }
-    if (budget.hasWaiters() && budget.isFull()) {
+    if (budget.hasWaiters() && budget.inputFull()) {
       reclaim(now);
     }
   }
@@ -235,7 +235,7 @@ public final class ServerState {
       }
     }
     stalled.sort(Comparator.comparingLong(NbdConnection::stalledSince));
-    long needed = budget.used() - budget.cap() + Nbd.MAX_PAYLOAD;
+    long needed = budget.inputExcess() + Nbd.MAX_PAYLOAD;
     for (NbdConnection c : stalled) {
       if (needed <= 0) {
         break;
@@ -245,8 +245,8 @@ public final class ServerState {
       if (c.evict("stalled under memory pressure")) {
         evictions.incrementAndGet();
         needed -= held;
-        evictionLog.warn("NBD in-flight bytes at the cap (" + budget.cap() + "): evicted "
-            + why, null);
+        evictionLog.warn("NBD in-flight bytes at the limit (" + budget.used() + " of "
+            + budget.cap() + ", " + budget.receiving() + " receiving): evicted " + why, null);
       }
     }
   }
