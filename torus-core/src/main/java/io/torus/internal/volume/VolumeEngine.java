@@ -91,6 +91,25 @@ public final class VolumeEngine implements BlockVolume {
       this.root = root;
     }
 
+    /** Adds to {@link #inMemory}, counted. */
+    void enqueue(long index) {
+      inMemory.add(index);
+      queued.incrementAndGet();
+    }
+
+    /** Takes the oldest index of {@link #inMemory}, or null. */
+    Long poll() {
+      Long index = inMemory.poll();
+      if (index != null) {
+        queued.decrementAndGet();
+      }
+      return index;
+    }
+
+    /** Entries in {@link #inMemory}, stale ones included (its size() is O(n)). */
+    final java.util.concurrent.atomic.AtomicInteger queued =
+        new java.util.concurrent.atomic.AtomicInteger();
+
     static State fresh(Map<Long, Entry> frozen, BlockRef root) {
       return new State(new ConcurrentHashMap<>(), new ConcurrentLinkedQueue<>(), frozen, root);
     }
@@ -602,6 +621,7 @@ public final class VolumeEngine implements BlockVolume {
       writeBlock(index, inBlock, n, src);
       off += n;
     }
+    boundQueue(state);
     if (dirtyBytes.get() > dirtyLimit) {
       writeOutEarly();
     }
@@ -624,7 +644,7 @@ public final class VolumeEngine implements BlockVolume {
         byte[] data = n == blockSize ? new byte[blockSize] : baseContent(s, index, e);
         src.get(data, inBlock, n);
         s.dirty.put(index, new Entry.Mem(data));
-        s.inMemory.add(index);
+        s.enqueue(index);
         dirtyBytes.addAndGet(blockSize);
         superseded(e);
       } finally {
@@ -633,6 +653,48 @@ public final class VolumeEngine implements BlockVolume {
     } finally {
       phase.readLock().unlock();
     }
+  }
+
+  private final java.util.concurrent.atomic.AtomicBoolean compacting =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Queued write-out entries a handle keeps at most, beyond two per in-memory block. */
+  static final int QUEUE_SLACK = 1024;
+
+  /**
+   * Keeps the write-out queue proportional to the blocks in memory: a block written, trimmed
+   * and written again without a flush is queued each time it becomes an in-memory block, so
+   * without this the queue would grow with every such cycle. Past two entries per in-memory
+   * block (plus slack), drops the stale entries (indexes no longer in memory) and duplicates.
+   * Every in-memory block keeps at least one entry: an index taken out is put back if its
+   * block is in memory, and a writer that makes a block in memory queues it afterwards.
+   */
+  private void boundQueue(State s) {
+    int live = (int) Math.min(Integer.MAX_VALUE / 4, dirtyBytes.get() >>> shift);
+    if (s.queued.get() <= 2 * live + QUEUE_SLACK || !compacting.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      int n = s.queued.get(); // only what is there now: writers keep adding meanwhile
+      java.util.LinkedHashSet<Long> keep = new java.util.LinkedHashSet<>();
+      for (int i = 0; i < n; i++) {
+        Long index = s.poll();
+        if (index == null) {
+          break;
+        }
+        if (s.dirty.get(index) instanceof Entry.Mem) {
+          keep.add(index);
+        }
+      }
+      keep.forEach(s::enqueue);
+    } finally {
+      compacting.set(false);
+    }
+  }
+
+  /** Entries in the write-out queue (for tests: it stays proportional to dirty blocks). */
+  int queuedForWriteOut() {
+    return state.queued.get();
   }
 
   private void discardBlocking(long offset, long length) {
@@ -745,7 +807,7 @@ public final class VolumeEngine implements BlockVolume {
           State s = state;
           Generation g = pending;
           List<Long> batch = new ArrayList<>();
-          for (Long index = s.inMemory.poll(); index != null; index = s.inMemory.poll()) {
+          for (Long index = s.poll(); index != null; index = s.poll()) {
             if (s.dirty.get(index) instanceof Entry.Mem && !batch.contains(index)) {
               batch.add(index);
               if (batch.size() == 64) {
@@ -799,7 +861,7 @@ public final class VolumeEngine implements BlockVolume {
         try {
           putBlock(ref, ByteBuffer.wrap(data));
         } catch (RuntimeException failed) {
-          s.inMemory.add(index); // still in memory: a later write-out or the flush retries
+          s.enqueue(index); // still in memory: a later write-out or the flush retries
           throw failed;
         }
         s.dirty.put(index, new Entry.Stored(ref));
@@ -976,7 +1038,7 @@ public final class VolumeEngine implements BlockVolume {
         if (prior != null && me.getValue() instanceof Entry.Mem) {
           shadowed++;
         } else if (prior == null && me.getValue() instanceof Entry.Mem) {
-          s.inMemory.add(me.getKey());
+          s.enqueue(me.getKey());
         }
       }
       state = s.withRoot(Map.of(), s.root);
