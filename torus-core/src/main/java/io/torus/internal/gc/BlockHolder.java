@@ -2,7 +2,7 @@ package io.torus.internal.gc;
 
 import io.torus.BlockRef;
 import io.torus.spi.BlockStore;
-import java.util.function.Consumer;
+import java.util.List;
 
 /**
  * Something that holds blocks and can list and delete them: one of this node's stores, or a
@@ -13,8 +13,12 @@ public interface BlockHolder {
   /** A name for logs. */
   String name();
 
-  /** Calls {@code action} for every ref of the volume the holder has. */
-  void forEach(long volumeId, Consumer<BlockRef> action);
+  /**
+   * Up to {@code max} refs of the volume the holder has, strictly after {@code after} (null:
+   * from the start), in ref order: a sweep holds one page at a time, however many blocks
+   * there are.
+   */
+  List<BlockRef> page(long volumeId, BlockRef after, int max);
 
   /** Deletes a block; returns whether it was there. */
   boolean delete(BlockRef ref);
@@ -31,8 +35,8 @@ public interface BlockHolder {
       }
 
       @Override
-      public void forEach(long volumeId, Consumer<BlockRef> action) {
-        store.forEach(volumeId, action);
+      public List<BlockRef> page(long volumeId, BlockRef after, int max) {
+        return store.list(volumeId, after, max);
       }
 
       @Override

@@ -5,7 +5,6 @@ import io.torus.GcResult;
 import io.torus.internal.map.BlockMap;
 import io.torus.spi.BlockStore;
 import io.torus.spi.MetadataService;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
@@ -28,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class GarbageCollector {
   private static final Logger log = LoggerFactory.getLogger(GarbageCollector.class);
+  /** Refs a sweep asks a holder for at a time. */
+  static final int PAGE = 1024;
 
   private final MetadataService meta;
   private final Supplier<List<BlockHolder>> holders;
@@ -85,25 +86,26 @@ public final class GarbageCollector {
       long started = System.nanoTime();
       for (BlockHolder store : holders.get()) {
         for (long volume = 1; volume <= live.maxVolumeId; volume++) {
-          List<BlockRef> garbage = new ArrayList<>();
-          long[] seen = {0};
-          store.forEach(volume, ref -> {
-            seen[0]++;
-            if (live.isGarbage(ref)) {
-              garbage.add(ref);
+          // One page in memory at a time; deleting a page's garbage before asking for the
+          // next is safe: pages continue after the last ref seen, not at an offset.
+          BlockRef after = null;
+          for (List<BlockRef> page = store.page(volume, null, PAGE); !page.isEmpty();
+              page = store.page(volume, after, PAGE)) {
+            scanned += page.size();
+            for (BlockRef ref : page) {
+              if (live.isGarbage(ref)) {
+                if (store.delete(ref)) {
+                  deleted++;
+                }
+                pace(started, deleted);
+              }
             }
-          });
-          scanned += seen[0];
-          for (BlockRef ref : garbage) {
-            if (store.delete(ref)) {
-              deleted++;
-            }
-            pace(started, deleted);
+            after = page.get(page.size() - 1);
           }
         }
         store.flush();
       }
-      GcResult r = new GcResult(live.reachable.size(), scanned, deleted);
+      GcResult r = new GcResult(live.marked(), scanned, deleted);
       log.debug("garbage collection: {}", r);
       return r;
     } finally {

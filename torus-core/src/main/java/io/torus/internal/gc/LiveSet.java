@@ -1,5 +1,7 @@
 package io.torus.internal.gc;
 
+import com.google.common.hash.BloomFilter;
+import com.google.common.hash.PrimitiveSink;
 import io.torus.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
@@ -22,17 +24,46 @@ import java.util.Set;
  * head (blocks above it are pending and kept), and the highest volume id known when the
  * metadata was read (blocks of higher ids belong to volumes created since, and are kept).
  *
+ * <p><b>Memory.</b> Map nodes are kept exactly (one per 1 024 entries: small, and marking
+ * must never skip a subtree it has not seen). Data refs go into a Bloom filter sized for the
+ * data the roots can address, about 10 bits a ref: a false positive only keeps a garbage
+ * block one more cycle (each cycle draws a new seed, so the same block is not kept twice in
+ * a row but by chance), never deletes a live one. So a collector over a 1 TiB volume holds
+ * megabytes, not a set of every ref.
+ *
  * <p>Built from a complete metadata listing or not at all: any error reading a volume or a
  * head propagates, and the caller deletes nothing.
  */
 final class LiveSet {
-  final Set<BlockRef> reachable = new HashSet<>();
+  /** Bloom filter false-positive rate at its expected size. */
+  private static final double FALSE_POSITIVES = 0.01;
+  /** The most data refs a filter is sized for (about 115 MiB); more only raise its rate. */
+  private static final long MAX_EXPECTED = 96L << 20;
+
+  private final Set<BlockRef> nodes = new HashSet<>();
+  private final BloomFilter<BlockRef> data;
+  private final long seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+  private long dataMarked;
   final Map<Long, Long> committedGeneration = new HashMap<>();
   long maxVolumeId;
 
+  private LiveSet(long expectedData) {
+    this.data = BloomFilter.create(this::funnel,
+        Math.max(1024, Math.min(MAX_EXPECTED, expectedData)), FALSE_POSITIVES);
+  }
+
+  private void funnel(BlockRef ref, PrimitiveSink into) {
+    into.putLong(seed).putLong(ref.volumeId()).putLong(ref.generation())
+        .putInt(ref.sequence()).putByte((byte) ref.kind().id());
+  }
+
+  /** Refs marked live: map nodes plus data refs (a data ref shared by roots counts once each). */
+  long marked() {
+    return nodes.size() + dataMarked;
+  }
+
   static LiveSet read(MetadataService meta, BlockMap.NodeReader reader,
       Collection<BlockRef> extraRoots) {
-    LiveSet live = new LiveSet();
     LiveRoots roots;
     try {
       roots = meta.liveRoots();
@@ -42,6 +73,7 @@ final class LiveSet {
       }
       roots = headsOnly(meta); // a metadata service without snapshots
     }
+    LiveSet live = new LiveSet(addressable(meta));
     for (LiveRoots.LiveRoot r : roots.roots()) {
       live.maxVolumeId = Math.max(live.maxVolumeId, r.volumeId());
       if (r.isHead()) {
@@ -64,25 +96,39 @@ final class LiveSet {
     return new LiveRoots(0, heads);
   }
 
+  /** Blocks every volume can address (an upper bound of the live data refs of its roots). */
+  private static long addressable(MetadataService meta) {
+    long blocks = 0;
+    for (VolumeInfo v : meta.volumes()) {
+      blocks += v.size() / v.blockSize() + 1;
+    }
+    return blocks;
+  }
+
   /** Marks a tree's map nodes and data blocks, skipping subtrees already marked. */
   private void mark(BlockMap.NodeReader reader, BlockRef root) {
-    if (root == null || !reachable.add(root)) {
+    if (root == null || !nodes.add(root)) {
       return;
     }
     var node = reader.read(root);
     for (int i = 0; i < node.size(); i++) {
       BlockRef child = node.refAt(i);
       if (node.level() == 0) {
-        reachable.add(child);
+        data.put(child);
+        dataMarked++;
       } else {
         mark(reader, child);
       }
     }
   }
 
+  private boolean reachable(BlockRef ref) {
+    return nodes.contains(ref) || data.mightContain(ref);
+  }
+
   /** Whether {@code ref} may be deleted. */
   boolean isGarbage(BlockRef ref) {
-    if (reachable.contains(ref) || ref.volumeId() > maxVolumeId) {
+    if (ref.volumeId() > maxVolumeId || reachable(ref)) {
       return false;
     }
     Long committed = committedGeneration.get(ref.volumeId());

@@ -9,14 +9,12 @@ import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.map.MapNode;
 import io.torus.internal.meta.LeaderElection;
 import io.torus.internal.meta.PeerStatus;
-import io.torus.internal.transport.ListPage;
 import io.torus.internal.transport.PeerClient;
 import io.torus.spi.MetadataService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -89,16 +87,8 @@ final class ClusterGc implements AutoCloseable {
     }
 
     @Override
-    public void forEach(long volumeId, Consumer<BlockRef> action) {
-      BlockRef after = null;
-      while (true) {
-        ListPage page = Futures.join(client.list(volumeId, after, PAGE, timeout));
-        page.refs().forEach(action);
-        if (!page.more() || page.refs().isEmpty()) {
-          return;
-        }
-        after = page.refs().get(page.refs().size() - 1);
-      }
+    public List<BlockRef> page(long volumeId, BlockRef after, int max) {
+      return Futures.join(client.list(volumeId, after, max, timeout)).refs();
     }
 
     @Override
