@@ -49,6 +49,13 @@ import org.slf4j.LoggerFactory;
  * {@link NbdExport.Builder#closeVolumeOnStop closeVolumeOnStop}. Otherwise the caller closes
  * its volumes after the server has stopped.
  *
+ * <p>Slow and hostile clients: a handshake timeout, a read timeout for partial requests and
+ * unread replies, an optional idle timeout, and one budget of {@linkplain
+ * Builder#maxTotalInFlightBytes bytes in flight} for the whole server bound memory and work;
+ * at the connection limit a newcomer evicts a parked connection instead of being refused.
+ * Every error reply is logged at WARN with its cause, at most once a second per export.
+ * {@link #stats()} exposes the counters.
+ *
  * <p>Thread-safe. Several servers may run in one JVM, each with its own threads.
  */
 public final class NbdServer implements AutoCloseable {

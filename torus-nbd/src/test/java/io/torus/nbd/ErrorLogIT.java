@@ -66,7 +66,8 @@ class ErrorLogIT extends NbdITBase {
     assertThat(warnings.get(0)).contains("answered EIO").contains("injected flush failure");
     assertThat(log).as("the cause's stack trace is logged")
         .anyMatch(l -> l.contains("TorusException"));
-    assertThat(warnings.get(warnings.size() - 1)).containsPattern("\\(\\d+ similar lines suppressed\\)");
+    assertThat(warnings.get(warnings.size() - 1))
+        .containsPattern("\\(\\d+ similar lines suppressed\\)");
   }
 
   /** Copies everything written to two streams. */

@@ -19,12 +19,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * clients stop in the middle of a payload. The total exceeds the cap by at most one socket
  * read per connection, the payload copy of a WRITE being completed, and the overdraft.
  *
- * <p><b>Progress.</b> Partly received WRITEs could fill the receiving half with nothing in
- * flight to free it. When nothing is in flight, one connection may therefore take the
- * <em>overdraft</em>: it keeps receiving the payload it is in the middle of, past both
- * limits, until that payload is complete ({@link #tryOverdraft}, {@link #endOverdraft}). When it is given back it is
- * offered to the waiting connection with the fewest payload bytes still to come. A holder
- * whose client stops sending is evicted as stalled (see {@code ServerState}).
+ * <p><b>Progress.</b> Partly received WRITEs could fill the receiving half with nothing in flight
+ * to free it. When nothing is in flight, one connection may therefore take the <em>overdraft</em>:
+ * it keeps receiving the payload it is in the middle of, past both limits, until that payload is
+ * complete ({@link #tryOverdraft}, {@link #endOverdraft}). When it is given back it is offered to
+ * the waiting connection with the fewest payload bytes still to come. A holder whose client stops
+ * sending is evicted as stalled (see {@code ServerState}).
  *
  * <p><b>Waiting.</b> A connection that must wait registers with {@link #await}; when bytes
  * are released, waiters are woken in arrival order while their need fits in the room left

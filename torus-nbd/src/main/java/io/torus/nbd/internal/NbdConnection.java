@@ -20,19 +20,19 @@ import org.slf4j.LoggerFactory;
  * options, then into transmission requests, and hands each to {@link OptionHandler} or
  * {@link CommandHandler}.
  *
- * <p><b>Invariants.</b> Nothing is allocated from a length the client merely claims: an
- * option is buffered only up to 64 KiB (longer ones are discarded as they arrive, {@link
- * #skip}); a WRITE payload of at most 32 MiB is copied into a {@link PayloadAssembly} whose
- * chunks are allocated as bytes arrive, and only while the budget takes input (longer
- * payloads are discarded and answered EOVERFLOW). Every buffer handed to a command is released exactly once, by the command when
- * its future completes.
+ * <p><b>Invariants.</b> Nothing is allocated from a length the client merely claims: an option is
+ * buffered only up to 64 KiB (longer ones are discarded as they arrive, {@link #skip}); a WRITE
+ * payload of at most 32 MiB is copied into a {@link PayloadAssembly} whose chunks are allocated as
+ * bytes arrive, and only while the budget takes input (longer payloads are discarded and answered
+ * EOVERFLOW). Every buffer handed to a command is released exactly once, by the command when its
+ * future completes.
  *
- * <p><b>Memory.</b> Every byte this connection holds in transmission is counted in the
- * server's {@link InFlightBudget}: buffered input and payload chunks as they arrive, a
- * request's cost (WRITE payload, READ reply) until its reply is written. A READ reserves its
- * reply before allocating it and waits when it does not fit; after input arrives while the
- * budget takes no input the connection stops reading (unless it holds the overdraft). Handshake input is not counted: it is bounded
- * per connection (one option) and by the handshake timeout.
+ * <p><b>Memory.</b> Every byte this connection holds in transmission is counted in the server's
+ * {@link InFlightBudget}: buffered input and payload chunks as they arrive, a request's cost
+ * (WRITE payload, READ reply) until its reply is written. A READ reserves its reply before
+ * allocating it and waits when it does not fit; after input arrives while the budget takes no
+ * input the connection stops reading (unless it holds the overdraft). Handshake input is not
+ * counted: it is bounded per connection (one option) and by the handshake timeout.
  *
  * <p><b>Backpressure.</b> The connection stops reading (autoRead off) and decoding while any
  * of these holds: {@code maxInFlightRequests} requests or {@code maxInFlightBytes} of cost in
