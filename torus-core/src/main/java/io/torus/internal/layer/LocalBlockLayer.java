@@ -120,18 +120,6 @@ public final class LocalBlockLayer implements BlockLayer {
 
   @Override
   public void flush() {
-    TorusException first = null;
-    for (StoreFlusher f : flushers) {
-      try {
-        f.barrier();
-      } catch (TorusException e) {
-        if (first == null) {
-          first = e;
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
+    StoreFlusher.barrierAll(flushers);
   }
 }

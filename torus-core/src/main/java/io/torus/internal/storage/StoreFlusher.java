@@ -75,6 +75,26 @@ public final class StoreFlusher {
   }
 
   /**
+   * A barrier on every store of {@code flushers}: each one's barrier runs (a failure of one
+   * does not skip the others), then the first failure is thrown.
+   */
+  public static void barrierAll(StoreFlusher... flushers) {
+    TorusException first = null;
+    for (StoreFlusher f : flushers) {
+      try {
+        f.barrier();
+      } catch (TorusException e) {
+        if (first == null) {
+          first = e;
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /**
    * Barrier: returns once every mutation recorded by {@link #mutated()} before this call is
    * durable. Returns at once if none is pending.
    *

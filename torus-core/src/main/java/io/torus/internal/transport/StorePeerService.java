@@ -273,19 +273,7 @@ public final class StorePeerService {
 
   /** Barrier: every put and delete that returned before this call is durable on return. */
   public void flush() {
-    TorusException first = null;
-    for (StoreFlusher f : flushers) {
-      try {
-        f.barrier();
-      } catch (TorusException e) {
-        if (first == null) {
-          first = e;
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
+    StoreFlusher.barrierAll(flushers);
   }
 
   /** Capacity and use over all stores. */

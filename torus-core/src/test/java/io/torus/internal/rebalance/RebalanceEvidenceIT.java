@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.BlockKind;
 import io.torus.BlockRef;
-import io.torus.CorruptBlockException;
 import io.torus.VolumeInfo;
 import io.torus.internal.layer.PeerView;
 import io.torus.internal.meta.RebalanceStore;
@@ -12,24 +11,21 @@ import io.torus.internal.meta.ReplicationReport;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.ring.RingPeer;
 import io.torus.internal.ring.SinglePeerRing;
+import io.torus.internal.storage.FaultyBlockStore;
 import io.torus.internal.storage.MemoryBlockStore;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.PeerServer;
 import io.torus.internal.transport.PeerTransport;
 import io.torus.internal.transport.StorePeerService;
 import io.torus.internal.transport.TransportOptions;
-import io.torus.spi.BlockStore;
-import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -45,7 +41,7 @@ class RebalanceEvidenceIT {
   private static final int BS = 4096;
 
   private final ExecutorService workers = Executors.newFixedThreadPool(2);
-  private final CorruptingStore ownerStore = new CorruptingStore();
+  private final FaultyBlockStore ownerStore = new FaultyBlockStore("owner");
   private final MemoryBlockStore selfStore = new MemoryBlockStore("self", 64 << 20);
   private final StorePeerService owner = new StorePeerService("A", List.of(ownerStore), null);
   private final StorePeerService self = new StorePeerService("S", List.of(selfStore), null);
@@ -89,7 +85,7 @@ class RebalanceEvidenceIT {
       put(self, ref, block(ref.sequence() + 1));
       put(owner, ref, block(ref.sequence() + 1));
     }
-    ownerStore.corrupt.add(bad);
+    ownerStore.corrupt(bad);
 
     Ring ring = new SinglePeerRing(1, new RingPeer("A", 1)); // every block belongs to A
     PeerClient toOwner = transport.client(server.address());
@@ -117,70 +113,6 @@ class RebalanceEvidenceIT {
     assertThat(self.contains(good)).as("moved copy dropped").isFalse();
     assertThat(self.contains(bad)).as("last good copy kept").isTrue();
     assertThat(self.get(bad)).isEqualTo(block(2));
-  }
-
-  /** A memory store whose reads of chosen refs fail their checksum (a flipped bit on disk). */
-  private static final class CorruptingStore implements BlockStore {
-    final Set<BlockRef> corrupt = ConcurrentHashMap.newKeySet();
-    private final MemoryBlockStore inner = new MemoryBlockStore("owner", 64 << 20);
-
-    @Override
-    public String name() {
-      return "corrupting";
-    }
-
-    @Override
-    public StoreCapabilities capabilities() {
-      return inner.capabilities();
-    }
-
-    @Override
-    public void put(BlockRef ref, ByteBuffer data, int crc32c) {
-      inner.put(ref, data, crc32c);
-    }
-
-    @Override
-    public ByteBuffer get(BlockRef ref) {
-      if (corrupt.contains(ref)) {
-        throw new CorruptBlockException("block " + ref + " fails its checksum (injected)");
-      }
-      return inner.get(ref);
-    }
-
-    @Override
-    public boolean contains(BlockRef ref) {
-      return inner.contains(ref);
-    }
-
-    @Override
-    public boolean delete(BlockRef ref) {
-      return inner.delete(ref);
-    }
-
-    @Override
-    public void forEach(long volumeId, Consumer<BlockRef> action) {
-      inner.forEach(volumeId, action);
-    }
-
-    @Override
-    public void flush() {
-      inner.flush();
-    }
-
-    @Override
-    public long capacity() {
-      return inner.capacity();
-    }
-
-    @Override
-    public long used() {
-      return inner.used();
-    }
-
-    @Override
-    public void close() {
-      inner.close();
-    }
   }
 
   private static final class NoReports implements RebalanceStore {
