@@ -223,11 +223,31 @@ public abstract class MetadataContract {
     meta.unlock(first);
     VolumeLock second = meta.lockVolume(v.id(), "b");
     assertThat(second.epoch()).isGreaterThan(first.epoch());
-    assertThat(second.head().generation()).isEqualTo(first.head().generation() + 1);
+    // a new writer starts above everything the earlier one may have used (its reservation)
+    assertThat(first.head().reserved())
+        .isGreaterThanOrEqualTo(first.head().generation() + Head.RESERVATION);
+    assertThat(second.head().generation()).isGreaterThan(first.head().reserved());
+    assertThat(second.head().reserved())
+        .isGreaterThanOrEqualTo(second.head().generation() + Head.RESERVATION);
     assertThat(second.holder()).isEqualTo("b");
     meta.unlock(first);
     assertThatThrownBy(() -> meta.lockVolume(v.id(), "c"))
         .isInstanceOf(VolumeLockedException.class).hasMessageContaining("b");
+  }
+
+  @Test
+  void commitsStayWithinAndExtendTheWritersReservation() {
+    VolumeInfo v = create("reserve", MIB);
+    VolumeLock lock = meta.lockVolume(v.id(), "a");
+    Head h = lock.head();
+    assertThatThrownBy(() -> meta.commitHead(lock, h, null, h.reserved() + 1))
+        .isInstanceOf(TorusException.class).hasMessageContaining("reserved");
+    Head c = meta.commitHead(lock, h, null, h.reserved());
+    assertThat(c.generation()).isEqualTo(h.reserved());
+    assertThat(c.reserved()).isEqualTo(h.reserved() + Head.RESERVATION);
+    assertThat(meta.head(v.id())).isEqualTo(c);
+    meta.unlock(lock);
+    assertThat(meta.lockVolume(v.id(), "b").head().generation()).isGreaterThan(c.reserved());
   }
 
   @Test

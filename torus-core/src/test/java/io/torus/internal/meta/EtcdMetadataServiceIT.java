@@ -100,7 +100,7 @@ class EtcdMetadataServiceIT {
     a.unlock(la);
     VolumeLock lb = b.lockVolume(v.id(), "node-b@127.0.0.1:7002");
     assertThat(lb.epoch()).isGreaterThan(la.epoch());
-    assertThat(lb.head().generation()).isEqualTo(la.head().generation() + 1);
+    assertThat(lb.head().generation()).isEqualTo(la.head().reserved() + 1);
     assertThat(a.head(v.id())).isEqualTo(lb.head());
   }
 
@@ -131,7 +131,7 @@ class EtcdMetadataServiceIT {
     assertThat(keys.get(base + "names/disk/id")).isEqualTo("0000000000000001");
     assertThat(keys.get(vol + "info")).isEqualTo("v1 id=1 size=4194304 block-size=4096"
         + " replication=3 created=" + v.created() + " name=disk");
-    assertThat(keys.get(vol + "head")).isEqualTo("v1 generation=2 root=map:1/1/5");
+    assertThat(keys.get(vol + "head")).isEqualTo("v1 generation=2 root=map:1/1/5 reserved=4098");
     assertThat(keys.get(vol + "lock"))
         .isEqualTo("v1 lease=" + String.format("%016x", a.leaseId()) + " holder=holder x");
     KeyValue lock = raw().getKVClient().get(bs(vol + "lock")).get(5, TimeUnit.SECONDS)
