@@ -233,6 +233,8 @@ public final class VolumeEngine implements BlockVolume {
   public void fence(TorusException cause) {
     if (fenced == null) {
       fenced = cause;
+      log.warn("volume '{}' is fenced: every later write and flush fails: {}", info.name(),
+          cause.toString());
     }
   }
 
