@@ -85,7 +85,7 @@ public final class FaultSuite {
   public record Figures(long seed, Duration faultTime, Duration total, int sessions,
       int nbdSessions, long writes, long writesOk, long writesFailed, long writesUnknown,
       long flushes, long flushesOk, long flushesFailed, long flushesUnknown, long reads,
-      Map<Fault, Integer> faults, int selfFenced, String finalFlush,
+      Map<Fault, Integer> faults, int selfFenced, String finalFlush, String recovery,
       List<Violation> violations, Path history) {
     long lostAcked() {
       return violations.stream().filter(v -> v.kind() == FaultChecker.Kind.LOST_ACKED).count();
@@ -129,6 +129,7 @@ public final class FaultSuite {
   private int nbdSessions;
   private int selfFenced;
   private String finalFlush = "not run";
+  private String recovery;
   private volatile boolean stop;
   private Thread workload;
 
@@ -180,7 +181,7 @@ public final class FaultSuite {
       failure = e;
       history.note(System.nanoTime(), "run failed: " + e);
     } finally {
-      boolean keep = failure != null || !violations.isEmpty()
+      boolean keep = failure != null || !violations.isEmpty() || recovery != null
           || "always".equals(System.getProperty("torus.fault.dump"));
       tearDown(keep ? config.out().resolve("fault-logs-" + config.seed()) : null);
     }
@@ -189,7 +190,7 @@ public final class FaultSuite {
         violations, file);
     say(fig.summary());
     boolean always = "always".equals(System.getProperty("torus.fault.dump"));
-    if (failure != null || !violations.isEmpty() || always) {
+    if (failure != null || !violations.isEmpty() || recovery != null || always) {
       List<String> header = new ArrayList<>();
       header.add("FaultSuite seed=" + config.seed() + " duration=" + config.duration()
           + " source: " + source());
@@ -199,6 +200,9 @@ public final class FaultSuite {
       }
       for (Violation v : violations) {
         header.add("VIOLATION " + v);
+      }
+      if (recovery != null) {
+        header.add("NO RECOVERY " + recovery);
       }
       history.dump(file, header);
       say("history written to " + file.toAbsolutePath() + " (" + readValues() + ")");
@@ -634,15 +638,32 @@ public final class FaultSuite {
     }
   }
 
+  /**
+   * Stops the workload, heals everything, then insists on recovery: a flush must succeed
+   * within 30 s (retried every second; a fenced writer is replaced), then the final read.
+   */
   private void finish() throws Exception {
     stop = true;
     workload.join(15_000);
     healAll();
-    replaceWriterIfNeeded();
-    WriterProcess w = current;
-    Op f = w.flush(ops.incrementAndGet(), 20_000);
-    finalFlush = f.outcome + (f.error != null ? " " + f.error : "");
-    say("final flush of w" + w.writer + " after healing: " + finalFlush);
+    long healed = System.nanoTime();
+    long deadline = healed + Duration.ofSeconds(30).toNanos();
+    int tries = 0;
+    Op f;
+    do {
+      if (tries++ > 0) {
+        sleep(1000);
+      }
+      replaceWriterIfNeeded();
+      f = current.flush(ops.incrementAndGet(), 10_000);
+    } while (f.outcome != History.Outcome.OK && System.nanoTime() < deadline);
+    long ms = (System.nanoTime() - healed) / 1_000_000;
+    finalFlush = f.outcome == History.Outcome.OK ? "OK after " + ms + " ms (" + tries
+        + " tries)" : "NONE in " + ms + " ms (" + tries + " tries, last: " + f.error + ")";
+    say("final flush of w" + current.writer + " after healing: " + finalFlush);
+    if (f.outcome != History.Outcome.OK) {
+      recovery = "no flush succeeded within 30 s after every fault had healed: " + f.error;
+    }
     verify("final");
   }
 
@@ -666,7 +687,7 @@ public final class FaultSuite {
     }
     return new Figures(config.seed(), faultTime, total, history.sessions().size(), nbdSessions,
         writes, wOk, wFail, writes - wOk - wFail, flushes, fOk, fFail, flushes - fOk - fFail,
-        history.reads().size(), new TreeMap<>(faultCounts), selfFenced, finalFlush,
+        history.reads().size(), new TreeMap<>(faultCounts), selfFenced, finalFlush, recovery,
         List.copyOf(v), file);
   }
 

@@ -29,5 +29,9 @@ class FaultSuiteIT {
         .as("FaultSuite seed=%d broke a promise; history in %s (replay with "
             + "-Dtorus.fault.seed=%d)", c.seed(), f.history().toAbsolutePath(), c.seed())
         .isEmpty();
+    assertThat(f.recovery())
+        .as("FaultSuite seed=%d: the cluster did not recover; history in %s", c.seed(),
+            f.history().toAbsolutePath())
+        .isNull();
   }
 }
