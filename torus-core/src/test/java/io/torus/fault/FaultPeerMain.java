@@ -12,15 +12,17 @@ import java.util.List;
  * and runs until its stdin closes or it is killed.
  *
  * <p>Arguments: etcd endpoints (comma-separated), etcd prefix, data directory, advertise port
- * (its fault proxy's). Store capacity 32 MiB; lost-peer grace 10 min, so a killed peer keeps
- * its place in the ring; anti-entropy every 5 s; scrub every 20 s.
+ * (its fault proxy's). Store capacity 128 MiB; garbage collection every 15 s (a run rewrites
+ * its few blocks thousands of times, so garbage piles up fast); lost-peer grace 10 min, so a
+ * killed peer keeps its place in the ring; anti-entropy every 5 s; scrub every 20 s.
  */
 public final class FaultPeerMain {
   private FaultPeerMain() {}
 
   public static void main(String[] args) throws Exception {
     try (Torus node = Torus.builder().etcd(List.of(args[0].split(","))).etcdPrefix(args[1])
-        .dataDirectory(Path.of(args[2])).storeCapacity(32L << 20)
+        .dataDirectory(Path.of(args[2])).storeCapacity(128L << 20)
+        .gcInterval(Duration.ofSeconds(15))
         .listen("127.0.0.1", 0).advertise("127.0.0.1", Integer.parseInt(args[3]))
         .ioTimeout(Duration.ofSeconds(3)).peerTimeout(Duration.ofSeconds(2))
         .lostPeerGrace(Duration.ofMinutes(10)).antiEntropyInterval(Duration.ofSeconds(5))

@@ -144,7 +144,8 @@ public final class Payload {
   public static String hex(byte[] a, int n) {
     StringBuilder s = new StringBuilder();
     for (int i = 0; i < Math.min(n, a.length); i++) {
-      s.append(Character.forDigit((a[i] >> 4) & 0xf, 16)).append(Character.forDigit(a[i] & 0xf, 16));
+      s.append(Character.forDigit((a[i] >> 4) & 0xf, 16))
+          .append(Character.forDigit(a[i] & 0xf, 16));
     }
     return s.toString();
   }

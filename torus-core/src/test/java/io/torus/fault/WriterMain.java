@@ -21,9 +21,10 @@ import java.util.List;
  * or {@code OPENFAIL <reason>}.
  *
  * <pre>
- * stdin                         stdout
- * W &lt;op&gt; &lt;block&gt; &lt;fua 0|1&gt;  OK &lt;op&gt; &lt;startNanos&gt;  |  FAIL &lt;op&gt; &lt;startNanos&gt; &lt;Class&gt;: msg
- * F &lt;op&gt;                      (same)
+ * stdin                          stdout
+ * W &lt;op&gt; &lt;block&gt; &lt;fua 0|1&gt;   OK &lt;op&gt; &lt;startNanos&gt;
+ *                                or FAIL &lt;op&gt; &lt;startNanos&gt; &lt;Class&gt;: msg
+ * F &lt;op&gt;                       (same)
  * X                             exits at once, without closing (like a crash)
  * </pre>
  * {@code startNanos} is this process's {@link System#nanoTime()} when it began the operation
