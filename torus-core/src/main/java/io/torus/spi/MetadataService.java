@@ -66,6 +66,15 @@ public interface MetadataService extends AutoCloseable {
    */
   Head commitHead(VolumeLock lock, Head expected, BlockRef root, long generation);
 
+  /**
+   * Checks, without a round trip, that this node can still be sure it holds {@code lock}:
+   * throws {@link io.torus.LeaseLostException} if the lock was released or lost, or if the
+   * session it hangs on may have expired (not renewed within its TTL: a process paused past
+   * it). A flush with nothing to commit calls it so that a writer that lost its lock is never
+   * told "flushed". The default (for services without sessions) checks nothing.
+   */
+  default void checkLock(VolumeLock lock) {}
+
   /** Releases a writer lock; a lock already lost is ignored. */
   void unlock(VolumeLock lock);
 

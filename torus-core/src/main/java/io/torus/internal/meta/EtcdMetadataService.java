@@ -395,6 +395,16 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   }
 
   @Override
+  public void checkLock(VolumeLock lock) {
+    Long lease = held.get(lock.epoch());
+    if (lease == null || !session.isSurelyLive(lease)) {
+      throw new LeaseLostException("lock of volume " + lock.volumeId() + " with epoch "
+          + lock.epoch() + (lease == null ? " is not held by this node"
+          : " may have expired: its lease was not renewed within its TTL"));
+    }
+  }
+
+  @Override
   public void unlock(VolumeLock lock) {
     Objects.requireNonNull(lock, "lock");
     checkOpen();

@@ -127,6 +127,17 @@ final class EtcdSession implements AutoCloseable {
     return live && !closed && leaseId == id;
   }
 
+  /**
+   * Whether {@code id} is live and certainly not expired at etcd: its last keepalive answer
+   * is younger than the TTL less a margin (etcd renewed it at or before that answer). Unlike
+   * {@link #isLive}, it does not wait for the watchdog: a process that was paused past its
+   * TTL sees the answer's age at once, from the monotonic clock, when it resumes.
+   */
+  synchronized boolean isSurelyLive(long id) {
+    long margin = Math.min(TimeUnit.SECONDS.toNanos(1), ttl.toNanos() / 4);
+    return isLive(id) && System.nanoTime() - lastAckNanos < ttl.toNanos() - margin;
+  }
+
   /** Declares {@code id} lost (if it is the current lease) and tells the listeners. */
   void lost(long id, Throwable cause) {
     synchronized (this) {

@@ -210,6 +210,15 @@ public final class LocalMetadataService implements MetadataService, Coordination
   }
 
   @Override
+  public synchronized void checkLock(VolumeLock lock) {
+    VolumeLock held = locks.get(lock.volumeId());
+    if (held == null || held.epoch() != lock.epoch()) {
+      throw new LeaseLostException("lock of volume " + lock.volumeId() + " with epoch "
+          + lock.epoch() + " is no longer held");
+    }
+  }
+
+  @Override
   public synchronized void unlock(VolumeLock lock) {
     Objects.requireNonNull(lock, "lock");
     VolumeLock held = locks.get(lock.volumeId());

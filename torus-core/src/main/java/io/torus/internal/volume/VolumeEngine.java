@@ -918,27 +918,54 @@ public final class VolumeEngine implements BlockVolume {
   private void flushDirty() {
     flushLock.lock();
     try {
+      try {
+        flushOnce();
+      } catch (DoubtSettled settled) {
+        flushOnce(); // from the adopted head; a second moved head fences (see flushOnce)
+      }
+    } finally {
+      flushLock.unlock();
+    }
+  }
+
+  /** Thrown by {@link #flushOnce} after adopting a head a doubtful commit of ours set. */
+  private static final class DoubtSettled extends RuntimeException {
+    DoubtSettled() {
+      super(null, null, false, false);
+    }
+  }
+
+  private void flushOnce() {
+    {
       checkCommittable();
       State s;
-      Generation g;
+      Generation g = null;
       phase.writeLock().lock();
       try {
         s = state;
-        if (s.dirty.isEmpty()) {
-          return;
+        if (!s.dirty.isEmpty()) {
+          g = pending;
+          if (g.number + 1 > head.reserved()) {
+            TorusException e = new TorusException(ErrorCode.EIO, "volume '" + info.name()
+                + "': " + (g.number - head.generation()) + " flushes failed in a row and used"
+                + " up the generations reserved for this writer; reopen the volume");
+            fence(e);
+            throw e;
+          }
+          pending = new Generation(info.id(), g.number + 1);
+          state = State.fresh(s.dirty, s.root);
         }
-        g = pending;
-        if (g.number + 1 > head.reserved()) {
-          TorusException e = new TorusException(ErrorCode.EIO, "volume '" + info.name()
-              + "': " + (g.number - head.generation()) + " flushes failed in a row and used up"
-              + " the generations reserved for this writer; reopen the volume");
-          fence(e);
-          throw e;
-        }
-        pending = new Generation(info.id(), g.number + 1);
-        state = State.fresh(s.dirty, s.root);
       } finally {
         phase.writeLock().unlock();
+      }
+      if (g == null) { // nothing to commit: only make sure the lock is still ours
+        try {
+          meta.checkLock(lock);
+        } catch (LeaseLostException e) {
+          fence(e);
+          throw fencedError(e);
+        }
+        return;
       }
       Map<Long, Entry> frozen = s.dirty;
       BlockRef root;
@@ -949,6 +976,12 @@ public final class VolumeEngine implements BlockVolume {
         if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
           fence((LeaseLostException) e);
         }
+        if (e instanceof ConcurrentModificationException && !doubtful.isEmpty()) {
+          if (adoptDoubtfulHead()) {
+            throw new DoubtSettled();
+          }
+          fence((ConcurrentModificationException) e);
+        }
         throw e;
       }
       long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
@@ -958,12 +991,49 @@ public final class VolumeEngine implements BlockVolume {
       } finally {
         phase.writeLock().unlock();
       }
-      commitInDoubt = false; // this commit moved the head: a doubtful one can never apply
+      doubtful.clear(); // this commit moved the head: a doubtful one can never apply
+      commitInDoubt = false;
       dirtyBytes.addAndGet(-inMemory * blockSize);
-    } finally {
-      flushLock.unlock();
     }
   }
+
+  /**
+   * After a commit found the head moved while commits of ours were in doubt: if the head is
+   * exactly one of them (etcd applied it after our read-back; only the lock holder writes the
+   * head, and the lock is still ours), continues from it. The buffered changes, the doubtful
+   * commit's own ones included, are then committed on top of it by the next attempt, so the
+   * order of writes is kept. Returns false if the head is anything else.
+   */
+  private boolean adoptDoubtfulHead() {
+    Head now;
+    try {
+      now = meta.head(info.id());
+    } catch (RuntimeException e) {
+      return false;
+    }
+    if (!doubtful.contains(new Doubt(now.root(), now.generation()))) {
+      return false;
+    }
+    head = now;
+    phase.writeLock().lock();
+    try {
+      state = state.withRoot(state.frozen, now.root());
+    } finally {
+      phase.writeLock().unlock();
+    }
+    doubtful.clear();
+    // commitInDoubt stays set: the adopted head references early-written blocks the dirty
+    // map holds too, so none may be deleted as superseded before the next commit replaces it
+    log.warn("volume '{}': the head commit of generation {} whose outcome was unknown was "
+        + "applied after all; going on from it", info.name(), now.generation());
+    return true;
+  }
+
+  /** A head commit of this handle whose outcome is unknown. */
+  private record Doubt(BlockRef root, long generation) {}
+
+  /** Commits in doubt since the last one known to have applied; guarded by flushLock. */
+  private final List<Doubt> doubtful = new ArrayList<>();
 
   /** Writes the frozen blocks and the changed map nodes, then swaps the head. */
   private BlockRef commit(Map<Long, Entry> frozen, Generation g) {
@@ -1001,7 +1071,9 @@ public final class VolumeEngine implements BlockVolume {
     try {
       return meta.commitHead(lock, head, root, generation);
     } catch (LeaseLostException | ConcurrentModificationException e) {
-      fence(e);
+      if (!(e instanceof ConcurrentModificationException && !doubtful.isEmpty())) {
+        fence(e); // a moved head while in doubt is looked at by flushOnce first
+      }
       throw e;
     } catch (TorusException e) {
       // The outcome is unknown (e.g. a timeout): read the head back to learn it.
@@ -1022,6 +1094,7 @@ public final class VolumeEngine implements BlockVolume {
       // out). Its blocks must outlive the doubt: see commitInDoubt. A later commit succeeds
       // only if the head is still the one read here, which also settles the doubt.
       commitInDoubt = true;
+      doubtful.add(new Doubt(root, generation));
       log.warn("volume '{}': head commit of generation {} failed with an unknown outcome "
           + "({}); keeping every block it may reference until a later commit", info.name(),
           generation, e.toString());

@@ -105,6 +105,22 @@ final class FaultyMetadataService implements MetadataService {
     return inner.lockVolume(volumeId, holder);
   }
 
+  /** From now on every lock counts as possibly lost ({@link #checkLock} throws). */
+  void loseLocks() {
+    locksLost = true;
+  }
+
+  private volatile boolean locksLost;
+
+  @Override
+  public void checkLock(VolumeLock lock) {
+    if (locksLost) {
+      throw new io.torus.LeaseLostException("lease of lock " + lock.epoch()
+          + " not renewed within its TTL (injected)");
+    }
+    inner.checkLock(lock);
+  }
+
   @Override
   public void unlock(VolumeLock lock) {
     inner.unlock(lock);
