@@ -141,7 +141,8 @@ start_sampler() { sampler_loop & SAMPLER_PID=$!; }
 run_fio() {
   local round=$1 label=$2 job=$3; shift 3
   local base="$OUT/fio/$(printf %03d "$round")-$label"
-  fio --output-format=json --output="$base.json" "$@" "$job" > "$base.log" 2>&1
+  # in fio/: fio leaves its verify state files in the working directory
+  (cd "$OUT/fio" && fio --output-format=json --output="$base.json" "$@" "$job") > "$base.log" 2>&1
   local rc=$?
   local vfail ioerr
   vfail=$(grep -cE 'verify: |verify failed|bad magic|bad header' "$base.log")
