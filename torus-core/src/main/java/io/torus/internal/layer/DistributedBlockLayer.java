@@ -129,8 +129,10 @@ public final class DistributedBlockLayer implements BlockLayer {
     Ring ring = ring();
     List<String> order = candidates(ring, ref);
     List<String> intended = ring.peers(ref, replication);
+    List<String> problems = new ArrayList<>();
+    List<ErrorCode> codes = new ArrayList<>();
     Set<String> stored = store(ref, data, crc32c, order, new HashSet<>(), replication,
-        new LinkedHashSet<>(), new ArrayList<>());
+        new LinkedHashSet<>(), problems, codes);
     int required = writeLevel.required(replication);
     for (String p : stored) {
       if (!intended.contains(p)) {
@@ -146,9 +148,13 @@ public final class DistributedBlockLayer implements BlockLayer {
       barrierLock.readLock().unlock();
     }
     if (stored.size() < required) {
-      throw new TorusException(ErrorCode.EIO, "block " + ref + " stored on " + stored.size()
-          + " of " + replication + " replicas; write level " + writeLevel + " needs "
-          + required + " (ring has " + ring.members().size() + " peers)", null, true);
+      // full everywhere it was tried: say so with the code the NBD client sees (ENOSPC)
+      boolean full = !codes.isEmpty() && codes.stream().allMatch(c -> c == ErrorCode.ENOSPC);
+      throw new TorusException(full ? ErrorCode.ENOSPC : ErrorCode.EIO, "block " + ref
+          + " stored on " + stored.size() + " of " + replication + " replicas; write level "
+          + writeLevel + " needs " + required + " (ring has " + ring.members().size()
+          + " peers)" + (problems.isEmpty() ? "" : ": " + String.join("; ", problems)),
+          null, !full);
     }
   }
 
@@ -191,7 +197,8 @@ public final class DistributedBlockLayer implements BlockLayer {
    * returns who did. Problems are appended to {@code problems}.
    */
   private Set<String> store(BlockRef ref, ByteBuffer data, int crc32c, List<String> order,
-      Set<String> tried, int want, Set<String> stored, List<String> problems) {
+      Set<String> tried, int want, Set<String> stored, List<String> problems,
+      List<ErrorCode> codes) {
     while (stored.size() < want) {
       List<String> batch = new ArrayList<>();
       for (String p : order) {
@@ -231,6 +238,7 @@ public final class DistributedBlockLayer implements BlockLayer {
             health.failed(e.getKey());
           }
           problems.add(e.getKey() + ": " + t.getMessage());
+          codes.add(t.code());
         }
       }
     }
@@ -335,7 +343,7 @@ public final class DistributedBlockLayer implements BlockLayer {
     }
     Set<String> tried = new HashSet<>(holders);
     Set<String> got = store(ref, data, crc(data), candidates(ring, ref), tried,
-        required - durable.size(), new LinkedHashSet<>(), new ArrayList<>());
+        required - durable.size(), new LinkedHashSet<>(), new ArrayList<>(), new ArrayList<>());
     hints.addAndGet(got.size());
     return got;
   }
