@@ -147,6 +147,22 @@ public final class TorusBuilder {
   }
 
   /**
+   * Time to live of this node's etcd lease (clustered nodes only), whole seconds, at least
+   * 2 s. Default 10 s. A writer whose node is cut off from etcd for longer loses its locks and
+   * is fenced; a shorter TTL lets another writer take a dead writer's volume over sooner, at
+   * the price of fencing writers on shorter etcd stalls.
+   */
+  public TorusBuilder leaseTtl(Duration ttl) {
+    if (ttl.toMillis() < 2000 || ttl.toNanos() % 1_000_000_000L != 0) {
+      throw TorusException.invalid("leaseTtl must be whole seconds, at least 2 s: " + ttl);
+    }
+    this.leaseTtl = ttl;
+    return this;
+  }
+
+  private Duration leaseTtl = Duration.ofSeconds(10);
+
+  /**
    * This node's id. Default: read from {@code <dataDirectory>/node-id}, created there on
    * first start; a random one without a data directory.
    */
@@ -352,6 +368,6 @@ public final class TorusBuilder {
         listenHost, listenPort, advertiseHost, advertisePort, writeLevel, readLevel,
         peerTimeout, new io.torus.internal.rebalance.RebalanceOptions(rebalanceRate, scrubRate,
         scrubInterval, antiEntropyInterval, lostPeerGrace, Duration.ofMillis(500)),
-        tls, etcdTls));
+        tls, etcdTls, leaseTtl));
   }
 }

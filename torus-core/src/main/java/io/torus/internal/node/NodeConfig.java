@@ -42,7 +42,8 @@ public record NodeConfig(
     Duration peerTimeout,
     io.torus.internal.rebalance.RebalanceOptions rebalance,
     TlsConfig tls,
-    TlsConfig etcdTls) {
+    TlsConfig etcdTls,
+    Duration leaseTtl) {
 
   /** Whether the node joins a cluster through etcd. */
   public boolean clustered() {

@@ -222,7 +222,7 @@ public final class TorusNode implements Torus {
           : c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
       if (c.clustered()) {
         EtcdOptions.Builder eb = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
-            .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout());
+            .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).leaseTtl(c.leaseTtl());
         if (c.etcdTls() != null) {
           eb.trustedCa(c.etcdTls().caCertificate()).clientCertificate(
               c.etcdTls().certificateChain(), c.etcdTls().privateKey());
