@@ -115,9 +115,21 @@ public final class StorePeerService {
     }
     int h = holder(ref);
     int s = h >= 0 ? h : home(ref);
-    stores.get(s).put(ref, data, crc32c);
-    flushers[s].mutated(); // after the put: a barrier that starts now covers it
+    putting.merge(ref, 1, Integer::sum);
+    try {
+      stores.get(s).put(ref, data, crc32c);
+      flushers[s].mutated(); // after the put: a barrier that starts now covers it
+    } finally {
+      putting.computeIfPresent(ref, (r, n) -> n == 1 ? null : n - 1);
+    }
   }
+
+  /**
+   * Refs whose put is running (a store may show the ref before the put returns and is
+   * counted by its flusher): {@link #containsVerified} does not count them.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<BlockRef, Integer> putting =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Accepts {@code epoch} for a volume or throws {@link StaleEpochException}: below the
@@ -230,7 +242,9 @@ public final class StorePeerService {
     int[] holders = new int[refs.size()];
     boolean[] flush = new boolean[stores.size()];
     for (int i = 0; i < holders.length; i++) {
-      holders[i] = holder(refs.get(i));
+      // a copy whose put is still running is not counted: its flusher may not know it yet,
+      // so the barrier below might not cover it; one not running was counted before it left
+      holders[i] = putting.containsKey(refs.get(i)) ? -1 : holder(refs.get(i));
       if (holders[i] >= 0) {
         flush[holders[i]] = true;
       }
