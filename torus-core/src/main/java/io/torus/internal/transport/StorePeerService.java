@@ -243,8 +243,10 @@ public final class StorePeerService {
     boolean[] flush = new boolean[stores.size()];
     for (int i = 0; i < holders.length; i++) {
       // a copy whose put is still running is not counted: its flusher may not know it yet,
-      // so the barrier below might not cover it; one not running was counted before it left
-      holders[i] = putting.containsKey(refs.get(i)) ? -1 : holder(refs.get(i));
+      // so the barrier below might not cover it; one not running was counted before it left.
+      // The holder is looked up first: a put that made it visible is in putting until done.
+      int h = holder(refs.get(i));
+      holders[i] = h >= 0 && putting.containsKey(refs.get(i)) ? -1 : h;
       if (holders[i] >= 0) {
         flush[holders[i]] = true;
       }
