@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 DURATION="${1:-30m}"
 SEED="${2:-}"
 case "$DURATION" in *h) DURATION="$(( ${DURATION%h} * 60 ))m" ;; esac
-if [ ! -f benchmarks/target/benchmarks.jar ] || [ -n "${REBUILD:-}" ]; then
+# Rebuilt when asked, when missing, or when a source it contains is newer than it.
+JAR=benchmarks/target/benchmarks.jar
+if [ ! -f "$JAR" ] || [ -n "${REBUILD:-}" ] || [ -n "$(find torus-core/src torus-nbd/src \
+    benchmarks/src -newer "$JAR" -type f -print -quit 2>/dev/null)" ]; then
   mvn -B -ntp -q -pl benchmarks -am package -DskipTests
 fi
 PATH=/usr/bin:$PATH python3 -c 'import nbd' 2>/dev/null || {

@@ -41,7 +41,7 @@ public final class FaultSuite {
   public enum Fault {
     PEER_KILL(7), PEER_PAUSE(7), PEER_BLACKHOLE(6), PEER_CUT(6), PEER_DELAY(7),
     ETCD_MEMBER_KILL(6), ETCD_LEADER_KILL(6), ETCD_SLOW(6), CORRUPT_BLOCK(3),
-    WRITER_PAUSE_TAKEOVER(26), WRITER_KILL_TAKEOVER(22);
+    WRITER_PAUSE_TAKEOVER(14), WRITER_KILL_TAKEOVER(11);
 
     /** Rough seconds a window of this kind takes, healing and verification included. */
     final int cost;
@@ -107,6 +107,8 @@ public final class FaultSuite {
   static final String VOLUME = "fv";
   private static final long OP_TIMEOUT_MS = 4000;
   private static final long OPEN_TIMEOUT_S = 75;
+  /** The shortest pause of a writer before a takeover: past its lease TTL with margin. */
+  private static final long MIN_WRITER_PAUSE_MS = WriterMain.LEASE_TTL.toMillis() + 1500;
   private static final List<String> CHILD_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:CICompilerCount=1");
 
@@ -510,12 +512,17 @@ public final class FaultSuite {
         WriterProcess old = current;
         target = "writer w" + old.writer;
         old.pause();
+        long pausedAt = System.nanoTime();
         say("window " + n + ": paused w" + old.writer + "; starting a takeover writer");
         WriterProcess next = startWriter();
         current = next;
-        sleep(1500 + rnd.nextInt(1500));
+        long tookOver = (System.nanoTime() - pausedAt) / 1_000_000;
+        // Resumed 1.5-3 s after the takeover, and in any case well past the old lease's TTL.
+        long after = 1500 + rnd.nextInt(1500);
+        sleep(Math.max(after, MIN_WRITER_PAUSE_MS - tookOver));
         old.resume();
-        detail = "SIGSTOP until w" + next.writer + " took over, then probes";
+        detail = "SIGSTOP " + (System.nanoTime() - pausedAt) / 1_000_000 + " ms (w"
+            + next.writer + " took over after " + tookOver + " ms), then probes";
         probeStale(old);
         old.close();
       }

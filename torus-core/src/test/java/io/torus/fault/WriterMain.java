@@ -26,12 +26,20 @@ import java.util.List;
  *                                or FAIL &lt;op&gt; &lt;startNanos&gt; &lt;Class&gt;: msg
  * F &lt;op&gt;                       (same)
  * X                             exits at once, without closing (like a crash)
+ *                                FENCED &lt;Class&gt;: msg (any time, once: the NBD writer's
+ *                                node fenced the volume; its NBD replies carry only errno)
  * </pre>
  * {@code startNanos} is this process's {@link System#nanoTime()} when it began the operation
  * (the same monotonic clock as the driver's on Linux). Java API writes have no FUA: with
  * {@code fua 1} the write is followed by a flush, as NBD servers do.
+ *
+ * <p>The writer's node uses a {@link #LEASE_TTL} etcd lease (not the 10 s default), so a
+ * takeover of a dead or paused writer takes seconds.
  */
 public final class WriterMain {
+  /** The etcd lease TTL of every writer's node (Java and NBD writers). */
+  public static final Duration LEASE_TTL = Duration.ofSeconds(3);
+
   private WriterMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -59,7 +67,8 @@ public final class WriterMain {
       try {
         if (t == null) {
           t = Torus.builder().etcd(etcd).etcdPrefix(prefix).peer(false)
-              .ioTimeout(Duration.ofSeconds(3)).peerTimeout(Duration.ofSeconds(2)).build();
+              .ioTimeout(Duration.ofSeconds(3)).peerTimeout(Duration.ofSeconds(2))
+              .leaseTtl(LEASE_TTL).build();
         }
         v = t.openVolume(name);
       } catch (VolumeLockedException e) {
@@ -106,7 +115,7 @@ public final class WriterMain {
       } catch (RuntimeException e) {
         String msg = String.valueOf(e.getMessage()).replace('\n', ' ');
         out.println("FAIL " + op + " " + start + " " + e.getClass().getSimpleName() + ": "
-            + msg.substring(0, Math.min(200, msg.length())));
+            + msg.substring(0, Math.min(800, msg.length())));
       }
       out.flush();
     }

@@ -36,6 +36,7 @@ final class WriterProcess implements AutoCloseable {
   private final Map<Long, CompletableFuture<Void>> waits = new ConcurrentHashMap<>();
   private final CompletableFuture<String> open = new CompletableFuture<>();
   private volatile int fencedReplies;
+  private volatile boolean fencedNotice;
   private volatile boolean paused;
 
   /** Fenced-writer failures (the writer can never commit again). */
@@ -91,6 +92,11 @@ final class WriterProcess implements AutoCloseable {
         long at = System.nanoTime();
         if (line.startsWith("OPEN")) {
           open.complete(line);
+          continue;
+        }
+        if (line.startsWith("FENCED")) { // the NBD writer's node says its volume is fenced
+          fencedNotice = true;
+          history.note(at, "w" + writer + " says: " + line);
           continue;
         }
         String[] f = line.split(" ", 4);
@@ -152,9 +158,12 @@ final class WriterProcess implements AutoCloseable {
     }
   }
 
-  /** Replies saying this writer is fenced. */
+  /**
+   * Replies saying this writer is fenced; at least 3 once the writer said {@code FENCED} (an
+   * NBD writer, whose replies carry only an errno, says so on a line of its own).
+   */
   int fencedReplies() {
-    return fencedReplies;
+    return fencedNotice ? Math.max(3, fencedReplies) : fencedReplies;
   }
 
   boolean alive() {
