@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The long fault run (src-docs/reliability.md): FaultSuite for DURATION (default 30m) with Java
 # API and NBD writers. Usage: benchmarks/fault-run.sh [DURATION] [SEED]
+#   FAULT_NBD=false: Java API writers only; FAULT_DUMP=always: keep history and logs of a pass
 #   DURATION: 30m, 2h (as minutes: 120m), 600 (seconds), or ISO-8601 (PT1H)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,5 +19,5 @@ PATH=/usr/bin:$PATH python3 -c 'import nbd' 2>/dev/null || {
 command -v etcd >/dev/null || { echo "etcd is missing: apt-get install -y etcd-server" >&2; exit 2; }
 mkdir -p benchmarks/target/fault
 exec java -Xmx512m -Dtorus.fault.duration="$DURATION" ${SEED:+-Dtorus.fault.seed=$SEED} \
-  ${FAULT_NBD:+-Dtorus.fault.nbd=$FAULT_NBD} \
+  ${FAULT_NBD:+-Dtorus.fault.nbd=$FAULT_NBD} ${FAULT_DUMP:+-Dtorus.fault.dump=$FAULT_DUMP} \
   -cp benchmarks/target/benchmarks.jar io.torus.benchmarks.fault.LongFaultRun benchmarks/target/fault
