@@ -268,6 +268,8 @@ summary() {
     [ "$(failures)" = 0 ] && echo "RESULT: PASS" || { echo "RESULT: FAIL"; grep ',FAILURE,' "$OUT/events.csv" | sed 's/^/  /'; }
   } > "$OUT/summary.txt"
   cat "$OUT/summary.txt"
+  # a run with many failed puts logs a WARN per block: keep big logs, compressed
+  find "$OUT/logs" -name '*.log' -size +20M -exec gzip -f {} \;
 }
 
 soak_cleanup() {

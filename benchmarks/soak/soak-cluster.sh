@@ -130,9 +130,8 @@ while [ "$(now)" -lt "$deadline" ]; do
   wait "$fio_pid"
   flush_export
   metrics_snapshot "$round"
-  last=0; [ "$(now)" -ge "$deadline" ] && last=1
   down=
-  if [ "$restart_round" = 1 ] && [ $((round % 2)) = 0 ] || [ "$last" = 1 ]; then
+  if [ "$restart_round" = 1 ] && [ $((round % 2)) = 0 ]; then
     stop_proc nbd TERM 120; nbd_restarts=$((nbd_restarts + 1))
     start_nbd
   fi
@@ -149,7 +148,12 @@ while [ "$(now)" -lt "$deadline" ]; do
   content_check "$round" "content-$label" "$SOAK_URI"
   if [ -n "$down" ]; then start_node "$down"; wait_peers_up 3 90; fi
 done
-log "deadline reached after $round rounds"
+log "deadline reached after $round rounds: restart of the export and verification of round $round"
+stop_proc nbd TERM 120; nbd_restarts=$((nbd_restarts + 1))
+start_nbd
+run_fio "$round" verify-final-nbd-restart "$SOAK_DIR/round.fio" --verify_only \
+  --section=seqw --section=randw --section=mixw --section=trimw
+content_check "$round" content-final-nbd-restart "$SOAK_URI"
 status_snapshot "$round" end
 stop_proc nbd TERM 120
 for i in 0 1 2; do stop_proc "node$i" TERM 60; done

@@ -78,9 +78,8 @@ while [ "$(now)" -lt "$deadline" ]; do
   run_fio "$round" write "$SOAK_DIR/round.fio"
   flush_export
   metrics_snapshot "$round"
-  last=0; [ "$(now)" -ge "$deadline" ] && last=1
-  if [ "$round" -le "$SOAK_RESTART_ROUNDS" ] || [ "$last" = 1 ]; then
-    restart_demo "$round" "$last"
+  if [ "$round" -le "$SOAK_RESTART_ROUNDS" ]; then
+    restart_demo "$round" 0
     label=after-restart
   else
     label=in-place
@@ -90,7 +89,11 @@ while [ "$(now)" -lt "$deadline" ]; do
     --section=seqw --section=randw --section=mixw --section=trimw
   content_check "$round" "content-$label" "$SOAK_URI"
 done
-log "deadline reached after $round rounds, $restarts restarts (the last one after the final round)"
+log "deadline reached after $round rounds: final restart (SIGTERM) and verification of round $round"
+restart_demo "$round" 1
+run_fio "$round" verify-final-restart "$SOAK_DIR/round.fio" --verify_only \
+  --section=seqw --section=randw --section=mixw --section=trimw
+content_check "$round" content-final-restart "$SOAK_URI"
 stop_proc demo TERM 120
 event end "rounds $round restarts $restarts"
 summary
