@@ -23,6 +23,20 @@ public interface BlockHolder {
   /** Deletes a block; returns whether it was there. */
   boolean delete(BlockRef ref);
 
+  /**
+   * Deletes blocks; returns how many were there. The default deletes one at a time; a holder
+   * across the network sends them pipelined.
+   */
+  default int deleteAll(List<BlockRef> refs) {
+    int n = 0;
+    for (BlockRef ref : refs) {
+      if (delete(ref)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Makes the deletes durable (and their space reusable). */
   void flush();
 

@@ -5,6 +5,7 @@ import io.torus.GcResult;
 import io.torus.internal.map.BlockMap;
 import io.torus.spi.BlockStore;
 import io.torus.spi.MetadataService;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
@@ -64,6 +65,37 @@ public final class GarbageCollector {
     this.extraRoots = extraRoots;
   }
 
+  /** Sweeps one holder; returns {scanned, deleted}. */
+  private long[] sweep(BlockHolder store, LiveSet live, long started, long deletedBefore) {
+    long scanned = 0;
+    long deleted = 0;
+    for (long volume = 1; volume <= live.maxVolumeId; volume++) {
+      // One page in memory at a time; deleting a page's garbage before asking for the next
+      // is safe: pages continue after the last ref seen, not at an offset.
+      BlockRef after = null;
+      for (List<BlockRef> page = store.page(volume, null, PAGE); !page.isEmpty();
+          page = store.page(volume, after, PAGE)) {
+        scanned += page.size();
+        List<BlockRef> garbage = new ArrayList<>();
+        for (BlockRef ref : page) {
+          if (live.isGarbage(ref)) {
+            garbage.add(ref);
+          }
+        }
+        if (!garbage.isEmpty()) {
+          deleted += store.deleteAll(garbage);
+          // space is reusable after a barrier: give it back as the sweep goes, not at its
+          // end (a sweep of a busy cluster takes minutes)
+          store.flush();
+          pace(started, deletedBefore + deleted);
+        }
+        after = page.get(page.size() - 1);
+      }
+    }
+    store.flush();
+    return new long[] {scanned, deleted};
+  }
+
   /** Sleeps as needed to keep deletes at or under the configured rate. */
   private void pace(long started, long deleted) {
     if (deletesPerSecond <= 0) {
@@ -84,26 +116,21 @@ public final class GarbageCollector {
       long scanned = 0;
       long deleted = 0;
       long started = System.nanoTime();
+      RuntimeException failed = null;
       for (BlockHolder store : holders.get()) {
-        for (long volume = 1; volume <= live.maxVolumeId; volume++) {
-          // One page in memory at a time; deleting a page's garbage before asking for the
-          // next is safe: pages continue after the last ref seen, not at an offset.
-          BlockRef after = null;
-          for (List<BlockRef> page = store.page(volume, null, PAGE); !page.isEmpty();
-              page = store.page(volume, after, PAGE)) {
-            scanned += page.size();
-            for (BlockRef ref : page) {
-              if (live.isGarbage(ref)) {
-                if (store.delete(ref)) {
-                  deleted++;
-                }
-                pace(started, deleted);
-              }
-            }
-            after = page.get(page.size() - 1);
-          }
+        // a holder that fails (a peer restarting) ends its own sweep, not the others'
+        try {
+          long[] n = sweep(store, live, started, deleted);
+          scanned += n[0];
+          deleted += n[1];
+        } catch (RuntimeException e) {
+          log.warn("garbage collection: the sweep of {} stopped (the next cycle retries): {}",
+              store.name(), e.toString());
+          failed = failed == null ? e : failed;
         }
-        store.flush();
+      }
+      if (failed != null) {
+        throw failed;
       }
       GcResult r = new GcResult(live.marked(), scanned, deleted);
       log.debug("garbage collection: {}", r);

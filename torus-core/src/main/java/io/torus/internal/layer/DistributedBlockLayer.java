@@ -58,6 +58,10 @@ import org.slf4j.LoggerFactory;
  * on the node's I/O threads. Puts racing a flush are covered by the next flush.
  */
 public final class DistributedBlockLayer implements BlockLayer {
+  private static final io.torus.internal.storage.RateLimitedLog warnings =
+      new io.torus.internal.storage.RateLimitedLog(
+          org.slf4j.LoggerFactory.getLogger(DistributedBlockLayer.class),
+          java.time.Duration.ofSeconds(1), System::nanoTime);
   private static final Logger log = LoggerFactory.getLogger(DistributedBlockLayer.class);
   /** Peers beyond R that a put or get may fall back to. */
   public static final int FALLBACKS = 4;
@@ -141,13 +145,17 @@ public final class DistributedBlockLayer implements BlockLayer {
             intended);
       }
     }
-    barrierLock.readLock().lock();
-    try {
-      unflushed.computeIfAbsent(ref, k -> ConcurrentHashMap.newKeySet()).addAll(stored);
-    } finally {
-      barrierLock.readLock().unlock();
-    }
-    if (stored.size() < required) {
+    if (stored.size() >= required) {
+      // Only a put that succeeded is tracked for the next barrier: the caller of one that
+      // threw treats the ref as never written (it writes the bytes again under a new ref),
+      // and its stray copies are garbage that anti-entropy may move and collection delete.
+      barrierLock.readLock().lock();
+      try {
+        unflushed.computeIfAbsent(ref, k -> ConcurrentHashMap.newKeySet()).addAll(stored);
+      } finally {
+        barrierLock.readLock().unlock();
+      }
+    } else {
       // full everywhere it was tried: say so with the code the NBD client sees (ENOSPC)
       boolean full = !codes.isEmpty() && codes.stream().allMatch(c -> c == ErrorCode.ENOSPC);
       throw new TorusException(full ? ErrorCode.ENOSPC : ErrorCode.EIO, "block " + ref
@@ -243,8 +251,9 @@ public final class DistributedBlockLayer implements BlockLayer {
       }
     }
     if (stored.size() < want && !problems.isEmpty()) {
-      log.warn("block {}: {} of {} copies stored; problems: {}", ref, stored.size(), want,
-          problems);
+      // one line a second at most: a cluster out of space fails every block the same way
+      warnings.warn("under-replicated", "block {}: {} of {} copies stored; problems: {}", ref,
+          stored.size(), want, problems);
     }
     return stored;
   }

@@ -28,7 +28,8 @@ import java.util.function.Supplier;
  * a lease TTL) would both delete only garbage.
  */
 final class ClusterGc implements AutoCloseable {
-  private static final int PAGE = 4096;
+  /** Deletes a sweep keeps outstanding per peer. */
+  private static final int DELETES_IN_FLIGHT = 64;
 
   private final ClusterView view;
   private final LeaderElection election;
@@ -94,6 +95,26 @@ final class ClusterGc implements AutoCloseable {
     @Override
     public boolean delete(BlockRef ref) {
       return Futures.join(client.delete(ref, timeout));
+    }
+
+    /** Pipelined: up to {@link #DELETES_IN_FLIGHT} deletes outstanding at a time. */
+    @Override
+    public int deleteAll(List<BlockRef> refs) {
+      int n = 0;
+      java.util.ArrayDeque<java.util.concurrent.CompletableFuture<Boolean>> sent =
+          new java.util.ArrayDeque<>();
+      for (BlockRef ref : refs) {
+        if (sent.size() >= DELETES_IN_FLIGHT && Futures.join(sent.poll())) {
+          n++;
+        }
+        sent.add(client.delete(ref, timeout));
+      }
+      while (!sent.isEmpty()) {
+        if (Futures.join(sent.poll())) {
+          n++;
+        }
+      }
+      return n;
     }
 
     @Override

@@ -14,13 +14,13 @@ import org.slf4j.Logger;
  *
  * <p>Thread-safe; the time source ({@code System::nanoTime} in production) is injected.
  */
-final class RateLimitedLog {
+public final class RateLimitedLog {
   private final Logger log;
   private final long intervalNanos;
   private final LongSupplier nanoTime;
   private final ConcurrentHashMap<String, long[]> keys = new ConcurrentHashMap<>();
 
-  RateLimitedLog(Logger log, Duration interval, LongSupplier nanoTime) {
+  public RateLimitedLog(Logger log, Duration interval, LongSupplier nanoTime) {
     this.log = log;
     this.intervalNanos = interval.toNanos();
     this.nanoTime = nanoTime;
@@ -31,7 +31,7 @@ final class RateLimitedLog {
    * logged less than the interval ago. A {@link Throwable} as the last argument is logged as
    * the cause, with its stack trace. Returns whether the line was logged.
    */
-  boolean warn(String key, String format, Object... args) {
+  public boolean warn(String key, String format, Object... args) {
     long now = nanoTime.getAsLong();
     long suppressed;
     long[] state = keys.computeIfAbsent(key, k -> new long[] {now - intervalNanos, 0});
