@@ -173,7 +173,16 @@ final class EtcdSession implements AutoCloseable {
     }
   }
 
+  /**
+   * When the watchdog last ran: proof that this process was running then. A keepalive answer
+   * is credited no later than shortly after it (see {@link Observer#onNext}), so an answer
+   * that waited in a socket buffer while the process was paused (SIGSTOP, a long GC) does not
+   * look like a fresh renewal: etcd renewed the lease before the pause.
+   */
+  private volatile long lastTickNanos = System.nanoTime();
+
   private void tick() {
+    lastTickNanos = System.nanoTime();
     long id;
     boolean expired = false;
     boolean grantDue = false;
@@ -257,7 +266,10 @@ final class EtcdSession implements AutoCloseable {
     @Override
     public void onNext(LeaseKeepAliveResponse r) {
       if (r.getTTL() > 0) {
-        lastAckNanos = System.nanoTime();
+        long now = System.nanoTime();
+        long period = Math.max(TimeUnit.MILLISECONDS.toNanos(50), ttl.toNanos() / 10);
+        long bound = lastTickNanos + 3 * period; // the process ran until about then
+        lastAckNanos = Math.max(lastAckNanos, now - bound > 0 ? bound : now);
       } else {
         lost(id, new IllegalStateException("etcd says lease " + Long.toHexString(id)
             + " has expired"));
