@@ -25,11 +25,12 @@ import java.util.Set;
  * metadata was read (blocks of higher ids belong to volumes created since, and are kept).
  *
  * <p><b>Memory.</b> Map nodes are kept exactly (one per 1 024 entries: small, and marking
- * must never skip a subtree it has not seen). Data refs go into a Bloom filter sized for the
- * data the roots can address, about 10 bits a ref: a false positive only keeps a garbage
- * block one more cycle (each cycle draws a new seed, so the same block is not kept twice in
- * a row but by chance), never deletes a live one. So a collector over a 1 TiB volume holds
- * megabytes, not a set of every ref.
+ * must never skip a subtree it has not seen). Data refs are kept exactly too while the
+ * volumes can address at most {@link #EXACT_LIMIT} blocks (about 100 MiB of set); past
+ * that they go into a Bloom filter sized for the data the roots can address, about 10 bits
+ * a ref: a false positive (1 %) only keeps a garbage block one more cycle (each cycle draws
+ * a new seed, so the same block is not kept twice in a row but by chance), never deletes a
+ * live one. So a collector over a 1 TiB volume holds megabytes, not a set of every ref.
  *
  * <p>Built from a complete metadata listing or not at all: any error reading a volume or a
  * head propagates, and the caller deletes nothing.
@@ -41,15 +42,19 @@ final class LiveSet {
   private static final long MAX_EXPECTED = 96L << 20;
 
   private final Set<BlockRef> nodes = new HashSet<>();
-  private final BloomFilter<BlockRef> data;
+  /** Refs up to which data refs are kept in an exact set. */
+  static final long EXACT_LIMIT = 1L << 20;
+
+  private final BloomFilter<BlockRef> data; // null: exact
+  private final Set<BlockRef> exactData = new HashSet<>();
   private final long seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
   private long dataMarked;
   final Map<Long, Long> committedGeneration = new HashMap<>();
   long maxVolumeId;
 
   private LiveSet(long expectedData) {
-    this.data = BloomFilter.create(this::funnel,
-        Math.max(1024, Math.min(MAX_EXPECTED, expectedData)), FALSE_POSITIVES);
+    this.data = expectedData <= EXACT_LIMIT ? null : BloomFilter.create(this::funnel,
+        Math.min(MAX_EXPECTED, expectedData), FALSE_POSITIVES);
   }
 
   private void funnel(BlockRef ref, PrimitiveSink into) {
@@ -57,9 +62,12 @@ final class LiveSet {
         .putInt(ref.sequence()).putByte((byte) ref.kind().id());
   }
 
-  /** Refs marked live: map nodes plus data refs (a data ref shared by roots counts once each). */
+  /**
+   * Refs marked live: map nodes plus data refs (exact; past {@link #EXACT_LIMIT} a data ref
+   * shared by several roots counts once per root).
+   */
   long marked() {
-    return nodes.size() + dataMarked;
+    return nodes.size() + (data == null ? exactData.size() : dataMarked);
   }
 
   static LiveSet read(MetadataService meta, BlockMap.NodeReader reader,
@@ -114,7 +122,11 @@ final class LiveSet {
     for (int i = 0; i < node.size(); i++) {
       BlockRef child = node.refAt(i);
       if (node.level() == 0) {
-        data.put(child);
+        if (data == null) {
+          exactData.add(child);
+        } else {
+          data.put(child);
+        }
         dataMarked++;
       } else {
         mark(reader, child);
@@ -123,7 +135,8 @@ final class LiveSet {
   }
 
   private boolean reachable(BlockRef ref) {
-    return nodes.contains(ref) || data.mightContain(ref);
+    return nodes.contains(ref)
+        || (data == null ? exactData.contains(ref) : data.mightContain(ref));
   }
 
   /** Whether {@code ref} may be deleted. */
