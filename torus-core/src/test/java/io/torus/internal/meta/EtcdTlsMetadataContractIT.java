@@ -1,5 +1,8 @@
 package io.torus.internal.meta;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.torus.TorusException;
 import io.torus.spi.MetadataContract;
 import io.torus.spi.MetadataService;
 import io.torus.testing.etcd.EtcdCluster;
@@ -9,6 +12,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -35,6 +39,19 @@ class EtcdTlsMetadataContractIT extends MetadataContract {
     if (etcd != null) {
       etcd.close();
     }
+  }
+
+  @Test
+  void aClientWithoutACertificateIsRefused() {
+    // trusts the CA, but --client-cert-auth wants a certificate it does not present
+    assertThatThrownBy(() -> EtcdMetadataService.builder()
+        .endpoints(etcd.endpoints())
+        .trustedCa(pki.ca())
+        .rootPrefix("/contract-tls/nocert")
+        .requestTimeout(Duration.ofSeconds(2))
+        .build().close())
+        .isInstanceOf(TorusException.class)
+        .hasMessageContaining("TLS");
   }
 
   @Override
