@@ -1,5 +1,6 @@
 package io.torus.internal.rebalance;
 
+import static io.torus.testing.Blocks.crc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.BlockKind;
@@ -26,7 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -64,12 +64,6 @@ class RebalanceEvidenceIT {
     byte[] b = new byte[BS];
     java.util.Arrays.fill(b, (byte) fill);
     return ByteBuffer.wrap(b);
-  }
-
-  private static int crc(ByteBuffer b) {
-    CRC32C c = new CRC32C();
-    c.update(b.duplicate());
-    return (int) c.getValue();
   }
 
   private static void put(StorePeerService s, BlockRef ref, ByteBuffer data) {

@@ -1,5 +1,6 @@
 package io.torus.internal.transport;
 
+import static io.torus.testing.Blocks.crc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,12 +79,6 @@ class PeerAuthorizationIT {
     byte[] b = new byte[4096];
     new java.util.SplittableRandom(seed).nextBytes(b);
     return ByteBuffer.wrap(b);
-  }
-
-  private static int crc(ByteBuffer b) {
-    CRC32C c = new CRC32C();
-    c.update(b.duplicate());
-    return (int) c.getValue();
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.torus.internal.transport;
 
+import static io.torus.testing.Blocks.crc;
+import static io.torus.testing.Blocks.block;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.BlockKind;
@@ -14,7 +16,6 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
@@ -23,7 +24,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,17 +67,6 @@ class PeerBackpressureIT {
     callbacks.shutdownNow();
   }
 
-  private static ByteBuffer block(int seed, int size) {
-    byte[] b = new byte[size];
-    new SplittableRandom(seed).nextBytes(b);
-    return ByteBuffer.wrap(b);
-  }
-
-  private static int crc(ByteBuffer b) {
-    CRC32C c = new CRC32C();
-    c.update(b.duplicate());
-    return (int) c.getValue();
-  }
 
   private static BlockRef ref(int seq) {
     return new BlockRef(9, 1, seq, BlockKind.DATA);

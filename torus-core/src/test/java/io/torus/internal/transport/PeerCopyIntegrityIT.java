@@ -1,5 +1,6 @@
 package io.torus.internal.transport;
 
+import static io.torus.testing.Blocks.crc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,7 +16,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -59,12 +59,6 @@ class PeerCopyIntegrityIT {
     byte[] b = new byte[8192];
     new SplittableRandom(seed).nextBytes(b);
     return ByteBuffer.wrap(b);
-  }
-
-  private static int crc(ByteBuffer b) {
-    CRC32C c = new CRC32C();
-    c.update(b.duplicate());
-    return (int) c.getValue();
   }
 
   private static BlockRef ref(int seq) {
