@@ -1,5 +1,6 @@
 package io.torus;
 
+import io.torus.internal.Futures;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -26,7 +27,7 @@ import java.util.concurrent.CompletableFuture;
  * volume, use after close) fails with {@link ErrorCode#EINVAL}, {@link ErrorCode#EPERM} or
  * {@link TorusClosedException} naming the bad value. After a lost lease or a refused commit
  * every write and flush fails with {@link LeaseLostException} or
- * {@link ConcurrentModificationException}.
+ * {@link ConcurrentUpdateException}.
  */
 public interface BlockVolume extends AutoCloseable {
 

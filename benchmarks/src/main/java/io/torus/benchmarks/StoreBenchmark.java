@@ -1,7 +1,7 @@
 package io.torus.benchmarks;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStoreProvider;
 import io.torus.spi.StoreConfig;

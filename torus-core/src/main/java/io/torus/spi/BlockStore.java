@@ -1,6 +1,5 @@
 package io.torus.spi;
 
-import io.torus.BlockRef;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

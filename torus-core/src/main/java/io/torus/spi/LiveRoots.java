@@ -1,6 +1,5 @@
 package io.torus.spi;
 
-import io.torus.BlockRef;
 import java.util.List;
 import java.util.Objects;
 

@@ -1,6 +1,5 @@
 package io.torus.spi;
 
-import io.torus.BlockRef;
 import io.torus.VolumeInfo;
 import io.torus.VolumeSpec;
 import java.util.List;
@@ -62,7 +61,7 @@ public interface MetadataService extends AutoCloseable {
    * @return the committed head, whose reservation reaches at least
    *     {@code generation + Head.RESERVATION}
    * @throws io.torus.LeaseLostException if the lock is no longer held
-   * @throws io.torus.ConcurrentModificationException if the head changed
+   * @throws io.torus.ConcurrentUpdateException if the head changed
    */
   Head commitHead(VolumeLock lock, Head expected, BlockRef root, long generation);
 

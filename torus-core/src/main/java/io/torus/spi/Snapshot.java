@@ -1,6 +1,5 @@
 package io.torus.spi;
 
-import io.torus.BlockRef;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
 import java.time.Instant;

@@ -42,7 +42,7 @@ final class WriterProcess implements AutoCloseable {
   /** Fenced-writer failures (the writer can never commit again). */
   static boolean isFenced(String error) {
     return error != null && (error.startsWith("LeaseLostException")
-        || error.startsWith("ConcurrentModificationException")
+        || error.startsWith("ConcurrentUpdateException")
         || error.startsWith("StaleEpochException") || error.startsWith("TorusClosedException"));
   }
 

@@ -3,9 +3,7 @@ package io.torus.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.ErrorCode;
 import io.torus.LeaseLostException;
 import io.torus.TorusException;
@@ -313,7 +311,7 @@ public abstract class MetadataContract {
     long gen = lock.head().generation();
     Head h1 = meta.commitHead(lock, lock.head(), ref(v, gen), gen + 1);
     assertThatThrownBy(() -> meta.commitHead(lock, lock.head(), ref(v, gen + 1), gen + 2))
-        .isInstanceOf(ConcurrentModificationException.class)
+        .isInstanceOf(ConcurrentUpdateException.class)
         .hasMessageContaining(String.valueOf(h1.revision()));
     assertThat(meta.head(v.id())).isEqualTo(h1);
   }

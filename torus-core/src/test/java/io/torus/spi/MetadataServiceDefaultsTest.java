@@ -2,7 +2,6 @@ package io.torus.spi;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.torus.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeInfo;

@@ -1,6 +1,6 @@
 package io.torus.nbd;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.TorusException;

@@ -1,7 +1,7 @@
 package io.torus.benchmarks.cluster;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.internal.ring.KetamaRing;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.ring.RingPeer;

@@ -1,7 +1,7 @@
 package io.torus.benchmarks.fault;
 
 import io.torus.BlockVolume;
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.Extent;
 import io.torus.LeaseLostException;
 import io.torus.fault.WriterMain;
@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>NBD replies carry only an errno, so the driver cannot tell a fenced volume (which never
  * commits again) from a passing failure by the replies. This process watches the volume's
  * write and flush failures instead and, at the first {@link LeaseLostException} or
- * {@link ConcurrentModificationException}, prints {@code FENCED <Class>: <message>} on the
+ * {@link ConcurrentUpdateException}, prints {@code FENCED <Class>: <message>} on the
  * standard output it shares with the client (one {@code write} of a short line, so it does
  * not interleave with the client's lines); the driver then replaces this writer.
  */
@@ -93,7 +93,7 @@ public final class NbdWriterMain {
           && c.getCause() != null) {
         c = c.getCause();
       }
-      if ((c instanceof LeaseLostException || c instanceof ConcurrentModificationException)
+      if ((c instanceof LeaseLostException || c instanceof ConcurrentUpdateException)
           && said.compareAndSet(false, true)) {
         String msg = String.valueOf(c.getMessage()).replace('\n', ' ');
         String line = "FENCED " + c.getClass().getSimpleName() + ": "

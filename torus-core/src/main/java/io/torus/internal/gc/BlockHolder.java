@@ -1,6 +1,6 @@
 package io.torus.internal.gc;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package io.torus.internal.gc;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.GcResult;
 import io.torus.internal.map.BlockMap;
 import io.torus.spi.BlockStore;

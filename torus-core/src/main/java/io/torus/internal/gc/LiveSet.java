@@ -2,7 +2,7 @@ package io.torus.internal.gc;
 
 import com.google.common.hash.BloomFilter;
 import com.google.common.hash.PrimitiveSink;
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeInfo;

@@ -2,7 +2,7 @@ package io.torus.internal.layer;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.internal.map.MapNode;
 import java.nio.ByteBuffer;
 

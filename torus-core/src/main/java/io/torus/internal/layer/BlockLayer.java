@@ -1,6 +1,6 @@
 package io.torus.internal.layer;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 
 /**

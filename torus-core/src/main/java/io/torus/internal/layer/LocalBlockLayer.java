@@ -1,6 +1,6 @@
 package io.torus.internal.layer;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.BlockUnavailableException;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;

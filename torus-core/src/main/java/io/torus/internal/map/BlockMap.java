@@ -1,6 +1,6 @@
 package io.torus.internal.map;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import java.util.NavigableMap;
 

@@ -1,7 +1,7 @@
 package io.torus.internal.map;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;

@@ -24,4 +24,10 @@ public interface Coordination {
    * @param candidate this candidate's id, 1 to 1024 characters, not blank
    */
   LeaderElection election(String name, String candidate);
+
+  /** The cluster token and epoch checks of the peer protocol. */
+  PeerAuthority authority();
+
+  /** The cluster defaults record. */
+  ClusterDefaultsStore defaults();
 }

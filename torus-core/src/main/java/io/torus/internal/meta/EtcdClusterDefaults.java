@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  * replaced by compare-and-swap on its mod revision. Parsing is strict: a value that does not
  * match is an {@link ErrorCode#EIO} error naming the key. Thread-safe.
  */
-public final class EtcdClusterDefaults {
+public final class EtcdClusterDefaults implements ClusterDefaultsStore {
   private static final Pattern VALUE = Pattern.compile("v1 replication=(\\d{1,3})"
       + " block-size=(\\d{1,10}) initialized=(\\S+) updated=(\\S+)");
   private static final int MAX_CAS_ATTEMPTS = 16;
@@ -49,6 +49,7 @@ public final class EtcdClusterDefaults {
   }
 
   /** The stored defaults, or empty if the cluster was never initialised. */
+  @Override
   public Optional<Defaults> read() {
     return readKv().map(kv -> decode(key, str(kv)));
   }
@@ -63,6 +64,7 @@ public final class EtcdClusterDefaults {
    * Stores new defaults. Without {@code force}, refused (EPERM) if defaults exist; with it,
    * they are replaced (their {@code initialized} time too).
    */
+  @Override
   public Defaults initialize(int replication, int blockSize, boolean force) {
     Instant now = Instant.now();
     Defaults d = new Defaults(replication, blockSize, now, now);
@@ -80,6 +82,7 @@ public final class EtcdClusterDefaults {
   }
 
   /** Replaces the replication of the stored defaults; refused (EINVAL) if there are none. */
+  @Override
   public Defaults setReplication(int replication) {
     for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       KeyValue kv = readKv().orElseThrow(() -> TorusException.invalid("the cluster at "

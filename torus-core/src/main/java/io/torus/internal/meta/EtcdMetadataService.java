@@ -15,8 +15,8 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.torus.BlockRef;
-import io.torus.ConcurrentModificationException;
+import io.torus.spi.BlockRef;
+import io.torus.ConcurrentUpdateException;
 import io.torus.ErrorCode;
 import io.torus.LeaseLostException;
 import io.torus.TorusClosedException;
@@ -390,7 +390,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
       // holder writes the head, and generations are never handed out twice.
       return new Head(id, root, generation, h.getModRevision(), reserved);
     }
-    throw new ConcurrentModificationException("head of volume " + id + " changed: expected "
+    throw new ConcurrentUpdateException("head of volume " + id + " changed: expected "
         + "revision " + expected.revision() + ", found " + h.getModRevision());
   }
 
@@ -657,6 +657,30 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   public RingStore ring() {
     checkOpen();
     return ring;
+  }
+
+  private volatile EtcdPeerAuthority authority;
+
+  /** The cluster token (created on first use if the cluster has none) and epoch checks. */
+  @Override
+  public PeerAuthority authority() {
+    EtcdPeerAuthority a = authority;
+    if (a == null) {
+      synchronized (this) {
+        a = authority;
+        if (a == null) {
+          a = EtcdPeerAuthority.open(this);
+          authority = a;
+        }
+      }
+    }
+    return a;
+  }
+
+  @Override
+  public ClusterDefaultsStore defaults() {
+    checkOpen();
+    return new EtcdClusterDefaults(this);
   }
 
   @Override

@@ -34,7 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe. Calls block for at most the metadata service's request timeout and throw
  * {@link TorusException} (EIO, retryable) if etcd does not answer.
  */
-public final class EtcdPeerAuthority {
+public final class EtcdPeerAuthority implements PeerAuthority {
   private final EtcdMetadataService meta;
   private final byte[] token;
   private final Map<Long, Long> confirmed = new ConcurrentHashMap<>();
@@ -76,12 +76,13 @@ public final class EtcdPeerAuthority {
     return new EtcdPeerAuthority(meta, EtcdLayout.decodeToken(key, str(kv)));
   }
 
-  /** The cluster token (a copy). */
+  @Override
   public byte[] clusterToken() {
     return token.clone();
   }
 
   /** Whether {@code epoch} is the create revision of the volume's lock key now. */
+  @Override
   public boolean isCurrent(long volumeId, long epoch) {
     Long c = confirmed.get(volumeId);
     if (c != null && c == epoch) {

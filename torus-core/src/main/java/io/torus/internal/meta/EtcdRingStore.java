@@ -12,7 +12,7 @@ import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.watch.WatchEvent;
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.TorusException;
 import java.util.List;
 import java.util.Objects;
@@ -69,7 +69,7 @@ final class EtcdRingStore implements RingStore {
       KeyValue kv = first(meta.await(meta.kv().get(bytes(key)), "reading the ring"));
       long found = kv == null ? 0 : EtcdLayout.decodeRing(key, str(kv)).version();
       if (found != expectedVersion) {
-        throw new ConcurrentModificationException("ring version is " + found + ", not the "
+        throw new ConcurrentUpdateException("ring version is " + found + ", not the "
             + "expected " + expectedVersion + "; nothing was stored");
       }
       Cmp unchanged = kv == null ? absent(key) : modRevision(key, kv.getModRevision());

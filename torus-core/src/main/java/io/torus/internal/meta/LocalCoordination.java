@@ -1,6 +1,6 @@
 package io.torus.internal.meta;
 
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.ErrorCode;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * <p>Concurrency: thread-safe; state is guarded by this object's monitor. Listener calls run
  * one at a time, in order, on one daemon thread ({@code torus-local-coordination}).
  */
-final class LocalCoordination implements Coordination, AutoCloseable {
+final class LocalCoordination implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LocalCoordination.class);
 
   private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
@@ -43,25 +43,21 @@ final class LocalCoordination implements Coordination, AutoCloseable {
   private long lastTerm;
   private boolean closed;
 
-  @Override
   public PeerRegistry peers() {
     checkOpen();
     return peers;
   }
 
-  @Override
   public RingStore ring() {
     checkOpen();
     return ring;
   }
 
-  @Override
   public RebalanceStore rebalance() {
     checkOpen();
     return rebalance;
   }
 
-  @Override
   public synchronized LeaderElection election(String name, String candidate) {
     checkOpen();
     return new Candidate(EtcdLayout.checkElectionName(name),
@@ -200,7 +196,7 @@ final class LocalCoordination implements Coordination, AutoCloseable {
         checkOpen();
         long found = current == null ? 0 : current.version();
         if (found != expectedVersion) {
-          throw new ConcurrentModificationException("ring version is " + found + ", not the "
+          throw new ConcurrentUpdateException("ring version is " + found + ", not the "
               + "expected " + expectedVersion + "; nothing was stored");
         }
         current = next;

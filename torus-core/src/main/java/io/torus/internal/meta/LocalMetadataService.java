@@ -1,7 +1,7 @@
 package io.torus.internal.meta;
 
-import io.torus.BlockRef;
-import io.torus.ConcurrentModificationException;
+import io.torus.spi.BlockRef;
+import io.torus.ConcurrentUpdateException;
 import io.torus.LeaseLostException;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
@@ -199,7 +199,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
           + held.holder() + " with epoch " + held.epoch() + ")"));
     }
     if (v.revision() != expected.revision()) {
-      throw new ConcurrentModificationException("head of volume " + v.name() + " changed: "
+      throw new ConcurrentUpdateException("head of volume " + v.name() + " changed: "
           + "expected revision " + expected.revision() + ", found " + v.revision());
     }
     long rev = state.revision() + 1;
@@ -340,6 +340,68 @@ public final class LocalMetadataService implements MetadataService, Coordination
   @Override
   public LeaderElection election(String name, String candidate) {
     return coordination.election(name, candidate);
+  }
+
+  private final byte[] token = newToken();
+
+  private static byte[] newToken() {
+    byte[] t = new byte[16];
+    new java.security.SecureRandom().nextBytes(t);
+    return t;
+  }
+
+  /**
+   * The token of this process's cluster (random, kept in memory: every peer that shares this
+   * service lives and restarts with it) and the epochs of the locks this service granted.
+   */
+  @Override
+  public PeerAuthority authority() {
+    checkOpenUnlocked();
+    return new PeerAuthority() {
+      @Override
+      public byte[] clusterToken() {
+        return token.clone();
+      }
+
+      @Override
+      public boolean isCurrent(long volumeId, long epoch) {
+        synchronized (LocalMetadataService.this) {
+          checkOpen();
+          VolumeLock held = locks.get(volumeId);
+          return held != null && held.epoch() == epoch;
+        }
+      }
+    };
+  }
+
+  /** Local metadata keeps no cluster defaults: reads are empty, changes are refused. */
+  @Override
+  public ClusterDefaultsStore defaults() {
+    return new ClusterDefaultsStore() {
+      @Override
+      public Optional<io.torus.ClusterAdmin.Defaults> read() {
+        return Optional.empty();
+      }
+
+      @Override
+      public io.torus.ClusterAdmin.Defaults initialize(int replication, int blockSize,
+          boolean force) {
+        throw refused();
+      }
+
+      @Override
+      public io.torus.ClusterAdmin.Defaults setReplication(int replication) {
+        throw refused();
+      }
+
+      private TorusException refused() {
+        return TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
+      }
+    };
+  }
+
+  private synchronized void checkOpenUnlocked() {
+    checkOpen();
   }
 
   @Override

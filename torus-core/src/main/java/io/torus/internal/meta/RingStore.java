@@ -21,7 +21,7 @@ public interface RingStore {
    * @param expectedVersion the version read, or 0 if there is no ring yet
    * @param encoded the new ring's bytes; copied
    * @return the stored ring, version {@code expectedVersion + 1}
-   * @throws io.torus.ConcurrentModificationException if the version is not
+   * @throws io.torus.ConcurrentUpdateException if the version is not
    *     {@code expectedVersion} (the message names the version found); nothing was stored
    */
   VersionedRing update(long expectedVersion, byte[] encoded);

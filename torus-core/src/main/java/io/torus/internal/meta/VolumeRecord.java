@@ -1,6 +1,6 @@
 package io.torus.internal.meta;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.VolumeInfo;
 import io.torus.spi.CloneOrigin;
 import io.torus.spi.Head;

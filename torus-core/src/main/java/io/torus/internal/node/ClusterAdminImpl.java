@@ -3,8 +3,7 @@ package io.torus.internal.node;
 import io.torus.ClusterAdmin;
 import io.torus.TorusException;
 import io.torus.internal.meta.Coordination;
-import io.torus.internal.meta.EtcdClusterDefaults;
-import io.torus.internal.meta.EtcdMetadataService;
+import io.torus.internal.meta.ClusterDefaultsStore;
 import io.torus.internal.meta.PeerStatus;
 import io.torus.internal.meta.VersionedRing;
 import io.torus.internal.ring.Ring;
@@ -24,11 +23,11 @@ import java.util.Optional;
 final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
   private final boolean clustered;
   private final Coordination coordination;
-  private final EtcdClusterDefaults defaults;
+  private final ClusterDefaultsStore defaults;
   private final MetadataService meta;
 
   private ClusterAdminImpl(boolean clustered, Coordination coordination,
-      EtcdClusterDefaults defaults, MetadataService meta) {
+      ClusterDefaultsStore defaults, MetadataService meta) {
     this.meta = meta;
     this.clustered = clustered;
     this.coordination = coordination;
@@ -38,9 +37,8 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
   /** The admin view of a node's cluster. */
   static ClusterAdminImpl start(MetadataService meta, NodeConfig c) {
     Coordination coord = meta instanceof Coordination co ? co : null;
-    EtcdClusterDefaults defaults = meta instanceof EtcdMetadataService etcd
-        ? new EtcdClusterDefaults(etcd) : null;
-    return new ClusterAdminImpl(c.clustered(), coord, defaults, meta);
+    return new ClusterAdminImpl(c.clustered(), coord, coord == null ? null : coord.defaults(),
+        meta);
   }
 
   @Override
@@ -132,7 +130,7 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
     return d;
   }
 
-  private EtcdClusterDefaults etcdDefaults() {
+  private ClusterDefaultsStore etcdDefaults() {
     if (defaults == null) {
       throw TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
     }

@@ -1,8 +1,8 @@
 package io.torus.internal.node;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.GcResult;
-import io.torus.Futures;
+import io.torus.internal.Futures;
 import io.torus.internal.gc.BlockHolder;
 import io.torus.internal.gc.GarbageCollector;
 import io.torus.internal.layer.BlockLayer;

@@ -9,7 +9,7 @@ import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.DistributedBlockLayer;
 import io.torus.internal.layer.PeerHealth;
 import io.torus.internal.meta.Coordination;
-import io.torus.internal.meta.EtcdPeerAuthority;
+import io.torus.internal.meta.PeerAuthority;
 import io.torus.internal.meta.PeerInfo;
 import io.torus.internal.meta.VersionedRing;
 import io.torus.internal.rebalance.RebalanceCoordinator;
@@ -60,13 +60,13 @@ final class ClusterMember implements AutoCloseable {
   private ScheduledExecutorService reporter;
   private final Coordination coordination;
   /** The cluster token and epoch checks of the peer protocol. */
-  private final EtcdPeerAuthority authority;
+  private final PeerAuthority authority;
 
   ClusterMember(NodeConfig c, String nodeId, MetadataService meta, Coordination coordination,
       List<BlockStore> stores) {
     this.config = c;
     this.coordination = coordination;
-    this.authority = EtcdPeerAuthority.open(coordination); // before any thread is started
+    this.authority = coordination.authority(); // before any thread is started
     this.callbacks = Executors.newFixedThreadPool(4, daemon("torus-peer-callback-"));
     this.workers = Executors.newFixedThreadPool(8, daemon("torus-peer-worker-"));
     this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));

@@ -1,6 +1,6 @@
 package io.torus.internal.node;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.BlockUnavailableException;
 import io.torus.BlockVolume;
 import io.torus.GcResult;

@@ -1,6 +1,6 @@
 package io.torus.internal.rebalance;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,6 @@
 package io.torus.internal.rebalance;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.VolumeInfo;
 import io.torus.internal.layer.PeerView;

@@ -1,6 +1,6 @@
 package io.torus.internal.rebalance;
 
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.internal.meta.RingStore;
 import io.torus.internal.meta.VersionedRing;
 import io.torus.internal.ring.Ring;
@@ -37,7 +37,7 @@ public final class RingEditor {
     try {
       VersionedRing stored = store.update(expected, RingCodec.encode(versioned));
       return Optional.of(versioned.withVersion(stored.version()));
-    } catch (ConcurrentModificationException e) {
+    } catch (ConcurrentUpdateException e) {
       return Optional.empty();
     }
   }

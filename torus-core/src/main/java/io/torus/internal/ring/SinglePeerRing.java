@@ -1,6 +1,6 @@
 package io.torus.internal.ring;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import java.util.List;
 
 /** Everything on one peer (replication is necessarily 1). Immutable and thread-safe. */

@@ -1,6 +1,6 @@
 package io.torus.internal.ring;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.TorusException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,6 +1,6 @@
 package io.torus.internal.storage;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.RefConflictException;

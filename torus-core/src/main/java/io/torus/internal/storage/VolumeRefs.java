@@ -1,7 +1,7 @@
 package io.torus.internal.storage;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.TorusException;
 import java.util.ArrayList;
 import java.util.List;

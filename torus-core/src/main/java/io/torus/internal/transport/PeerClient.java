@@ -13,7 +13,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.RefConflictException;

@@ -1,6 +1,6 @@
 package io.torus.internal.transport;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.internal.transport.proto.Header;
 import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;

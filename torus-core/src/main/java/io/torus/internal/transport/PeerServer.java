@@ -19,7 +19,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.RefConflictException;

@@ -61,7 +61,7 @@ public final class PeerTransport implements AutoCloseable {
   }
 
   /**
-   * A transport whose token-authorized requests ({@link PeerClient#delete(io.torus.BlockRef,
+   * A transport whose token-authorized requests ({@link PeerClient#delete(io.torus.spi.BlockRef,
    * java.time.Duration)}) carry {@code clusterToken}.
    *
    * @param nodeId this node's id, sent in the handshake

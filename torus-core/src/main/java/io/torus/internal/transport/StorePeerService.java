@@ -1,6 +1,6 @@
 package io.torus.internal.transport;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.TorusException;
 import io.torus.internal.ring.Hash64;

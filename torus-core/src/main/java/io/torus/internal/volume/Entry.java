@@ -1,6 +1,6 @@
 package io.torus.internal.volume;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 
 /** What an open volume knows of one block that changed since its last commit. */
 abstract class Entry {

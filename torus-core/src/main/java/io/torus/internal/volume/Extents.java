@@ -1,6 +1,6 @@
 package io.torus.internal.volume;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.Extent;
 import io.torus.internal.map.BlockMap;
 import java.util.ArrayList;

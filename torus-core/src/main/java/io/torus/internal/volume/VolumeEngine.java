@@ -1,9 +1,9 @@
 package io.torus.internal.volume;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.BlockVolume;
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.Extent;
@@ -423,8 +423,8 @@ public final class VolumeEngine implements BlockVolume {
 
   private TorusException fencedError(TorusException cause) {
     String msg = "volume '" + info.name() + "' is fenced: " + cause.getMessage();
-    return cause instanceof ConcurrentModificationException
-        ? new ConcurrentModificationException(msg, cause)
+    return cause instanceof ConcurrentUpdateException
+        ? new ConcurrentUpdateException(msg, cause)
         : new LeaseLostException(msg, cause);
   }
 
@@ -976,11 +976,11 @@ public final class VolumeEngine implements BlockVolume {
         if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
           fence((LeaseLostException) e);
         }
-        if (e instanceof ConcurrentModificationException && !doubtful.isEmpty()) {
+        if (e instanceof ConcurrentUpdateException && !doubtful.isEmpty()) {
           if (adoptDoubtfulHead()) {
             throw new DoubtSettled();
           }
-          fence((ConcurrentModificationException) e);
+          fence((ConcurrentUpdateException) e);
         }
         throw e;
       }
@@ -1070,8 +1070,8 @@ public final class VolumeEngine implements BlockVolume {
   private Head commitHead(BlockRef root, long generation) {
     try {
       return meta.commitHead(lock, head, root, generation);
-    } catch (LeaseLostException | ConcurrentModificationException e) {
-      if (!(e instanceof ConcurrentModificationException && !doubtful.isEmpty())) {
+    } catch (LeaseLostException | ConcurrentUpdateException e) {
+      if (!(e instanceof ConcurrentUpdateException && !doubtful.isEmpty())) {
         fence(e); // a moved head while in doubt is looked at by flushOnce first
       }
       throw e;

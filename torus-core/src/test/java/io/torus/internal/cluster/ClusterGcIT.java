@@ -3,7 +3,7 @@ package io.torus.internal.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.BlockVolume;
 import io.torus.GcResult;
 import io.torus.Torus;

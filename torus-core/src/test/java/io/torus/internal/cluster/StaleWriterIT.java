@@ -62,7 +62,7 @@ class StaleWriterIT {
         }
         signal(a, "CONT");
         in.println("FLUSH");
-        String fenced = "(LeaseLostException|StaleEpochException|ConcurrentModificationException)";
+        String fenced = "(LeaseLostException|StaleEpochException|ConcurrentUpdateException)";
         String first = out.readLine();
         System.out.println("writer A after resume: " + first);
         assertThat(first).matches("FAILED FLUSH " + fenced);

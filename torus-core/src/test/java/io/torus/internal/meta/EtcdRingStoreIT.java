@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.TorusException;
 import io.torus.testing.etcd.EtcdCluster;
 import java.nio.charset.StandardCharsets;
@@ -112,10 +112,10 @@ class EtcdRingStoreIT {
     RingStore b = node(etcd.endpoints()).ring();
     a.update(0, ring(1));
     assertThatThrownBy(() -> b.update(0, ring(1)))
-        .isInstanceOf(ConcurrentModificationException.class).hasMessageContaining("is 1");
+        .isInstanceOf(ConcurrentUpdateException.class).hasMessageContaining("is 1");
     b.update(1, ring(2));
     assertThatThrownBy(() -> a.update(1, new byte[] {9}))
-        .isInstanceOf(ConcurrentModificationException.class).hasMessageContaining("is 2");
+        .isInstanceOf(ConcurrentUpdateException.class).hasMessageContaining("is 2");
     assertThat(a.read()).contains(new VersionedRing(2, ring(2)));
     assertThatThrownBy(() -> a.update(-1, ring(0))).isInstanceOf(TorusException.class)
         .hasMessageContaining("-1");

@@ -3,7 +3,7 @@ package io.torus.internal.meta;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.torus.ConcurrentModificationException;
+import io.torus.ConcurrentUpdateException;
 import io.torus.TorusException;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,7 +30,7 @@ class LocalCoordinationTest {
     meta.ring().update(0, new byte[] {1});
     meta.ring().update(1, new byte[] {2});
     assertThatThrownBy(() -> meta.ring().update(1, new byte[] {3}))
-        .isInstanceOf(ConcurrentModificationException.class).hasMessageContaining("is 2");
+        .isInstanceOf(ConcurrentUpdateException.class).hasMessageContaining("is 2");
     List<Long> late = new CopyOnWriteArrayList<>();
     meta.ring().watch(r -> late.add(r.version()));
     meta.ring().update(2, new byte[] {3});

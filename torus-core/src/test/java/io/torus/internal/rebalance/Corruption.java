@@ -1,6 +1,6 @@
 package io.torus.internal.rebalance;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -28,7 +28,7 @@ final class Corruption {
       if (needles.size() == n) {
         break;
       }
-      if (ref.kind() != io.torus.BlockKind.DATA) {
+      if (ref.kind() != io.torus.spi.BlockKind.DATA) {
         continue;
       }
       ByteBuffer b = c.peerClient(i).get(ref, RebalanceCluster.D).join();

@@ -2,8 +2,8 @@ package io.torus.internal.rebalance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package io.torus.internal.rebalance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.BlockVolume;
 import io.torus.ReadLevel;
 import io.torus.Torus;

@@ -3,8 +3,8 @@ package io.torus.internal.rebalance;
 import static io.torus.testing.Blocks.crc;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.VolumeInfo;
 import io.torus.internal.layer.PeerView;
 import io.torus.internal.meta.RebalanceStore;

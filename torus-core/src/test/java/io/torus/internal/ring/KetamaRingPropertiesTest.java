@@ -2,8 +2,8 @@ package io.torus.internal.ring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

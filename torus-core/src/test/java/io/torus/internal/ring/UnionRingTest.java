@@ -2,7 +2,7 @@ package io.torus.internal.ring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -4,8 +4,8 @@ import static io.torus.internal.storage.TestBlocks.bytes;
 import static io.torus.internal.storage.TestBlocks.crc;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import java.io.BufferedReader;
 import java.io.IOException;

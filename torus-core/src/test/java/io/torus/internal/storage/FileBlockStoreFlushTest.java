@@ -5,8 +5,8 @@ import static io.torus.internal.storage.TestBlocks.crc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package io.torus.internal.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockRef;
+import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStoreContract;
 import java.io.IOException;

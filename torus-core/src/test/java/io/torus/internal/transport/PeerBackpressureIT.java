@@ -4,8 +4,8 @@ import static io.torus.testing.Blocks.crc;
 import static io.torus.testing.Blocks.block;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.internal.storage.FaultyBlockStore;
 import io.torus.internal.transport.proto.Header;
 import io.torus.internal.transport.proto.Op;

@@ -4,8 +4,8 @@ import static io.torus.testing.Blocks.crc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.RefConflictException;
 import io.torus.TorusException;

@@ -5,8 +5,8 @@ import static io.torus.testing.Blocks.block;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.torus.BlockKind;
-import io.torus.BlockRef;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.TorusException;
 import io.torus.internal.storage.MemoryBlockStore;
 import java.io.DataOutputStream;

@@ -1,8 +1,8 @@
 package io.torus.examples.cli;
 
+import io.torus.TorusException;
 import io.torus.BlockVolume;
 import io.torus.Extent;
-import io.torus.Futures;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,7 +75,11 @@ final class ContentScan {
           }
           bufs.add(bs);
         }
-        Futures.join(CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)));
+        try {
+          CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).join();
+        } catch (RuntimeException e) {
+          throw TorusException.of(e);
+        }
         for (int i = 0; i < bufs.size(); i++) {
           long at = first + (long) i * CHUNK;
           visitor.chunk(at, (int) Math.min(CHUNK, w + wlen - at), bufs.get(i));

@@ -1,4 +1,6 @@
-package io.torus;
+package io.torus.spi;
+
+import io.torus.TorusException;
 
 /** What a stored block holds. The numeric id is part of every on-disk and wire format. */
 public enum BlockKind {

@@ -1,5 +1,6 @@
-package io.torus;
+package io.torus.spi;
 
+import io.torus.TorusException;
 import java.util.Objects;
 
 /**

@@ -1,5 +1,7 @@
-package io.torus;
+package io.torus.spi;
 
+import io.torus.TorusException;
+import io.torus.VolumeSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

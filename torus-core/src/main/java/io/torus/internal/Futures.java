@@ -1,5 +1,6 @@
-package io.torus;
+package io.torus.internal;
 
+import io.torus.TorusException;
 import java.util.concurrent.CompletableFuture;
 
 /** Joins futures for the blocking twins of async methods, rethrowing the original error. */
