@@ -67,7 +67,7 @@ final class EtcdLeaderElection implements LeaderElection {
   EtcdLeaderElection(EtcdMetadataService meta, String name, String candidate) {
     this.meta = meta;
     this.name = EtcdLayout.checkElectionName(name);
-    this.candidate = LocalMetadataService.checkHolder(candidate);
+    this.candidate = HeadRules.checkHolder(candidate);
     this.prefix = meta.layout().electionPrefix(name);
     this.notifier = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "torus-election-" + name);

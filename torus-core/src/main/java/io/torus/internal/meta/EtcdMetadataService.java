@@ -312,14 +312,14 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
 
   @Override
   public VolumeLock lockVolume(long volumeId, String holder) {
-    LocalMetadataService.checkHolder(holder);
+    HeadRules.checkHolder(holder);
     checkOpen();
     String lockKey = layout.lockKey(volumeId);
     String headKey = layout.headKey(volumeId);
     for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       long lease = session.leaseId();
       Head h = head(volumeId);
-      long gen = LocalMetadataService.lockedGeneration(h);
+      long gen = HeadRules.lockedGeneration(h);
       long reserved = gen + Head.RESERVATION;
       TxnResponse r = await(kv.txn()
           .If(absent(lockKey), modRevision(headKey, h.revision()))
@@ -352,7 +352,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   public Head commitHead(VolumeLock lock, Head expected, BlockRef root, long generation) {
     Objects.requireNonNull(lock, "lock");
     Objects.requireNonNull(expected, "expected");
-    LocalMetadataService.checkCommit(lock, expected, root, generation);
+    HeadRules.checkCommit(lock, expected, root, generation);
     checkOpen();
     long id = lock.volumeId();
     Long lease = held.get(lock.epoch());
@@ -362,7 +362,7 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     }
     String lockKey = layout.lockKey(id);
     String headKey = layout.headKey(id);
-    long reserved = LocalMetadataService.committedReservation(expected, generation);
+    long reserved = HeadRules.committedReservation(expected, generation);
     String value = EtcdLayout.encodeHead(root, generation, reserved);
     TxnResponse r = await(kv.txn()
         .If(new Cmp(bytes(lockKey), Cmp.Op.EQUAL, CmpTarget.createRevision(lock.epoch())),

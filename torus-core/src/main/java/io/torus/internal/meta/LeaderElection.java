@@ -15,6 +15,19 @@ import java.util.Optional;
  */
 public interface LeaderElection extends AutoCloseable {
 
+  /**
+   * Throws {@link io.torus.TorusException} (EINVAL) unless {@code name} is a valid election
+   * name: 1 to 128 of {@code [A-Za-z0-9._-]}, not starting with '.' or '-'.
+   */
+  static String checkName(String name) {
+    try {
+      return io.torus.VolumeSpec.checkName(name);
+    } catch (io.torus.TorusException e) {
+      throw io.torus.TorusException.invalid("bad election name (1-128 of [A-Za-z0-9._-], not"
+          + " starting with '.' or '-'): " + (name == null ? "null" : "'" + name + "'"));
+    }
+  }
+
   /** The election's name. */
   String name();
 

@@ -20,7 +20,7 @@ import io.torus.internal.layer.LocalBlockLayer;
 import io.torus.internal.map.MapNode;
 import io.torus.internal.meta.EtcdMetadataService;
 import io.torus.internal.meta.EtcdOptions;
-import io.torus.internal.meta.LocalMetadataService;
+import io.torus.internal.meta.local.LocalMetadataService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;

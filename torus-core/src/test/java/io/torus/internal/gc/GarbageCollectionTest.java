@@ -11,7 +11,7 @@ import io.torus.Torus;
 import io.torus.TorusException;
 import io.torus.VolumeInfo;
 import io.torus.VolumeSpec;
-import io.torus.internal.meta.LocalMetadataService;
+import io.torus.internal.meta.local.LocalMetadataService;
 import io.torus.spi.BlockStore;
 import io.torus.spi.Head;
 import io.torus.spi.MetadataService;

@@ -8,7 +8,7 @@ import io.torus.LeaseLostException;
 import io.torus.Torus;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
-import io.torus.internal.meta.LocalMetadataService;
+import io.torus.internal.meta.local.LocalMetadataService;
 import io.torus.internal.storage.MemoryBlockStore;
 import java.nio.ByteBuffer;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.local;
 
 import io.torus.ErrorCode;
 import io.torus.TorusException;

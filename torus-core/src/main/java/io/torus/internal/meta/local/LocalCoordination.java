@@ -1,5 +1,15 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.local;
 
+import io.torus.internal.meta.HeadRules;
+import io.torus.internal.meta.LeaderElection;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.PeerRegistry;
+import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.meta.RebalanceStore;
+import io.torus.internal.meta.ReplicationReport;
+import io.torus.internal.meta.RingStore;
+import io.torus.internal.meta.Subscription;
+import io.torus.internal.meta.VersionedRing;
 import io.torus.ConcurrentUpdateException;
 import io.torus.ErrorCode;
 import io.torus.TorusClosedException;
@@ -60,8 +70,8 @@ final class LocalCoordination implements AutoCloseable {
 
   public synchronized LeaderElection election(String name, String candidate) {
     checkOpen();
-    return new Candidate(EtcdLayout.checkElectionName(name),
-        LocalMetadataService.checkHolder(candidate));
+    return new Candidate(LeaderElection.checkName(name),
+        HeadRules.checkHolder(candidate));
   }
 
   private synchronized void checkOpen() {

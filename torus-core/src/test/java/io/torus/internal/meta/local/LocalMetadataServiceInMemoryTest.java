@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

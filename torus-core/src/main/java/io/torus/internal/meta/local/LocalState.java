@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.local;
 
 import java.util.Collections;
 import java.util.NavigableMap;

@@ -1,5 +1,11 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.local;
 
+import io.torus.internal.meta.Eventually;
+import io.torus.internal.meta.LeaderElection;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.meta.Subscription;
+import io.torus.internal.meta.VersionedRing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,17 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.local;
 
+import static io.torus.internal.meta.HeadRules.checkCommit;
+import static io.torus.internal.meta.HeadRules.checkHolder;
+import static io.torus.internal.meta.HeadRules.committedReservation;
+import static io.torus.internal.meta.HeadRules.lockedGeneration;
+
+import io.torus.internal.meta.ClusterDefaultsStore;
+import io.torus.internal.meta.Coordination;
+import io.torus.internal.meta.LeaderElection;
+import io.torus.internal.meta.PeerAuthority;
+import io.torus.internal.meta.PeerRegistry;
+import io.torus.internal.meta.RebalanceStore;
+import io.torus.internal.meta.RingStore;
 import io.torus.spi.BlockRef;
 import io.torus.ConcurrentUpdateException;
 import io.torus.LeaseLostException;
@@ -419,44 +431,6 @@ public final class LocalMetadataService implements MetadataService, Coordination
   @Override
   public String toString() {
     return "LocalMetadataService[" + (file == null ? "in memory" : file.path()) + "]";
-  }
-
-  /** Validates a commit's arguments; shared with the etcd service. */
-  static void checkCommit(VolumeLock lock, Head expected, BlockRef root, long generation) {
-    if (expected.volumeId() != lock.volumeId()) {
-      throw TorusException.invalid("head of volume " + expected.volumeId()
-          + " does not belong to the lock of volume " + lock.volumeId());
-    }
-    if (generation <= expected.generation()) {
-      throw TorusException.invalid("new generation " + generation
-          + " must be greater than the expected head's " + expected.generation());
-    }
-    if (generation > expected.reserved()) {
-      throw TorusException.invalid("new generation " + generation
-          + " is past the generations reserved for the writer (" + expected.reserved() + ")");
-    }
-  }
-
-  /**
-   * The generation a new writer lock moves a head to: everything an earlier writer may have
-   * written (up to its reservation) is then at or below it. Shared with the etcd service.
-   */
-  static long lockedGeneration(Head h) {
-    return Math.max(h.generation(), h.reserved()) + 1;
-  }
-
-  /** The reservation of a head committed at {@code generation}; shared with etcd. */
-  static long committedReservation(Head expected, long generation) {
-    return Math.max(expected.reserved(), generation + Head.RESERVATION);
-  }
-
-  /** Validates a lock holder name; shared with the etcd service. */
-  static String checkHolder(String holder) {
-    if (holder == null || holder.isBlank() || holder.length() > 1024) {
-      throw TorusException.invalid("lock holder must be 1 to 1024 characters, not blank: "
-          + (holder == null ? "null" : "'" + holder + "'"));
-    }
-    return holder;
   }
 
   private VolumeRecord existing(String name) {
