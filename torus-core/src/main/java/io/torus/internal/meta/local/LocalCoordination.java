@@ -18,9 +18,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,31 +34,64 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Coordination inside one process (the {@link LocalMetadataService}): the peer registry, the
- * ring and elections, kept in memory. There is no session to lose, so a registered peer is up
- * until its registry is closed and a leader leads until it resigns.
+ * Coordination inside one process, shared by every node of it that uses the same
+ * {@link LocalMetadataService}: the peer registry (one {@link #newRegistry registry} per node
+ * session over one member table), the ring and elections. Member records and the ring are
+ * persisted with the service's state; whether a peer is up, election terms and replication
+ * reports live in memory. A registered peer is up until its registry is closed (its node
+ * stops or its session expires); a leader leads until it resigns.
  *
- * <p>Concurrency: thread-safe; state is guarded by this object's monitor. Listener calls run
- * one at a time, in order, on one daemon thread ({@code torus-local-coordination}).
+ * <p>Concurrency: thread-safe; all state is guarded by the service's monitor ({@code lock}),
+ * the same one that guards volumes, so one change never interleaves with another. Listener
+ * calls run one at a time, in order, on one daemon thread ({@code torus-local-coordination}).
+ *
+ * <p>Failure: a change to members or the ring is written through {@link Store} before it is
+ * visible; if that write throws, nothing changed.
  */
 final class LocalCoordination implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LocalCoordination.class);
 
+  /** Where members and the ring are persisted (the service's state file). */
+  interface Store {
+    /** Durably stores these members and ring, or throws; called under the lock. */
+    void save(NavigableMap<String, PeerInfo> members, VersionedRing ring);
+  }
+
+  private final Object lock;
+  private final Store store;
   private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "torus-local-coordination");
     t.setDaemon(true);
     return t;
   });
-  private final Peers peers = new Peers();
+  private NavigableMap<String, PeerInfo> members;
+  private final Set<String> alive = new TreeSet<>();
+  private VersionedRing current;
+  private final Registry defaultRegistry = new Registry();
   private final Ring ring = new Ring();
   private final Rebalance rebalance = new Rebalance();
   private final Map<String, LinkedHashSet<Candidate>> elections = new TreeMap<>();
   private long lastTerm;
   private boolean closed;
 
+  LocalCoordination(Object lock, Store store, NavigableMap<String, PeerInfo> members,
+      VersionedRing ring) {
+    this.lock = lock;
+    this.store = store;
+    this.members = new TreeMap<>(members);
+    this.current = ring;
+  }
+
+  /** The registry of a node that uses the service directly (not through a session). */
   public PeerRegistry peers() {
     checkOpen();
-    return peers;
+    return defaultRegistry;
+  }
+
+  /** A registry for one more node sharing this coordination. */
+  PeerRegistry newRegistry() {
+    checkOpen();
+    return new Registry();
   }
 
   public RingStore ring() {
@@ -68,16 +104,25 @@ final class LocalCoordination implements AutoCloseable {
     return rebalance;
   }
 
-  public synchronized LeaderElection election(String name, String candidate) {
-    checkOpen();
-    return new Candidate(LeaderElection.checkName(name),
-        HeadRules.checkHolder(candidate));
+  public LeaderElection election(String name, String candidate) {
+    synchronized (lock) {
+      checkOpen();
+      return new Candidate(LeaderElection.checkName(name), HeadRules.checkHolder(candidate));
+    }
   }
 
-  private synchronized void checkOpen() {
-    if (closed) {
-      throw new TorusClosedException("local coordination is closed");
+  private void checkOpen() {
+    synchronized (lock) {
+      if (closed) {
+        throw new TorusClosedException("local coordination is closed");
+      }
     }
+  }
+
+  private void save(NavigableMap<String, PeerInfo> nextMembers, VersionedRing nextRing) {
+    store.save(nextMembers, nextRing);
+    members = nextMembers;
+    current = nextRing;
   }
 
   private void notify(Runnable call) {
@@ -96,7 +141,7 @@ final class LocalCoordination implements AutoCloseable {
 
   @Override
   public void close() {
-    synchronized (this) {
+    synchronized (lock) {
       if (closed) {
         return;
       }
@@ -110,87 +155,113 @@ final class LocalCoordination implements AutoCloseable {
     }
   }
 
-  /** The peers of this process. */
-  private final class Peers implements PeerRegistry {
-    private final Map<String, PeerStatus> known = new TreeMap<>();
+  /** One node's registration over the shared member table. */
+  private final class Registry implements PeerRegistry {
     private PeerInfo self;
 
     @Override
     public void register(PeerInfo info) {
       Objects.requireNonNull(info, "info");
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
+        TreeMap<String, PeerInfo> next = new TreeMap<>(members);
+        next.put(info.nodeId(), info);
+        save(next, current);
         if (self != null && !self.nodeId().equals(info.nodeId())) {
-          known.put(self.nodeId(), new PeerStatus(self, false));
+          alive.remove(self.nodeId());
         }
         self = info;
-        known.put(info.nodeId(), new PeerStatus(info, true));
+        alive.add(info.nodeId());
       }
     }
 
+    /** Updates usage in memory; it is persisted with the next registration or close. */
     @Override
     public PeerInfo refresh(long capacityBytes, long usedBytes) {
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
         if (self == null) {
           throw TorusException.invalid("this node is not registered as a peer; register "
               + "first");
         }
-        register(self.withUsage(capacityBytes, usedBytes));
+        self = self.withUsage(capacityBytes, usedBytes);
+        TreeMap<String, PeerInfo> next = new TreeMap<>(members);
+        next.put(self.nodeId(), self);
+        members = next;
         return self;
       }
     }
 
     @Override
     public List<PeerStatus> peers() {
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
-        return new ArrayList<>(known.values());
+        List<PeerStatus> out = new ArrayList<>(members.size());
+        for (PeerInfo p : members.values()) {
+          out.add(new PeerStatus(p, alive.contains(p.nodeId())));
+        }
+        return out;
       }
     }
 
     @Override
     public Optional<PeerStatus> peer(String nodeId) {
       PeerInfo.checkNodeId(nodeId);
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
-        return Optional.ofNullable(known.get(nodeId));
+        PeerInfo p = members.get(nodeId);
+        return p == null ? Optional.empty()
+            : Optional.of(new PeerStatus(p, alive.contains(nodeId)));
       }
     }
 
     @Override
     public boolean remove(String nodeId) {
       PeerInfo.checkNodeId(nodeId);
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
-        PeerStatus p = known.get(nodeId);
-        if (p != null && p.up()) {
+        if (alive.contains(nodeId)) {
           throw new TorusException(ErrorCode.EPERM, "peer '" + nodeId + "' is up; stop it"
               + " before removing it");
         }
-        return known.remove(nodeId) != null;
+        if (!members.containsKey(nodeId)) {
+          return false;
+        }
+        TreeMap<String, PeerInfo> next = new TreeMap<>(members);
+        next.remove(nodeId);
+        save(next, current);
+        return true;
       }
     }
 
+    /** Marks this node down; its member record (with the last usage) stays. */
     @Override
     public void close() {
-      synchronized (LocalCoordination.this) {
-        if (self != null) {
-          known.put(self.nodeId(), new PeerStatus(self, false));
-          self = null;
+      synchronized (lock) {
+        if (self == null) {
+          return;
         }
+        alive.remove(self.nodeId());
+        if (!closed) {
+          try {
+            save(members, current);
+          } catch (RuntimeException e) {
+            LOG.warn("could not persist the last usage of peer {}: {}", self.nodeId(),
+                e.toString());
+          }
+        }
+        self = null;
       }
     }
   }
 
-  /** The ring of this process. */
+  /** The ring shared by the nodes of this process. */
   private final class Ring implements RingStore {
     private final List<RingListener> listeners = new CopyOnWriteArrayList<>();
-    private VersionedRing current;
 
     @Override
     public Optional<VersionedRing> read() {
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
         return Optional.ofNullable(current);
       }
@@ -202,14 +273,14 @@ final class LocalCoordination implements AutoCloseable {
         throw TorusException.invalid("expected ring version must be >= 0: " + expectedVersion);
       }
       VersionedRing next = new VersionedRing(expectedVersion + 1, encoded);
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
         long found = current == null ? 0 : current.version();
         if (found != expectedVersion) {
           throw new ConcurrentUpdateException("ring version is " + found + ", not the "
               + "expected " + expectedVersion + "; nothing was stored");
         }
-        current = next;
+        save(members, next);
         for (RingListener l : listeners) {
           LocalCoordination.this.notify(() -> l.ringChanged(next));
         }
@@ -220,7 +291,7 @@ final class LocalCoordination implements AutoCloseable {
     @Override
     public Subscription watch(RingListener listener) {
       Objects.requireNonNull(listener, "listener");
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
         // Wrapped so one listener added twice is two subscriptions.
         RingListener mine = listener::ringChanged;
@@ -258,7 +329,7 @@ final class LocalCoordination implements AutoCloseable {
 
     @Override
     public void campaign() {
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
         elections.computeIfAbsent(name, n -> new LinkedHashSet<>()).add(this);
         settle(name);
@@ -267,7 +338,7 @@ final class LocalCoordination implements AutoCloseable {
 
     @Override
     public void resign() {
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         LinkedHashSet<Candidate> c = elections.get(name);
         if (c != null && c.remove(this)) {
           if (term != 0) {
@@ -282,14 +353,14 @@ final class LocalCoordination implements AutoCloseable {
 
     @Override
     public boolean isLeader() {
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         return term != 0;
       }
     }
 
     @Override
     public Optional<Leader> leader() {
-      synchronized (LocalCoordination.this) {
+      synchronized (lock) {
         checkOpen();
         LinkedHashSet<Candidate> c = elections.get(name);
         if (c == null || c.isEmpty()) {

@@ -50,6 +50,10 @@ import java.util.Optional;
  * copy of the state, written durably, and only then published, so a call that throws
  * changes nothing.
  *
+ * <p>Nodes of one process share a service through {@link #session() sessions}: each has its
+ * own peer registration, locks and leadership, released when its session ends, over the same
+ * volumes, ring and members (see {@link LocalCoordination}).
+ *
  * <p>Failure: writer locks live in memory only. They belong to this process, so after a
  * restart no volume is locked (the process that held a lock is gone). A damaged state file
  * makes {@link #open} throw {@link io.torus.ErrorCode#EIO} naming the file; it is never reset.
@@ -57,7 +61,7 @@ import java.util.Optional;
  */
 public final class LocalMetadataService implements MetadataService, Coordination {
   private final LocalStateFile file;
-  private final LocalCoordination coordination = new LocalCoordination();
+  private final LocalCoordination coordination;
   private final Clock clock;
   private final Map<Long, VolumeLock> locks = new HashMap<>();
   private LocalState state;
@@ -67,6 +71,19 @@ public final class LocalMetadataService implements MetadataService, Coordination
     this.file = file;
     this.clock = Objects.requireNonNull(clock, "clock");
     this.state = file == null ? LocalState.EMPTY : file.read();
+    this.coordination = new LocalCoordination(this,
+        (members, ring) -> publish(state.withCoordination(members, ring)), state.members(),
+        state.ring());
+  }
+
+  /**
+   * A session of one more node sharing this service (its own peer registration, locks,
+   * election candidacies and session listeners). Closing the session releases them; closing
+   * the service ends every session.
+   */
+  public LocalSession session() {
+    checkOpenUnlocked();
+    return new LocalSession(this, coordination.newRegistry());
   }
 
   /** A service kept in memory only; everything is lost when it is closed. */

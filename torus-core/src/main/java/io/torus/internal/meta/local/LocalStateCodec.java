@@ -4,6 +4,8 @@ import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.VersionedRing;
 import io.torus.spi.CloneOrigin;
 import io.torus.spi.Snapshot;
 import java.nio.BufferUnderflowException;
@@ -24,7 +26,7 @@ import java.util.zip.CRC32C;
  * | offset | size | field                                                        |
  * +--------+------+--------------------------------------------------------------+
  * | 0      | 4    | magic "TRMD" (0x54 0x52 0x4D 0x44)                           |
- * | 4      | 2    | format version, 3 (versions 1 and 2 are still read)          |
+ * | 4      | 2    | format version, 4 (versions 1 to 3 are still read)           |
  * | 6      | 2    | flags, 0                                                     |
  * | 8      | 4    | body length B                                                |
  * | 12     | B    | body                                                         |
@@ -40,6 +42,13 @@ import java.util.zip.CRC32C;
  * | 8    | last revision handed out (head revisions and lock epochs)               |
  * | 4    | volume count N                                                          |
  * | ...  | N volume entries, sorted by name                                        |
+ * | -- version 4 only from here --                                                 |
+ * | 4    | peer member count M                                                     |
+ * | ...  | M member entries, sorted by node id                                     |
+ * | 1    | ring present: 0 or 1                                                    |
+ * | 8    | ring version (>= 1)                      } only when present            |
+ * | 4    | ring length R (1 .. 16 MiB)              } only when present            |
+ * | R    | ring bytes (see {@link io.torus.internal.ring.RingCodec}) } when present |
  * +------+-------------------------------------------------------------------------+
  *
  * Volume entry
@@ -67,6 +76,17 @@ import java.util.zip.CRC32C;
  * | 8    | reserved generation (>= head generation; see {@link io.torus.spi.Head}) |
  * +------+-------------------------------------------------------------------------+
  *
+ * Member entry (version 4): a peer that shares the service, as it last registered
+ * +------+-------------------------------------------------------------------------+
+ * | 2+L  | node id (length, ASCII)                                                 |
+ * | 2+L  | address host:port (length, ASCII)                                       |
+ * | 8    | capacity in bytes                                                       |
+ * | 8    | used bytes                                                              |
+ * | 4    | peer protocol version                                                   |
+ * | 8    | started: seconds since the epoch                                        |
+ * | 4    | started: nanoseconds                                                    |
+ * +------+-------------------------------------------------------------------------+
+ *
  * Snapshot entry (version 2)
  * +------+-------------------------------------------------------------------------+
  * | 2+L  | name (length, ASCII)                                                    |
@@ -86,11 +106,13 @@ final class LocalStateCodec {
   /** "TRMD". */
   static final int MAGIC = 0x54524D44;
   /** The format version written. */
-  static final int VERSION = 3;
+  static final int VERSION = 4;
   /** The oldest format version read (no origins, no snapshots). */
   static final int MIN_VERSION = 1;
   static final int HEADER_BYTES = 12;
   static final int TRAILER_BYTES = 4;
+  /** The largest ring stored (a ring of thousands of peers is well below). */
+  static final int MAX_RING_BYTES = 16 << 20;
 
   private LocalStateCodec() {}
 
@@ -101,7 +123,7 @@ final class LocalStateCodec {
 
   /**
    * The file bytes of {@code state} in format {@code version} (1 drops origins and
-   * snapshots, 1 and 2 drop the reserved generation).
+   * snapshots, 1 and 2 drop the reserved generation, 1 to 3 drop peers and ring).
    */
   static byte[] encode(LocalState state, int version) {
     ByteBuffer body = ByteBuffer.allocate(1 << 16);
@@ -137,6 +159,9 @@ final class LocalStateCodec {
         body.putLong(v.reserved());
       }
     }
+    if (version >= 4) {
+      body = putCoordination(body, state);
+    }
     body.flip();
     int len = body.remaining();
     ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + len + TRAILER_BYTES);
@@ -153,6 +178,26 @@ final class LocalStateCodec {
     ByteBuffer bigger = ByteBuffer.allocate(Math.max(b.capacity() * 2, b.position() + more));
     b.flip();
     return bigger.put(b);
+  }
+
+  private static ByteBuffer putCoordination(ByteBuffer body, LocalState state) {
+    body = ensure(body, 4 + state.members().size() * 600);
+    body.putInt(state.members().size());
+    for (PeerInfo p : state.members().values()) {
+      putName(body, p.nodeId());
+      putName(body, p.address());
+      body.putLong(p.capacityBytes()).putLong(p.usedBytes()).putInt(p.protocolVersion());
+      putInstant(body, p.started());
+    }
+    VersionedRing ring = state.ring();
+    byte[] rb = ring == null ? new byte[0] : ring.bytes();
+    body = ensure(body, 13 + rb.length);
+    if (ring == null) {
+      body.put((byte) 0);
+    } else {
+      body.put((byte) 1).putLong(ring.version()).putInt(rb.length).put(rb);
+    }
+    return body;
   }
 
   private static void putName(ByteBuffer b, String name) {
@@ -230,10 +275,39 @@ final class LocalStateCodec {
         throw TorusException.invalid("inconsistent volume entry " + i + ": " + v);
       }
     }
-    if (b.hasRemaining()) {
-      throw TorusException.invalid(b.remaining() + " trailing bytes after the last volume");
+    TreeMap<String, PeerInfo> members = new TreeMap<>();
+    VersionedRing ring = null;
+    if (version >= 4) {
+      int m = b.getInt();
+      if (m < 0) {
+        throw TorusException.invalid("peer member count " + m);
+      }
+      for (int i = 0; i < m; i++) {
+        PeerInfo p = new PeerInfo(getName(b), getName(b), b.getLong(), b.getLong(), b.getInt(),
+            getInstant(b));
+        if (members.put(p.nodeId(), p) != null) {
+          throw TorusException.invalid("peer '" + p.nodeId() + "' stored twice");
+        }
+      }
+      int hasRing = b.get();
+      if (hasRing == 1) {
+        long ringVersion = b.getLong();
+        int len = b.getInt();
+        if (ringVersion < 1 || len < 1 || len > MAX_RING_BYTES || len > b.remaining()) {
+          throw TorusException.invalid("ring version " + ringVersion + ", length " + len);
+        }
+        byte[] rb = new byte[len];
+        b.get(rb);
+        ring = new VersionedRing(ringVersion, rb);
+      } else if (hasRing != 0) {
+        throw TorusException.invalid("ring flag " + hasRing);
+      }
     }
-    return new LocalState(nextId, revision, volumes);
+    if (b.hasRemaining()) {
+      throw TorusException.invalid(b.remaining() + " trailing bytes after the last "
+          + (version >= 4 ? "field" : "volume"));
+    }
+    return new LocalState(nextId, revision, volumes, members, ring);
   }
 
   private static VolumeRecord decodeVolume(ByteBuffer b, int version) {

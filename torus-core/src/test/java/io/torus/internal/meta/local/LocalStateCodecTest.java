@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.TorusException;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.VersionedRing;
 import io.torus.spi.CloneOrigin;
 import io.torus.spi.Snapshot;
 import java.time.Instant;
@@ -108,7 +110,7 @@ class LocalStateCodecTest {
 
   @Test
   void encodesVersion3ToTheGoldenBytesAndBack() {
-    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV3())))
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV3(), 3)))
         .isEqualTo(GOLDEN_V3);
     LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V3), "golden");
     assertThat(back).isEqualTo(sampleV3());
@@ -117,6 +119,56 @@ class LocalStateCodecTest {
     // Versions 1 and 2 have no reservation: it reads as the head's generation.
     assertThat(LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN), "v2").volumes()
         .get("b2").reserved()).isEqualTo(5);
+  }
+
+  /**
+   * {@link #sampleV4()} in format version 4: version 3's volumes, then two peer members and
+   * a ring (version 7, three bytes standing for an encoded ring).
+   */
+  static final String GOLDEN_V4 =
+      "54524d440004000000000157"                             // magic, version 4, length
+      + GOLDEN_V3.substring(24, GOLDEN_V3.length() - 8)       // version 3's body
+      + "00000002"                                            // 2 members
+      + "00026e31" + "000e3132372e302e302e313a34303031"       // n1, 127.0.0.1:4001
+      + "0000000040000000" + "0000000000001000" + "00000001"  // 1 GiB, 4096 used, v1
+      + "000000006553f103" + "00000007"                       // started
+      + "00026e32" + "000a5b3a3a315d3a34303032"               // n2, [::1]:4002
+      + "0000000080000000" + "0000000000000000" + "00000001"  // 2 GiB, 0 used, v1
+      + "000000006553f104" + "00000000"                       // started
+      + "01" + "0000000000000007" + "00000003" + "010203"     // ring version 7, 3 bytes
+      + "44a4f623";                                           // CRC32C
+
+  private static LocalState sampleV4() {
+    TreeMap<String, PeerInfo> members = new TreeMap<>();
+    members.put("n1", new PeerInfo("n1", "127.0.0.1:4001", 1 << 30, 4096, 1,
+        Instant.ofEpochSecond(1700000003, 7)));
+    members.put("n2", new PeerInfo("n2", "[::1]:4002", 2L << 30, 0, 1,
+        Instant.ofEpochSecond(1700000004)));
+    return sampleV3().withCoordination(members, new VersionedRing(7, new byte[] {1, 2, 3}));
+  }
+
+  @Test
+  void encodesVersion4ToTheGoldenBytesAndBack() {
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV4())))
+        .isEqualTo(GOLDEN_V4);
+    LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V4), "golden");
+    assertThat(back).isEqualTo(sampleV4());
+    assertThat(back.members().get("n1").started().getNano()).isEqualTo(7);
+    // Versions 1 to 3 have no peers and no ring.
+    LocalState v3 = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V3), "v3");
+    assertThat(v3.members()).isEmpty();
+    assertThat(v3.ring()).isNull();
+  }
+
+  @Test
+  void aRingFlagOtherThanZeroOrOneIsRefused() {
+    byte[] bytes = LocalStateCodec.encode(LocalState.EMPTY);
+    bytes[36] = 2; // the ring flag, under a recomputed CRC
+    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+    c.update(bytes, 0, bytes.length - 4);
+    java.nio.ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) c.getValue());
+    assertThatThrownBy(() -> LocalStateCodec.decode(bytes, "f"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("ring flag 2");
   }
 
   private static LocalState sample() {
@@ -144,18 +196,18 @@ class LocalStateCodecTest {
   @Test
   void emptyStateRoundTrips() {
     byte[] bytes = LocalStateCodec.encode(LocalState.EMPTY);
-    assertThat(bytes).hasSize(36);
+    assertThat(bytes).hasSize(41); // 16 framing, 20 counters, 4 member count, 1 ring flag
     assertThat(LocalStateCodec.decode(bytes, "empty")).isEqualTo(LocalState.EMPTY);
   }
 
   @Test
   void unknownVersionIsRefusedByName() {
     byte[] bytes = HexFormat.of().parseHex(GOLDEN);
-    bytes[5] = 4;
+    bytes[5] = 5;
     assertThatThrownBy(() -> LocalStateCodec.decode(bytes, "/x/metadata"))
         .isInstanceOf(TorusException.class)
         .hasMessageContaining("/x/metadata")
-        .hasMessageContaining("unsupported format version 4");
+        .hasMessageContaining("unsupported format version 5");
   }
 
   @Test
