@@ -1,0 +1,45 @@
+package io.torus.internal.meta;
+
+import io.torus.spi.MetadataService;
+import io.torus.testing.etcd.EtcdCluster;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The coordination contract against a real one-member etcd; each test its own prefix. */
+class EtcdCoordinationContractIT extends CoordinationContract {
+  @RegisterExtension
+  static final EtcdCluster ETCD = EtcdCluster.builder().members(1).build();
+
+  private static final AtomicInteger TEST = new AtomicInteger();
+  private String prefix;
+
+  @BeforeEach
+  void newPrefix() {
+    prefix = "/coordination/t" + TEST.incrementAndGet();
+  }
+
+  @Override
+  protected Session newSession() {
+    EtcdMetadataService m = EtcdMetadataService.builder().endpoints(ETCD.endpoints())
+        .rootPrefix(prefix).leaseTtl(Duration.ofSeconds(5))
+        .requestTimeout(Duration.ofSeconds(5)).build();
+    return new Session() {
+      @Override
+      public MetadataService meta() {
+        return m;
+      }
+
+      @Override
+      public Coordination coordination() {
+        return m;
+      }
+
+      @Override
+      public void close() {
+        m.close();
+      }
+    };
+  }
+}
