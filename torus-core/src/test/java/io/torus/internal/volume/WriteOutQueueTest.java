@@ -24,7 +24,7 @@ class WriteOutQueueTest {
         }
         v.write(BS, data.clear()); // one block in memory at the end
         assertThat(((VolumeEngine) v).queuedForWriteOut())
-            .isLessThanOrEqualTo(2 + VolumeEngine.QUEUE_SLACK + 1);
+            .isLessThanOrEqualTo(2 + DirtyBuffer.QUEUE_SLACK + 1);
         v.flush();
         ByteBuffer back = ByteBuffer.allocate(BS);
         v.read(0, back);

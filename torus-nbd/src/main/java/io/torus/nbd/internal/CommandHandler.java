@@ -5,7 +5,6 @@ import io.torus.BlockVolume;
 import io.torus.Extent;
 import io.torus.TorusException;
 import io.torus.nbd.NbdExport;
-import io.torus.nbd.internal.NbdConnection.Request;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

@@ -16,12 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection: frames the byte stream into the handshake's client flags and
- * options, then into transmission requests, and hands each to {@link OptionHandler} or
+ * One client connection: buffers the byte stream and frames it, handing the handshake to
+ * {@link OptionHandler} (which frames client flags and options) and transmission requests to
  * {@link CommandHandler}.
  *
  * <p><b>Invariants.</b> Nothing is allocated from a length the client merely claims: an option is
- * buffered only up to 64 KiB (longer ones are discarded as they arrive, {@link #skip}); a WRITE
+ * buffered only up to 64 KiB (longer ones are discarded as they arrive, {@link #discard}); a WRITE
  * payload of at most 32 MiB is copied into a {@link PayloadAssembly} whose chunks are allocated as
  * bytes arrive, and only while the budget takes input (longer payloads are discarded and answered
  * EOVERFLOW). Every buffer handed to a command is released exactly once, by the command when its
@@ -53,8 +53,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NbdConnection extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(NbdConnection.class);
-  /** Largest option payload buffered; longer options get ERR_TOO_BIG. */
-  static final int MAX_OPTION_LENGTH = 64 * 1024;
   /** Bytes reserved for a READ reply beyond its data (the larger, structured header). */
   private static final int READ_REPLY_OVERHEAD = Nbd.CHUNK_HEADER_SIZE + 8;
   /** Room a connection waiting to take input needs: a socket read and a payload chunk. */
@@ -115,7 +113,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     options = new OptionHandler(this, server);
-    ctx.writeAndFlush(NbdCodec.greeting(ctx.alloc()));
+    options.greet();
   }
 
   @Override
@@ -184,9 +182,12 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
         if (assembly != null) {
           progressed = fillAssembly();
         } else if (phase == Phase.CLIENT_FLAGS) {
-          progressed = decodeClientFlags();
+          progressed = options.decodeClientFlags(cum);
+          if (progressed) {
+            phase = Phase.OPTIONS;
+          }
         } else if (phase == Phase.OPTIONS) {
-          progressed = decodeOption();
+          progressed = options.decodeOption(cum);
         } else {
           progressed = decodeRequest();
         }
@@ -238,49 +239,6 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     partial = hasPendingInput();
   }
 
-  private boolean decodeClientFlags() {
-    if (cum.readableBytes() < 4) {
-      return false;
-    }
-    int flags = cum.readInt();
-    if ((flags & ~(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES)) != 0
-        || (flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
-      return violation("unsupported client flags 0x" + Integer.toHexString(flags));
-    }
-    options.setNoZeroes((flags & Nbd.FLAG_NO_ZEROES) != 0);
-    phase = Phase.OPTIONS;
-    return true;
-  }
-
-  private boolean decodeOption() {
-    if (cum.readableBytes() < Nbd.OPTION_HEADER_SIZE) {
-      return false;
-    }
-    int r = cum.readerIndex();
-    if (cum.getLong(r) != Nbd.IHAVEOPT) {
-      return violation("bad option magic");
-    }
-    int option = cum.getInt(r + 8);
-    long length = cum.getUnsignedInt(r + 12);
-    if (length > MAX_OPTION_LENGTH) {
-      if (option == Nbd.OPT_EXPORT_NAME) {
-        return violation("EXPORT_NAME of " + length + " bytes");
-      }
-      cum.skipBytes(Nbd.OPTION_HEADER_SIZE);
-      send(NbdCodec.optionError(ctx.alloc(), option, Nbd.REP_ERR_TOO_BIG,
-          "option data too long: " + length));
-      skip = length;
-      return true;
-    }
-    if (cum.readableBytes() < Nbd.OPTION_HEADER_SIZE + length) {
-      return false;
-    }
-    cum.skipBytes(Nbd.OPTION_HEADER_SIZE);
-    ByteBuf data = cum.readSlice((int) length);
-    options.handle(option, data);
-    return true;
-  }
-
   private boolean decodeRequest() {
     if (disconnecting) {
       cum.skipBytes(cum.readableBytes());
@@ -302,12 +260,9 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     if (cum.getInt(r) != Nbd.REQUEST_MAGIC) {
       return violation("bad request magic 0x" + Integer.toHexString(cum.getInt(r)));
     }
-    int flags = cum.getUnsignedShort(r + 4);
-    int type = cum.getUnsignedShort(r + 6);
-    long cookie = cum.getLong(r + 8);
-    long offset = cum.getLong(r + 16);
-    long length = cum.getUnsignedInt(r + 24);
-    Request req = new Request(flags, type, cookie, offset, length, null);
+    Request req = Request.peek(cum, r);
+    int type = req.type();
+    long length = req.length();
     if (type == Nbd.CMD_WRITE) {
       cum.skipBytes(Nbd.REQUEST_HEADER_SIZE);
       lastActivity = server.now();
@@ -372,7 +327,13 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     commands.handle(r, cost);
   }
 
-  private boolean violation(String why) {
+  /** Discards the next {@code n} bytes of input as they arrive; event loop only. */
+  void discard(long n) {
+    skip = n;
+  }
+
+  /** Closes the connection for a protocol violation; returns false (no frame decoded). */
+  boolean violation(String why) {
     LOG.debug("protocol violation from {}: {}", ctx.channel().remoteAddress(), why);
     close();
     return false;
@@ -616,42 +577,18 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     return unwritableSince != 0;
   }
 
+  /** When replies began to wait for the client to read them, or 0 if none wait. */
+  long unwritableSince() {
+    return unwritableSince;
+  }
+
+  /** Whether the connection reads from its socket: no backpressure pause holds. */
+  boolean isReading() {
+    return pauses == 0;
+  }
+
   /** Budget bytes this connection holds (input and in-flight requests). */
   long heldBytes() {
     return held;
-  }
-
-  /** A partial request, read from the socket, got no byte for more than {@code nanos}. */
-  boolean isReadingStalled(long now, long nanos) {
-    return partial && pauses == 0 && now - lastInput > nanos;
-  }
-
-  /** Replies have waited for the client to read them for more than {@code nanos}. */
-  boolean isReplyStalled(long now, long nanos) {
-    long since = unwritableSince;
-    return since != 0 && now - since > nanos;
-  }
-
-  /** When the stall (of input or of replies) began, for oldest-first ordering. */
-  long stalledSince() {
-    long since = unwritableSince;
-    return since != 0 && (!partial || since < lastInput) ? since : lastInput;
-  }
-
-  /** A one-line description for eviction logs. */
-  String describe(long now) {
-    String state = isInHandshake() ? "mid-handshake"
-        : partial ? "stalled partial request, nothing for "
-            + Math.max(0, (now - lastInput) / 1_000_000) + " ms,"
-        : inFlight > 0 ? "busy" : "idle";
-    return state + " connection from " + remote() + " (" + (now - connectedAt) / 1_000_000
-        + " ms old, " + held + " bytes held)";
-  }
-
-  /** A decoded transmission request; {@code payload} is the WRITE data or null. */
-  record Request(int flags, int type, long cookie, long offset, long length, ByteBuf payload) {
-    Request withPayload(ByteBuf p) {
-      return new Request(flags, type, cookie, offset, length, p);
-    }
   }
 }

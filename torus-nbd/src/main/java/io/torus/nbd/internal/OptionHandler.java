@@ -10,10 +10,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The option haggling phase of a fixed newstyle handshake: answers one option at a time and
- * tells the connection when to enter transmission.
+ * The fixed newstyle handshake after the greeting: frames the client flags and the options
+ * out of the connection's input, answers one option at a time and tells the connection when
+ * to enter transmission.
  *
  * <pre>
+ * Client flags (4 bytes): u32, FIXED_NEWSTYLE set, NO_ZEROES optional, nothing else
+ *
  * Option request (16 + n bytes)          INFO / GO data (n bytes)
  * +0  u64 IHAVEOPT                       +0    u32 name length L (at most 4096)
  * +8  u32 option                         +4    L   export name (UTF-8)
@@ -29,6 +32,9 @@ import java.util.List;
  * {@code NBD_REP_ERR_UNSUP}.
  */
 final class OptionHandler {
+  /** Largest option payload buffered; longer options get ERR_TOO_BIG. */
+  static final int MAX_OPTION_LENGTH = 64 * 1024;
+
   private final NbdConnection conn;
   private final ServerState server;
   private boolean noZeroes;
@@ -41,12 +47,64 @@ final class OptionHandler {
     this.server = server;
   }
 
-  void setNoZeroes(boolean noZeroes) {
-    this.noZeroes = noZeroes;
-  }
-
   private ByteBufAllocator alloc() {
     return conn.alloc();
+  }
+
+  /** Sends the server's greeting, which opens the handshake. */
+  void greet() {
+    conn.send(NbdCodec.greeting(alloc()));
+  }
+
+  /**
+   * Reads the client flags from {@code in}: false if fewer than 4 bytes are buffered, or if
+   * the flags are unsupported (the connection is closed for the violation).
+   */
+  boolean decodeClientFlags(ByteBuf in) {
+    if (in.readableBytes() < 4) {
+      return false;
+    }
+    int flags = in.readInt();
+    if ((flags & ~(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES)) != 0
+        || (flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
+      return conn.violation("unsupported client flags 0x" + Integer.toHexString(flags));
+    }
+    noZeroes = (flags & Nbd.FLAG_NO_ZEROES) != 0;
+    return true;
+  }
+
+  /**
+   * Frames one option from {@code in} and answers it; false if it is not all buffered yet or
+   * was a violation (the connection is closed). The data of an option longer than
+   * {@link #MAX_OPTION_LENGTH} is never buffered: it gets ERR_TOO_BIG and is discarded as it
+   * arrives (an EXPORT_NAME that long is a violation, it has no error reply).
+   */
+  boolean decodeOption(ByteBuf in) {
+    if (in.readableBytes() < Nbd.OPTION_HEADER_SIZE) {
+      return false;
+    }
+    int r = in.readerIndex();
+    if (in.getLong(r) != Nbd.IHAVEOPT) {
+      return conn.violation("bad option magic");
+    }
+    int option = in.getInt(r + 8);
+    long length = in.getUnsignedInt(r + 12);
+    if (length > MAX_OPTION_LENGTH) {
+      if (option == Nbd.OPT_EXPORT_NAME) {
+        return conn.violation("EXPORT_NAME of " + length + " bytes");
+      }
+      in.skipBytes(Nbd.OPTION_HEADER_SIZE);
+      error(option, Nbd.REP_ERR_TOO_BIG, "option data too long: " + length);
+      conn.discard(length);
+      return true;
+    }
+    if (in.readableBytes() < Nbd.OPTION_HEADER_SIZE + length) {
+      return false;
+    }
+    in.skipBytes(Nbd.OPTION_HEADER_SIZE);
+    ByteBuf data = in.readSlice((int) length);
+    handle(option, data);
+    return true;
   }
 
   /** Answers one option whose data is {@code data} (exactly the option's length). */

@@ -3,7 +3,6 @@ package io.torus.nbd.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.torus.nbd.internal.NbdConnection.Request;
 import java.util.ArrayList;
 import java.util.List;
 

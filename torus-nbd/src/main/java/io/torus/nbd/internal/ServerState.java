@@ -147,7 +147,7 @@ public final class ServerState {
         return false;
       }
       connections.remove(victim);
-      String why = victim.describe(now());
+      String why = describe(victim, now());
       if (victim.evict("connection limit")) {
         evictions.incrementAndGet();
         evictionLog.warn("NBD connection limit (" + limits.maxConnections() + ") reached:"
@@ -207,9 +207,9 @@ public final class ServerState {
         }
       } else if (!c.isInTransmission()) {
         continue;
-      } else if (c.isReadingStalled(now, read)) {
+      } else if (isReadingStalled(c, now, read)) {
         why = "read timeout: partial request";
-      } else if (c.isReplyStalled(now, read)) {
+      } else if (isReplyStalled(c, now, read)) {
         why = "read timeout: client does not read replies";
       } else if (c.inFlightCount() == 0 && !c.hasPartialInput()
           && now - c.lastActivity() > idle) {
@@ -230,18 +230,18 @@ public final class ServerState {
     List<NbdConnection> stalled = new ArrayList<>();
     for (NbdConnection c : connections) {
       if (c.isInTransmission() && c.heldBytes() > 0
-          && (c.isReadingStalled(now, grace) || c.isReplyStalled(now, grace))) {
+          && (isReadingStalled(c, now, grace) || isReplyStalled(c, now, grace))) {
         stalled.add(c);
       }
     }
-    stalled.sort(Comparator.comparingLong(NbdConnection::stalledSince));
+    stalled.sort(Comparator.comparingLong(ServerState::stalledSince));
     long needed = budget.inputExcess() + Nbd.MAX_PAYLOAD;
     for (NbdConnection c : stalled) {
       if (needed <= 0) {
         break;
       }
       long held = c.heldBytes();
-      String why = c.describe(now);
+      String why = describe(c, now);
       if (c.evict("stalled under memory pressure")) {
         evictions.incrementAndGet();
         needed -= held;
@@ -264,5 +264,35 @@ public final class ServerState {
     for (NbdConnection c : connections) {
       c.shutdown();
     }
+  }
+
+  // Judgments on a connection's snapshot, which other threads update meanwhile.
+
+  /** A partial request, read from the socket, got no byte for more than {@code nanos}. */
+  private static boolean isReadingStalled(NbdConnection c, long now, long nanos) {
+    return c.hasPartialInput() && c.isReading() && now - c.lastInput() > nanos;
+  }
+
+  /** Replies have waited for the client to read them for more than {@code nanos}. */
+  private static boolean isReplyStalled(NbdConnection c, long now, long nanos) {
+    long since = c.unwritableSince();
+    return since != 0 && now - since > nanos;
+  }
+
+  /** When the stall (of input or of replies) began, for oldest-first ordering. */
+  private static long stalledSince(NbdConnection c) {
+    long since = c.unwritableSince();
+    return since != 0 && (!c.hasPartialInput() || since < c.lastInput()) ? since
+        : c.lastInput();
+  }
+
+  /** A one-line description of {@code c} for eviction logs. */
+  private static String describe(NbdConnection c, long now) {
+    String state = c.isInHandshake() ? "mid-handshake"
+        : c.hasPartialInput() ? "stalled partial request, nothing for "
+            + Math.max(0, (now - c.lastInput()) / 1_000_000) + " ms,"
+        : c.inFlightCount() > 0 ? "busy" : "idle";
+    return state + " connection from " + c.remote() + " ("
+        + (now - c.connectedAt()) / 1_000_000 + " ms old, " + c.heldBytes() + " bytes held)";
   }
 }

@@ -1,0 +1,124 @@
+package io.torus.internal.volume;
+
+import io.torus.CorruptBlockException;
+import io.torus.TorusException;
+import io.torus.internal.layer.BlockCache;
+import io.torus.internal.layer.BlockLayer;
+import io.torus.internal.map.MapNode;
+import io.torus.spi.BlockRef;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.zip.CRC32C;
+
+/**
+ * The block layer and cache of one open volume, as the engine uses them: data blocks and map
+ * nodes read through the cache, written to both, deleted and flushed.
+ *
+ * <p><b>Ownership.</b> A buffer from {@link #block} or {@link #cached} is shared with the
+ * cache: the caller must not modify it. One from {@link #fetch} is the caller's own.
+ *
+ * <p><b>Concurrency.</b> No state of its own; safe from any thread, as the layer and the
+ * cache are.
+ */
+final class BlockIo {
+  private final BlockLayer layer;
+  private final BlockCache cache;
+  private final String volume;
+  private final int blockSize;
+
+  BlockIo(BlockLayer layer, BlockCache cache, String volume, int blockSize) {
+    this.layer = layer;
+    this.cache = cache;
+    this.volume = volume;
+    this.blockSize = blockSize;
+  }
+
+  /** Reads a data block, shared with the cache: the caller must not modify it. */
+  ByteBuffer block(BlockRef ref) {
+    ByteBuffer b = cache.block(ref);
+    if (b == null) {
+      b = fetch(ref);
+      cache.putBlock(ref, b);
+    }
+    return b;
+  }
+
+  /** The cached bytes of a data block (shared: do not modify), or null. */
+  ByteBuffer cached(BlockRef ref) {
+    return cache.block(ref);
+  }
+
+  /** Reads a data block from the layer, bypassing the cache; the buffer is the caller's. */
+  ByteBuffer fetch(BlockRef ref) {
+    ByteBuffer b = layer.get(ref);
+    if (b.remaining() != blockSize) {
+      throw new CorruptBlockException("block " + ref + " has " + b.remaining()
+          + " bytes, volume '" + volume + "' has " + blockSize + "-byte blocks");
+    }
+    return b;
+  }
+
+  /** Reads a map node through the cache. */
+  MapNode node(BlockRef ref) {
+    MapNode node = cache.node(ref);
+    if (node == null) {
+      node = MapNode.decode(ref, layer.get(ref));
+      cache.putNode(ref, node);
+    }
+    return node;
+  }
+
+  /** Writes a data block (with its CRC32C) to the layer and the cache. */
+  void putBlock(BlockRef ref, ByteBuffer data) {
+    CRC32C crc = new CRC32C();
+    crc.update(data.duplicate());
+    layer.put(ref, data, (int) crc.getValue());
+    cache.putBlock(ref, data);
+  }
+
+  /** Writes a map node (with its CRC32C) to the layer and the cache. */
+  void putNode(BlockRef ref, MapNode node) {
+    ByteBuffer bytes = node.encode();
+    CRC32C crc = new CRC32C();
+    crc.update(bytes.duplicate());
+    layer.put(ref, bytes, (int) crc.getValue());
+    cache.putNode(ref, node);
+  }
+
+  void delete(BlockRef ref) {
+    layer.delete(ref);
+  }
+
+  /** Makes the blocks put so far durable in the layer. */
+  void flush() {
+    layer.flush();
+  }
+
+  /**
+   * Whether a read of {@code length} bytes gains from fetching its blocks in parallel first:
+   * it spans several blocks, the layer's gets are round trips that can overlap, and the cache
+   * holds them without evicting most of what it has.
+   */
+  boolean prefetchPays(int length) {
+    return layer.readParallelism() > 1 && length > blockSize && cache.enabled()
+        && (long) length * 4 <= cache.capacity();
+  }
+
+  /** Waits for every future; then throws the first failure, if any. */
+  static void joinAll(List<CompletableFuture<Void>> futures) {
+    TorusException first = null;
+    for (CompletableFuture<Void> f : futures) {
+      try {
+        f.join();
+      } catch (RuntimeException e) {
+        if (first == null) {
+          first = TorusException.of(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+}

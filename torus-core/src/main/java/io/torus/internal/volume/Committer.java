@@ -1,0 +1,265 @@
+package io.torus.internal.volume;
+
+import io.torus.ConcurrentUpdateException;
+import io.torus.ErrorCode;
+import io.torus.LeaseLostException;
+import io.torus.TorusException;
+import io.torus.internal.map.BlockMap;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
+import io.torus.spi.Head;
+import io.torus.spi.MetadataService;
+import io.torus.spi.VolumeLock;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+
+/**
+ * The flush (commit) protocol of one writer: freezes the dirty blocks, writes them and the
+ * changed map nodes as blocks of the pending generation, and swaps the head in the metadata
+ * service under the writer lock.
+ *
+ * <p><b>Invariants.</b> Refs of the pending generation are unique for all time: every
+ * generation this writer uses lies in the range the metadata service reserved for it durably
+ * ({@link Head#reserved()}, reserved when the lock was taken and extended by each commit),
+ * each flush attempt moves the pending generation up by one ({@link DirtyBuffer#freeze}), and
+ * a generation is never handed out twice. A flush covers every write completed before it was
+ * called.
+ *
+ * <p><b>Concurrency.</b> Flushes are serialised by {@code flushLock}, which guards
+ * {@code head} and the list of doubtful commits ({@link CommitDoubt}). The state swaps take the
+ * buffer's phase lock for an instant each ({@link DirtyBuffer}).
+ *
+ * <p><b>Failure.</b> A flush that fails before its commit puts its frozen blocks back under
+ * the newer dirty ones: nothing is lost and the flush reports the error. A refused commit
+ * (lease lost, head changed) fences the volume: every later write and flush fails. A commit
+ * whose outcome is unknown is read back; if still unknown it is recorded as doubtful, and a
+ * later commit that finds the head moved adopts it if it is exactly a doubtful one of ours.
+ * Running out of reserved generations (flushes failing in a row) fences the volume too.
+ */
+final class Committer {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
+
+  private final long volumeId;
+  private final String volume;
+  private final MetadataService meta;
+  private final VolumeLock lock;
+  private final DirtyBuffer buffer;
+  private final Lifecycle lifecycle;
+  private final BlockIo io;
+  private final CommitDoubt doubt;
+  private final Executor ioPool;
+  private final LongSupplier size;
+  private final int blockSize;
+  private final int shift;
+
+  private final ReentrantLock flushLock = new ReentrantLock();
+  private Head head; // guarded by flushLock
+
+  /**
+   * @param lock the writer lock (null for a read-only handle, which never flushes)
+   * @param head the head the buffer starts from
+   * @param ioPool runs the parallel block writes of a commit
+   * @param size the volume's current size in bytes
+   */
+  Committer(long volumeId, String volume, int blockSize, MetadataService meta, VolumeLock lock,
+      Head head, DirtyBuffer buffer, Lifecycle lifecycle, BlockIo io, CommitDoubt doubt,
+      Executor ioPool, LongSupplier size) {
+    this.volumeId = volumeId;
+    this.volume = volume;
+    this.blockSize = blockSize;
+    this.shift = Integer.numberOfTrailingZeros(blockSize);
+    this.meta = meta;
+    this.lock = lock;
+    this.head = head;
+    this.buffer = buffer;
+    this.lifecycle = lifecycle;
+    this.io = io;
+    this.doubt = doubt;
+    this.ioPool = ioPool;
+    this.size = size;
+  }
+
+  /** Commits every change buffered before the call, or throws. */
+  void flush() {
+    flushLock.lock();
+    try {
+      try {
+        flushOnce();
+      } catch (DoubtSettled settled) {
+        flushOnce(); // from the adopted head; a second moved head fences (see flushOnce)
+      }
+    } finally {
+      flushLock.unlock();
+    }
+  }
+
+  /**
+   * Bounds the dirty map's size (not only its bytes): past
+   * {@link DirtyBuffer#MAX_DIRTY_ENTRIES} changed blocks, commits them, as a flush would.
+   * Committing early only makes data durable sooner. Skipped if a flush is already running (it
+   * shrinks the map anyway).
+   */
+  void commitEarlyIfFull() {
+    if (buffer.overfull() && flushLock.tryLock()) {
+      try {
+        flush();
+      } catch (RuntimeException e) {
+        // the changes stay buffered; the caller's next flush reports the problem
+        log.warn("volume '{}': early commit of {} changed blocks failed: {}", volume,
+            buffer.dirtyCount(), e.toString());
+      } finally {
+        flushLock.unlock();
+      }
+    }
+  }
+
+  /** Thrown by {@link #flushOnce} after adopting a head a doubtful commit of ours set. */
+  private static final class DoubtSettled extends RuntimeException {
+    DoubtSettled() {
+      super(null, null, false, false);
+    }
+  }
+
+  private void flushOnce() {
+    lifecycle.checkCommittable();
+    DirtyBuffer.Frozen f = buffer.freeze(this::reserve);
+    if (f == null) { // nothing to commit: only make sure the lock is still ours
+      try {
+        meta.checkLock(lock);
+      } catch (LeaseLostException e) {
+        lifecycle.fence(e);
+        throw lifecycle.fencedError(e);
+      }
+      return;
+    }
+    Map<Long, Entry> frozen = f.blocks();
+    BlockRef root;
+    try {
+      root = commit(frozen, f.generation());
+    } catch (RuntimeException e) {
+      buffer.restore(frozen);
+      if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
+        lifecycle.fence((LeaseLostException) e);
+      }
+      if (e instanceof ConcurrentUpdateException && doubt.any()) {
+        if (adoptDoubtfulHead()) {
+          throw new DoubtSettled();
+        }
+        lifecycle.fence((ConcurrentUpdateException) e);
+      }
+      throw e;
+    }
+    buffer.committed(frozen, root);
+    doubt.settled(); // this commit moved the head: a doubtful one can never apply
+  }
+
+  /** Refuses (and fences) a generation past the range reserved for this writer. */
+  private void reserve(long generation) {
+    if (generation + 1 > head.reserved()) {
+      TorusException e = new TorusException(ErrorCode.EIO, "volume '" + volume
+          + "': " + (generation - head.generation()) + " flushes failed in a row and used"
+          + " up the generations reserved for this writer; reopen the volume");
+      lifecycle.fence(e);
+      throw e;
+    }
+  }
+
+  /**
+   * After a commit found the head moved while commits of ours were in doubt: if the head is
+   * exactly one of them (etcd applied it after our read-back; only the lock holder writes the
+   * head, and the lock is still ours), continues from it. The buffered changes, the doubtful
+   * commit's own ones included, are then committed on top of it by the next attempt, so the
+   * order of writes is kept. Returns false if the head is anything else.
+   */
+  private boolean adoptDoubtfulHead() {
+    Head now;
+    try {
+      now = meta.head(volumeId);
+    } catch (RuntimeException e) {
+      return false;
+    }
+    if (!doubt.isDoubtful(now)) {
+      return false;
+    }
+    head = now;
+    buffer.adopt(now.root());
+    // the doubt stays: the adopted head references early-written blocks the dirty map holds
+    // too, so none may be deleted as superseded before the next commit replaces it
+    doubt.adopted();
+    log.warn("volume '{}': the head commit of generation {} whose outcome was unknown was "
+        + "applied after all; going on from it", volume, now.generation());
+    return true;
+  }
+
+  /** Writes the frozen blocks and the changed map nodes, then swaps the head. */
+  private BlockRef commit(Map<Long, Entry> frozen, Generation g) {
+    NavigableMap<Long, BlockRef> changes = new TreeMap<>();
+    List<CompletableFuture<Void>> writes = new ArrayList<>();
+    for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
+      Entry e = me.getValue();
+      if (e instanceof Entry.Mem) {
+        BlockRef ref = g.next(BlockKind.DATA);
+        changes.put(me.getKey(), ref);
+        byte[] data = ((Entry.Mem) e).data;
+        writes.add(CompletableFuture.runAsync(() -> io.putBlock(ref, ByteBuffer.wrap(data)),
+            ioPool));
+      } else {
+        changes.put(me.getKey(), e == Entry.HOLE ? null : ((Entry.Stored) e).ref);
+      }
+    }
+    BlockIo.joinAll(writes);
+    long blocks = (size.getAsLong() + blockSize - 1) >>> shift;
+    BlockRef root = BlockMap.apply(io::node, node -> {
+      BlockRef ref = g.next(BlockKind.MAP);
+      io.putNode(ref, node);
+      return ref;
+    }, head.root(), blocks, changes);
+    io.flush();
+    head = commitHead(root, g.number);
+    return root;
+  }
+
+  private Head commitHead(BlockRef root, long generation) {
+    try {
+      return meta.commitHead(lock, head, root, generation);
+    } catch (LeaseLostException | ConcurrentUpdateException e) {
+      if (!(e instanceof ConcurrentUpdateException && doubt.any())) {
+        lifecycle.fence(e); // a moved head while in doubt is looked at by flushOnce first
+      }
+      throw e;
+    } catch (TorusException e) {
+      // The outcome is unknown (e.g. a timeout): read the head back to learn it.
+      Head now;
+      try {
+        now = meta.head(volumeId);
+      } catch (RuntimeException again) {
+        // Whether the head moved is unknown: the buffered blocks may or may not be committed,
+        // so this handle cannot safely go on. Fence it; reopening reads the truth.
+        e.addSuppressed(again);
+        lifecycle.fence(e);
+        throw e;
+      }
+      if (now.generation() == generation && Objects.equals(now.root(), root)) {
+        return now;
+      }
+      // Not applied yet, but it may still be (etcd can apply a request after its client timed
+      // out). Its blocks must outlive the doubt: see CommitDoubt. A later commit succeeds
+      // only if the head is still the one read here, which also settles the doubt.
+      doubt.add(root, generation);
+      log.warn("volume '{}': head commit of generation {} failed with an unknown outcome "
+          + "({}); keeping every block it may reference until a later commit", volume,
+          generation, e.toString());
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,401 @@
+package io.torus.internal.volume;
+
+import io.torus.internal.map.BlockMap;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
+import io.torus.spi.Head;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
+import java.util.function.Supplier;
+
+/**
+ * The uncommitted changes of an open volume: the dirty map with its write-out queue, the
+ * frozen map of a running flush, the root they lie above, the pending generation and the
+ * early write-out that bounds their memory.
+ *
+ * <p><b>State.</b> A volatile {@link VolumeState} holds the three layers, newest first: dirty,
+ * frozen and root. A read takes one snapshot ({@link #state}) and looks a block up in that
+ * order, so it always sees a consistent picture, before, during or after a flush.
+ *
+ * <p><b>Invariants.</b> (1) Every change is in exactly one of dirty, frozen or the tree
+ * reachable from root; a flush moves dirty to frozen ({@link #freeze}), then frozen into a new
+ * root ({@link #committed}), or back under the newer dirty blocks if it fails
+ * ({@link #restore}). (2) The bytes of an in-memory dirty block are mutated only under its
+ * stripe lock, and only while in the current dirty map; frozen blocks are never mutated.
+ * (3) Each flush attempt moves the pending generation up by one, so a generation is never
+ * handed out twice ({@link Committer} keeps every one inside the range reserved for this
+ * writer).
+ *
+ * <p><b>Concurrency.</b> Writers (write, trim, zero, early write-out) hold the read side of
+ * the phase lock; a flush takes the write side only for the instants it swaps the state, so a
+ * write either lands before the freeze (and is committed by that flush) or after it. Close
+ * takes the write side to mark the handle closing and closed ({@link #exclusive}). The phase
+ * lock guards the replacement of {@code state} and {@code pending} (both volatile, replaced
+ * only under its write side). Writers change a block's dirty entry under its stripe lock
+ * ({@link Stripes}); {@link #restore}, which only adds absent entries, holds the write side
+ * instead. {@code evictLock} lets one early write-out run at a time and {@code compacting}
+ * one queue compaction; {@code dirtyBytes} is atomic.
+ */
+final class DirtyBuffer {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
+  /** Changed blocks an open volume keeps uncommitted at most (about 100 MiB of entries). */
+  static final int MAX_DIRTY_ENTRIES = 1 << 20;
+  /** Queued write-out entries a handle keeps at most, beyond two per in-memory block. */
+  static final int QUEUE_SLACK = 1024;
+
+  /** A flush's frozen blocks and the generation they are committed in. */
+  record Frozen(Map<Long, Entry> blocks, Generation generation) {}
+
+  private final Lifecycle lifecycle;
+  private final Stripes stripes;
+  private final ReadPath reader;
+  private final BlockIo io;
+  private final CommitDoubt doubt;
+  private final Executor ioPool;
+  private final int blockSize;
+  private final int shift;
+  private final long dirtyLimit;
+
+  private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
+  private final ReentrantLock evictLock = new ReentrantLock();
+  private final AtomicBoolean compacting = new AtomicBoolean();
+  /** Bytes of the in-memory blocks in dirty and frozen: what {@code dirtyLimit} bounds. */
+  private final AtomicLong dirtyBytes = new AtomicLong();
+
+  private volatile VolumeState state;
+  private volatile Generation pending;
+
+  /**
+   * @param head the head to start from: its root, and the generation after it as pending
+   * @param ioPool runs the parallel block writes of an early write-out
+   * @param dirtyLimit in-memory bytes past which writers write blocks out early
+   */
+  DirtyBuffer(long volumeId, Head head, int blockSize, long dirtyLimit, Lifecycle lifecycle,
+      Stripes stripes, ReadPath reader, BlockIo io, CommitDoubt doubt, Executor ioPool) {
+    this.lifecycle = lifecycle;
+    this.stripes = stripes;
+    this.reader = reader;
+    this.io = io;
+    this.doubt = doubt;
+    this.ioPool = ioPool;
+    this.blockSize = blockSize;
+    this.shift = Integer.numberOfTrailingZeros(blockSize);
+    this.dirtyLimit = dirtyLimit;
+    this.state = VolumeState.fresh(Map.of(), head.root());
+    this.pending = new Generation(volumeId, head.generation() + 1);
+  }
+
+  /** The current snapshot of the three layers. */
+  VolumeState state() {
+    return state;
+  }
+
+  /** Changed blocks in the dirty map. */
+  int dirtyCount() {
+    return state.dirty.size();
+  }
+
+  /** Whether the dirty map holds more than {@link #MAX_DIRTY_ENTRIES} changed blocks. */
+  boolean overfull() {
+    return state.dirty.size() > MAX_DIRTY_ENTRIES;
+  }
+
+  /** Entries in the write-out queue (for tests: it stays proportional to dirty blocks). */
+  int queuedForWriteOut() {
+    return state.queued.get();
+  }
+
+  /** Runs {@code op} under the write side of the phase lock: no writer is running meanwhile. */
+  <T> T exclusive(Supplier<T> op) {
+    phase.writeLock().lock();
+    try {
+      return op.get();
+    } finally {
+      phase.writeLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- write path
+
+  /** Copies {@code n} bytes from {@code src} into block {@code index} at {@code inBlock}. */
+  void write(long index, int inBlock, int n, ByteBuffer src) {
+    phase.readLock().lock();
+    try {
+      lifecycle.checkWritable();
+      ReentrantLock l = stripes.of(index);
+      l.lock();
+      try {
+        VolumeState s = state;
+        Entry e = s.dirty.get(index);
+        if (e instanceof Entry.Mem) {
+          src.get(((Entry.Mem) e).data, inBlock, n);
+          return;
+        }
+        byte[] data = n == blockSize ? new byte[blockSize] : reader.baseContent(s, index, e);
+        src.get(data, inBlock, n);
+        s.dirty.put(index, new Entry.Mem(data));
+        s.enqueue(index);
+        dirtyBytes.addAndGet(blockSize);
+        superseded(e);
+      } finally {
+        l.unlock();
+      }
+    } finally {
+      phase.readLock().unlock();
+    }
+  }
+
+  /**
+   * After writes: keeps the write-out queue bounded and, past the dirty limit, writes blocks
+   * out early (the caller waits: backpressure).
+   */
+  void bound() {
+    boundQueue(state);
+    if (dirtyBytes.get() > dirtyLimit) {
+      writeOutEarly();
+    }
+  }
+
+  /**
+   * Keeps the write-out queue proportional to the blocks in memory: a block written, trimmed
+   * and written again without a flush is queued each time it becomes an in-memory block, so
+   * without this the queue would grow with every such cycle. Past two entries per in-memory
+   * block (plus slack), drops the stale entries (indexes no longer in memory) and duplicates.
+   * Every in-memory block keeps at least one entry: an index taken out is put back if its
+   * block is in memory, and a writer that makes a block in memory queues it afterwards.
+   */
+  private void boundQueue(VolumeState s) {
+    int live = (int) Math.min(Integer.MAX_VALUE / 4, dirtyBytes.get() >>> shift);
+    if (s.queued.get() <= 2 * live + QUEUE_SLACK || !compacting.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      int n = s.queued.get(); // only what is there now: writers keep adding meanwhile
+      LinkedHashSet<Long> keep = new LinkedHashSet<>();
+      for (int i = 0; i < n; i++) {
+        Long index = s.poll();
+        if (index == null) {
+          break;
+        }
+        if (s.dirty.get(index) instanceof Entry.Mem) {
+          keep.add(index);
+        }
+      }
+      keep.forEach(s::enqueue);
+    } finally {
+      compacting.set(false);
+    }
+  }
+
+  /** Makes the whole blocks {@code [lo, hi)} holes; work and memory bounded by the window. */
+  void discard(long lo, long hi) {
+    phase.readLock().lock();
+    try {
+      lifecycle.checkWritable();
+      VolumeState s = state;
+      TreeSet<Long> indexes = new TreeSet<>();
+      BlockMap.allocated(io::node, s.root, lo, hi, indexes::add);
+      if (s.dirty.size() + s.frozen.size() < hi - lo) {
+        addKeysIn(s.frozen, lo, hi, indexes);
+        addKeysIn(s.dirty, lo, hi, indexes);
+      } else {
+        for (long i = lo; i < hi; i++) {
+          if (s.dirty.containsKey(i) || s.frozen.containsKey(i)) {
+            indexes.add(i);
+          }
+        }
+      }
+      for (long index : indexes) {
+        ReentrantLock l = stripes.of(index);
+        l.lock();
+        try {
+          Entry prior = s.dirty.put(index, Entry.HOLE);
+          if (prior instanceof Entry.Mem) {
+            dirtyBytes.addAndGet(-blockSize);
+          }
+          superseded(prior);
+        } finally {
+          l.unlock();
+        }
+      }
+    } finally {
+      phase.readLock().unlock();
+    }
+  }
+
+  private static void addKeysIn(Map<Long, Entry> map, long lo, long hi, Set<Long> into) {
+    for (Long k : map.keySet()) {
+      if (k >= lo && k < hi) {
+        into.add(k);
+      }
+    }
+  }
+
+  /**
+   * Deletes a block written out early that a newer change in the dirty map replaced: only the
+   * dirty map ever referred to it (it was never committed), and readers resolve and read such
+   * blocks under the stripe lock the caller holds. Without this, a long run of writes with no
+   * flush would fill the stores with dead blocks no collector may touch (they are pending).
+   * Kept while a commit is in doubt ({@link CommitDoubt}). A failed delete only leaves garbage
+   * for the collector.
+   */
+  private void superseded(Entry prior) {
+    if (prior instanceof Entry.Stored && doubt.mayDeletePending()) {
+      try {
+        io.delete(((Entry.Stored) prior).ref);
+      } catch (RuntimeException e) {
+        log.debug("could not delete superseded block {}: {}", ((Entry.Stored) prior).ref,
+            e.toString());
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- early write-out
+
+  /**
+   * Bounds memory: writes in-memory dirty blocks out as blocks of the pending generation
+   * until the buffer is below three quarters of its limit. One thread does it at a time;
+   * other writers wait for it (backpressure).
+   */
+  private void writeOutEarly() {
+    if (!evictLock.tryLock()) {
+      evictLock.lock(); // wait for the running write-out, then let the writer go on
+      evictLock.unlock();
+      return;
+    }
+    try {
+      while (dirtyBytes.get() > dirtyLimit * 3 / 4) {
+        phase.readLock().lock();
+        try {
+          lifecycle.checkWritable();
+          VolumeState s = state;
+          Generation g = pending;
+          List<Long> batch = new ArrayList<>();
+          for (Long index = s.poll(); index != null; index = s.poll()) {
+            if (s.dirty.get(index) instanceof Entry.Mem && !batch.contains(index)) {
+              batch.add(index);
+              if (batch.size() == 64) {
+                break;
+              }
+            }
+          }
+          if (batch.isEmpty()) {
+            return;
+          }
+          List<CompletableFuture<Void>> writes = new ArrayList<>(batch.size());
+          for (long index : batch) {
+            writes.add(CompletableFuture.runAsync(() -> writeOut(s, g, index), ioPool));
+          }
+          BlockIo.joinAll(writes);
+        } finally {
+          phase.readLock().unlock();
+        }
+      }
+    } finally {
+      evictLock.unlock();
+    }
+  }
+
+  private void writeOut(VolumeState s, Generation g, long index) {
+    ReentrantLock l = stripes.of(index);
+    l.lock();
+    try {
+      Entry e = s.dirty.get(index);
+      if (e instanceof Entry.Mem) {
+        byte[] data = ((Entry.Mem) e).data;
+        BlockRef ref = g.next(BlockKind.DATA);
+        try {
+          io.putBlock(ref, ByteBuffer.wrap(data));
+        } catch (RuntimeException failed) {
+          s.enqueue(index); // still in memory: a later write-out or the flush retries
+          throw failed;
+        }
+        s.dirty.put(index, new Entry.Stored(ref));
+        dirtyBytes.addAndGet(-blockSize);
+      }
+    } finally {
+      l.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- flush swaps
+
+  /**
+   * Starts a flush, under the write side of the phase lock: if anything is dirty, calls
+   * {@code reserve} with the pending generation's number (it throws to refuse it; nothing has
+   * changed then), moves the pending generation up by one and the dirty blocks to frozen.
+   * Returns null if nothing is dirty.
+   */
+  Frozen freeze(LongConsumer reserve) {
+    phase.writeLock().lock();
+    try {
+      VolumeState s = state;
+      if (s.dirty.isEmpty()) {
+        return null;
+      }
+      Generation g = pending;
+      reserve.accept(g.number);
+      pending = new Generation(g.volumeId, g.number + 1);
+      state = VolumeState.fresh(s.dirty, s.root);
+      return new Frozen(s.dirty, g);
+    } finally {
+      phase.writeLock().unlock();
+    }
+  }
+
+  /** Ends a flush that committed {@code frozen} as {@code root}: they leave the buffer. */
+  void committed(Map<Long, Entry> frozen, BlockRef root) {
+    long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
+    phase.writeLock().lock();
+    try {
+      state = state.withRoot(Map.of(), root);
+    } finally {
+      phase.writeLock().unlock();
+    }
+    dirtyBytes.addAndGet(-inMemory * blockSize);
+  }
+
+  /** Puts the buffered changes above {@code root}, a head adopted instead of the one read. */
+  void adopt(BlockRef root) {
+    phase.writeLock().lock();
+    try {
+      state = state.withRoot(state.frozen, root);
+    } finally {
+      phase.writeLock().unlock();
+    }
+  }
+
+  /** Puts a failed flush's blocks back under the newer dirty ones. */
+  void restore(Map<Long, Entry> frozen) {
+    phase.writeLock().lock();
+    try {
+      VolumeState s = state;
+      long shadowed = 0;
+      for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
+        Entry prior = s.dirty.putIfAbsent(me.getKey(), me.getValue());
+        if (prior != null && me.getValue() instanceof Entry.Mem) {
+          shadowed++;
+        } else if (prior == null && me.getValue() instanceof Entry.Mem) {
+          s.enqueue(me.getKey());
+        }
+      }
+      state = s.withRoot(Map.of(), s.root);
+      dirtyBytes.addAndGet(-shadowed * blockSize);
+    } finally {
+      phase.writeLock().unlock();
+    }
+  }
+}

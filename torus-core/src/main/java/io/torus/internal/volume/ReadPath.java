@@ -1,0 +1,173 @@
+package io.torus.internal.volume;
+
+import io.torus.internal.map.BlockMap;
+import io.torus.spi.BlockRef;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The read path of an open volume: copies bytes out of one {@link VolumeState} snapshot,
+ * looking each block up in dirty, then frozen, then the committed block map, with zeroes for
+ * holes; and the current content of a block below the dirty map, for a partial write.
+ *
+ * <p><b>Concurrency.</b> Takes no volume-wide lock: the caller passes one snapshot of the state,
+ * so a read sees one consistent picture, before, during or after a flush. A dirty block is
+ * resolved and copied under its stripe lock ({@link Stripes}); frozen blocks and the committed
+ * tree are immutable. No state of its own; safe from any thread.
+ */
+final class ReadPath {
+  private static final byte[] ZEROES = new byte[64 * 1024];
+
+  private final BlockIo io;
+  private final Stripes stripes;
+  private final Executor ioPool;
+  private final int blockSize;
+  private final int shift;
+
+  /** @param ioPool runs the parallel gets of a prefetch */
+  ReadPath(BlockIo io, Stripes stripes, Executor ioPool, int blockSize) {
+    this.io = io;
+    this.stripes = stripes;
+    this.ioPool = ioPool;
+    this.blockSize = blockSize;
+    this.shift = Integer.numberOfTrailingZeros(blockSize);
+  }
+
+  /** Fills {@code dst} with the bytes from {@code offset} on, as {@code s} has them. */
+  void read(VolumeState s, long offset, ByteBuffer dst) {
+    long off = offset;
+    BlockMap.Cursor committed = new BlockMap.Cursor(io::node, s.root);
+    prefetch(s, offset, dst.remaining());
+    while (dst.hasRemaining()) {
+      long index = off >>> shift;
+      int inBlock = (int) (off & (blockSize - 1));
+      int n = Math.min(blockSize - inBlock, dst.remaining());
+      readBlock(s, committed, index, inBlock, n, dst);
+      off += n;
+    }
+  }
+
+  /**
+   * For a read over several blocks of a layer whose gets are round trips, fetches the committed
+   * blocks it needs into the cache in parallel first, so the copy loop below finds them there.
+   * Only a hint: a block evicted again in between is simply fetched once more.
+   */
+  private void prefetch(VolumeState s, long offset, int length) {
+    if (!io.prefetchPays(length)) {
+      return;
+    }
+    long first = offset >>> shift;
+    long last = (offset + length - 1) >>> shift;
+    BlockMap.Cursor cursor = new BlockMap.Cursor(io::node, s.root);
+    List<BlockRef> wanted = new ArrayList<>();
+    for (long i = first; i <= last; i++) {
+      if (!s.dirty.containsKey(i) && !s.frozen.containsKey(i)) {
+        BlockRef ref = cursor.lookup(i);
+        if (ref != null && io.cached(ref) == null) {
+          wanted.add(ref);
+        }
+      }
+    }
+    if (wanted.size() < 2) {
+      return;
+    }
+    List<CompletableFuture<Void>> gets = new ArrayList<>(wanted.size());
+    for (BlockRef ref : wanted) {
+      gets.add(CompletableFuture.runAsync(() -> io.block(ref), ioPool));
+    }
+    for (CompletableFuture<Void> g : gets) {
+      try {
+        g.join();
+      } catch (RuntimeException e) {
+        return; // the copy loop fetches it again and reports the error
+      }
+    }
+  }
+
+  /** Copies {@code n} bytes of block {@code index} from {@code inBlock} into {@code dst}. */
+  private void readBlock(VolumeState s, BlockMap.Cursor committed, long index, int inBlock,
+      int n, ByteBuffer dst) {
+    Entry e = s.dirty.get(index);
+    if (e != null && e != Entry.HOLE) {
+      // Under the stripe lock: in-memory bytes change under it, and a superseded pending
+      // block is deleted under it, so a read holding it never sees either half-done.
+      ReentrantLock l = stripes.of(index);
+      l.lock();
+      try {
+        e = s.dirty.get(index);
+        if (e instanceof Entry.Mem) {
+          dst.put(((Entry.Mem) e).data, inBlock, n);
+          return;
+        }
+        if (e instanceof Entry.Stored) {
+          copyFrom(io.block(((Entry.Stored) e).ref), inBlock, n, dst);
+          return;
+        }
+      } finally {
+        l.unlock();
+      }
+    }
+    if (e == null) {
+      e = s.frozen.get(index);
+    }
+    if (e instanceof Entry.Mem) { // frozen: immutable
+      dst.put(((Entry.Mem) e).data, inBlock, n);
+      return;
+    }
+    BlockRef ref = e == null ? committed.lookup(index)
+        : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
+    if (ref == null) {
+      int end = dst.position() + n;
+      while (dst.position() < end) {
+        int k = Math.min(end - dst.position(), ZEROES.length);
+        dst.put(ZEROES, 0, k);
+      }
+      return;
+    }
+    copyFrom(io.block(ref), inBlock, n, dst);
+  }
+
+  private static void copyFrom(ByteBuffer block, int inBlock, int n, ByteBuffer dst) {
+    dst.put(dst.position(), block, inBlock, n);
+    dst.position(dst.position() + n);
+  }
+
+  /**
+   * The current content of block {@code index} below the dirty map, as a new array;
+   * {@code e} is the block's dirty entry (null, a hole or stored), read by the caller under the
+   * block's stripe lock.
+   */
+  byte[] baseContent(VolumeState s, long index, Entry e) {
+    if (e == null) {
+      e = s.frozen.get(index);
+    }
+    if (e instanceof Entry.Mem) {
+      return ((Entry.Mem) e).data.clone();
+    }
+    BlockRef ref = e == null ? BlockMap.lookup(io::node, s.root, index)
+        : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
+    if (ref == null) {
+      return new byte[blockSize];
+    }
+    ByteBuffer cached = io.cached(ref);
+    if (cached != null) {
+      byte[] data = new byte[blockSize];
+      cached.get(0, data);
+      return data;
+    }
+    // Not cached: the layer hands over a buffer of our own; use its array when it is exactly
+    // the block (no copy), and leave the cache alone (these bytes are about to change).
+    ByteBuffer fresh = io.fetch(ref);
+    if (fresh.hasArray() && fresh.arrayOffset() == 0 && fresh.position() == 0
+        && fresh.array().length == blockSize && !fresh.isReadOnly()) {
+      return fresh.array();
+    }
+    byte[] data = new byte[blockSize];
+    fresh.get(fresh.position(), data);
+    return data;
+  }
+}
