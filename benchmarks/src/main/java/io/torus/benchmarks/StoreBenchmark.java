@@ -1,5 +1,6 @@
 package io.torus.benchmarks;
 
+import io.torus.internal.Crc32c;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
@@ -17,7 +18,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import java.util.zip.CRC32C;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -69,9 +69,7 @@ public class StoreBenchmark {
     byte[] b = new byte[blockSize];
     ThreadLocalRandom.current().nextBytes(b);
     data = ByteBuffer.wrap(b);
-    CRC32C c = new CRC32C();
-    c.update(b);
-    crc = (int) c.getValue();
+    crc = Crc32c.of(b);
     for (int i = 0; i < PRELOADED; i++) {
       store.put(ref(i), data, crc);
     }

@@ -1,5 +1,6 @@
 package io.torus.internal.transport;
 
+import io.torus.internal.Crc32c;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -414,9 +415,7 @@ public final class PeerServer implements AutoCloseable {
         if (b == null) {
           return null;
         }
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(b.duplicate());
-        r.setCrc32C((int) crc.getValue());
+        r.setCrc32C(Crc32c.of(b));
         return Unpooled.wrappedBuffer(b);
       }
       case DELETE:
