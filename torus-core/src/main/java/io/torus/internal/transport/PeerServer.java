@@ -77,7 +77,7 @@ public final class PeerServer implements AutoCloseable {
   private static final WriteBufferWaterMark WATER_MARK =
       new WriteBufferWaterMark(256 << 10, 1 << 20);
 
-  private final StorePeerService service;
+  private final PeerService service;
   private final ExecutorService workers;
   private final EventLoopGroup boss;
   private final EventLoopGroup io;
@@ -111,7 +111,7 @@ public final class PeerServer implements AutoCloseable {
     }
   }
 
-  private PeerServer(StorePeerService service, ExecutorService workers, String host, int port,
+  private PeerServer(PeerService service, ExecutorService workers, String host, int port,
       int ioThreads, PeerTls tls, Limits limits) {
     this.service = service;
     this.workers = workers;
@@ -156,7 +156,7 @@ public final class PeerServer implements AutoCloseable {
    * @param port port, or 0 for any free one (see {@link #address()})
    * @throws TorusException EIO if the address cannot be bound
    */
-  public static PeerServer start(StorePeerService service, ExecutorService workers,
+  public static PeerServer start(PeerService service, ExecutorService workers,
       String host, int port) {
     return start(service, workers, host, port, null);
   }
@@ -173,7 +173,7 @@ public final class PeerServer implements AutoCloseable {
    * @param tls mutual TLS settings, or null for plain TCP
    * @throws TorusException EIO if the address cannot be bound; EINVAL for unusable TLS files
    */
-  public static PeerServer start(StorePeerService service, ExecutorService workers,
+  public static PeerServer start(PeerService service, ExecutorService workers,
       String host, int port, TlsConfig tls) {
     return start(service, workers, host, port, tls, Limits.defaults());
   }
@@ -184,7 +184,7 @@ public final class PeerServer implements AutoCloseable {
    * @param tls mutual TLS settings, or null for plain TCP
    * @throws TorusException EIO if the address cannot be bound; EINVAL for unusable TLS files
    */
-  public static PeerServer start(StorePeerService service, ExecutorService workers,
+  public static PeerServer start(PeerService service, ExecutorService workers,
       String host, int port, TlsConfig tls, Limits limits) {
     return new PeerServer(service, workers, host, port, 2, PeerTls.server(tls), limits);
   }

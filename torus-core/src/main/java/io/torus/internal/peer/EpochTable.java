@@ -1,4 +1,4 @@
-package io.torus.internal.transport;
+package io.torus.internal.peer;
 
 import io.torus.internal.Crc32c;
 import io.torus.ErrorCode;
