@@ -1,6 +1,7 @@
 package io.torus.benchmarks;
 
 import io.torus.internal.Crc32c;
+import io.torus.internal.storage.CheckedBlockStore;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
@@ -36,7 +37,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * earlier, flushing every {@link #WINDOW} puts, so the store never fills and the cost of the
  * flush barrier is included (amortized). {@code get} reads random refs of a preloaded set and
  * verifies their CRC32C (the store does). The file store runs in a temp directory, in the
- * page cache; numbers are not device speed.
+ * page cache; numbers are not device speed. Each store is behind the checks a node puts
+ * in front of every store ({@code CheckedBlockStore}: size and CRC32C of each put).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -65,7 +67,7 @@ public class StoreBenchmark {
         .map(ServiceLoader.Provider::get)
         .filter(p -> p.type().equals(backend))
         .findFirst().orElseThrow();
-    store = provider.open(new StoreConfig(dir, capacity, Map.of()));
+    store = CheckedBlockStore.wrap(provider.open(new StoreConfig(dir, capacity, Map.of())));
     byte[] b = new byte[blockSize];
     ThreadLocalRandom.current().nextBytes(b);
     data = ByteBuffer.wrap(b);
