@@ -51,9 +51,9 @@ import org.slf4j.LoggerFactory;
  * handshake, a wrong protocol version) close that connection with a log line; other
  * connections are unaffected.
  *
- * <p>Ownership: a request frame's payload is released by the worker after the store call
- * (stores copy what they keep). Response payloads wrap buffers the store returned (owned by
- * nobody else) and are released by the encoder.
+ * <p>Ownership: a request frame's payload is released by the worker after the
+ * {@link PeerService} call (the service copies what it keeps). Response payloads wrap buffers
+ * the service returned (owned by nobody else) and are released by the encoder.
  *
  * <p><b>Bounded memory</b> ({@link Limits}, {@link ServerAdmission}). A decoded request waits
  * in its connection's queue until it is admitted: the server holds fewer than
