@@ -1,5 +1,7 @@
 package io.torus.benchmarks;
 
+import io.torus.internal.Crc32c;
+import io.torus.internal.storage.CheckedBlockStore;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
@@ -17,7 +19,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import java.util.zip.CRC32C;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -36,7 +37,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * earlier, flushing every {@link #WINDOW} puts, so the store never fills and the cost of the
  * flush barrier is included (amortized). {@code get} reads random refs of a preloaded set and
  * verifies their CRC32C (the store does). The file store runs in a temp directory, in the
- * page cache; numbers are not device speed.
+ * page cache; numbers are not device speed. Each store is behind the checks a node puts
+ * in front of every store ({@code CheckedBlockStore}: size and CRC32C of each put).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -65,13 +67,11 @@ public class StoreBenchmark {
         .map(ServiceLoader.Provider::get)
         .filter(p -> p.type().equals(backend))
         .findFirst().orElseThrow();
-    store = provider.open(new StoreConfig(dir, capacity, Map.of()));
+    store = CheckedBlockStore.wrap(provider.open(new StoreConfig(dir, capacity, Map.of())));
     byte[] b = new byte[blockSize];
     ThreadLocalRandom.current().nextBytes(b);
     data = ByteBuffer.wrap(b);
-    CRC32C c = new CRC32C();
-    c.update(b);
-    crc = (int) c.getValue();
+    crc = Crc32c.of(b);
     for (int i = 0; i < PRELOADED; i++) {
       store.put(ref(i), data, crc);
     }

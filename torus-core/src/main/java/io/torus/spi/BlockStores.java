@@ -1,6 +1,7 @@
 package io.torus.spi;
 
 import io.torus.TorusException;
+import io.torus.internal.storage.CheckedBlockStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -19,7 +20,9 @@ public final class BlockStores {
   }
 
   /**
-   * Opens a store with the provider of {@code type}.
+   * Opens a store with the provider of {@code type}, wrapped in the contract's argument and
+   * result checks ({@link CheckedBlockStore}: block size, the put's checksum, nulls, list
+   * pages), so a provider need not repeat them.
    *
    * @throws TorusException (EINVAL) if no provider has that type, or whatever the provider
    *     throws if the store cannot be opened
@@ -27,7 +30,7 @@ public final class BlockStores {
   public static BlockStore open(String type, StoreConfig config) {
     for (BlockStoreProvider p : ServiceLoader.load(BlockStoreProvider.class)) {
       if (p.type().equals(type)) {
-        return p.open(config);
+        return CheckedBlockStore.wrap(p.open(config));
       }
     }
     throw TorusException.invalid("no block store provider of type '" + type + "' (have "

@@ -25,6 +25,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.torus.internal.storage.CheckedBlockStore;
 import io.torus.internal.volume.VolumeEngine;
 import io.torus.internal.volume.VolumeMetrics;
 import io.torus.spi.BlockStore;
@@ -219,7 +220,7 @@ public final class TorusNode implements Torus {
     try {
       nodeId = c.nodeId() != null ? c.nodeId() : nodeId(dir);
       stores = clientOnly ? List.of()
-          : c.stores().isEmpty() ? List.of(openStore(c)) : c.stores();
+          : c.stores().isEmpty() ? List.of(openStore(c)) : CheckedBlockStore.wrapAll(c.stores());
       if (c.clustered()) {
         EtcdOptions.Builder eb = EtcdMetadataService.builder().endpoints(c.etcdEndpoints())
             .rootPrefix(c.etcdPrefix()).requestTimeout(c.ioTimeout()).leaseTtl(c.leaseTtl());

@@ -10,7 +10,7 @@ import io.torus.internal.ring.Ring;
 import io.torus.internal.ring.UnionRing;
 import io.torus.internal.transport.ListPage;
 import io.torus.internal.transport.PeerClient;
-import io.torus.internal.transport.StorePeerService;
+import io.torus.internal.peer.StorePeerService;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;

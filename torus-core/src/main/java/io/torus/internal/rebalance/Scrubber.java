@@ -7,7 +7,7 @@ import io.torus.internal.layer.DistributedBlockLayer;
 import io.torus.internal.layer.PeerView;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.transport.PeerClient;
-import io.torus.internal.transport.StorePeerService;
+import io.torus.internal.peer.StorePeerService;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package io.torus.internal.ring;
 
+import io.torus.internal.Crc32c;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import java.nio.BufferUnderflowException;
@@ -7,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.CRC32C;
 
 /**
  * The binary form of a ring, format version 1, as stored in etcd. Big-endian.
@@ -50,9 +50,7 @@ public final class RingCodec {
     ByteBuffer out = ByteBuffer.allocate(16 + body.remaining() + 4);
     out.putInt(MAGIC).put((byte) FORMAT).put((byte) ring.type().id()).putShort((short) 0)
         .putLong(ring.version()).put(body);
-    CRC32C crc = new CRC32C();
-    crc.update(out.array(), 0, out.position());
-    out.putInt((int) crc.getValue());
+    out.putInt(Crc32c.of(out.array(), 0, out.position()));
     return out.array();
   }
 
@@ -97,9 +95,7 @@ public final class RingCodec {
       throw corrupt("only " + bytes.length + " bytes");
     }
     ByteBuffer in = ByteBuffer.wrap(bytes);
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, 0, bytes.length - 4);
-    if ((int) crc.getValue() != in.getInt(bytes.length - 4)) {
+    if (Crc32c.of(bytes, 0, bytes.length - 4) != in.getInt(bytes.length - 4)) {
       throw corrupt("checksum mismatch");
     }
     if (in.getInt() != MAGIC) {

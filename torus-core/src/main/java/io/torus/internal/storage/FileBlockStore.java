@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
@@ -67,6 +66,9 @@ import org.slf4j.LoggerFactory;
  * and reads go on meanwhile, and their records stay pending for the next flush, appended to
  * the new log. A read-write lock guards only the open/closed state: every operation holds its
  * shared side, {@link #close()} the exclusive side.
+ *
+ * <p><b>Checks.</b> Argument checks (size, the put's checksum, nulls) are
+ * {@link CheckedBlockStore}'s; the node never uses this store without it.
  *
  * <p><b>Failure.</b> Before a flush nothing is torn: a crash leaves each ref either absent
  * (its record was not durable), or whole and correct, or failing its checksum
@@ -146,26 +148,16 @@ public final class FileBlockStore implements BlockStore {
   /**
    * {@inheritDoc}
    *
-   * <p>A put of a stored ref reads and verifies the stored copy: the same bytes are a no-op, a
+   * <p>Expects the arguments {@link CheckedBlockStore} checks (size, checksum, non-null).
+   * A put of a stored ref reads and verifies the stored copy: the same bytes are a no-op, a
    * valid copy with other bytes throws {@link RefConflictException}, and a corrupt copy is
    * replaced (new space first; the old extent is freed only after the next flush).
    */
   @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
-    Objects.requireNonNull(ref, "ref");
-    int len = data.remaining();
-    if (len > MAX_BLOCK_SIZE) {
-      throw new TorusException(ErrorCode.EOVERFLOW,
-          "block " + ref + " is " + len + " bytes; max " + MAX_BLOCK_SIZE);
-    }
     Lock l = enter();
     try {
       checkWritable();
-      int actual = Crc32c.of(data);
-      if (actual != crc32c) {
-        throw new CorruptBlockException(String.format(
-            "put %s: CRC32C mismatch: given %08x, computed %08x", ref, crc32c, actual));
-      }
       while (true) { // each retry means another thread changed the ref meanwhile
         Location cur = index.get(ref);
         if (cur == null) {
@@ -262,7 +254,6 @@ public final class FileBlockStore implements BlockStore {
    */
   @Override
   public ByteBuffer get(BlockRef ref) {
-    Objects.requireNonNull(ref, "ref");
     Lock l = enter();
     try {
       Location loc = index.get(ref);
@@ -299,7 +290,6 @@ public final class FileBlockStore implements BlockStore {
 
   @Override
   public boolean contains(BlockRef ref) {
-    Objects.requireNonNull(ref, "ref");
     Lock l = enter();
     try {
       return index.containsKey(ref);
@@ -310,7 +300,6 @@ public final class FileBlockStore implements BlockStore {
 
   @Override
   public boolean delete(BlockRef ref) {
-    Objects.requireNonNull(ref, "ref");
     Lock l = enter();
     try {
       checkWritable();
@@ -331,7 +320,6 @@ public final class FileBlockStore implements BlockStore {
   /** {@inheritDoc} The action runs on the calling thread, on a snapshot of the refs. */
   @Override
   public void forEach(long volumeId, Consumer<BlockRef> action) {
-    Objects.requireNonNull(action, "action");
     List<BlockRef> refs = new ArrayList<>();
     Lock l = enter();
     try {

@@ -1,5 +1,6 @@
 package io.torus.internal.storage;
 
+import io.torus.internal.Crc32c;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import java.io.IOException;

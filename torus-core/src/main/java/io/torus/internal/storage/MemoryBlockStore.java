@@ -1,5 +1,6 @@
 package io.torus.internal.storage;
 
+import io.torus.internal.Crc32c;
 import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
@@ -34,6 +35,9 @@ import java.util.function.Consumer;
  * is reusable at once. A put of a stored ref compares the bytes: equal is a no-op, a valid
  * copy with other bytes is a {@link RefConflictException}, and a corrupt copy is replaced by
  * compare-and-set after the new copy's space was reserved (so a full store keeps the old one).
+ *
+ * <p><b>Checks.</b> Argument checks (size, the put's checksum, nulls) are
+ * {@link CheckedBlockStore}'s; the node never uses this store without it.
  *
  * <p><b>Failure.</b> A full store throws {@link ErrorCode#ENOSPC} and keeps serving every
  * other call. After {@link #close()} every data call throws {@link TorusClosedException}.
@@ -87,20 +91,10 @@ public final class MemoryBlockStore implements BlockStore {
 
   @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
-    Objects.requireNonNull(ref, "ref");
-    int len = data.remaining();
-    if (len > MAX_BLOCK_SIZE) {
-      throw new TorusException(ErrorCode.EOVERFLOW,
-          "block " + ref + " is " + len + " bytes; max " + MAX_BLOCK_SIZE);
-    }
     checkOpen();
+    int len = data.remaining();
     byte[] copy = new byte[len];
     data.duplicate().get(copy);
-    int actual = Crc32c.of(copy, 0, len);
-    if (actual != crc32c) {
-      throw new CorruptBlockException(String.format(
-          "put %s: CRC32C mismatch: given %08x, computed %08x", ref, crc32c, actual));
-    }
     ConcurrentSkipListMap<BlockRef, Entry> blocks =
         volumes.computeIfAbsent(ref.volumeId(), v -> new ConcurrentSkipListMap<>());
     Entry fresh = new Entry(copy, crc32c);
@@ -144,7 +138,6 @@ public final class MemoryBlockStore implements BlockStore {
 
   @Override
   public ByteBuffer get(BlockRef ref) {
-    Objects.requireNonNull(ref, "ref");
     checkOpen();
     Entry e = entry(ref);
     if (e == null) {
@@ -162,14 +155,12 @@ public final class MemoryBlockStore implements BlockStore {
 
   @Override
   public boolean contains(BlockRef ref) {
-    Objects.requireNonNull(ref, "ref");
     checkOpen();
     return entry(ref) != null;
   }
 
   @Override
   public boolean delete(BlockRef ref) {
-    Objects.requireNonNull(ref, "ref");
     checkOpen();
     ConcurrentSkipListMap<BlockRef, Entry> blocks = volumes.get(ref.volumeId());
     Entry e = blocks == null ? null : blocks.remove(ref);
@@ -198,7 +189,6 @@ public final class MemoryBlockStore implements BlockStore {
   /** {@inheritDoc} The action runs on the calling thread, on a snapshot of the refs. */
   @Override
   public void forEach(long volumeId, Consumer<BlockRef> action) {
-    Objects.requireNonNull(action, "action");
     checkOpen();
     ConcurrentSkipListMap<BlockRef, Entry> blocks = volumes.get(volumeId);
     if (blocks != null) {

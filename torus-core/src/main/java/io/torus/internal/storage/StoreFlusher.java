@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * exception (a non-{@link TorusException} is wrapped as {@link ErrorCode#EIO}). A barrier
  * whose thread is interrupted while waiting throws EIO and keeps the interrupt flag.
  */
-public final class StoreFlusher {
+final class StoreFlusher {
   private final BlockStore store;
   private final Object lock = new Object();
   /** Mutations that have completed; written outside the monitor. */

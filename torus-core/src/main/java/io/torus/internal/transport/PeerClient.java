@@ -1,5 +1,6 @@
 package io.torus.internal.transport;
 
+import io.torus.internal.Crc32c;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -35,7 +36,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
-import java.util.zip.CRC32C;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,9 +114,7 @@ public final class PeerClient implements AutoCloseable {
       ByteBuffer copy = ByteBuffer.allocate(f.payload.readableBytes());
       f.payload.getBytes(f.payload.readerIndex(), copy);
       copy.flip();
-      CRC32C crc = new CRC32C();
-      crc.update(copy.duplicate());
-      if ((int) crc.getValue() != f.header.getCrc32C()) {
+      if (Crc32c.of(copy) != f.header.getCrc32C()) {
         throw new CorruptBlockException("block " + ref + " from " + address
             + " failed its checksum in transit");
       }

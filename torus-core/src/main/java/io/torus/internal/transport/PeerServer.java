@@ -1,5 +1,6 @@
 package io.torus.internal.transport;
 
+import io.torus.internal.Crc32c;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -50,9 +51,9 @@ import org.slf4j.LoggerFactory;
  * handshake, a wrong protocol version) close that connection with a log line; other
  * connections are unaffected.
  *
- * <p>Ownership: a request frame's payload is released by the worker after the store call
- * (stores copy what they keep). Response payloads wrap buffers the store returned (owned by
- * nobody else) and are released by the encoder.
+ * <p>Ownership: a request frame's payload is released by the worker after the
+ * {@link PeerService} call (the service copies what it keeps). Response payloads wrap buffers
+ * the service returned (owned by nobody else) and are released by the encoder.
  *
  * <p><b>Bounded memory</b> ({@link Limits}, {@link ServerAdmission}). A decoded request waits
  * in its connection's queue until it is admitted: the server holds fewer than
@@ -76,7 +77,7 @@ public final class PeerServer implements AutoCloseable {
   private static final WriteBufferWaterMark WATER_MARK =
       new WriteBufferWaterMark(256 << 10, 1 << 20);
 
-  private final StorePeerService service;
+  private final PeerService service;
   private final ExecutorService workers;
   private final EventLoopGroup boss;
   private final EventLoopGroup io;
@@ -110,7 +111,7 @@ public final class PeerServer implements AutoCloseable {
     }
   }
 
-  private PeerServer(StorePeerService service, ExecutorService workers, String host, int port,
+  private PeerServer(PeerService service, ExecutorService workers, String host, int port,
       int ioThreads, PeerTls tls, Limits limits) {
     this.service = service;
     this.workers = workers;
@@ -155,7 +156,7 @@ public final class PeerServer implements AutoCloseable {
    * @param port port, or 0 for any free one (see {@link #address()})
    * @throws TorusException EIO if the address cannot be bound
    */
-  public static PeerServer start(StorePeerService service, ExecutorService workers,
+  public static PeerServer start(PeerService service, ExecutorService workers,
       String host, int port) {
     return start(service, workers, host, port, null);
   }
@@ -172,7 +173,7 @@ public final class PeerServer implements AutoCloseable {
    * @param tls mutual TLS settings, or null for plain TCP
    * @throws TorusException EIO if the address cannot be bound; EINVAL for unusable TLS files
    */
-  public static PeerServer start(StorePeerService service, ExecutorService workers,
+  public static PeerServer start(PeerService service, ExecutorService workers,
       String host, int port, TlsConfig tls) {
     return start(service, workers, host, port, tls, Limits.defaults());
   }
@@ -183,7 +184,7 @@ public final class PeerServer implements AutoCloseable {
    * @param tls mutual TLS settings, or null for plain TCP
    * @throws TorusException EIO if the address cannot be bound; EINVAL for unusable TLS files
    */
-  public static PeerServer start(StorePeerService service, ExecutorService workers,
+  public static PeerServer start(PeerService service, ExecutorService workers,
       String host, int port, TlsConfig tls, Limits limits) {
     return new PeerServer(service, workers, host, port, 2, PeerTls.server(tls), limits);
   }
@@ -414,9 +415,7 @@ public final class PeerServer implements AutoCloseable {
         if (b == null) {
           return null;
         }
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(b.duplicate());
-        r.setCrc32C((int) crc.getValue());
+        r.setCrc32C(Crc32c.of(b));
         return Unpooled.wrappedBuffer(b);
       }
       case DELETE:

@@ -17,7 +17,7 @@ import io.torus.internal.storage.MemoryBlockStore;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.PeerServer;
 import io.torus.internal.transport.PeerTransport;
-import io.torus.internal.transport.StorePeerService;
+import io.torus.internal.peer.StorePeerService;
 import io.torus.internal.transport.TransportOptions;
 import java.nio.ByteBuffer;
 import java.time.Duration;

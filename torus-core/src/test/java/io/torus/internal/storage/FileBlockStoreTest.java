@@ -12,17 +12,20 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** The contract on a file store spread over three data files. */
+/**
+ * The contract on a file store spread over three data files, behind the checks every store
+ * of a node has ({@link CheckedBlockStore}).
+ */
 class FileBlockStoreTest extends BlockStoreContract {
 
   @Override
   protected BlockStore newStore(long capacity) {
-    return FileStoreOpener.open(dir.resolve("store"), capacity, 3, 64);
+    return CheckedBlockStore.wrap(FileStoreOpener.open(dir.resolve("store"), capacity, 3, 64));
   }
 
   @Override
   protected void corrupt(BlockStore s, BlockRef ref) {
-    Location loc = ((FileBlockStore) s).location(ref);
+    Location loc = raw(s).location(ref);
     Path file = FileStoreOpener.dataFile(dir.resolve("store"), loc.file());
     try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
       long at = loc.offset() + BlockHeader.SIZE + loc.length() / 2;
@@ -70,5 +73,10 @@ class FileBlockStoreTest extends BlockStoreContract {
     assertThat(s.used()).isEqualTo(FileBlockStore.UNIT);
     put(s, ref(1, 2), bytes(FileBlockStore.UNIT, 1));
     assertThat(s.used()).isEqualTo(3 * FileBlockStore.UNIT);
+  }
+
+  /** The store behind the checks, or {@code s} itself. */
+  private static FileBlockStore raw(BlockStore s) {
+    return (FileBlockStore) (s instanceof CheckedBlockStore c ? c.delegate() : s);
   }
 }

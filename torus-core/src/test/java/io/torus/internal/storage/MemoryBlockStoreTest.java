@@ -7,16 +7,17 @@ import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStoreContract;
 import org.junit.jupiter.api.Test;
 
+/** The contract on a memory store, behind the checks ({@link CheckedBlockStore}). */
 class MemoryBlockStoreTest extends BlockStoreContract {
 
   @Override
   protected BlockStore newStore(long capacity) {
-    return new MemoryBlockStore("mem-test", capacity);
+    return CheckedBlockStore.wrap(new MemoryBlockStore("mem-test", capacity));
   }
 
   @Override
   protected void corrupt(BlockStore s, BlockRef ref) {
-    ((MemoryBlockStore) s).damage(ref);
+    raw(s).damage(ref);
   }
 
   @Test
@@ -27,5 +28,10 @@ class MemoryBlockStoreTest extends BlockStoreContract {
     assertThat(s.used()).isEqualTo(100 + MemoryBlockStore.ENTRY_OVERHEAD);
     s.delete(ref(1, 1));
     assertThat(s.used()).isZero();
+  }
+
+  /** The store behind the checks, or {@code s} itself. */
+  private static MemoryBlockStore raw(BlockStore s) {
+    return (MemoryBlockStore) (s instanceof CheckedBlockStore c ? c.delegate() : s);
   }
 }

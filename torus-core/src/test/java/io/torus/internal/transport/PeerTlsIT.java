@@ -5,6 +5,7 @@ import static io.torus.testing.Blocks.block;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.torus.internal.peer.StorePeerService;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;

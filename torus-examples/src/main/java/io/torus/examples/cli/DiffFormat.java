@@ -1,5 +1,6 @@
 package io.torus.examples.cli;
 
+import io.torus.internal.Crc32c;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -11,9 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.zip.CRC32C;
 import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
+import java.util.zip.Checksum;
 
 /**
  * The incremental diff between two snapshots of a volume, as {@code torus volume export
@@ -90,7 +91,7 @@ final class DiffFormat {
 
   /** Writes a diff; zero records that touch are merged. Not thread-safe. */
   static final class Writer {
-    private final CRC32C crc = new CRC32C();
+    private final Checksum crc = Crc32c.running();
     private final DataOutputStream out;
     private long count;
     private long zeroOffset = -1;
@@ -176,7 +177,7 @@ final class DiffFormat {
 
   /** Reads a diff, checking its structure and checksum. Not thread-safe. */
   static final class Reader {
-    private final CRC32C crc = new CRC32C();
+    private final Checksum crc = Crc32c.running();
     private final DataInputStream in;
     private final Header header;
     private long count;

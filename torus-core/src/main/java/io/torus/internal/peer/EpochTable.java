@@ -1,5 +1,6 @@
-package io.torus.internal.transport;
+package io.torus.internal.peer;
 
+import io.torus.internal.Crc32c;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import java.io.IOException;
@@ -11,7 +12,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.zip.CRC32C;
 
 /**
  * The highest fencing epoch a peer has accepted per volume, persisted so that a restart
@@ -45,9 +45,8 @@ final class EpochTable {
   private void load() {
     try {
       ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
-      CRC32C crc = new CRC32C();
-      crc.update(b.array(), 0, b.limit() - 4);
-      if (b.limit() < 12 || b.getInt() != MAGIC || (int) crc.getValue() != b.getInt(b.limit() - 4)) {
+      if (b.limit() < 12 || b.getInt() != MAGIC
+          || Crc32c.of(b.array(), 0, b.limit() - 4) != b.getInt(b.limit() - 4)) {
         throw new TorusException(ErrorCode.EIO, "epoch table " + file + " is corrupt");
       }
       int n = b.getInt();
@@ -93,9 +92,7 @@ final class EpochTable {
     ByteBuffer b = ByteBuffer.allocate(12 + 16 * epochs.size());
     b.putInt(MAGIC).putInt(epochs.size());
     epochs.forEach((v, e) -> b.putLong(v).putLong(e));
-    CRC32C crc = new CRC32C();
-    crc.update(b.array(), 0, b.position());
-    b.putInt((int) crc.getValue()).flip();
+    b.putInt(Crc32c.of(b.array(), 0, b.position())).flip();
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {

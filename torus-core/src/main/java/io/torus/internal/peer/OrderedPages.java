@@ -1,5 +1,6 @@
-package io.torus.internal.transport;
+package io.torus.internal.peer;
 
+import io.torus.internal.transport.ListPage;
 import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.torus.internal.transport;
+package io.torus.internal.peer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,10 +1,14 @@
-package io.torus.internal.transport;
+package io.torus.internal.peer;
 
-import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
 import io.torus.TorusException;
-import io.torus.internal.ring.Hash64;
-import io.torus.internal.storage.StoreFlusher;
+import io.torus.internal.storage.StorePool;
+import io.torus.internal.transport.ListPage;
+import io.torus.internal.transport.PeerService;
+import io.torus.internal.transport.PeerStats;
+import io.torus.internal.transport.StaleEpochException;
+import io.torus.internal.transport.UnauthorizedException;
+import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -12,13 +16,12 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What a peer does with the requests it serves: one copy of each block on one of the node's
- * stores (chosen by the ref's hash), fencing by epoch per volume, authorization of deletes.
+ * stores (the ref's home in a {@link StorePool} with {@link StorePool.Placement#PEER}),
+ * fencing by epoch per volume, authorization of deletes.
  *
  * <p>Thread-safe; methods block on store I/O and run on the server's worker threads.
  *
@@ -39,22 +42,24 @@ import org.slf4j.LoggerFactory;
  * writer deleting its superseded blocks). Anything else throws
  * {@link UnauthorizedException}.
  *
- * <p><b>Durability.</b> Each store has a {@link StoreFlusher}: a barrier returns only after an
- * fsync that began after every put or delete it covers, and a failed fsync fails every
- * barrier waiting on it and leaves the store dirty.
+ * <p><b>Durability</b> is the {@link StorePool}'s: a barrier returns only after an fsync that
+ * began after every put or delete it covers, and a failed fsync fails every barrier waiting
+ * on it and leaves the store dirty.
  */
-public final class StorePeerService {
-  private static final Logger log = LoggerFactory.getLogger(StorePeerService.class);
+public final class StorePeerService implements PeerService {
   /** Deletes after which the peer flushes by itself (a store reuses space after a flush). */
   static final int DELETES_PER_FLUSH = 256;
 
   private final String nodeId;
-  private final List<BlockStore> stores;
-  private final StoreFlusher[] flushers;
+  private final StorePool pool;
   private final EpochTable epochs;
   private final EpochAuthority authority;
   private final byte[] clusterToken;
-  private final AtomicLong deletes = new AtomicLong();
+  /**
+   * Refs whose put is running (a store may show the ref before the put returns and is
+   * counted by its flusher): {@link #containsVerified} does not count them.
+   */
+  private final ConcurrentHashMap<BlockRef, Integer> putting = new ConcurrentHashMap<>();
 
   /**
    * A peer that trusts every epoch and accepts deletes only with an epoch; see
@@ -82,54 +87,27 @@ public final class StorePeerService {
       throw TorusException.invalid("a peer needs at least one store");
     }
     this.nodeId = nodeId;
-    this.stores = List.copyOf(stores);
-    this.flushers = new StoreFlusher[stores.size()];
-    for (int i = 0; i < flushers.length; i++) {
-      flushers[i] = new StoreFlusher(this.stores.get(i));
-    }
+    this.pool = new StorePool(stores, StorePool.Placement.PEER, DELETES_PER_FLUSH);
     this.epochs = new EpochTable(epochFile);
     this.authority = Objects.requireNonNull(authority, "authority");
     this.clusterToken = clusterToken == null ? null : clusterToken.clone();
   }
 
-  private int home(BlockRef ref) {
-    return (int) Long.remainderUnsigned(Hash64.ref(ref), stores.size());
-  }
-
-  /** The store holding the ref, searching from its home; -1 if none. */
-  private int holder(BlockRef ref) {
-    int s = home(ref);
-    for (int i = 0; i < stores.size(); i++) {
-      int k = (s + i) % stores.size();
-      if (stores.get(k).contains(ref)) {
-        return k;
-      }
-    }
-    return -1;
-  }
-
   /** Stores one copy; see the class comment for fencing and repair. */
+  @Override
   public void put(BlockRef ref, long epoch, ByteBuffer data, int crc32c, boolean repair) {
     if (!repair) {
       admit(ref.volumeId(), epoch, "put");
     }
-    int h = holder(ref);
-    int s = h >= 0 ? h : home(ref);
+    int h = pool.holder(ref);
+    int s = h >= 0 ? h : pool.home(ref);
     putting.merge(ref, 1, Integer::sum);
     try {
-      stores.get(s).put(ref, data, crc32c);
-      flushers[s].mutated(); // after the put: a barrier that starts now covers it
+      pool.put(s, ref, data, crc32c);
     } finally {
       putting.computeIfPresent(ref, (r, n) -> n == 1 ? null : n - 1);
     }
   }
-
-  /**
-   * Refs whose put is running (a store may show the ref before the put returns and is
-   * counted by its flusher): {@link #containsVerified} does not count them.
-   */
-  private final java.util.concurrent.ConcurrentHashMap<BlockRef, Integer> putting =
-      new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Accepts {@code epoch} for a volume or throws {@link StaleEpochException}: below the
@@ -157,11 +135,11 @@ public final class StorePeerService {
    * The block, or null if no store holds it. Throws {@link CorruptBlockException} if the only
    * copies found fail their checksum.
    */
+  @Override
   public ByteBuffer get(BlockRef ref) {
-    int s = home(ref);
     CorruptBlockException corrupt = null;
-    for (int i = 0; i < stores.size(); i++) {
-      BlockStore store = stores.get((s + i) % stores.size());
+    for (int i = 0; i < pool.size(); i++) {
+      BlockStore store = pool.store(pool.at(ref, i));
       try {
         ByteBuffer b = store.get(ref);
         if (b != null) {
@@ -186,6 +164,7 @@ public final class StorePeerService {
    * @throws UnauthorizedException with neither; {@link StaleEpochException} for a stale or
    *     unconfirmed epoch
    */
+  @Override
   public boolean delete(BlockRef ref, long epoch, byte[] token) {
     if (token != null && token.length > 0) {
       if (clusterToken == null || !MessageDigest.isEqual(clusterToken, token)) {
@@ -204,31 +183,19 @@ public final class StorePeerService {
   /** Removes every copy (a trusted, local caller); returns whether there was one. */
   public boolean delete(BlockRef ref) {
     boolean any = false;
-    for (int i = 0; i < stores.size(); i++) {
-      if (stores.get(i).delete(ref)) {
-        flushers[i].mutated();
-        any = true;
-      }
+    for (int i = 0; i < pool.size(); i++) {
+      any |= pool.delete(i, ref);
     }
-    // A store reuses deleted space only after a flush: make sure one comes even when the
-    // deleting client never sends a barrier (garbage collection, superseded blocks). A
-    // failure is not this delete's: the store stays dirty and the next barrier reports it.
-    if (any && deletes.incrementAndGet() % DELETES_PER_FLUSH == 0) {
-      for (StoreFlusher f : flushers) {
-        try {
-          f.barrier();
-        } catch (TorusException e) {
-          log.warn("flush of store {} after {} deletes failed (the next barrier retries and "
-              + "reports it): {}", f.store().name(), DELETES_PER_FLUSH, e.toString());
-        }
-      }
+    if (any) {
+      pool.deleted(); // a store reuses deleted space only after a flush: the pool makes one
     }
     return any;
   }
 
   /** Whether any store holds the ref (index membership: not read, maybe not yet durable). */
+  @Override
   public boolean contains(BlockRef ref) {
-    return holder(ref) >= 0;
+    return pool.holder(ref) >= 0;
   }
 
   /**
@@ -238,22 +205,23 @@ public final class StorePeerService {
    *
    * @throws TorusException if a needed barrier fails (nothing can be confirmed then)
    */
+  @Override
   public boolean[] containsVerified(List<BlockRef> refs) {
     int[] holders = new int[refs.size()];
-    boolean[] flush = new boolean[stores.size()];
+    boolean[] flush = new boolean[pool.size()];
     for (int i = 0; i < holders.length; i++) {
       // a copy whose put is still running is not counted: its flusher may not know it yet,
       // so the barrier below might not cover it; one not running was counted before it left.
       // The holder is looked up first: a put that made it visible is in putting until done.
-      int h = holder(refs.get(i));
+      int h = pool.holder(refs.get(i));
       holders[i] = h >= 0 && putting.containsKey(refs.get(i)) ? -1 : h;
       if (holders[i] >= 0) {
         flush[holders[i]] = true;
       }
     }
     for (int s = 0; s < flush.length; s++) {
-      if (flush[s] && flushers[s].dirty()) {
-        flushers[s].barrier();
+      if (flush[s] && pool.dirty(s)) {
+        pool.barrier(s);
       }
     }
     boolean[] out = new boolean[holders.length];
@@ -262,7 +230,7 @@ public final class StorePeerService {
         continue;
       }
       try {
-        out[i] = stores.get(holders[i]).get(refs.get(i)) != null;
+        out[i] = pool.store(holders[i]).get(refs.get(i)) != null;
       } catch (TorusException e) {
         out[i] = false; // corrupt or unreadable: not a copy anyone may count on
       }
@@ -276,30 +244,27 @@ public final class StorePeerService {
    * BlockRef, int)}), so one page costs its size (times the number of stores), not the
    * volume's.
    */
+  @Override
   public ListPage list(long volumeId, BlockRef after, int max) {
     if (max < 1) {
       throw TorusException.invalid("max < 1: " + max);
     }
-    List<List<BlockRef>> pages = new ArrayList<>(stores.size());
-    for (BlockStore s : stores) {
+    List<List<BlockRef>> pages = new ArrayList<>(pool.size());
+    for (BlockStore s : pool.stores()) {
       pages.add(s.list(volumeId, after, max + 1));
     }
     return OrderedPages.merge(pages, max);
   }
 
   /** Barrier: every put and delete that returned before this call is durable on return. */
+  @Override
   public void flush() {
-    StoreFlusher.barrierAll(flushers);
+    pool.flush();
   }
 
   /** Capacity and use over all stores. */
+  @Override
   public PeerStats stats() {
-    long cap = 0;
-    long used = 0;
-    for (BlockStore s : stores) {
-      cap += s.capacity();
-      used += s.used();
-    }
-    return new PeerStats(nodeId, cap, used);
+    return new PeerStats(nodeId, pool.capacity(), pool.used());
   }
 }

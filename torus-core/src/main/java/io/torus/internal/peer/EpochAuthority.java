@@ -1,4 +1,4 @@
-package io.torus.internal.transport;
+package io.torus.internal.peer;
 
 /**
  * Decides whether a fencing epoch a peer has never seen for a volume is real, before the peer
