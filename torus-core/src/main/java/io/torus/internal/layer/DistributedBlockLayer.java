@@ -44,15 +44,16 @@ import org.slf4j.LoggerFactory;
  * <p><b>Flush.</b> A barrier goes to every peer that acknowledged a put since the last
  * flush; each forces its stores and answers. Then every such block must be durable on at
  * least {@code required} peers whose barrier succeeded. A block short of that (its peer died
- * before the barrier) is copied from a peer that has it to the next peers on the ring and
- * those are flushed too; if it still falls short, the flush throws EIO: nothing is
+ * before the barrier) is copied from a peer that has it to the next peers on the ring, one
+ * {@link ReplicaCopier} step each (put under the writer's epoch, then a barrier there); if it
+ * still falls short, the flush throws EIO: nothing is
  * acknowledged that did not reach the required replicas. Too few live peers for the write
  * level therefore fail the flush with a message saying how many were needed and found.
  *
  * <p><b>Get.</b> {@link ReadLevel#FIRST}: peers in ring order (live, non-suspect first),
  * failing over on error, missing copy, checksum failure or deadline; {@link ReadLevel#VERIFY}
  * reads every live replica. A replica that answered "missing" or "corrupt" is repaired in
- * the background: the good copy is sent as a repair put and flushed there.
+ * the background by the same step: the good copy is sent as a repair put and flushed there.
  *
  * <p>Concurrency: thread-safe; methods block (up to the request deadline per round) and run
  * on the node's I/O threads. Puts racing a flush are covered by the next flush.

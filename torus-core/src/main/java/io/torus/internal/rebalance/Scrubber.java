@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Invariants.</b> A bad copy is replaced only by bytes read from another peer and
  * verified against the checksum in transit, through the {@link ReplicaCopier} step (repair
- * put beside the bad copy, then a flush of the local stores); a block with no good copy anywhere is counted
- * as unrepairable and left as it is (the bad copy is never deleted: it is still evidence).
+ * put beside the bad copy, then a flush of the local stores); a block with no good copy
+ * anywhere is counted as unrepairable and left as it is (the bad copy is never deleted: it is
+ * still evidence).
  *
  * <p><b>Concurrency.</b> One thread; counters are atomics.
  *
