@@ -310,7 +310,7 @@ public final class DistributedBlockLayer implements BlockLayer {
         throw new TorusException(ErrorCode.EIO, "flush failed: block " + e.getKey()
             + " is durable on " + n + " peers, write level " + writeLevel + " with replication "
             + replication + " needs " + required + " (live peers: " + live(ring)
-            + "; failed barriers: " + failed + ")", null, true);
+            + "; failed barriers and copies: " + failed + ")", null, true);
       }
     }
   }

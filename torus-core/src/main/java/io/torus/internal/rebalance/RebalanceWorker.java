@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
  * retried. Every step is idempotent, so a pass may stop anywhere.
  */
 final class RebalanceWorker {
+  /** Logs under the rebalancer's name, as operators configure it. */
   private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
   /** Refs per LIST page when only counting. */
   private static final int COUNT_PAGE = 4096;
