@@ -7,6 +7,7 @@ import io.torus.ErrorCode;
 import io.torus.ReadLevel;
 import io.torus.TorusException;
 import io.torus.WriteLevel;
+import io.torus.internal.replica.ReplicaCopier;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.StaleEpochException;
@@ -25,7 +26,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,15 +44,16 @@ import org.slf4j.LoggerFactory;
  * <p><b>Flush.</b> A barrier goes to every peer that acknowledged a put since the last
  * flush; each forces its stores and answers. Then every such block must be durable on at
  * least {@code required} peers whose barrier succeeded. A block short of that (its peer died
- * before the barrier) is copied from a peer that has it to the next peers on the ring and
- * those are flushed too; if it still falls short, the flush throws EIO: nothing is
+ * before the barrier) is copied from a peer that has it to the next peers on the ring, one
+ * {@link ReplicaCopier} step each (put under the writer's epoch, then a barrier there); if it
+ * still falls short, the flush throws EIO: nothing is
  * acknowledged that did not reach the required replicas. Too few live peers for the write
  * level therefore fail the flush with a message saying how many were needed and found.
  *
  * <p><b>Get.</b> {@link ReadLevel#FIRST}: peers in ring order (live, non-suspect first),
  * failing over on error, missing copy, checksum failure or deadline; {@link ReadLevel#VERIFY}
  * reads every live replica. A replica that answered "missing" or "corrupt" is repaired in
- * the background: the good copy is sent as a repair put and flushed there.
+ * the background by the same step: the good copy is sent as a repair put and flushed there.
  *
  * <p>Concurrency: thread-safe; methods block (up to the request deadline per round) and run
  * on the node's I/O threads. Puts racing a flush are covered by the next flush.
@@ -74,6 +75,7 @@ public final class DistributedBlockLayer implements BlockLayer {
   private final ReadLevel readLevel;
   private final Duration timeout;
   private final Executor background;
+  private final ReplicaCopier copier;
   private final ReadWriteLock barrierLock = new ReentrantReadWriteLock();
   private Map<BlockRef, Set<String>> unflushed = new ConcurrentHashMap<>();
   private final AtomicLong hints = new AtomicLong();
@@ -103,6 +105,7 @@ public final class DistributedBlockLayer implements BlockLayer {
     this.readLevel = readLevel;
     this.timeout = timeout;
     this.background = background;
+    this.copier = new ReplicaCopier(null, 1, timeout);
   }
 
   /** Copies written to a substitute peer because a ring replica was down or failing. */
@@ -292,27 +295,22 @@ public final class DistributedBlockLayer implements BlockLayer {
     Set<String> durable = barrier(peers, failed);
     int required = writeLevel.required(replication);
     Ring ring = ring();
-    Set<String> extra = new HashSet<>();
     Map<BlockRef, Set<String>> copies = new HashMap<>();
     for (Map.Entry<BlockRef, Set<String>> e : batch.entrySet()) {
       Set<String> ok = new HashSet<>(e.getValue());
       ok.retainAll(durable);
       if (ok.size() < required) {
-        ok.addAll(rereplicate(e.getKey(), e.getValue(), ok, ring, required));
+        ok.addAll(rereplicate(e.getKey(), e.getValue(), ok, ring, required, failed));
       }
       copies.put(e.getKey(), ok);
-      extra.addAll(ok);
     }
-    extra.removeAll(durable);
-    Set<String> durable2 = extra.isEmpty() ? Set.of() : barrier(extra, failed);
     for (Map.Entry<BlockRef, Set<String>> e : copies.entrySet()) {
-      long n = e.getValue().stream().filter(p -> durable.contains(p) || durable2.contains(p))
-          .count();
+      long n = e.getValue().size();
       if (n < required) {
         throw new TorusException(ErrorCode.EIO, "flush failed: block " + e.getKey()
             + " is durable on " + n + " peers, write level " + writeLevel + " with replication "
             + replication + " needs " + required + " (live peers: " + live(ring)
-            + "; failed barriers: " + failed + ")", null, true);
+            + "; failed barriers and copies: " + failed + ")", null, true);
       }
     }
   }
@@ -327,32 +325,54 @@ public final class DistributedBlockLayer implements BlockLayer {
     return out;
   }
 
-  /** Copies a block that fell short to more peers; returns the peers that stored it. */
+  /**
+   * Copies a block that fell short from a peer that has it to the next peers on the ring
+   * (with the writer's epoch: a fenced writer's copies are refused); returns the peers on
+   * which the copy is now durable (put and barrier succeeded). Failures go to {@code failed}.
+   */
   private Set<String> rereplicate(BlockRef ref, Set<String> holders, Set<String> durable,
-      Ring ring, int required) {
-    ByteBuffer data = null;
-    List<String> sources = new ArrayList<>(durable);
-    sources.addAll(holders);
-    for (String p : sources) {
+      Ring ring, int required, Map<String, String> failed) {
+    List<String> order = new ArrayList<>(durable);
+    order.addAll(holders);
+    List<ReplicaCopier.Source> sources = new ArrayList<>();
+    for (String p : order) {
       PeerClient c = view.client(p);
-      if (c == null) {
-        continue;
-      }
-      try {
-        data = c.get(ref, timeout).join();
-        if (data != null) {
-          break;
-        }
-      } catch (RuntimeException e) {
-        health.failed(p);
+      if (c != null) {
+        sources.add(ReplicaCopier.peerSource(p, c, timeout));
       }
     }
-    if (data == null) {
+    ReplicaCopier.Fetched found = copier.fetch(ref, sources);
+    found.failed().forEach(health::failed);
+    if (found.data() == null) {
       return Set.of();
     }
     Set<String> tried = new HashSet<>(holders);
-    Set<String> got = store(ref, data, crc(data), candidates(ring, ref), tried,
-        required - durable.size(), new LinkedHashSet<>(), new ArrayList<>(), new ArrayList<>());
+    Set<String> got = new LinkedHashSet<>();
+    int want = required - durable.size();
+    for (String p : candidates(ring, ref)) {
+      if (got.size() >= want) {
+        break;
+      }
+      PeerClient c = view.client(p);
+      if (!tried.add(p) || c == null || health.suspect(p)) {
+        continue;
+      }
+      try {
+        copier.copy(ref, found.data(), ReplicaCopier.peerTarget(p, c, epoch, false, timeout));
+        health.succeeded(p);
+        got.add(p);
+      } catch (StaleEpochException e) {
+        throw e;
+      } catch (TorusException e) {
+        if (e.code() == ErrorCode.EIO) {
+          health.failed(p);
+        }
+        failed.put(p, e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new TorusException(ErrorCode.EIO, "interrupted", e);
+      }
+    }
     hints.addAndGet(got.size());
     return got;
   }
@@ -474,28 +494,23 @@ public final class DistributedBlockLayer implements BlockLayer {
     // A copy of its own: the caller owns (and may change) the buffer it was handed.
     ByteBuffer copy = ByteBuffer.allocate(good.remaining()).put(good.duplicate()).flip()
         .asReadOnlyBuffer();
-    int crc = crc(copy);
     for (String p : bad) {
       PeerClient c = view.client(p);
       if (c == null) {
         continue;
       }
       repairs.incrementAndGet();
+      ReplicaCopier.Target target = ReplicaCopier.peerTarget(p, c, epoch, true, timeout);
       background.execute(() -> {
         try {
-          c.put(ref, epoch, copy, crc, true, timeout).join();
-          c.flush(timeout).join();
+          copier.copy(ref, copy, target);
           log.info("repaired block {} on peer {}", ref, p);
         } catch (RuntimeException e) {
           log.warn("repair of block {} on peer {} failed: {}", ref, p, e.toString());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         }
       });
     }
-  }
-
-  private static int crc(ByteBuffer b) {
-    CRC32C c = new CRC32C();
-    c.update(b.duplicate());
-    return (int) c.getValue();
   }
 }

@@ -5,17 +5,19 @@ import io.torus.CorruptBlockException;
 import io.torus.VolumeInfo;
 import io.torus.internal.layer.DistributedBlockLayer;
 import io.torus.internal.layer.PeerView;
+import io.torus.internal.replica.RateLimiter;
+import io.torus.internal.replica.ReplicaCopier;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.peer.StorePeerService;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +30,10 @@ import org.slf4j.LoggerFactory;
  * scrub interval.
  *
  * <p><b>Invariants.</b> A bad copy is replaced only by bytes read from another peer and
- * verified against the checksum in transit; a block with no good copy anywhere is counted
- * as unrepairable and left as it is (the bad copy is never deleted: it is still evidence).
+ * verified against the checksum in transit, through the {@link ReplicaCopier} step (repair
+ * put beside the bad copy, then a flush of the local stores); a block with no good copy
+ * anywhere is counted as unrepairable and left as it is (the bad copy is never deleted: it is
+ * still evidence).
  *
  * <p><b>Concurrency.</b> One thread; counters are atomics.
  *
@@ -48,6 +52,7 @@ public final class Scrubber implements AutoCloseable {
   private final RateLimiter limiter;
   private final Duration interval;
   private final Duration timeout;
+  private final ReplicaCopier copier;
   private final Thread worker;
   private volatile boolean closed;
   private final AtomicLong scrubbed = new AtomicLong();
@@ -70,6 +75,7 @@ public final class Scrubber implements AutoCloseable {
     this.limiter = new RateLimiter(options.scrubBytesPerSecond(), System::nanoTime);
     this.interval = options.scrubInterval();
     this.timeout = timeout;
+    this.copier = new ReplicaCopier(limiter, 1, timeout);
     this.worker = new Thread(this::run, "torus-scrub");
     worker.setDaemon(true);
     worker.start();
@@ -144,29 +150,18 @@ public final class Scrubber implements AutoCloseable {
     if (ring == null) {
       return false;
     }
+    List<ReplicaCopier.Source> holders = new ArrayList<>();
     for (String p : ring.readPeers(ref, r + DistributedBlockLayer.FALLBACKS)) {
       PeerClient c = p.equals(self) ? null : view.client(p);
-      if (c == null) {
-        continue;
+      if (c != null) {
+        holders.add(ReplicaCopier.peerSource(p, c, timeout));
       }
-      try {
-        ByteBuffer good = c.get(ref, timeout)
-            .get(timeout.toMillis() + 2000, java.util.concurrent.TimeUnit.MILLISECONDS);
-        if (good == null) {
-          continue;
-        }
-        limiter.acquire(good.remaining());
-        CRC32C crc = new CRC32C();
-        crc.update(good.duplicate());
-        local.put(ref, 0, good, (int) crc.getValue(), true);
-        local.flush();
-        log.info("scrub: replaced the corrupt copy of {} on {} with the copy of {}", ref, self,
-            p);
-        return true;
-      } catch (RuntimeException | java.util.concurrent.ExecutionException
-          | java.util.concurrent.TimeoutException e) {
-        log.debug("scrub: no good copy of {} from {}: {}", ref, p, e.toString());
-      }
+    }
+    String from = copier.copy(ref, holders, ReplicaCopier.storeTarget(self, local));
+    if (from != null) {
+      log.info("scrub: replaced the corrupt copy of {} on {} with the copy of {}", ref, self,
+          from);
+      return true;
     }
     log.error("scrub: no good copy of {} found on any peer; the bad copy is kept", ref);
     return false;

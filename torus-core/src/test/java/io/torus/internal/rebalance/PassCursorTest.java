@@ -2,6 +2,7 @@ package io.torus.internal.rebalance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.torus.internal.replica.RateLimiter;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import java.nio.file.Files;

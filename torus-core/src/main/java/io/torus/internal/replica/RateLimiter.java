@@ -1,4 +1,4 @@
-package io.torus.internal.rebalance;
+package io.torus.internal.replica;
 
 import io.torus.TorusException;
 import java.util.concurrent.TimeUnit;
