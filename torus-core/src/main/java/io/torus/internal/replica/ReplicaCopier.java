@@ -1,5 +1,6 @@
 package io.torus.internal.replica;
 
+import io.torus.internal.Crc32c;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
@@ -16,7 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -232,7 +232,7 @@ public final class ReplicaCopier {
    */
   public void copy(BlockRef ref, ByteBuffer data, Target to) throws InterruptedException {
     limit(data.remaining());
-    await(to.put(ref, data, crc(data)), deadline);
+    await(to.put(ref, data, Crc32c.of(data)), deadline);
     await(to.flush(), deadline);
   }
 
@@ -288,7 +288,7 @@ public final class ReplicaCopier {
       }
       int len = data.remaining();
       limit(len);
-      puts.add(to.put(ref, data, crc(data)));
+      puts.add(to.put(ref, data, Crc32c.of(data)));
       bytes += len;
       copied++;
       if (puts.size() >= inFlight) {
@@ -330,10 +330,4 @@ public final class ReplicaCopier {
     }
   }
 
-  /** The CRC32C of the remaining bytes of {@code b} (its position is left as it is). */
-  public static int crc(ByteBuffer b) {
-    CRC32C c = new CRC32C();
-    c.update(b.duplicate());
-    return (int) c.getValue();
-  }
 }

@@ -1,5 +1,6 @@
 package io.torus.internal.volume;
 
+import io.torus.internal.Crc32c;
 import io.torus.CorruptBlockException;
 import io.torus.TorusException;
 import io.torus.internal.layer.BlockCache;
@@ -9,7 +10,6 @@ import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.zip.CRC32C;
 
 /**
  * The block layer and cache of one open volume, as the engine uses them: data blocks and map
@@ -71,18 +71,14 @@ final class BlockIo {
 
   /** Writes a data block (with its CRC32C) to the layer and the cache. */
   void putBlock(BlockRef ref, ByteBuffer data) {
-    CRC32C crc = new CRC32C();
-    crc.update(data.duplicate());
-    layer.put(ref, data, (int) crc.getValue());
+    layer.put(ref, data, Crc32c.of(data));
     cache.putBlock(ref, data);
   }
 
   /** Writes a map node (with its CRC32C) to the layer and the cache. */
   void putNode(BlockRef ref, MapNode node) {
     ByteBuffer bytes = node.encode();
-    CRC32C crc = new CRC32C();
-    crc.update(bytes.duplicate());
-    layer.put(ref, bytes, (int) crc.getValue());
+    layer.put(ref, bytes, Crc32c.of(bytes));
     cache.putNode(ref, node);
   }
 

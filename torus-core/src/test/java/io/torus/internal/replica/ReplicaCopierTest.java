@@ -93,7 +93,7 @@ class ReplicaCopierTest {
     assertThat(t.handedOut).allMatch(CompletableFuture::isDone);
     assertThat(t.events).hasSize(9).endsWith("flush").doesNotContain("put 1", "put 2");
     ByteBuffer first = ByteBuffer.wrap(new byte[] {0, 1, 2, 3});
-    assertThat(t.crcs.get(REFS.get(0))).isEqualTo(ReplicaCopier.crc(first));
+    assertThat(t.crcs.get(REFS.get(0))).isEqualTo(io.torus.internal.Crc32c.of(first));
   }
 
   @Test

@@ -4,6 +4,7 @@ import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
+import io.torus.internal.Crc32c;
 import io.torus.internal.meta.PeerInfo;
 import io.torus.internal.meta.VersionedRing;
 import io.torus.spi.CloneOrigin;
@@ -14,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.TreeMap;
-import java.util.zip.CRC32C;
 
 /**
  * The binary form of {@link LocalState}, the file {@code metadata} of a local metadata
@@ -167,7 +167,7 @@ final class LocalStateCodec {
     ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + len + TRAILER_BYTES);
     b.putInt(MAGIC).putShort((short) version).putShort((short) 0).putInt(len);
     b.put(body);
-    b.putInt(crc(b.array(), HEADER_BYTES + len));
+    b.putInt(Crc32c.of(b.array(), 0, HEADER_BYTES + len));
     return b.array();
   }
 
@@ -245,7 +245,7 @@ final class LocalStateCodec {
           + bytes.length + " bytes, torn write?");
     }
     int stored = ByteBuffer.wrap(bytes, bytes.length - TRAILER_BYTES, TRAILER_BYTES).getInt();
-    int actual = crc(bytes, bytes.length - TRAILER_BYTES);
+    int actual = Crc32c.of(bytes, 0, bytes.length - TRAILER_BYTES);
     if (stored != actual) {
       throw corrupt(source, String.format("CRC32C mismatch: stored 0x%08x, computed 0x%08x",
           stored, actual));
@@ -383,12 +383,6 @@ final class LocalStateCodec {
       return BlockRef.readFrom(b);
     }
     throw TorusException.invalid("root flag " + hasRoot);
-  }
-
-  private static int crc(byte[] bytes, int len) {
-    CRC32C c = new CRC32C();
-    c.update(bytes, 0, len);
-    return (int) c.getValue();
   }
 
   private static TorusException corrupt(String source, String why) {
