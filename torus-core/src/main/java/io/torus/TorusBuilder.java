@@ -1,5 +1,8 @@
 package io.torus;
 
+import io.torus.internal.node.NodeConfig;
+import io.torus.internal.node.TorusNode;
+import io.torus.internal.rebalance.RebalanceOptions;
 import io.torus.spi.BlockStore;
 import io.torus.spi.MetadataService;
 import java.nio.file.Path;
@@ -48,6 +51,8 @@ public final class TorusBuilder {
   private Duration scrubInterval = Duration.ofHours(1);
   private Duration antiEntropyInterval = Duration.ofMinutes(1);
   private Duration lostPeerGrace = Duration.ofMinutes(5);
+  private LocalCluster localCluster;
+  private TorusResources resources;
 
   TorusBuilder() {}
 
@@ -207,6 +212,27 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * Makes the node a peer of a cluster whose metadata and coordination this process shares
+   * (see {@link LocalCluster}): volumes are replicated by the ring across the cluster's nodes
+   * over the peer protocol, as with {@link #etcd}. Not combined with {@link #etcd} or
+   * {@link #metadata}. Default: none.
+   */
+  public TorusBuilder localCluster(LocalCluster cluster) {
+    this.localCluster = Objects.requireNonNull(cluster, "cluster");
+    return this;
+  }
+
+  /**
+   * Threads and clocks shared with other nodes of this process. Default: the node makes its
+   * own ({@link #ioThreads} I/O threads) and stops them when it closes; shared ones are not
+   * stopped by the node.
+   */
+  public TorusBuilder resources(TorusResources resources) {
+    this.resources = Objects.requireNonNull(resources, "resources");
+    return this;
+  }
+
   /** The etcd key prefix of the cluster. Default {@code /torus}. */
   public TorusBuilder etcdPrefix(String prefix) {
     this.etcdPrefix = Objects.requireNonNull(prefix, "prefix");
@@ -358,16 +384,26 @@ public final class TorusBuilder {
    * EINVAL if {@link #tls} or {@link #etcdTls} is set on a node that is not clustered.
    */
   public Torus build() {
+    if (localCluster != null && (!etcdEndpoints.isEmpty() || metadata != null)) {
+      throw TorusException.invalid("localCluster cannot be combined with etcd or metadata");
+    }
     if ((tls != null || etcdTls != null) && etcdEndpoints.isEmpty()) {
       throw TorusException.invalid("tls and etcdTls apply to a clustered node: set etcd(...)");
     }
-    return io.torus.internal.node.TorusNode.start(new io.torus.internal.node.NodeConfig(
-        dataDirectory, List.copyOf(stores), storeType, storeCapacity, metadata, executor,
-        ioThreads, cacheBytes, dirtyBytes, ioTimeout, nodeId, gcInterval, meterRegistry,
-        etcdEndpoints, etcdPrefix, peer,
-        listenHost, listenPort, advertiseHost, advertisePort, writeLevel, readLevel,
-        peerTimeout, new io.torus.internal.rebalance.RebalanceOptions(rebalanceRate, scrubRate,
-        scrubInterval, antiEntropyInterval, lostPeerGrace, Duration.ofMillis(500)),
-        tls, etcdTls, leaseTtl));
+    NodeConfig.Storage storage = new NodeConfig.Storage(dataDirectory, List.copyOf(stores),
+        storeType, storeCapacity);
+    NodeConfig.Volumes volumes = new NodeConfig.Volumes(cacheBytes, dirtyBytes, ioTimeout,
+        gcInterval);
+    NodeConfig.Metadata meta = new NodeConfig.Metadata(metadata,
+        localCluster == null ? null : localCluster.service(), etcdEndpoints, etcdPrefix,
+        etcdTls, leaseTtl);
+    NodeConfig.Peer peerOptions = new NodeConfig.Peer(peer, listenHost, listenPort,
+        advertiseHost, advertisePort, writeLevel, readLevel, peerTimeout,
+        new RebalanceOptions(rebalanceRate, scrubRate, scrubInterval, antiEntropyInterval,
+            lostPeerGrace, Duration.ofMillis(500)), tls);
+    NodeConfig.Runtime runtime = new NodeConfig.Runtime(
+        resources == null ? null : resources.resources(), executor, ioThreads, meterRegistry);
+    return TorusNode.start(new NodeConfig(nodeId, storage, volumes, meta, peerOptions,
+        runtime));
   }
 }

@@ -34,11 +34,14 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
     this.defaults = defaults;
   }
 
-  /** The admin view of a node's cluster. */
-  static ClusterAdminImpl start(MetadataService meta, NodeConfig c) {
-    Coordination coord = meta instanceof Coordination co ? co : null;
-    return new ClusterAdminImpl(c.clustered(), coord, coord == null ? null : coord.defaults(),
-        meta);
+  /** The admin view of a local node: no peers, no ring, no defaults. */
+  static ClusterAdminImpl local(MetadataService meta) {
+    return new ClusterAdminImpl(false, null, null, meta);
+  }
+
+  /** The admin view of a cluster node. */
+  static ClusterAdminImpl cluster(MetadataService meta, Coordination coordination) {
+    return new ClusterAdminImpl(true, coordination, coordination.defaults(), meta);
   }
 
   @Override

@@ -5,8 +5,7 @@ import io.torus.GcResult;
 import io.torus.internal.Futures;
 import io.torus.internal.gc.BlockHolder;
 import io.torus.internal.gc.GarbageCollector;
-import io.torus.internal.layer.BlockLayer;
-import io.torus.internal.map.MapNode;
+import io.torus.internal.map.BlockMap;
 import io.torus.internal.meta.LeaderElection;
 import io.torus.internal.meta.PeerStatus;
 import io.torus.internal.transport.PeerClient;
@@ -40,13 +39,13 @@ final class ClusterGc implements AutoCloseable {
    * @param nodeReader reads a map node from the cluster (any volume's)
    */
   ClusterGc(MetadataService meta, ClusterView view, LeaderElection election,
-      BlockLayer nodeReader, Supplier<Collection<BlockRef>> openRoots, Duration timeout,
-      long deletesPerSecond) {
+      BlockMap.NodeReader nodeReader, Supplier<Collection<BlockRef>> openRoots,
+      Duration timeout, long deletesPerSecond) {
     this.view = view;
     this.election = election;
     this.timeout = timeout;
-    this.gc = new GarbageCollector(meta, this::holders,
-        ref -> MapNode.decode(ref, nodeReader.get(ref)), openRoots, deletesPerSecond);
+    this.gc = new GarbageCollector(meta, this::holders, nodeReader, openRoots,
+        deletesPerSecond);
     election.campaign();
   }
 

@@ -13,6 +13,7 @@ import io.torus.internal.meta.PeerAuthority;
 import io.torus.internal.meta.PeerInfo;
 import io.torus.internal.meta.VersionedRing;
 import io.torus.internal.peer.StorePeerService;
+import io.torus.internal.ring.Ring;
 import io.torus.internal.rebalance.RebalanceCoordinator;
 import io.torus.internal.rebalance.Rebalancer;
 import io.torus.internal.rebalance.Scrubber;
@@ -46,6 +47,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ClusterMember implements AutoCloseable {
   private final NodeConfig config;
+  private final List<BlockStore> stores;
   /** Completes peer futures; never blocks (blocking here would starve completions). */
   private final ExecutorService callbacks;
   private final ExecutorService workers;
@@ -57,25 +59,26 @@ final class ClusterMember implements AutoCloseable {
   private RebalanceCoordinator coordinator;
   private Rebalancer rebalancer;
   private Scrubber scrubber;
-  private ScheduledExecutorService reporter;
+  private java.util.concurrent.ScheduledFuture<?> reporter;
   private final Coordination coordination;
   /** The cluster token and epoch checks of the peer protocol. */
   private final PeerAuthority authority;
 
   ClusterMember(NodeConfig c, String nodeId, MetadataService meta, Coordination coordination,
-      List<BlockStore> stores) {
+      List<BlockStore> stores, NodeResources resources) {
     this.config = c;
+    this.stores = stores;
     this.coordination = coordination;
     this.authority = coordination.authority(); // before any thread is started
-    this.callbacks = Executors.newFixedThreadPool(4, daemon("torus-peer-callback-"));
-    this.workers = Executors.newFixedThreadPool(8, daemon("torus-peer-worker-"));
-    this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
-    this.health = new PeerHealth(Duration.ofSeconds(3), System::nanoTime);
+    this.callbacks = resources.peerCallbacks();
+    this.workers = resources.peerWorkers();
+    this.repairs = resources.repairs();
+    this.health = new PeerHealth(Duration.ofSeconds(3), resources.ticker());
     this.transport = new PeerTransport(nodeId,
-        TransportOptions.defaults().withRequestTimeout(c.peerTimeout()), callbacks, c.tls(),
-        authority.clusterToken());
+        TransportOptions.defaults().withRequestTimeout(c.peer().timeout()), callbacks,
+        c.peer().tls(), authority.clusterToken());
     try {
-      start(c, nodeId, meta, stores);
+      start(c, nodeId, meta, stores, resources);
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -83,27 +86,30 @@ final class ClusterMember implements AutoCloseable {
   }
 
   private void start(NodeConfig c, String nodeId, MetadataService meta,
-      List<BlockStore> stores) {
+      List<BlockStore> stores, NodeResources resources) {
     PeerInfo self = null;
     StorePeerService local = null;
-    Path dir = c.dataDirectory();
-    if (c.peer()) {
+    Path dir = c.storage().dataDirectory();
+    if (c.peer().enabled()) {
       Path epochs = dir == null ? null : dir.resolve("epochs");
       local = new StorePeerService(nodeId, stores, epochs, authority::isCurrent,
           authority.clusterToken());
-      server = PeerServer.start(local, workers, c.listenHost(), c.listenPort(), c.tls());
-      String host = c.advertiseHost() != null ? c.advertiseHost() : c.listenHost();
-      int port = c.advertisePort() != 0 ? c.advertisePort() : server.address().getPort();
+      server = PeerServer.start(local, workers, c.peer().listenHost(), c.peer().listenPort(),
+          c.peer().tls());
+      String host = c.peer().advertiseHost() != null ? c.peer().advertiseHost()
+          : c.peer().listenHost();
+      int port = c.peer().advertisePort() != 0 ? c.peer().advertisePort()
+          : server.address().getPort();
       self = new PeerInfo(nodeId, (host.contains(":") ? "[" + host + "]" : host) + ":" + port,
           capacity(stores), used(stores), 1, Instant.now());
     }
     view = new ClusterView(coordination, transport, self, () -> capacity(stores),
         () -> used(stores), Duration.ofMillis(500));
-    if (!c.peer()) {
+    if (!c.peer().enabled()) {
       return;
     }
-    var options = c.rebalance();
-    coordinator = new RebalanceCoordinator(coordination, nodeId, options, System::nanoTime);
+    var options = c.peer().rebalance();
+    coordinator = new RebalanceCoordinator(coordination, nodeId, options, resources.ticker());
     java.util.function.Supplier<Map<Long, VolumeInfo>> volumes = () -> {
       Map<Long, VolumeInfo> m = new TreeMap<>();
       meta.volumes().forEach(v -> m.put(v.id(), v));
@@ -112,15 +118,15 @@ final class ClusterMember implements AutoCloseable {
     rebalancer = new Rebalancer(nodeId, local, view, volumes,
         () -> coordination.ring().read().map(VersionedRing::version).orElse(0L),
         coordination.rebalance(), dir == null ? null : dir.resolve("rebalance.progress"),
-        options, c.peerTimeout());
+        options, c.peer().timeout());
     view.onRingChange(r -> rebalancer.wake());
     if (!options.scrubInterval().isZero()) {
       scrubber = new Scrubber(nodeId, local, view, volumes,
-          dir == null ? null : dir.resolve("scrub.progress"), options, c.peerTimeout());
+          dir == null ? null : dir.resolve("scrub.progress"), options, c.peer().timeout());
       rebalancer.attach(scrubber);
     }
-    reporter = Executors.newSingleThreadScheduledExecutor(daemon("torus-rebalance-report-"));
-    reporter.scheduleWithFixedDelay(rebalancer::publish, 0, 1, TimeUnit.SECONDS);
+    reporter = resources.scheduler().scheduleWithFixedDelay(rebalancer::publish, 0, 1,
+        TimeUnit.SECONDS);
   }
 
   private static long capacity(List<BlockStore> stores) {
@@ -131,22 +137,29 @@ final class ClusterMember implements AutoCloseable {
     return stores.stream().mapToLong(BlockStore::used).sum();
   }
 
-  private static ThreadFactory daemon(String prefix) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+
+  /** The block layer of a volume of this replication, opened with fencing {@code epoch}. */
+  BlockLayer layer(int replication, long epoch) {
+    return new DistributedBlockLayer(view, health, replication, epoch,
+        config.peer().writeLevel(), config.peer().readLevel(), config.peer().timeout(),
+        repairs);
   }
 
-  /** The block layer of a volume opened with fencing {@code epoch} (0: read-only). */
-  BlockLayer layer(VolumeInfo info, long epoch) {
-    return new DistributedBlockLayer(view, health, info.replication(), epoch,
-        config.writeLevel(), config.readLevel(), config.peerTimeout(), repairs);
+  /**
+   * A read-only layer that asks every member of the current ring, in each ref's ring order
+   * (for readers that do not know a block's replication, such as the collector).
+   */
+  BlockLayer readerLayer() {
+    Ring r = view.ring();
+    int members = r == null ? 1 : Math.max(1, r.members().size());
+    return layer(members, 0);
   }
 
-  /** The peer server's port, or -1 for a client-only node. */
+  /** Whether one of this peer's stores is more than half full. */
+  boolean underPressure() {
+    return stores.stream().anyMatch(st -> st.used() * 2 > st.capacity());
+  }
+
   /** The live view of peers and ring. */
   ClusterView view() {
     return view;
@@ -157,6 +170,7 @@ final class ClusterMember implements AutoCloseable {
     return coordination;
   }
 
+  /** The peer server's port, or -1 for a client-only node. */
   int port() {
     return server == null ? -1 : server.address().getPort();
   }
@@ -199,7 +213,7 @@ final class ClusterMember implements AutoCloseable {
   @Override
   public void close() {
     if (reporter != null) {
-      reporter.shutdownNow();
+      reporter.cancel(false);
     }
     if (coordinator != null) {
       coordinator.close();
@@ -216,20 +230,8 @@ final class ClusterMember implements AutoCloseable {
     if (server != null) {
       server.close(Duration.ofSeconds(10));
     }
-    repairs.shutdown();
-    try {
-      repairs.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    // The pools belong to the node's resources (perhaps shared): tasks of this member still
+    // queued there fail against the closed transport and are logged.
     transport.close();
-    workers.shutdown();
-    callbacks.shutdown();
-    try {
-      workers.awaitTermination(5, TimeUnit.SECONDS);
-      callbacks.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

@@ -1,0 +1,71 @@
+package io.torus.internal.node;
+
+import io.torus.LeaseLostException;
+import io.torus.internal.volume.VolumeEngine;
+import io.torus.spi.BlockRef;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * The volume handles a node has open: what garbage collection must keep (their roots), what
+ * a resize grows, what a lost metadata session fences and what closing the node closes.
+ *
+ * <p>Thread-safe: a concurrent set; a handle removes itself when it closes.
+ */
+final class OpenVolumes {
+  private final Map<VolumeEngine, Boolean> open = new ConcurrentHashMap<>();
+
+  void add(VolumeEngine v) {
+    open.put(v, Boolean.TRUE);
+  }
+
+  void remove(VolumeEngine v) {
+    open.remove(v);
+  }
+
+  int size() {
+    return open.size();
+  }
+
+  /** The roots of every open handle (blocks a collection must not delete). */
+  List<BlockRef> roots() {
+    List<BlockRef> roots = new ArrayList<>();
+    for (VolumeEngine v : open.keySet()) {
+      BlockRef r = v.root();
+      if (r != null) {
+        roots.add(r);
+      }
+    }
+    return roots;
+  }
+
+  /** Grows every open handle of volume {@code id} to {@code size} bytes. */
+  void grow(long id, long size) {
+    for (VolumeEngine v : open.keySet()) {
+      if (v.id() == id) {
+        v.grow(size);
+      }
+    }
+  }
+
+  /** Fences every handle (the metadata session that held their locks ended). */
+  void fenceAll(LeaseLostException cause) {
+    for (VolumeEngine v : open.keySet()) {
+      v.fence(cause);
+    }
+  }
+
+  /** Closes every handle, giving each failure to {@code failed}. */
+  void closeAll(Consumer<RuntimeException> failed) {
+    for (VolumeEngine v : new ArrayList<>(open.keySet())) {
+      try {
+        v.close();
+      } catch (RuntimeException e) {
+        failed.accept(e);
+      }
+    }
+  }
+}
