@@ -53,6 +53,7 @@ public final class TorusBuilder {
   private Duration lostPeerGrace = Duration.ofMinutes(5);
   private LocalCluster localCluster;
   private TorusResources resources;
+  private java.util.function.UnaryOperator<String> peerAddressMapper = a -> a;
 
   TorusBuilder() {}
 
@@ -274,6 +275,17 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * Maps each peer's registered address ({@code host:port}, IPv6 hosts in brackets) to the
+   * address this node connects to, for peers reached through a proxy, tunnel or NAT hairpin
+   * that only this node needs. Called whenever the peer list is refreshed; must be fast and
+   * return {@code host:port}. Default: the registered address.
+   */
+  public TorusBuilder peerAddressMapper(java.util.function.UnaryOperator<String> mapper) {
+    this.peerAddressMapper = Objects.requireNonNull(mapper, "mapper");
+    return this;
+  }
+
   /** How many replicas a write and flush need on a clustered node. Default {@code ALL}. */
   public TorusBuilder writeLevel(WriteLevel level) {
     this.writeLevel = Objects.requireNonNull(level, "level");
@@ -400,7 +412,7 @@ public final class TorusBuilder {
     NodeConfig.Peer peerOptions = new NodeConfig.Peer(peer, listenHost, listenPort,
         advertiseHost, advertisePort, writeLevel, readLevel, peerTimeout,
         new RebalanceOptions(rebalanceRate, scrubRate, scrubInterval, antiEntropyInterval,
-            lostPeerGrace, Duration.ofMillis(500)), tls);
+            lostPeerGrace, Duration.ofMillis(500)), tls, peerAddressMapper);
     NodeConfig.Runtime runtime = new NodeConfig.Runtime(
         resources == null ? null : resources.resources(), executor, ioThreads, meterRegistry);
     return TorusNode.start(new NodeConfig(nodeId, storage, volumes, meta, peerOptions,

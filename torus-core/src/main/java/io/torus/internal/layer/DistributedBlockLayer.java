@@ -5,6 +5,7 @@ import io.torus.BlockUnavailableException;
 import io.torus.CorruptBlockException;
 import io.torus.ErrorCode;
 import io.torus.ReadLevel;
+import io.torus.RefConflictException;
 import io.torus.TorusException;
 import io.torus.WriteLevel;
 import io.torus.internal.replica.ReplicaCopier;
@@ -242,7 +243,9 @@ public final class DistributedBlockLayer implements BlockLayer {
           stored.add(e.getKey());
         } catch (RuntimeException ex) {
           TorusException t = TorusException.of(ex);
-          if (t instanceof StaleEpochException) {
+          if (t instanceof StaleEpochException || t instanceof RefConflictException) {
+            // A conflict means the ref already names other bytes: storing these bytes on a
+            // fallback peer would give one ref two contents, so the put stops here.
             throw t;
           }
           if (t.code() == ErrorCode.EIO) {

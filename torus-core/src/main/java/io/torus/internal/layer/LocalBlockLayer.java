@@ -37,12 +37,27 @@ public final class LocalBlockLayer implements BlockLayer {
    * @param replication copies per block; must not exceed the number of stores
    */
   public LocalBlockLayer(List<BlockStore> stores, int replication) {
-    if (replication > stores.size()) {
+    this(pool(stores), replication);
+  }
+
+  /**
+   * A layer over a node's pool, shared by every volume of the node (so their flushes share
+   * fsyncs).
+   *
+   * @param replication copies per block; must not exceed the number of stores
+   */
+  public LocalBlockLayer(StorePool pool, int replication) {
+    if (replication > pool.size()) {
       throw TorusException.invalid("replication " + replication + " needs at least "
-          + replication + " stores; this node has " + stores.size());
+          + replication + " stores; this node has " + pool.size());
     }
-    this.pool = new StorePool(stores, StorePool.Placement.LOCAL, DELETES_PER_FLUSH);
+    this.pool = pool;
     this.replication = replication;
+  }
+
+  /** The pool of a node's stores as the local layer places blocks in them. */
+  public static StorePool pool(List<BlockStore> stores) {
+    return new StorePool(stores, StorePool.Placement.LOCAL, DELETES_PER_FLUSH);
   }
 
   @Override

@@ -104,7 +104,7 @@ final class ClusterMember implements AutoCloseable {
           capacity(stores), used(stores), 1, Instant.now());
     }
     view = new ClusterView(coordination, transport, self, () -> capacity(stores),
-        () -> used(stores), Duration.ofMillis(500));
+        () -> used(stores), Duration.ofMillis(500), c.peer().dial());
     if (!c.peer().enabled()) {
       return;
     }

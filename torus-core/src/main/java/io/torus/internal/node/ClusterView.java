@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +63,7 @@ final class ClusterView implements PeerView, AutoCloseable {
   private final Map<String, PeerClient> clients = new ConcurrentHashMap<>();
   private final List<Consumer<Ring>> ringListeners = new CopyOnWriteArrayList<>();
   private long lastUsageRefresh;
+  private final UnaryOperator<String> dial;
 
   /**
    * Registers {@code self} (if given), reads the peers once (throwing if the registry cannot
@@ -70,10 +72,12 @@ final class ClusterView implements PeerView, AutoCloseable {
    * @param self this node's registration, or null for a client-only node
    * @param capacity this peer's capacity now (ignored for a client-only node)
    * @param used this peer's used bytes now (ignored for a client-only node)
+   * @param dial maps a registered address to the one to connect to
    */
   ClusterView(Coordination coordination, PeerTransport transport, PeerInfo self,
-      LongSupplier capacity, LongSupplier used, Duration refresh) {
+      LongSupplier capacity, LongSupplier used, Duration refresh, UnaryOperator<String> dial) {
     this.coordination = coordination;
+    this.dial = dial;
     this.transport = transport;
     this.self = self;
     this.usage = new LongSupplier[] {capacity, used};
@@ -144,7 +148,7 @@ final class ClusterView implements PeerView, AutoCloseable {
     Map<String, InetSocketAddress> up = new ConcurrentHashMap<>();
     for (PeerStatus p : all) {
       if (p.up()) {
-        up.put(p.nodeId(), address(p.info().address()));
+        up.put(p.nodeId(), address(dial.apply(p.info().address())));
       }
     }
     peers = List.copyOf(all);

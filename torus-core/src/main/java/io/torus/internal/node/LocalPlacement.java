@@ -12,6 +12,7 @@ import io.torus.internal.layer.BlockCache;
 import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.LocalBlockLayer;
 import io.torus.internal.map.MapNode;
+import io.torus.internal.storage.StorePool;
 import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import io.torus.spi.MetadataService;
@@ -27,6 +28,7 @@ import java.util.function.Supplier;
 final class LocalPlacement implements Placement {
   private final String nodeId;
   private final List<BlockStore> stores;
+  private final StorePool pool;
   private final BlockCache cache;
   private final GarbageCollector gc;
   private final ClusterAdminImpl admin;
@@ -35,6 +37,7 @@ final class LocalPlacement implements Placement {
       Supplier<Collection<BlockRef>> openRoots) {
     this.nodeId = nodeId;
     this.stores = stores;
+    this.pool = LocalBlockLayer.pool(stores);
     this.cache = cache;
     this.gc = new GarbageCollector(meta, stores, this::readNode, openRoots);
     this.admin = ClusterAdminImpl.local(meta);
@@ -50,7 +53,7 @@ final class LocalPlacement implements Placement {
 
   @Override
   public BlockLayer layer(VolumeInfo info, long epoch) {
-    return new LocalBlockLayer(stores, info.replication());
+    return new LocalBlockLayer(pool, info.replication());
   }
 
   /** Reads a map node for garbage collection: from the cache, else from any store. */

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.function.UnaryOperator;
 
 /**
  * The options of {@link io.torus.TorusBuilder}, as one value in groups. Nullable fields
@@ -82,10 +83,11 @@ public record NodeConfig(String nodeId, Storage storage, Volumes volumes, Metada
    * @param timeout deadline of one peer request
    * @param rebalance rebalance, re-replication and scrub options
    * @param tls mutual TLS of the peer protocol, or null
+   * @param dial maps a peer's registered {@code host:port} to the one this node connects to
    */
   public record Peer(boolean enabled, String listenHost, int listenPort, String advertiseHost,
       int advertisePort, WriteLevel writeLevel, ReadLevel readLevel, Duration timeout,
-      RebalanceOptions rebalance, TlsConfig tls) {}
+      RebalanceOptions rebalance, TlsConfig tls, UnaryOperator<String> dial) {}
 
   /**
    * @param resources the thread pools and clock, shared with other nodes or owned by this

@@ -128,6 +128,11 @@ public final class TorusNode implements Torus {
     return gc.collect();
   }
 
+  /** How this node places blocks (tests of the node package reach layers through it). */
+  Placement placement() {
+    return placement;
+  }
+
   /** The peer protocol port of a clustered peer node, or -1. */
   public int peerPort() {
     return placement.peerPort();
