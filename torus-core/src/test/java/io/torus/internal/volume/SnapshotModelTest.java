@@ -7,6 +7,7 @@ import io.torus.SnapshotInfo;
 import io.torus.Torus;
 import io.torus.TorusBuilder;
 import io.torus.VolumeSpec;
+import io.torus.testing.cluster.MiniCluster;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,8 +40,9 @@ class SnapshotModelTest {
     BlockVolume handle;
   }
 
+  /** {@code cluster}: three in-process peers, two copies per block, the cluster collector. */
   @ParameterizedTest(name = "{0} node")
-  @ValueSource(strings = {"memory", "file"})
+  @ValueSource(strings = {"memory", "file", "cluster"})
   void snapshotsClonesAndRestoresMatchModel(String kind) {
     long seed = Long.getLong("torus.seed", System.nanoTime());
     System.out.println("SnapshotModelTest seed " + seed + " (" + kind + ")");
@@ -53,7 +55,14 @@ class SnapshotModelTest {
     Map<String, Vol> vols = new HashMap<>();
     Map<String, byte[]> snaps = new HashMap<>();
     int created = 0;
-    try (Torus t = b.build()) {
+    boolean clustered = kind.equals("cluster");
+    MiniCluster cluster = clustered ? MiniCluster.builder(dir).nodes(3)
+        .configure(n -> n.dirtyBytes(6 * BLOCK).cacheBytes(0)).start() : null;
+    int copies = clustered ? 2 : 1;
+    try (MiniCluster closedLast = cluster; Torus t = clustered ? cluster.node(0) : b.build()) {
+      if (clustered) {
+        cluster.awaitRing(Duration.ofSeconds(20));
+      }
       for (int op = 0; op < 1500; op++) {
         String ctx = "seed " + seed + " op " + op;
         int k = rnd.nextInt(100);
@@ -65,7 +74,7 @@ class SnapshotModelTest {
         String s = snapNames.isEmpty() ? null : snapNames.get(rnd.nextInt(snapNames.size()));
         if (v == null || k < 4) {
           String name = "v" + created++;
-          t.createVolume(VolumeSpec.builder(name, SIZE).blockSize(BLOCK).replication(1)
+          t.createVolume(VolumeSpec.builder(name, SIZE).blockSize(BLOCK).replication(copies)
               .build());
           Vol vol = new Vol();
           vol.handle = t.openVolume(name);

@@ -7,6 +7,7 @@ import io.torus.Extent;
 import io.torus.Torus;
 import io.torus.TorusBuilder;
 import io.torus.VolumeSpec;
+import io.torus.testing.cluster.MiniCluster;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -24,12 +25,15 @@ class VolumeModelTest {
   @TempDir
   Path dir;
 
+  /** A {@code cluster} row runs on three in-process peers with two copies per block. */
   @ParameterizedTest(name = "{0} blocks, {1} store, dirty {2}, cache {3}")
   @CsvSource({
       "4096, memory, 16384, 0",
       "65536, memory, 262144, 1048576",
       "4096, file, 1048576, 65536",
       "1048576, memory, 2097152, 0",
+      "4096, cluster, 65536, 0",
+      "65536, cluster, 262144, 1048576",
   })
   void randomOperationsMatchModel(int blockSize, String store, long dirty, long cache) {
     long seed = Long.getLong("torus.seed", System.nanoTime());
@@ -42,9 +46,15 @@ class VolumeModelTest {
     if (store.equals("file")) {
       b.dataDirectory(dir).storeCapacity(64L << 20);
     }
-    try (Torus torus = b.build()) {
-      torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize).replication(1)
-          .build());
+    boolean clustered = store.equals("cluster");
+    MiniCluster cluster = clustered ? MiniCluster.builder(dir).nodes(3)
+        .configure(n -> n.dirtyBytes(dirty).cacheBytes(cache)).start() : null;
+    try (MiniCluster closedLast = cluster; Torus torus = clustered ? cluster.node(0) : b.build()) {
+      if (clustered) {
+        cluster.awaitRing(java.time.Duration.ofSeconds(20));
+      }
+      torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize)
+          .replication(clustered ? 2 : 1).build());
       BlockVolume v = torus.openVolume("m");
       int ops = blockSize >= 1 << 20 ? 150 : 2500;
       for (int op = 0; op < ops; op++) {
