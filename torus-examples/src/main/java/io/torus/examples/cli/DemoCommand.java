@@ -2,27 +2,26 @@ package io.torus.examples.cli;
 
 import io.torus.BlockVolume;
 import io.torus.Torus;
-import io.torus.TorusBuilder;
 import io.torus.VolumeInfo;
 import io.torus.VolumeSpec;
 import io.torus.nbd.NbdExport;
 import io.torus.nbd.NbdServer;
-import io.torus.spi.BlockStores;
-import io.torus.spi.StoreConfig;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code torus demo}: a node of its own, no etcd, pooling {@code --peers} stores with
- * replication 2, serving volume {@code demo} over NBD until interrupted. Data persists in
- * {@code --data}: run it again and the volume is still there.
+ * {@code torus demo}: a cluster of {@code --peers} peers in this process, no etcd: shared
+ * local coordination, each peer with its own store and peer server on loopback, volume
+ * {@code demo} with two copies of every block placed by the ring and written over the peer
+ * protocol, served over NBD until interrupted. Data persists in {@code --data}
+ * ({@link InProcessCluster} layout): run it again and the volume is still there.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Run an embedded Torus (no etcd) and serve volume 'demo' over NBD.",
+    description = {"Run a Torus cluster of peers in this process (no etcd) and serve volume",
+        "'demo' (2 copies of every block, on different peers) over NBD.",
         "Stops cleanly on Ctrl-C or SIGTERM: drains clients, flushes, exits 0."})
 final class DemoCommand implements Callable<Integer> {
 
@@ -35,7 +34,8 @@ final class DemoCommand implements Callable<Integer> {
   String nbd;
 
   @Option(names = "--peers", defaultValue = "3",
-      description = "Stores to pool, one directory each (default: ${DEFAULT-VALUE}).")
+      description = "Peers to run in this process, each with its own store and peer"
+          + " server (default: ${DEFAULT-VALUE}; 1 is one node).")
   int peers;
 
   @Option(names = "--store", defaultValue = "file",
@@ -60,20 +60,33 @@ final class DemoCommand implements Callable<Integer> {
     long capacity = store.equals("memory")
         ? Runtime.getRuntime().maxMemory() / 2 / peers // memory stores live in the heap
         : Math.max(4L << 30, size.bytes() * 3);
+    if (java.nio.file.Files.isDirectory(data.resolve("node"))
+        && !InProcessCluster.isLayout(data)) {
+      throw new IllegalArgumentException(data + " holds a one-node demo of an earlier layout"
+          + " (" + data.resolve("node") + " and its store-N directories); its volumes still"
+          + " open with 'torus nbd --data " + data + " demo'. Give the demo another --data.");
+    }
     MetricsServer metricsServer = metrics == null ? null
         : new MetricsServer(HostPort.parse(metrics));
-    TorusBuilder b = Torus.builder().dataDirectory(data.resolve("node"));
     if (metricsServer != null) {
-      b.meterRegistry(metricsServer.registry);
       System.out.println("metrics at " + metricsServer.url());
     }
-    for (int i = 0; i < peers; i++) {
-      b.addStore(BlockStores.open(store,
-          new StoreConfig(data.resolve("store-" + i), capacity, Map.of())));
+    InProcessCluster cluster;
+    try {
+      cluster = InProcessCluster.start(data, peers, store, capacity,
+          metricsServer == null ? null : metricsServer.registry,
+          java.time.Duration.ofMinutes(5));
+    } catch (RuntimeException e) {
+      if (metricsServer != null) {
+        metricsServer.close();
+      }
+      throw e;
     }
-    Torus torus = b.build();
+    Torus torus = cluster.peer(0);
     NbdServer server = null;
     try {
+      System.out.printf("%d peer%s in this process: %s%n", peers, peers == 1 ? "" : "s",
+          cluster.describe());
       VolumeInfo info = torus.volumes().stream().filter(v -> v.name().equals("demo"))
           .findFirst().orElse(null);
       if (info == null) {
@@ -92,7 +105,10 @@ final class DemoCommand implements Callable<Integer> {
           .start();
       printUsage(server, listen);
     } catch (RuntimeException e) {
-      torus.close();
+      cluster.close();
+      if (metricsServer != null) {
+        metricsServer.close();
+      }
       throw e;
     }
     CountDownLatch stop = new CountDownLatch(1);
@@ -102,7 +118,7 @@ final class DemoCommand implements Callable<Integer> {
     try {
       server.close();
     } finally {
-      torus.close();
+      cluster.close();
       if (metricsServer != null) {
         metricsServer.close();
       }

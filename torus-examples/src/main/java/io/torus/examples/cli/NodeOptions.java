@@ -17,8 +17,9 @@ import picocli.CommandLine.Option;
 
 /**
  * Selects the node an administrative command works through: a client-only member of the
- * cluster at {@code --etcd} (or {@code $TORUS_ETCD}), or the local node in {@code --data}
- * (a stopped demo's directory, or one made by {@code torus init --data}).
+ * cluster at {@code --etcd} (or {@code $TORUS_ETCD}), the peers of a stopped demo in
+ * {@code --data} (run in this process for the command), or the local node in {@code --data}
+ * made by {@code torus init --data}.
  */
 final class NodeOptions {
   /** The environment variable {@code --etcd} defaults to. */
@@ -74,6 +75,18 @@ final class NodeOptions {
     return openLocal(data);
   }
 
+  /**
+   * Opens a view for reading the cluster's state only: for the in-process cluster of a
+   * stopped demo, a client that starts no peer (so they show as down); otherwise
+   * {@link #open}.
+   */
+  Torus openView() {
+    if (!clustered() && InProcessCluster.isLayout(data)) {
+      return InProcessCluster.viewer(data);
+    }
+    return open();
+  }
+
   /** The node directory of a local node in {@code data}: {@code data/node}, or data. */
   static Path nodeDir(Path data) {
     return Files.isDirectory(data.resolve("node")) ? data.resolve("node") : data;
@@ -108,6 +121,11 @@ final class NodeOptions {
    */
   static Torus openLocal(Path data, io.micrometer.core.instrument.MeterRegistry registry,
       boolean longRunning) {
+    if (InProcessCluster.isLayout(data)) { // a stopped demo: run its peers here
+      return InProcessCluster.start(data, InProcessCluster.peerCount(data), "file", 1L << 30,
+          registry, longRunning ? java.time.Duration.ofMinutes(5) : java.time.Duration.ZERO)
+          .asTorus();
+    }
     Path dir = nodeDir(data);
     if (!Files.isDirectory(dir.resolve("meta"))) {
       throw new IllegalArgumentException("no Torus node in " + data + " (run 'torus init --data "

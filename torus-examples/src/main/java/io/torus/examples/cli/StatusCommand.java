@@ -23,7 +23,7 @@ final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    try (Torus torus = node.open()) {
+    try (Torus torus = node.openView()) {
       ClusterAdmin c = torus.cluster();
       List<ClusterAdmin.PeerInfo> peers = c.peers();
       long up = peers.stream().filter(ClusterAdmin.PeerInfo::up).count();
@@ -34,8 +34,8 @@ final class StatusCommand implements Callable<Integer> {
       System.out.println(c.defaults().map(d -> String.format(
           "cluster: initialised %s; new volumes get %d copies, %s blocks", d.initialized(),
           d.replication(), Size.format(d.blockSize())))
-          .orElse(c.clustered() ? "cluster: not initialised (run 'torus init')"
-              : "local node (no etcd)"));
+          .orElse(c.clustered() ? (node.data != null ? "cluster in one process (no etcd)"
+              : "cluster: not initialised (run 'torus init')") : "local node (no etcd)"));
       System.out.printf("peers: %d up, %d down; capacity %s, used %s (%s) on peers up%n", up,
           peers.size() - up, Size.human(cap), Size.human(used), PeerCommand.percent(used, cap));
       for (ClusterAdmin.PeerInfo p : peers) {
