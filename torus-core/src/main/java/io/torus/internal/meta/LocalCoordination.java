@@ -4,6 +4,7 @@ import io.torus.ConcurrentUpdateException;
 import io.torus.ErrorCode;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
+import io.torus.internal.meta.etcd.EtcdLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

@@ -4,11 +4,11 @@ import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /** Bounded polling for tests: waits until a condition holds or fails with a message. */
-final class Eventually {
+public final class Eventually {
   private Eventually() {}
 
   /** Polls {@code condition} every 20 ms until it holds; throws AssertionError after limit. */
-  static void until(Duration limit, String what, BooleanSupplier condition) {
+  public static void until(Duration limit, String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + limit.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

@@ -1,8 +1,11 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.ReplicationReport;
+import io.torus.internal.meta.VersionedRing;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.TorusException;

@@ -1,10 +1,13 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
-import io.torus.spi.BlockKind;
-import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.ReplicationReport;
+import io.torus.internal.meta.VersionedRing;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.spi.CloneOrigin;
 import io.torus.spi.Snapshot;
 import java.nio.charset.StandardCharsets;
@@ -59,8 +62,10 @@ import java.util.regex.Pattern;
  *
  * <p>Parsing is strict: a value that does not match its format is an {@link ErrorCode#EIO}
  * error naming the key. Immutable and thread-safe.
+ *
+ * <p>Public only for {@link #checkElectionName}, which the local coordination shares.
  */
-final class EtcdLayout {
+public final class EtcdLayout {
   /** The layout version, part of every key. */
   static final int VERSION = 1;
 
@@ -240,8 +245,11 @@ final class EtcdLayout {
     return key.substring(p.length() + 17);
   }
 
-  /** Throws {@link TorusException} (EINVAL) unless {@code name} is a valid election name. */
-  static String checkElectionName(String name) {
+  /**
+   * Throws {@link TorusException} (EINVAL) unless {@code name} is a valid election name.
+   * Public because the local coordination checks election names the same way.
+   */
+  public static String checkElectionName(String name) {
     try {
       return VolumeSpec.checkName(name);
     } catch (TorusException e) {
@@ -537,6 +545,11 @@ final class EtcdLayout {
    */
   String clusterTokenKey() {
     return base + "cluster/token";
+  }
+
+  /** The cluster defaults record ({@code cluster/defaults}, see {@link EtcdClusterDefaults}). */
+  String clusterDefaultsKey() {
+    return base + "cluster/defaults";
   }
 
   static String encodeToken(byte[] token) {
