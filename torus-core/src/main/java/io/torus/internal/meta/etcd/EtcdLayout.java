@@ -42,6 +42,9 @@ import java.util.regex.Pattern;
  * | peers/NODE/alive          | the member value + " lease=LEASE" (put under that lease) |
  * | ring/current              | v1 version=N length=N data=BASE64 (opaque ring bytes)    |
  * | elections/NAME/LEASE      | v1 candidate=CANDIDATE (put under that lease)            |
+ * | cluster/defaults          | v1 replication=N block-size=N initialized=ISO-8601-INSTANT|
+ * |                           |    updated=ISO-8601-INSTANT (see EtcdClusterDefaults)    |
+ * | cluster/token             | v1 token=HEX (32 lowercase hex digits, created once)     |
  * | rebalance/reports/NODE    | v1 node=NODE ring=N done=BOOL scanned=N total=N          |
  * |                           |    missing=N to-move=N moved=N rate=N scrubbed=N         |
  * |                           |    corrupt=N repaired=N updated=ISO-8601-INSTANT         |

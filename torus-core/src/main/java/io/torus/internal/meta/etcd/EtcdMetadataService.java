@@ -45,6 +45,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * {@link ErrorCode#EIO} error naming its key; nothing is ever deleted because it is damaged.
  * A commit that timed out may have been applied: repeating it with the same arguments is
  * safe (it is recognised as already applied).
+ *
+ * <p>Public because the node opens it (and tools and tests outside this package run against
+ * it); only {@link #builder()}, {@link #shutdownWithin} and the two interfaces are public.
  */
 public final class EtcdMetadataService implements MetadataService, Coordination {
   private final EtcdKv kv;

@@ -26,6 +26,8 @@ class EtcdLayoutTest {
     assertThat(layout.infoKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/info");
     assertThat(layout.headKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/head");
     assertThat(layout.lockKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/lock");
+    assertThat(layout.clusterDefaultsKey()).isEqualTo("/torus/v1/cluster/defaults");
+    assertThat(layout.clusterTokenKey()).isEqualTo("/torus/v1/cluster/token");
   }
 
   @Test
