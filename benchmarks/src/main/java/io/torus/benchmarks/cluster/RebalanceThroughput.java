@@ -3,7 +3,7 @@ package io.torus.benchmarks.cluster;
 import io.torus.BlockVolume;
 import io.torus.Torus;
 import io.torus.VolumeSpec;
-import io.torus.internal.meta.EtcdMetadataService;
+import io.torus.internal.meta.etcd.EtcdMetadataService;
 import io.torus.internal.rebalance.ClusterStatus;
 import io.torus.testing.cluster.PeerProcesses;
 import io.torus.testing.etcd.EtcdCluster;

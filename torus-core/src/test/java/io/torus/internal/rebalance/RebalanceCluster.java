@@ -8,7 +8,7 @@ import io.torus.ReadLevel;
 import io.torus.Torus;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
-import io.torus.internal.meta.EtcdMetadataService;
+import io.torus.internal.meta.etcd.EtcdMetadataService;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.ring.UnionRing;
 import io.torus.internal.transport.PeerClient;

@@ -9,8 +9,8 @@ import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.VolumeInfo;
 import io.torus.VolumeSpec;
-import io.torus.internal.meta.EtcdMetadataService;
-import io.torus.internal.meta.EtcdPeerAuthority;
+import io.torus.internal.meta.etcd.EtcdMetadataService;
+import io.torus.internal.meta.PeerAuthority;
 import io.torus.internal.storage.MemoryBlockStore;
 import io.torus.spi.VolumeLock;
 import io.torus.testing.etcd.EtcdCluster;
@@ -42,7 +42,7 @@ class PeerAuthorizationIT {
 
   @TempDir Path dir;
   private EtcdMetadataService meta;
-  private EtcdPeerAuthority authority;
+  private PeerAuthority authority;
   private StorePeerService service;
   private ExecutorService workers;
   private ExecutorService callbacks;
@@ -55,7 +55,7 @@ class PeerAuthorizationIT {
     meta = EtcdMetadataService.builder().endpoints(etcd.endpoints()).rootPrefix("/auth")
         .leaseTtl(Duration.ofSeconds(10)).requestTimeout(Duration.ofSeconds(2))
         .connectTimeout(Duration.ofSeconds(1)).build();
-    authority = EtcdPeerAuthority.open(meta);
+    authority = meta.authority();
     workers = Executors.newFixedThreadPool(4);
     callbacks = Executors.newFixedThreadPool(2);
     service = new StorePeerService("peer-1", List.of(new MemoryBlockStore("m0", 1L << 30)),
@@ -156,7 +156,7 @@ class PeerAuthorizationIT {
     try (EtcdMetadataService other = EtcdMetadataService.builder()
         .endpoints(etcd.endpoints()).rootPrefix("/auth").requestTimeout(Duration.ofSeconds(2))
         .connectTimeout(Duration.ofSeconds(1)).build()) {
-      byte[] again = EtcdPeerAuthority.open(other).clusterToken();
+      byte[] again = other.authority().clusterToken();
       assertThat(again).hasSize(16).isEqualTo(authority.clusterToken());
     }
   }

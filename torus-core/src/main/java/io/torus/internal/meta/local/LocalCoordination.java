@@ -1,6 +1,6 @@
 package io.torus.internal.meta.local;
 
-import io.torus.internal.meta.HeadRules;
+import io.torus.internal.meta.LockRules;
 import io.torus.internal.meta.LeaderElection;
 import io.torus.internal.meta.PeerInfo;
 import io.torus.internal.meta.PeerRegistry;
@@ -107,7 +107,7 @@ final class LocalCoordination implements AutoCloseable {
   public LeaderElection election(String name, String candidate) {
     synchronized (lock) {
       checkOpen();
-      return new Candidate(LeaderElection.checkName(name), HeadRules.checkHolder(candidate));
+      return new Candidate(LeaderElection.checkName(name), LockRules.checkHolder(candidate));
     }
   }
 

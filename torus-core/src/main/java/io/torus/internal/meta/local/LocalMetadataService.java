@@ -1,9 +1,9 @@
 package io.torus.internal.meta.local;
 
-import static io.torus.internal.meta.HeadRules.checkCommit;
-import static io.torus.internal.meta.HeadRules.checkHolder;
-import static io.torus.internal.meta.HeadRules.committedReservation;
-import static io.torus.internal.meta.HeadRules.lockedGeneration;
+import static io.torus.internal.meta.LockRules.checkCommit;
+import static io.torus.internal.meta.LockRules.checkHolder;
+import static io.torus.internal.meta.LockRules.committedReservation;
+import static io.torus.internal.meta.LockRules.lockedGeneration;
 
 import io.torus.internal.meta.ClusterDefaultsStore;
 import io.torus.internal.meta.Coordination;

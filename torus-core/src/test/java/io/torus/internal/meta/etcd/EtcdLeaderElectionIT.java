@@ -1,8 +1,10 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.etcd.jetcd.Client;
+import io.torus.internal.meta.Eventually;
+import io.torus.internal.meta.LeaderElection;
 import io.torus.testing.etcd.EtcdCluster;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -113,8 +115,7 @@ class EtcdLeaderElectionIT {
   }
 
   private static long candidateCount(EtcdMetadataService node, String election) {
-    return node.kv().get(EtcdMetadataService.bytes(node.layout().electionPrefix(election)),
-        io.etcd.jetcd.options.GetOption.builder().isPrefix(true).withCountOnly(true).build())
-        .join().getCount();
+    EtcdKv kv = node.kv();
+    return kv.getPrefix(kv.layout().electionPrefix(election), "counting candidates").getCount();
   }
 }

@@ -1,4 +1,7 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
+
+import io.torus.internal.meta.Coordination;
+import io.torus.internal.meta.CoordinationContract;
 
 import io.torus.spi.MetadataService;
 import io.torus.testing.etcd.EtcdCluster;

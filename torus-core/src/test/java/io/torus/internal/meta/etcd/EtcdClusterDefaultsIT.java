@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -35,7 +35,7 @@ class EtcdClusterDefaultsIT {
 
   @Test
   void initialisedOnceThenOnlyWithForce() {
-    EtcdClusterDefaults d = new EtcdClusterDefaults(meta);
+    EtcdClusterDefaults d = new EtcdClusterDefaults(meta.kv());
     assertThat(d.read()).isEmpty();
     Defaults first = d.initialize(3, 128 * 1024, false);
     assertThat(d.read()).contains(first);
@@ -49,14 +49,14 @@ class EtcdClusterDefaultsIT {
 
   @Test
   void setReplicationKeepsTheRestAndNeedsAnInitialisedCluster() {
-    EtcdClusterDefaults d = new EtcdClusterDefaults(meta);
+    EtcdClusterDefaults d = new EtcdClusterDefaults(meta.kv());
     assertThatThrownBy(() -> d.setReplication(2)).hasMessageContaining("not initialised");
     Defaults first = d.initialize(2, 65536, false);
     Defaults next = d.setReplication(3);
     assertThat(next.replication()).isEqualTo(3);
     assertThat(next.blockSize()).isEqualTo(first.blockSize());
     assertThat(next.initialized()).isEqualTo(first.initialized());
-    assertThat(new EtcdClusterDefaults(meta).read()).contains(next);
+    assertThat(new EtcdClusterDefaults(meta.kv()).read()).contains(next);
     assertThatThrownBy(() -> d.setReplication(17)).isInstanceOf(TorusException.class);
   }
 
@@ -68,7 +68,7 @@ class EtcdClusterDefaultsIT {
       raw.getKVClient().put(ByteSequence.from(key, StandardCharsets.UTF_8),
           ByteSequence.from("v1 replication=x", StandardCharsets.UTF_8)).get();
     }
-    assertThatThrownBy(() -> new EtcdClusterDefaults(meta).read())
+    assertThatThrownBy(() -> new EtcdClusterDefaults(meta.kv()).read())
         .isInstanceOf(TorusException.class).hasMessageContaining(key)
         .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EIO));
   }

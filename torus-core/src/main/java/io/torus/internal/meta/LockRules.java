@@ -6,15 +6,24 @@ import io.torus.spi.Head;
 import io.torus.spi.VolumeLock;
 
 /**
- * The rules of heads, locks and generations that every metadata service applies the same way
- * (see {@link Head} for the generation reservation): what a new lock moves a head to, what a
- * commit may name, what it reserves. Stateless.
+ * The rules of writer locks and head commits that every metadata service applies the same
+ * way: which arguments a commit accepts, where a lock and a commit move a head's generations
+ * (see {@link Head}), and what a lock holder's name may be. Pure and thread-safe.
+ *
+ * <p>{@link LocalMetadataService} keeps package-private copies of the same rules; the two
+ * must agree.
  */
-public final class HeadRules {
-  private HeadRules() {}
+public final class LockRules {
+  private LockRules() {}
 
-  /** Validates a commit's arguments. */
-  public static void checkCommit(VolumeLock lock, Head expected, BlockRef root, long generation) {
+  /**
+   * Validates a commit's arguments.
+   *
+   * @throws TorusException EINVAL if {@code expected} is another volume's head, or
+   *     {@code generation} is not above its generation and at most its reservation
+   */
+  public static void checkCommit(VolumeLock lock, Head expected, BlockRef root,
+      long generation) {
     if (expected.volumeId() != lock.volumeId()) {
       throw TorusException.invalid("head of volume " + expected.volumeId()
           + " does not belong to the lock of volume " + lock.volumeId());
@@ -42,7 +51,12 @@ public final class HeadRules {
     return Math.max(expected.reserved(), generation + Head.RESERVATION);
   }
 
-  /** Validates a lock holder name. */
+  /**
+   * Validates a lock holder (or election candidate) name: 1 to 1024 characters, not blank.
+   *
+   * @return {@code holder}
+   * @throws TorusException EINVAL naming the bad value
+   */
   public static String checkHolder(String holder) {
     if (holder == null || holder.isBlank() || holder.length() > 1024) {
       throw TorusException.invalid("lock holder must be 1 to 1024 characters, not blank: "

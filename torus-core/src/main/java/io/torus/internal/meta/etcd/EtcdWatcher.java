@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
@@ -7,6 +7,7 @@ import io.etcd.jetcd.common.exception.CompactedException;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
+import io.torus.internal.meta.Subscription;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -69,9 +70,9 @@ final class EtcdWatcher implements Subscription {
    *
    * @param what names the watch in thread names and logs
    */
-  EtcdWatcher(Client client, String key, boolean prefix, Handler handler, String what) {
-    this.client = client;
-    this.key = EtcdMetadataService.bytes(key);
+  EtcdWatcher(EtcdKv kv, String key, boolean prefix, Handler handler, String what) {
+    this.client = kv.client();
+    this.key = EtcdKv.bytes(key);
     this.prefix = prefix;
     this.handler = handler;
     this.what = what;

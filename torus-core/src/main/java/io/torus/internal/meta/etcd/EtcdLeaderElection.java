@@ -1,19 +1,20 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
-import static io.torus.internal.meta.EtcdMetadataService.absent;
-import static io.torus.internal.meta.EtcdMetadataService.bytes;
-import static io.torus.internal.meta.EtcdMetadataService.str;
+import static io.torus.internal.meta.etcd.EtcdKv.absent;
+import static io.torus.internal.meta.etcd.EtcdKv.deleteOp;
+import static io.torus.internal.meta.etcd.EtcdKv.key;
+import static io.torus.internal.meta.etcd.EtcdKv.present;
+import static io.torus.internal.meta.etcd.EtcdKv.putUnder;
+import static io.torus.internal.meta.etcd.EtcdKv.str;
 
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.op.Cmp;
-import io.etcd.jetcd.op.CmpTarget;
-import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
+import io.torus.internal.meta.LeaderElection;
+import io.torus.internal.meta.LockRules;
+import io.torus.internal.meta.Subscription;
 import io.torus.spi.MetadataService.SessionListener;
 import java.util.List;
 import java.util.Objects;
@@ -48,7 +49,8 @@ import org.slf4j.LoggerFactory;
 final class EtcdLeaderElection implements LeaderElection {
   private static final Logger LOG = LoggerFactory.getLogger(EtcdLeaderElection.class);
 
-  private final EtcdMetadataService meta;
+  private final EtcdKv kv;
+  private final EtcdSession session;
   private final String name;
   private final String candidate;
   private final String prefix;
@@ -64,18 +66,19 @@ final class EtcdLeaderElection implements LeaderElection {
   /** The term we lead in, or 0. */
   private long term;
 
-  EtcdLeaderElection(EtcdMetadataService meta, String name, String candidate) {
-    this.meta = meta;
-    this.name = EtcdLayout.checkElectionName(name);
-    this.candidate = HeadRules.checkHolder(candidate);
-    this.prefix = meta.layout().electionPrefix(name);
+  EtcdLeaderElection(EtcdKv kv, EtcdSession session, String name, String candidate) {
+    this.kv = kv;
+    this.session = session;
+    this.name = LeaderElection.checkName(name);
+    this.candidate = LockRules.checkHolder(candidate);
+    this.prefix = kv.layout().electionPrefix(name);
     this.notifier = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "torus-election-" + name);
       t.setDaemon(true);
       return t;
     });
-    meta.session().addListener(onLost);
-    meta.session().addGrantListener(onGrant);
+    session.addListener(onLost);
+    session.addGrantListener(onGrant);
   }
 
   @Override
@@ -97,8 +100,7 @@ final class EtcdLeaderElection implements LeaderElection {
       }
       campaigning = true;
       if (watcher == null) {
-        watcher = new EtcdWatcher(meta.client(), prefix, true, new Evaluator(), "election-"
-            + name);
+        watcher = new EtcdWatcher(kv, prefix, true, new Evaluator(), "election-" + name);
       }
     }
     try {
@@ -116,18 +118,17 @@ final class EtcdLeaderElection implements LeaderElection {
       if (!campaigning || closed) {
         return;
       }
-      lease = meta.session().leaseId();
+      lease = session.leaseId();
       if (myLease == lease) {
         return;
       }
     }
-    String key = meta.layout().candidateKey(name, lease);
-    meta.await(meta.kv().txn().If(absent(key))
-        .Then(Op.put(bytes(key), bytes(EtcdLayout.encodeCandidate(candidate)),
-            PutOption.builder().withLeaseId(lease).build())).commit(),
+    String key = kv.layout().candidateKey(name, lease);
+    kv.await(kv.txn().If(absent(key))
+        .Then(putUnder(key, EtcdLayout.encodeCandidate(candidate), lease)).commit(),
         "campaigning in election " + name);
     synchronized (this) {
-      if (campaigning && !closed && meta.session().isLive(lease)) {
+      if (campaigning && !closed && session.isLive(lease)) {
         myLease = lease;
       }
     }
@@ -169,15 +170,15 @@ final class EtcdLeaderElection implements LeaderElection {
       if (closed) {
         return r.getHeader().getRevision();
       }
-      String mine = myLease == 0 ? null : meta.layout().candidateKey(name, myLease);
+      String mine = myLease == 0 ? null : kv.layout().candidateKey(name, myLease);
       boolean present = mine != null && r.getKvs().stream()
-          .anyMatch(kv -> str(kv.getKey()).equals(mine));
+          .anyMatch(e -> key(e).equals(mine));
       if (mine != null && !present) {
         myLease = 0; // our key is gone (lease ended or deleted): join again if campaigning
       }
       needJoin = campaigning && myLease == 0;
       boolean leads = oldest != null && mine != null && present
-          && str(oldest.getKey()).equals(mine) && meta.session().isLive(myLease);
+          && key(oldest).equals(mine) && session.isLive(myLease);
       if (leads && term == 0) {
         term = oldest.getCreateRevision();
         long t = term;
@@ -200,9 +201,7 @@ final class EtcdLeaderElection implements LeaderElection {
   }
 
   private GetResponse readCandidates() {
-    return meta.await(meta.kv().get(bytes(prefix), GetOption.builder().isPrefix(true)
-        .withSortField(GetOption.SortTarget.CREATE).withSortOrder(GetOption.SortOrder.ASCEND)
-        .build()), "reading election " + name);
+    return kv.getPrefixByCreation(prefix, "reading election " + name);
   }
 
   /** Leadership ends at once (session lost). */
@@ -234,29 +233,27 @@ final class EtcdLeaderElection implements LeaderElection {
       }
     }
     if (lease != 0) {
-      String key = meta.layout().candidateKey(name, lease);
-      meta.await(meta.kv().txn()
-          .If(new Cmp(bytes(key), Cmp.Op.GREATER, CmpTarget.createRevision(0)))
-          .Then(Op.delete(bytes(key), io.etcd.jetcd.options.DeleteOption.DEFAULT)).commit(),
+      String key = kv.layout().candidateKey(name, lease);
+      kv.await(kv.txn().If(present(key)).Then(deleteOp(key)).commit(),
           "resigning from election " + name);
     }
   }
 
   @Override
   public synchronized boolean isLeader() {
-    return term != 0 && meta.session().isLive(myLease);
+    return term != 0 && session.isLive(myLease);
   }
 
   @Override
   public Optional<Leader> leader() {
-    meta.checkOpen();
+    kv.checkOpen();
     GetResponse r = readCandidates();
     if (r.getKvs().isEmpty()) {
       return Optional.empty();
     }
-    KeyValue kv = r.getKvs().get(0);
-    return Optional.of(new Leader(EtcdLayout.decodeCandidate(str(kv.getKey()), str(kv)),
-        kv.getCreateRevision()));
+    KeyValue e = r.getKvs().get(0);
+    return Optional.of(new Leader(EtcdLayout.decodeCandidate(key(e), str(e)),
+        e.getCreateRevision()));
   }
 
   @Override
@@ -299,8 +296,8 @@ final class EtcdLeaderElection implements LeaderElection {
       w = watcher;
       watcher = null;
     }
-    meta.session().removeListener(onLost);
-    meta.session().removeGrantListener(onGrant);
+    session.removeListener(onLost);
+    session.removeGrantListener(onGrant);
     if (w != null) {
       w.close();
     }
@@ -313,7 +310,7 @@ final class EtcdLeaderElection implements LeaderElection {
   }
 
   private void checkOpen() {
-    meta.checkOpen();
+    kv.checkOpen();
     if (closed) {
       throw new TorusClosedException("election " + name + " is closed");
     }

@@ -1,17 +1,16 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
-import static io.torus.internal.meta.EtcdMetadataService.absent;
-import static io.torus.internal.meta.EtcdMetadataService.bytes;
-import static io.torus.internal.meta.EtcdMetadataService.first;
-import static io.torus.internal.meta.EtcdMetadataService.put;
-import static io.torus.internal.meta.EtcdMetadataService.str;
+import static io.torus.internal.meta.etcd.EtcdKv.absent;
+import static io.torus.internal.meta.etcd.EtcdKv.first;
+import static io.torus.internal.meta.etcd.EtcdKv.getOp;
+import static io.torus.internal.meta.etcd.EtcdKv.put;
+import static io.torus.internal.meta.etcd.EtcdKv.str;
 
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.TxnResponse;
-import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.GetOption;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
+import io.torus.internal.meta.PeerAuthority;
 import java.security.SecureRandom;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,46 +33,40 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe. Calls block for at most the metadata service's request timeout and throw
  * {@link TorusException} (EIO, retryable) if etcd does not answer.
  */
-public final class EtcdPeerAuthority implements PeerAuthority {
-  private final EtcdMetadataService meta;
+final class EtcdPeerAuthority implements PeerAuthority {
+  private final EtcdKv kv;
   private final byte[] token;
   private final Map<Long, Long> confirmed = new ConcurrentHashMap<>();
 
-  private EtcdPeerAuthority(EtcdMetadataService meta, byte[] token) {
-    this.meta = meta;
+  private EtcdPeerAuthority(EtcdKv kv, byte[] token) {
+    this.kv = kv;
     this.token = token;
   }
 
   /**
-   * Reads (creating it if absent) the cluster token of the etcd cluster behind
-   * {@code coordination}.
+   * Reads (creating it if absent) the cluster token.
    *
-   * @throws TorusException EINVAL if {@code coordination} is not etcd's; EIO if etcd fails
+   * @throws TorusException EIO if etcd fails; closed if the service is
    */
-  public static EtcdPeerAuthority open(Coordination coordination) {
-    if (!(coordination instanceof EtcdMetadataService)) {
-      throw TorusException.invalid("peer authorization needs etcd coordination, not "
-          + coordination);
-    }
-    EtcdMetadataService meta = (EtcdMetadataService) coordination;
-    meta.checkOpen();
-    String key = meta.layout().clusterTokenKey();
+  static EtcdPeerAuthority open(EtcdKv kv) {
+    kv.checkOpen();
+    String key = kv.layout().clusterTokenKey();
     byte[] fresh = new byte[16];
     new SecureRandom().nextBytes(fresh);
-    TxnResponse r = meta.await(meta.kv().txn()
+    TxnResponse r = kv.await(kv.txn()
         .If(absent(key))
         .Then(put(key, EtcdLayout.encodeToken(fresh)))
-        .Else(Op.get(bytes(key), GetOption.DEFAULT))
+        .Else(getOp(key))
         .commit(), "creating or reading the cluster token");
     if (r.isSucceeded()) {
-      return new EtcdPeerAuthority(meta, fresh);
+      return new EtcdPeerAuthority(kv, fresh);
     }
-    KeyValue kv = first(r.getGetResponses().get(0));
-    if (kv == null) {
+    KeyValue e = first(r.getGetResponses().get(0));
+    if (e == null) {
       throw new TorusException(ErrorCode.EIO, "cluster token " + key + " vanished", null,
           true);
     }
-    return new EtcdPeerAuthority(meta, EtcdLayout.decodeToken(key, str(kv)));
+    return new EtcdPeerAuthority(kv, EtcdLayout.decodeToken(key, str(e)));
   }
 
   @Override
@@ -88,11 +81,10 @@ public final class EtcdPeerAuthority implements PeerAuthority {
     if (c != null && c == epoch) {
       return true;
     }
-    meta.checkOpen();
-    String key = meta.layout().lockKey(volumeId);
-    KeyValue kv = first(meta.await(meta.kv().get(bytes(key)), "reading the lock of volume "
-        + volumeId));
-    boolean ok = kv != null && kv.getCreateRevision() == epoch;
+    kv.checkOpen();
+    String key = kv.layout().lockKey(volumeId);
+    KeyValue e = kv.get(key, "reading the lock of volume " + volumeId);
+    boolean ok = e != null && e.getCreateRevision() == epoch;
     if (ok) {
       confirmed.merge(volumeId, epoch, Math::max);
     }
@@ -101,6 +93,6 @@ public final class EtcdPeerAuthority implements PeerAuthority {
 
   @Override
   public String toString() {
-    return "EtcdPeerAuthority[" + meta.keyPrefix() + "]";
+    return "EtcdPeerAuthority[" + kv.layout().base() + "]";
   }
 }

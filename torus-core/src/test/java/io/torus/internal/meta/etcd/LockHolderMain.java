@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;

@@ -1,17 +1,17 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
-import static io.torus.internal.meta.EtcdMetadataService.bytes;
-import static io.torus.internal.meta.EtcdMetadataService.put;
-import static io.torus.internal.meta.EtcdMetadataService.str;
+import static io.torus.internal.meta.etcd.EtcdKv.absent;
+import static io.torus.internal.meta.etcd.EtcdKv.contention;
+import static io.torus.internal.meta.etcd.EtcdKv.modRevision;
+import static io.torus.internal.meta.etcd.EtcdKv.put;
+import static io.torus.internal.meta.etcd.EtcdKv.str;
 
 import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
-import io.etcd.jetcd.op.Cmp;
-import io.etcd.jetcd.op.CmpTarget;
 import io.torus.ClusterAdmin.Defaults;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
+import io.torus.internal.meta.ClusterDefaultsStore;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Optional;
@@ -34,30 +34,29 @@ import java.util.regex.Pattern;
  * replaced by compare-and-swap on its mod revision. Parsing is strict: a value that does not
  * match is an {@link ErrorCode#EIO} error naming the key. Thread-safe.
  */
-public final class EtcdClusterDefaults implements ClusterDefaultsStore {
+final class EtcdClusterDefaults implements ClusterDefaultsStore {
   private static final Pattern VALUE = Pattern.compile("v1 replication=(\\d{1,3})"
       + " block-size=(\\d{1,10}) initialized=(\\S+) updated=(\\S+)");
   private static final int MAX_CAS_ATTEMPTS = 16;
 
-  private final EtcdMetadataService meta;
+  private final EtcdKv kv;
   private final String key;
 
-  /** The defaults record of the cluster {@code meta} is connected to. */
-  public EtcdClusterDefaults(EtcdMetadataService meta) {
-    this.meta = meta;
-    this.key = meta.keyPrefix() + "cluster/defaults";
+  /** The defaults record of the cluster {@code kv} is connected to. */
+  EtcdClusterDefaults(EtcdKv kv) {
+    this.kv = kv;
+    this.key = kv.layout().clusterDefaultsKey();
   }
 
   /** The stored defaults, or empty if the cluster was never initialised. */
   @Override
   public Optional<Defaults> read() {
-    return readKv().map(kv -> decode(key, str(kv)));
+    return readKv().map(e -> decode(key, str(e)));
   }
 
   private Optional<KeyValue> readKv() {
-    meta.checkOpen();
-    GetResponse r = meta.await(meta.kv().get(bytes(key)), "reading the cluster defaults");
-    return r.getKvs().isEmpty() ? Optional.empty() : Optional.of(r.getKvs().get(0));
+    kv.checkOpen();
+    return Optional.ofNullable(kv.get(key, "reading the cluster defaults"));
   }
 
   /**
@@ -68,13 +67,12 @@ public final class EtcdClusterDefaults implements ClusterDefaultsStore {
   public Defaults initialize(int replication, int blockSize, boolean force) {
     Instant now = Instant.now();
     Defaults d = new Defaults(replication, blockSize, now, now);
-    meta.checkOpen();
-    Cmp absent = new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.createRevision(0));
-    TxnResponse r = meta.await(force ? meta.kv().txn().Then(put(key, encode(d))).commit()
-        : meta.kv().txn().If(absent).Then(put(key, encode(d))).commit(),
+    kv.checkOpen();
+    TxnResponse r = kv.await(force ? kv.txn().Then(put(key, encode(d))).commit()
+        : kv.txn().If(absent(key)).Then(put(key, encode(d))).commit(),
         "initialising the cluster");
     if (!r.isSucceeded()) {
-      throw new TorusException(ErrorCode.EPERM, "the cluster at " + meta.keyPrefix()
+      throw new TorusException(ErrorCode.EPERM, "the cluster at " + kv.layout().base()
           + " is already initialised (" + read().map(EtcdClusterDefaults::describe)
           .orElse("record just removed") + "); use force to replace its defaults");
     }
@@ -85,20 +83,19 @@ public final class EtcdClusterDefaults implements ClusterDefaultsStore {
   @Override
   public Defaults setReplication(int replication) {
     for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      KeyValue kv = readKv().orElseThrow(() -> TorusException.invalid("the cluster at "
-          + meta.keyPrefix() + " is not initialised; run 'torus init' first"));
-      Defaults old = decode(key, str(kv));
+      KeyValue e = readKv().orElseThrow(() -> TorusException.invalid("the cluster at "
+          + kv.layout().base() + " is not initialised; run 'torus init' first"));
+      Defaults old = decode(key, str(e));
       Defaults next = new Defaults(replication, old.blockSize(), old.initialized(),
           Instant.now());
-      TxnResponse r = meta.await(meta.kv().txn()
-          .If(EtcdMetadataService.modRevision(key, kv.getModRevision()))
+      TxnResponse r = kv.await(kv.txn()
+          .If(modRevision(key, e.getModRevision()))
           .Then(put(key, encode(next))).commit(), "setting the cluster's replication");
       if (r.isSucceeded()) {
         return next;
       }
     }
-    throw new TorusException(ErrorCode.EIO, "gave up setting the replication after "
-        + MAX_CAS_ATTEMPTS + " lost compare-and-swap races", null, true);
+    throw contention("setting the replication", MAX_CAS_ATTEMPTS);
   }
 
   /** The stored form of {@code d}. */

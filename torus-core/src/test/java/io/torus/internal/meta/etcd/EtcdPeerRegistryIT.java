@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,6 +7,9 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
+import io.torus.internal.meta.Eventually;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.PeerStatus;
 import io.torus.testing.etcd.EtcdCluster;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,11 +1,11 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
-import static io.torus.internal.meta.EtcdMetadataService.absent;
-import static io.torus.internal.meta.EtcdMetadataService.bytes;
-import static io.torus.internal.meta.EtcdMetadataService.first;
-import static io.torus.internal.meta.EtcdMetadataService.modRevision;
-import static io.torus.internal.meta.EtcdMetadataService.put;
-import static io.torus.internal.meta.EtcdMetadataService.str;
+import static io.torus.internal.meta.etcd.EtcdKv.absent;
+import static io.torus.internal.meta.etcd.EtcdKv.contention;
+import static io.torus.internal.meta.etcd.EtcdKv.first;
+import static io.torus.internal.meta.etcd.EtcdKv.modRevision;
+import static io.torus.internal.meta.etcd.EtcdKv.put;
+import static io.torus.internal.meta.etcd.EtcdKv.str;
 
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
@@ -14,6 +14,9 @@ import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.torus.ConcurrentUpdateException;
 import io.torus.TorusException;
+import io.torus.internal.meta.RingStore;
+import io.torus.internal.meta.Subscription;
+import io.torus.internal.meta.VersionedRing;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -42,20 +45,20 @@ final class EtcdRingStore implements RingStore {
   private static final Logger LOG = LoggerFactory.getLogger(EtcdRingStore.class);
   private static final int MAX_CAS_ATTEMPTS = 100;
 
-  private final EtcdMetadataService meta;
+  private final EtcdKv kv;
   private final String key;
   private final List<EtcdWatcher> watchers = new CopyOnWriteArrayList<>();
 
-  EtcdRingStore(EtcdMetadataService meta) {
-    this.meta = meta;
-    this.key = meta.layout().ringKey();
+  EtcdRingStore(EtcdKv kv) {
+    this.kv = kv;
+    this.key = kv.layout().ringKey();
   }
 
   @Override
   public Optional<VersionedRing> read() {
-    meta.checkOpen();
-    KeyValue kv = first(meta.await(meta.kv().get(bytes(key)), "reading the ring"));
-    return kv == null ? Optional.empty() : Optional.of(EtcdLayout.decodeRing(key, str(kv)));
+    kv.checkOpen();
+    KeyValue e = kv.get(key, "reading the ring");
+    return e == null ? Optional.empty() : Optional.of(EtcdLayout.decodeRing(key, str(e)));
   }
 
   @Override
@@ -64,30 +67,29 @@ final class EtcdRingStore implements RingStore {
       throw TorusException.invalid("expected ring version must be >= 0: " + expectedVersion);
     }
     VersionedRing next = new VersionedRing(expectedVersion + 1, encoded);
-    meta.checkOpen();
+    kv.checkOpen();
     for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      KeyValue kv = first(meta.await(meta.kv().get(bytes(key)), "reading the ring"));
-      long found = kv == null ? 0 : EtcdLayout.decodeRing(key, str(kv)).version();
+      KeyValue e = kv.get(key, "reading the ring");
+      long found = e == null ? 0 : EtcdLayout.decodeRing(key, str(e)).version();
       if (found != expectedVersion) {
         throw new ConcurrentUpdateException("ring version is " + found + ", not the "
             + "expected " + expectedVersion + "; nothing was stored");
       }
-      Cmp unchanged = kv == null ? absent(key) : modRevision(key, kv.getModRevision());
-      TxnResponse r = meta.await(meta.kv().txn().If(unchanged)
+      Cmp unchanged = e == null ? absent(key) : modRevision(key, e.getModRevision());
+      TxnResponse r = kv.await(kv.txn().If(unchanged)
           .Then(put(key, EtcdLayout.encodeRing(next))).commit(), "updating the ring");
       if (r.isSucceeded()) {
         return next;
       }
     }
-    throw new TorusException(io.torus.ErrorCode.EIO, "gave up updating the ring after "
-        + MAX_CAS_ATTEMPTS + " lost compare-and-swap races", null, true);
+    throw contention("updating the ring", MAX_CAS_ATTEMPTS);
   }
 
   @Override
   public Subscription watch(RingListener listener) {
     Objects.requireNonNull(listener, "listener");
-    meta.checkOpen();
-    EtcdWatcher w = new EtcdWatcher(meta.client(), key, false, new Delivery(listener), "ring");
+    kv.checkOpen();
+    EtcdWatcher w = new EtcdWatcher(kv, key, false, new Delivery(listener), "ring");
     watchers.add(w);
     return () -> {
       watchers.remove(w);
@@ -114,10 +116,10 @@ final class EtcdRingStore implements RingStore {
 
     @Override
     public long resync() {
-      GetResponse r = meta.await(meta.kv().get(bytes(key)), "reading the ring");
-      KeyValue kv = first(r);
-      if (kv != null) {
-        deliver(kv);
+      GetResponse r = kv.read(key, "reading the ring");
+      KeyValue e = first(r);
+      if (e != null) {
+        deliver(e);
       }
       return r.getHeader().getRevision();
     }
@@ -133,12 +135,12 @@ final class EtcdRingStore implements RingStore {
       }
     }
 
-    private void deliver(KeyValue kv) {
+    private void deliver(KeyValue value) {
       VersionedRing ring;
       try {
-        ring = EtcdLayout.decodeRing(key, str(kv));
+        ring = EtcdLayout.decodeRing(key, str(value));
       } catch (TorusException e) {
-        LOG.error("ring value at revision {} is damaged", kv.getModRevision(), e);
+        LOG.error("ring value at revision {} is damaged", value.getModRevision(), e);
         listener.ringUnreadable(e);
         return;
       }

@@ -1,10 +1,14 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
-import io.torus.spi.BlockKind;
-import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
+import io.torus.internal.meta.LeaderElection;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.ReplicationReport;
+import io.torus.internal.meta.VersionedRing;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
 import io.torus.spi.CloneOrigin;
 import io.torus.spi.Snapshot;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +43,9 @@ import java.util.regex.Pattern;
  * | peers/NODE/alive          | the member value + " lease=LEASE" (put under that lease) |
  * | ring/current              | v1 version=N length=N data=BASE64 (opaque ring bytes)    |
  * | elections/NAME/LEASE      | v1 candidate=CANDIDATE (put under that lease)            |
+ * | cluster/defaults          | v1 replication=N block-size=N initialized=ISO-8601-INSTANT|
+ * |                           |    updated=ISO-8601-INSTANT (see EtcdClusterDefaults)    |
+ * | cluster/token             | v1 token=HEX (32 lowercase hex digits, created once)     |
  * | rebalance/reports/NODE    | v1 node=NODE ring=N done=BOOL scanned=N total=N          |
  * |                           |    missing=N to-move=N moved=N rate=N scrubbed=N         |
  * |                           |    corrupt=N repaired=N updated=ISO-8601-INSTANT         |
@@ -59,6 +66,7 @@ import java.util.regex.Pattern;
  *
  * <p>Parsing is strict: a value that does not match its format is an {@link ErrorCode#EIO}
  * error naming the key. Immutable and thread-safe.
+ *
  */
 final class EtcdLayout {
   /** The layout version, part of every key. */
@@ -191,7 +199,7 @@ final class EtcdLayout {
 
   /** Every candidate key of one election starts with this. */
   String electionPrefix(String name) {
-    return base + "elections/" + checkElectionName(name) + "/";
+    return base + "elections/" + LeaderElection.checkName(name) + "/";
   }
 
   /** The key of the candidate campaigning under {@code lease}. */
@@ -238,16 +246,6 @@ final class EtcdLayout {
       return null;
     }
     return key.substring(p.length() + 17);
-  }
-
-  /** Throws {@link TorusException} (EINVAL) unless {@code name} is a valid election name. */
-  static String checkElectionName(String name) {
-    try {
-      return VolumeSpec.checkName(name);
-    } catch (TorusException e) {
-      throw TorusException.invalid("bad election name (1-128 of [A-Za-z0-9._-], not starting"
-          + " with '.' or '-'): " + (name == null ? "null" : "'" + name + "'"));
-    }
   }
 
   static String hex(long id) {
@@ -537,6 +535,11 @@ final class EtcdLayout {
    */
   String clusterTokenKey() {
     return base + "cluster/token";
+  }
+
+  /** The cluster defaults record ({@code cluster/defaults}, see {@link EtcdClusterDefaults}). */
+  String clusterDefaultsKey() {
+    return base + "cluster/defaults";
   }
 
   static String encodeToken(byte[] token) {

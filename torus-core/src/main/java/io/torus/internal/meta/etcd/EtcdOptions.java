@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import io.torus.TorusException;
 import java.net.URI;
@@ -14,6 +14,8 @@ import java.util.function.Function;
 
 /**
  * How to reach etcd and how to behave there. Built with {@link EtcdMetadataService#builder()}.
+ * Public because the node (and tools that open etcd directly) configure it through
+ * {@link Builder}.
  *
  * @param endpoints client URLs ({@code http://host:port} or {@code https://host:port}), not
  *     empty
@@ -33,13 +35,13 @@ public record EtcdOptions(List<String> endpoints, String rootPrefix, Duration le
     Path trustedCa, Path clientCertificate, Path clientKey, Clock clock) {
 
   /** Default root prefix. */
-  public static final String DEFAULT_ROOT_PREFIX = "/torus";
+  static final String DEFAULT_ROOT_PREFIX = "/torus";
   /** Default lease TTL. */
-  public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(10);
+  static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(10);
   /** Default connect timeout. */
-  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
   /** Default request timeout. */
-  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(5);
+  static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(5);
 
   /** Validates every option; throws {@link TorusException} (EINVAL) naming the bad one. */
   public EtcdOptions {
@@ -174,7 +176,7 @@ public record EtcdOptions(List<String> endpoints, String rootPrefix, Duration le
     }
 
     /** The options, validated. */
-    public EtcdOptions options() {
+    EtcdOptions options() {
       return new EtcdOptions(endpoints, rootPrefix, leaseTtl, connectTimeout, requestTimeout,
           user, password, trustedCa, clientCertificate, clientKey, clock);
     }

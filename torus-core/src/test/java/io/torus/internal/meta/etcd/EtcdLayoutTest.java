@@ -1,8 +1,11 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.ReplicationReport;
+import io.torus.internal.meta.VersionedRing;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.TorusException;
@@ -23,6 +26,8 @@ class EtcdLayoutTest {
     assertThat(layout.infoKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/info");
     assertThat(layout.headKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/head");
     assertThat(layout.lockKey(0x2a)).isEqualTo("/torus/v1/volumes/000000000000002a/lock");
+    assertThat(layout.clusterDefaultsKey()).isEqualTo("/torus/v1/cluster/defaults");
+    assertThat(layout.clusterTokenKey()).isEqualTo("/torus/v1/cluster/token");
   }
 
   @Test

@@ -1,21 +1,22 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
-import static io.torus.internal.meta.EtcdMetadataService.bytes;
-import static io.torus.internal.meta.EtcdMetadataService.put;
-import static io.torus.internal.meta.EtcdMetadataService.str;
+import static io.torus.internal.meta.etcd.EtcdKv.absent;
+import static io.torus.internal.meta.etcd.EtcdKv.deleteWithPrevious;
+import static io.torus.internal.meta.etcd.EtcdKv.key;
+import static io.torus.internal.meta.etcd.EtcdKv.put;
+import static io.torus.internal.meta.etcd.EtcdKv.putUnder;
+import static io.torus.internal.meta.etcd.EtcdKv.str;
 
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
-import io.etcd.jetcd.op.Cmp;
-import io.etcd.jetcd.op.CmpTarget;
-import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.DeleteOption;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.PutOption;
 import io.torus.ErrorCode;
+import io.torus.TorusClosedException;
 import io.torus.TorusException;
-import io.torus.internal.meta.EtcdLayout.PeerValue;
+import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.PeerRegistry;
+import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.meta.etcd.EtcdLayout.PeerValue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,16 +43,18 @@ import org.slf4j.LoggerFactory;
 final class EtcdPeerRegistry implements PeerRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(EtcdPeerRegistry.class);
 
-  private final EtcdMetadataService meta;
+  private final EtcdKv kv;
+  private final EtcdSession session;
   private final EtcdLayout layout;
   private final LongConsumer onGrant = lease -> reRegister();
   private PeerInfo self;
   private boolean closed;
 
-  EtcdPeerRegistry(EtcdMetadataService meta) {
-    this.meta = meta;
-    this.layout = meta.layout();
-    meta.session().addGrantListener(onGrant);
+  EtcdPeerRegistry(EtcdKv kv, EtcdSession session) {
+    this.kv = kv;
+    this.session = session;
+    this.layout = kv.layout();
+    session.addGrantListener(onGrant);
   }
 
   @Override
@@ -75,12 +78,11 @@ final class EtcdPeerRegistry implements PeerRegistry {
   }
 
   private void write(PeerInfo info) {
-    long lease = meta.session().leaseId();
-    meta.await(meta.kv().txn().Then(
+    long lease = session.leaseId();
+    kv.await(kv.txn().Then(
         put(layout.memberKey(info.nodeId()), EtcdLayout.encodePeer(info, null)),
-        Op.put(bytes(layout.aliveKey(info.nodeId())), bytes(EtcdLayout.encodePeer(info, lease)),
-            PutOption.builder().withLeaseId(lease).build())).commit(),
-        "registering peer " + info.nodeId());
+        putUnder(layout.aliveKey(info.nodeId()), EtcdLayout.encodePeer(info, lease), lease))
+        .commit(), "registering peer " + info.nodeId());
   }
 
   private synchronized void reRegister() {
@@ -98,23 +100,22 @@ final class EtcdPeerRegistry implements PeerRegistry {
 
   @Override
   public List<PeerStatus> peers() {
-    meta.checkOpen();
-    GetResponse r = meta.await(meta.kv().get(bytes(layout.peersPrefix()),
-        GetOption.builder().isPrefix(true).build()), "listing peers");
+    kv.checkOpen();
+    GetResponse r = kv.getPrefix(layout.peersPrefix(), "listing peers");
     Map<String, PeerInfo> members = new TreeMap<>();
     Map<String, PeerInfo> alive = new TreeMap<>();
-    for (KeyValue kv : r.getKvs()) {
-      String key = str(kv.getKey());
+    for (KeyValue e : r.getKvs()) {
+      String key = key(e);
       String rest = key.substring(layout.peersPrefix().length());
       int slash = rest.indexOf('/');
       String kind = slash < 0 ? "" : rest.substring(slash + 1);
       if (!kind.equals("member") && !kind.equals("alive")) {
         continue;
       }
-      PeerValue v = EtcdLayout.decodePeer(key, str(kv));
+      PeerValue v = EtcdLayout.decodePeer(key, str(e));
       if (!v.info().nodeId().equals(rest.substring(0, slash))
           || kind.equals("alive") == (v.lease() == null)) {
-        throw EtcdLayout.corrupt(key, str(kv), "does not match its key");
+        throw EtcdLayout.corrupt(key, str(e), "does not match its key");
       }
       (kind.equals("member") ? members : alive).put(v.info().nodeId(), v.info());
     }
@@ -143,10 +144,10 @@ final class EtcdPeerRegistry implements PeerRegistry {
   public boolean remove(String nodeId) {
     String member = layout.memberKey(nodeId);
     String alive = layout.aliveKey(nodeId);
-    meta.checkOpen();
-    TxnResponse r = meta.await(meta.kv().txn()
-        .If(new Cmp(bytes(alive), Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-        .Then(Op.delete(bytes(member), DeleteOption.builder().withPrevKV(true).build()))
+    kv.checkOpen();
+    TxnResponse r = kv.await(kv.txn()
+        .If(absent(alive))
+        .Then(deleteWithPrevious(member))
         .commit(), "removing peer " + nodeId);
     if (!r.isSucceeded()) {
       throw new TorusException(ErrorCode.EPERM, "peer '" + nodeId + "' is up; stop it before"
@@ -165,11 +166,10 @@ final class EtcdPeerRegistry implements PeerRegistry {
       closed = true;
       me = self;
     }
-    meta.session().removeGrantListener(onGrant);
+    session.removeGrantListener(onGrant);
     if (me != null) {
       try {
-        meta.await(meta.kv().delete(bytes(layout.aliveKey(me.nodeId()))),
-            "unregistering peer " + me.nodeId());
+        kv.delete(layout.aliveKey(me.nodeId()), "unregistering peer " + me.nodeId());
       } catch (TorusException e) {
         LOG.debug("could not delete the alive record of {}; it ends with the lease",
             me.nodeId(), e);
@@ -178,9 +178,9 @@ final class EtcdPeerRegistry implements PeerRegistry {
   }
 
   private void checkOpen() {
-    meta.checkOpen();
+    kv.checkOpen();
     if (closed) {
-      throw new io.torus.TorusClosedException("peer registry is closed");
+      throw new TorusClosedException("peer registry is closed");
     }
   }
 }

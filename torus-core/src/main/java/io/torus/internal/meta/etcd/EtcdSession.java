@@ -1,4 +1,4 @@
-package io.torus.internal.meta;
+package io.torus.internal.meta.etcd;
 
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.common.exception.ErrorCode;
@@ -15,7 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,10 +37,10 @@ import org.slf4j.LoggerFactory;
 final class EtcdSession implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EtcdSession.class);
 
+  private final EtcdKv kv;
   private final Client client;
   private final Duration ttl;
   private final Duration requestTimeout;
-  private final Function<String, TorusException> unreachable;
   private final List<SessionListener> listeners = new CopyOnWriteArrayList<>();
   private final List<LongConsumer> grantListeners = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService exec;
@@ -57,14 +56,13 @@ final class EtcdSession implements AutoCloseable {
 
   /**
    * Grants the first lease; throws {@link TorusException} (EIO, retryable) if etcd does not
-   * answer within {@code requestTimeout}.
+   * answer within the request timeout.
    */
-  EtcdSession(Client client, Duration ttl, Duration requestTimeout,
-      Function<String, TorusException> unreachable) {
-    this.client = client;
+  EtcdSession(EtcdKv kv, Duration ttl) {
+    this.kv = kv;
+    this.client = kv.client();
     this.ttl = ttl;
-    this.requestTimeout = requestTimeout;
-    this.unreachable = unreachable;
+    this.requestTimeout = kv.options().requestTimeout();
     this.exec = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "torus-etcd-session");
       t.setDaemon(true);
@@ -233,18 +231,7 @@ final class EtcdSession implements AutoCloseable {
   }
 
   private long grant() {
-    try {
-      return client.getLeaseClient().grant(ttl.toSeconds())
-          .get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS).getID();
-    } catch (TimeoutException e) {
-      throw unreachable.apply("granting a lease");
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new TorusException(io.torus.ErrorCode.EIO, "etcd refused to grant a lease: "
-          + e.getCause(), e.getCause(), true);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new TorusException(io.torus.ErrorCode.EIO, "interrupted granting a lease", e);
-    }
+    return kv.await(client.getLeaseClient().grant(ttl.toSeconds()), "granting a lease").getID();
   }
 
   private void install(long id) {
@@ -304,7 +291,7 @@ final class EtcdSession implements AutoCloseable {
    * Ends the session, waiting at most {@code max} for etcd to revoke the lease (a lease left
    * behind expires by itself after its TTL). Idempotent.
    */
-  public void close(java.time.Duration max) {
+  void close(Duration max) {
     long id;
     boolean wasLive;
     synchronized (this) {
