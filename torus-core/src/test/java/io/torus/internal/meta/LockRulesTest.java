@@ -23,9 +23,9 @@ class LockRulesTest {
 
   @Test
   void aCommitKeepsOrExtendsTheReservation() {
-    Head h = new Head(7, ROOT, 3, 9, 4099);
-    assertThat(LockRules.committedReservation(h, 4)).isEqualTo(4099);
-    assertThat(LockRules.committedReservation(h, 4099)).isEqualTo(4099 + Head.RESERVATION);
+    Head h = new Head(7, ROOT, 3, 9, 9000);
+    assertThat(LockRules.committedReservation(h, 4)).isEqualTo(9000); // 4 + 4096 < 9000
+    assertThat(LockRules.committedReservation(h, 5000)).isEqualTo(5000 + Head.RESERVATION);
   }
 
   @Test
