@@ -70,16 +70,33 @@ public final class BoundaryRules {
   /**
    * The only uses of the engine the public API makes, each named: the blocking twins of
    * {@code BlockVolume} join through {@code Futures}; {@code TorusBuilder.build()} starts the
-   * node with its configuration.
+   * node with its configuration; {@code LocalCluster} and {@code TorusResources} are handles
+   * of the engine's shared local metadata and shared threads; {@code BlockStores} wraps every
+   * store it opens in the contract's checks.
    */
   private static final DescribedPredicate<Dependency> PUBLIC_API_ENTRY_POINTS =
-      dependency("io.torus.BlockVolume", "io.torus.internal.Futures")
-          .or(dependency("io.torus.TorusBuilder", "io.torus.internal.node.TorusNode"))
-          .or(dependency("io.torus.TorusBuilder", "io.torus.internal.node.NodeConfig"))
-          .or(dependency("io.torus.TorusBuilder",
-              "io.torus.internal.rebalance.RebalanceOptions"))
-          .as("one of the named entry points (BlockVolume -> Futures, TorusBuilder -> "
-              + "TorusNode, NodeConfig, RebalanceOptions)");
+      entry("io.torus.BlockVolume", "io.torus.internal.Futures")
+          .or(entry("io.torus.TorusBuilder", "io.torus.internal.node.TorusNode"))
+          .or(entry("io.torus.TorusBuilder", "io.torus.internal.node.NodeConfig"))
+          .or(entry("io.torus.TorusBuilder", "io.torus.internal.node.NodeResources"))
+          .or(entry("io.torus.TorusBuilder", "io.torus.internal.rebalance.RebalanceOptions"))
+          .or(entry("io.torus.TorusBuilder",
+              "io.torus.internal.meta.local.LocalMetadataService"))
+          .or(entry("io.torus.LocalCluster", "io.torus.internal.meta.local.LocalMetadataService"))
+          .or(entry("io.torus.TorusResources", "io.torus.internal.node.NodeResources"))
+          .or(entry("io.torus.spi.BlockStores", "io.torus.internal.storage.CheckedBlockStore"))
+          .as("one of the named entry points (BlockVolume -> Futures; TorusBuilder -> "
+              + "TorusNode, NodeConfig, NodeResources, RebalanceOptions, "
+              + "LocalMetadataService; LocalCluster -> LocalMetadataService; TorusResources -> "
+              + "NodeResources; BlockStores -> CheckedBlockStore)");
+
+  /** A dependency of class {@code from} on class {@code to} or a class nested in it. */
+  private static DescribedPredicate<Dependency> entry(String from, String to) {
+    return DescribedPredicate.describe(from + " -> " + to, d ->
+        d.getOriginClass().getName().equals(from)
+            && (d.getTargetClass().getName().equals(to)
+                || d.getTargetClass().getName().startsWith(to + "$")));
+  }
 
   /** The public API and the SPI do not reach into the engine, but for the named entry points. */
   public static final ArchRule PUBLIC_API_INDEPENDENT_OF_INTERNAL = classes()
