@@ -1,6 +1,5 @@
 package io.torus.examples.cli;
 
-import io.torus.internal.Crc32c;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -12,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.zip.CRC32C;
 import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
 import java.util.zip.Checksum;
@@ -91,7 +91,7 @@ final class DiffFormat {
 
   /** Writes a diff; zero records that touch are merged. Not thread-safe. */
   static final class Writer {
-    private final Checksum crc = Crc32c.running();
+    private final Checksum crc = new CRC32C();
     private final DataOutputStream out;
     private long count;
     private long zeroOffset = -1;
@@ -177,7 +177,7 @@ final class DiffFormat {
 
   /** Reads a diff, checking its structure and checksum. Not thread-safe. */
   static final class Reader {
-    private final Checksum crc = Crc32c.running();
+    private final Checksum crc = new CRC32C();
     private final DataInputStream in;
     private final Header header;
     private long count;
