@@ -1,11 +1,9 @@
 package io.torus.benchmarks;
 
-import io.torus.internal.Crc32c;
-import io.torus.internal.storage.CheckedBlockStore;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
-import io.torus.spi.BlockStoreProvider;
+import io.torus.spi.BlockStores;
 import io.torus.spi.StoreConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,7 +35,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * flush barrier is included (amortized). {@code get} reads random refs of a preloaded set and
  * verifies their CRC32C (the store does). The file store runs in a temp directory, in the
  * page cache; numbers are not device speed. Each store is behind the checks a node puts
- * in front of every store ({@code CheckedBlockStore}: size and CRC32C of each put).
+ * in front of every store opened through {@code BlockStores} (size and CRC32C of each put).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -63,15 +60,13 @@ public class StoreBenchmark {
   public void setUp() throws IOException {
     dir = Files.createTempDirectory("torus-store-bench");
     long capacity = (long) (PRELOADED + 3 * WINDOW) * (blockSize + 8192) + (16L << 20);
-    BlockStoreProvider provider = ServiceLoader.load(BlockStoreProvider.class).stream()
-        .map(ServiceLoader.Provider::get)
-        .filter(p -> p.type().equals(backend))
-        .findFirst().orElseThrow();
-    store = CheckedBlockStore.wrap(provider.open(new StoreConfig(dir, capacity, Map.of())));
+    store = BlockStores.open(backend, new StoreConfig(dir, capacity, Map.of()));
     byte[] b = new byte[blockSize];
     ThreadLocalRandom.current().nextBytes(b);
     data = ByteBuffer.wrap(b);
-    crc = Crc32c.of(b);
+    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+    c.update(b);
+    crc = (int) c.getValue();
     for (int i = 0; i < PRELOADED; i++) {
       store.put(ref(i), data, crc);
     }
