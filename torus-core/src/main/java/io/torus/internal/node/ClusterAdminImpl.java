@@ -13,47 +13,31 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * {@link ClusterAdmin} over the metadata service's {@link Coordination} (peer registry, ring
- * store) and the etcd cluster defaults record. Read-only but for peer removal and the
+ * {@link ClusterAdmin} of a cluster node, over its {@link Coordination} (peer registry, ring
+ * store, replication reports, cluster defaults). Read-only but for peer removal and the
  * defaults; a peer's own registration and usage refresh belong to its {@link ClusterView}.
  *
  * <p>Concurrency: thread-safe; every read goes to the metadata service. Failure: reads throw
  * what the service throws.
  */
-final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
-  private final boolean clustered;
+final class ClusterAdminImpl implements ClusterAdmin {
   private final Coordination coordination;
   private final ClusterDefaultsStore defaults;
   private final MetadataService meta;
 
-  private ClusterAdminImpl(boolean clustered, Coordination coordination,
-      ClusterDefaultsStore defaults, MetadataService meta) {
+  ClusterAdminImpl(MetadataService meta, Coordination coordination) {
     this.meta = meta;
-    this.clustered = clustered;
     this.coordination = coordination;
-    this.defaults = defaults;
-  }
-
-  /** The admin view of a local node: no peers, no ring, no defaults. */
-  static ClusterAdminImpl local(MetadataService meta) {
-    return new ClusterAdminImpl(false, null, null, meta);
-  }
-
-  /** The admin view of a cluster node. */
-  static ClusterAdminImpl cluster(MetadataService meta, Coordination coordination) {
-    return new ClusterAdminImpl(true, coordination, coordination.defaults(), meta);
+    this.defaults = coordination.defaults();
   }
 
   @Override
   public boolean clustered() {
-    return clustered;
+    return true;
   }
 
   @Override
   public List<PeerInfo> peers() {
-    if (coordination == null) {
-      return List.of();
-    }
     return coordination.peers().peers().stream().map(ClusterAdminImpl::peer).toList();
   }
 
@@ -65,30 +49,24 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
 
   @Override
   public boolean removePeer(String nodeId) {
-    if (coordination == null) {
-      return false;
-    }
     return coordination.peers().remove(
         io.torus.internal.meta.PeerInfo.checkNodeId(nodeId));
   }
 
   @Override
   public void drainPeer(String nodeId) {
-    coordinationOrFail().rebalance().requestDrain(
+    coordination.rebalance().requestDrain(
         io.torus.internal.meta.PeerInfo.checkNodeId(nodeId));
   }
 
   @Override
   public boolean cancelDrain(String nodeId) {
-    return coordinationOrFail().rebalance().cancelDrain(
+    return coordination.rebalance().cancelDrain(
         io.torus.internal.meta.PeerInfo.checkNodeId(nodeId));
   }
 
   @Override
   public Optional<Replication> replication() {
-    if (!clustered || coordination == null) {
-      return Optional.empty();
-    }
     io.torus.internal.rebalance.ClusterStatus st =
         io.torus.internal.rebalance.ClusterStatus.read(coordination);
     return Optional.of(new Replication(st.ringVersion(), st.inTransition(),
@@ -96,17 +74,9 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
         st.scrubRepaired(), st.settled()));
   }
 
-  private Coordination coordinationOrFail() {
-    if (!clustered || coordination == null) {
-      throw TorusException.invalid("draining needs a cluster; this node has no etcd");
-    }
-    return coordination;
-  }
-
   @Override
   public Optional<RingInfo> ring() {
-    Optional<byte[]> bytes = coordination == null ? Optional.empty()
-        : coordination.ring().read().map(VersionedRing::bytes);
+    Optional<byte[]> bytes = coordination.ring().read().map(VersionedRing::bytes);
     return bytes.map(b -> {
       Ring r = RingCodec.decode(b);
       return new RingInfo(r.version(), r.type().name(), r.members().stream()
@@ -116,31 +86,20 @@ final class ClusterAdminImpl implements ClusterAdmin, AutoCloseable {
 
   @Override
   public Optional<Defaults> defaults() {
-    return defaults == null ? Optional.empty() : defaults.read();
+    return defaults.read();
   }
 
   @Override
   public Defaults initialize(int replication, int blockSize, boolean force) {
-    return etcdDefaults().initialize(replication, blockSize, force);
+    return defaults.initialize(replication, blockSize, force);
   }
 
   @Override
   public Defaults setReplication(int replication) {
-    Defaults d = etcdDefaults().setReplication(replication);
+    Defaults d = defaults.setReplication(replication);
     for (io.torus.VolumeInfo v : meta.volumes()) {
       meta.setVolumeReplication(v.name(), replication);
     }
     return d;
   }
-
-  private ClusterDefaultsStore etcdDefaults() {
-    if (defaults == null) {
-      throw TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
-    }
-    return defaults;
-  }
-
-  /** Nothing to release: the view holds no resources of its own. */
-  @Override
-  public void close() {}
 }

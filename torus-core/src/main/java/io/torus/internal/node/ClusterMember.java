@@ -76,7 +76,7 @@ final class ClusterMember implements AutoCloseable {
     this.health = new PeerHealth(Duration.ofSeconds(3), resources.ticker());
     this.transport = new PeerTransport(nodeId,
         TransportOptions.defaults().withRequestTimeout(c.peer().timeout()), callbacks,
-        c.peer().tls(), authority.clusterToken());
+        c.peer().tls(), authority.clusterToken(), resources.eventLoops());
     try {
       start(c, nodeId, meta, stores, resources);
     } catch (RuntimeException e) {
@@ -95,13 +95,13 @@ final class ClusterMember implements AutoCloseable {
       local = new StorePeerService(nodeId, stores, epochs, authority::isCurrent,
           authority.clusterToken());
       server = PeerServer.start(local, workers, c.peer().listenHost(), c.peer().listenPort(),
-          c.peer().tls());
+          c.peer().tls(), resources.eventLoops());
       String host = c.peer().advertiseHost() != null ? c.peer().advertiseHost()
           : c.peer().listenHost();
       int port = c.peer().advertisePort() != 0 ? c.peer().advertisePort()
           : server.address().getPort();
       self = new PeerInfo(nodeId, (host.contains(":") ? "[" + host + "]" : host) + ":" + port,
-          capacity(stores), used(stores), 1, Instant.now());
+          capacity(stores), used(stores), 1, resources.clock().instant());
     }
     view = new ClusterView(coordination, transport, self, () -> capacity(stores),
         () -> used(stores), Duration.ofMillis(500), c.peer().dial());

@@ -37,7 +37,7 @@ final class ClusterPlacement implements Placement {
       collector = new ClusterGc(meta, member.view(), coordination.election("gc", nodeId),
           new MapNodeReader(cache, member::readerLayer), openRoots, c.peer().timeout(),
           GC_DELETES_PER_SECOND);
-      this.admin = ClusterAdminImpl.cluster(meta, coordination);
+      this.admin = new ClusterAdminImpl(meta, coordination);
     } catch (RuntimeException e) {
       if (collector != null) {
         collector.close();

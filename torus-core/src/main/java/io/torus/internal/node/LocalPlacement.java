@@ -31,7 +31,7 @@ final class LocalPlacement implements Placement {
   private final StorePool pool;
   private final BlockCache cache;
   private final GarbageCollector gc;
-  private final ClusterAdminImpl admin;
+  private final ClusterAdmin admin = new LocalAdmin();
 
   LocalPlacement(String nodeId, MetadataService meta, List<BlockStore> stores, BlockCache cache,
       Supplier<Collection<BlockRef>> openRoots) {
@@ -40,7 +40,6 @@ final class LocalPlacement implements Placement {
     this.pool = LocalBlockLayer.pool(stores);
     this.cache = cache;
     this.gc = new GarbageCollector(meta, stores, this::readNode, openRoots);
-    this.admin = ClusterAdminImpl.local(meta);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.torus.internal.node;
 
+import io.torus.internal.transport.EventLoops;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,8 +14,8 @@ import java.util.function.LongSupplier;
 
 /**
  * The threads and clocks of a node, which several nodes of one process may share: the pools
- * that run volume and block I/O, the peer protocol's callbacks and workers, repairs and
- * scheduled background work, and the clocks that time leases, health and collection.
+ * that run volume and block I/O, the peer protocol's event loops, callbacks and workers,
+ * repairs and scheduled background work, and the clocks that time leases, health and collection.
  *
  * <p>Pools never run blocking waits on the callback pool (completions would starve). A node
  * shuts down only resources it created itself; shared ones belong to whoever built them.
@@ -28,6 +29,7 @@ public final class NodeResources implements AutoCloseable {
   private final ExecutorService peerWorkers;
   private final ExecutorService repairs;
   private final ScheduledExecutorService scheduler;
+  private final EventLoops eventLoops;
   private final LongSupplier ticker;
   private final Clock clock;
 
@@ -38,6 +40,7 @@ public final class NodeResources implements AutoCloseable {
     this.peerWorkers = Executors.newFixedThreadPool(peerThreads, daemon("torus-peer-worker-"));
     this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
     this.scheduler = Executors.newScheduledThreadPool(2, daemon("torus-background-"));
+    this.eventLoops = EventLoops.create(2, 2);
     this.ticker = ticker;
     this.clock = clock;
   }
@@ -91,6 +94,11 @@ public final class NodeResources implements AutoCloseable {
     return scheduler;
   }
 
+  /** The peer protocol's network threads (client and server side). */
+  public EventLoops eventLoops() {
+    return eventLoops;
+  }
+
   /** Monotonic nanoseconds. */
   public LongSupplier ticker() {
     return ticker;
@@ -131,6 +139,8 @@ public final class NodeResources implements AutoCloseable {
       all.forEach(ExecutorService::shutdownNow);
       Thread.currentThread().interrupt();
       return false;
+    } finally {
+      eventLoops.close();
     }
     return clean;
   }

@@ -2,12 +2,14 @@ package io.torus.internal.node;
 
 import io.torus.ErrorCode;
 import io.torus.TorusException;
+import io.torus.internal.layer.BlockCache;
 import io.torus.internal.meta.Coordination;
 import io.torus.internal.meta.etcd.EtcdMetadataService;
 import io.torus.internal.meta.etcd.EtcdOptions;
 import io.torus.internal.meta.local.LocalMetadataService;
 import io.torus.internal.meta.local.LocalSession;
 import io.torus.internal.storage.CheckedBlockStore;
+import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStores;
 import io.torus.spi.MetadataService;
@@ -21,7 +23,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.Collection;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Starting a node: lock its data directory, read or create its id, open its stores, connect
@@ -30,16 +35,23 @@ import java.util.function.Consumer;
 final class NodeStart {
   private NodeStart() {}
 
+  /** What a {@link Placement} is built from: the node's own parts. */
+  record PlacementParts(NodeConfig config, String nodeId, MetadataService meta,
+      List<BlockStore> stores, BlockCache cache, NodeResources resources,
+      Supplier<Collection<BlockRef>> openRoots) {}
+
   /**
-   * A node's metadata and, for a cluster node, its coordination.
+   * A node's metadata and how its blocks are placed, which follow from each other: local
+   * metadata means the node's own stores, shared coordination (etcd or in-process) means the
+   * cluster's ring.
    *
    * @param service volumes, heads and locks
-   * @param coordination peers, ring and elections; null for a local node
+   * @param placement makes the node's placement once its parts exist
    * @param shutdown tells the service that the node is closing with this budget (etcd
    *     bounds its remaining waits by it); a no-op where nothing waits
    * @param owned whether the node closes the service
    */
-  record Metadata(MetadataService service, Coordination coordination,
+  record Metadata(MetadataService service, Function<PlacementParts, Placement> placement,
       Consumer<Duration> shutdown, boolean owned) {
 
     void close() {
@@ -97,18 +109,27 @@ final class NodeStart {
             m.etcdTls().certificateChain(), m.etcdTls().privateKey());
       }
       EtcdMetadataService etcd = eb.build();
-      return new Metadata(etcd, etcd, etcd::shutdownWithin, true);
+      return new Metadata(etcd, cluster(etcd), etcd::shutdownWithin, true);
     }
     if (m.shared() != null) {
       LocalSession s = m.shared().session();
-      return new Metadata(s, s, budget -> { }, true);
+      return new Metadata(s, cluster(s), budget -> { }, true);
     }
     if (m.service() != null) {
-      return new Metadata(m.service(), null, budget -> { }, false);
+      return new Metadata(m.service(), NodeStart::local, budget -> { }, false);
     }
     MetadataService local = dir == null ? LocalMetadataService.inMemory()
         : LocalMetadataService.open(dir.resolve("meta"));
-    return new Metadata(local, null, budget -> { }, true);
+    return new Metadata(local, NodeStart::local, budget -> { }, true);
+  }
+
+  private static Placement local(PlacementParts p) {
+    return new LocalPlacement(p.nodeId(), p.meta(), p.stores(), p.cache(), p.openRoots());
+  }
+
+  private static Function<PlacementParts, Placement> cluster(Coordination coordination) {
+    return p -> new ClusterPlacement(p.config(), p.nodeId(), p.meta(), coordination,
+        p.stores(), p.cache(), p.resources(), p.openRoots());
   }
 
   private static BlockStore openStore(NodeConfig c) {

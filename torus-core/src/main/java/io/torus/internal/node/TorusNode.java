@@ -78,10 +78,8 @@ public final class TorusNode implements Torus {
     this.registry = c.runtime().meterRegistry() != null ? c.runtime().meterRegistry()
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     meta.addSessionListener(this::sessionLost);
-    this.placement = metadata.coordination() == null
-        ? new LocalPlacement(nodeId, meta, stores, cache, open::roots)
-        : new ClusterPlacement(c, nodeId, meta, metadata.coordination(), stores, cache,
-            resources, open::roots);
+    this.placement = metadata.placement().apply(new NodeStart.PlacementParts(c, nodeId, meta,
+        stores, cache, resources, open::roots));
     this.gc = new GcScheduler(placement, c.volumes().gcInterval().toNanos(), resources.ticker(),
         registry, resources.scheduler());
     registerNodeMeters();

@@ -11,14 +11,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
@@ -81,6 +78,7 @@ public final class PeerServer implements AutoCloseable {
   private final ExecutorService workers;
   private final EventLoopGroup boss;
   private final EventLoopGroup io;
+  private final boolean ownsLoops;
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final AtomicInteger inFlight = new AtomicInteger();
   private final ServerAdmission admission;
@@ -112,15 +110,14 @@ public final class PeerServer implements AutoCloseable {
   }
 
   private PeerServer(PeerService service, ExecutorService workers, String host, int port,
-      int ioThreads, PeerTls tls, Limits limits) {
+      PeerTls tls, Limits limits, EventLoops loops) {
     this.service = service;
     this.workers = workers;
     this.admission = new ServerAdmission(limits.maxRequests(), limits.maxBytes(),
         limits.maxConnectionRequests(), limits.maxConnectionBytes());
-    this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("torus-peer-accept",
-        true), NioIoHandler.newFactory());
-    this.io = new MultiThreadIoEventLoopGroup(ioThreads,
-        new DefaultThreadFactory("torus-peer-server", true), NioIoHandler.newFactory());
+    this.ownsLoops = loops == null;
+    this.boss = loops == null ? EventLoops.group(1, "torus-peer-accept") : loops.accept;
+    this.io = loops == null ? EventLoops.group(2, "torus-peer-server") : loops.server;
     try {
       this.serverChannel = new ServerBootstrap().group(boss, io)
           .channel(NioServerSocketChannel.class)
@@ -140,8 +137,10 @@ public final class PeerServer implements AutoCloseable {
           })
           .bind(host, port).syncUninterruptibly().channel();
     } catch (RuntimeException e) {
-      boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-      io.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      if (ownsLoops) {
+        boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+        io.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      }
       throw new TorusException(ErrorCode.EIO, "cannot listen on " + host + ":" + port + ": "
           + e, e);
     }
@@ -186,7 +185,20 @@ public final class PeerServer implements AutoCloseable {
    */
   public static PeerServer start(PeerService service, ExecutorService workers,
       String host, int port, TlsConfig tls, Limits limits) {
-    return new PeerServer(service, workers, host, port, 2, PeerTls.server(tls), limits);
+    return new PeerServer(service, workers, host, port, PeerTls.server(tls), limits, null);
+  }
+
+  /**
+   * Binds and starts serving on shared event loops ({@code loops}: not shut down by
+   * {@link #close}).
+   *
+   * @param tls mutual TLS settings, or null for plain TCP
+   * @throws TorusException EIO if the address cannot be bound; EINVAL for unusable TLS files
+   */
+  public static PeerServer start(PeerService service, ExecutorService workers,
+      String host, int port, TlsConfig tls, EventLoops loops) {
+    return new PeerServer(service, workers, host, port, PeerTls.server(tls), Limits.defaults(),
+        java.util.Objects.requireNonNull(loops, "loops"));
   }
 
   /** Bytes held by requests in flight (read, not yet answered on the wire). */
@@ -227,8 +239,10 @@ public final class PeerServer implements AutoCloseable {
       }
     }
     channels.close().awaitUninterruptibly(grace.toMillis(), TimeUnit.MILLISECONDS);
-    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    io.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    if (ownsLoops) {
+      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+      io.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
   }
 
   /**

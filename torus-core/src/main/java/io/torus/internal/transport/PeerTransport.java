@@ -1,9 +1,6 @@
 package io.torus.internal.transport;
 
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.torus.TlsConfig;
 import io.torus.TorusClosedException;
@@ -27,6 +24,7 @@ public final class PeerTransport implements AutoCloseable {
   static final String THREAD_PREFIX = "torus-peer-client";
 
   final EventLoopGroup group;
+  private final boolean ownsGroup;
   final TransportOptions options;
   final PeerTls tls;
   private final Executor callbacks;
@@ -73,13 +71,22 @@ public final class PeerTransport implements AutoCloseable {
    */
   public PeerTransport(String nodeId, TransportOptions options, Executor callbacks,
       TlsConfig tls, byte[] clusterToken) {
+    this(nodeId, options, callbacks, tls, clusterToken, null);
+  }
+
+  /**
+   * A transport over shared event loops ({@code loops}, not shut down by {@link #close}), or
+   * its own two loops if {@code loops} is null.
+   */
+  public PeerTransport(String nodeId, TransportOptions options, Executor callbacks,
+      TlsConfig tls, byte[] clusterToken, EventLoops loops) {
     this.clusterToken = clusterToken == null ? null : clusterToken.clone();
     this.tls = PeerTls.client(tls);
     this.nodeId = nodeId;
     this.options = options;
     this.callbacks = callbacks;
-    this.group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory(THREAD_PREFIX,
-        true), NioIoHandler.newFactory());
+    this.ownsGroup = loops == null;
+    this.group = loops == null ? EventLoops.group(2, THREAD_PREFIX) : loops.client;
   }
 
   /** The settings in force. */
@@ -119,7 +126,10 @@ public final class PeerTransport implements AutoCloseable {
     return t instanceof FastThreadLocalThread && t.getName().startsWith("torus-peer");
   }
 
-  /** Closes every client (failing its in-flight requests) and the event loops. Idempotent. */
+  /**
+   * Closes every client (failing its in-flight requests) and the event loops this transport
+   * made itself. Idempotent.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -128,6 +138,8 @@ public final class PeerTransport implements AutoCloseable {
     closed = true;
     clients.values().forEach(PeerClient::close);
     clients.clear();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    if (ownsGroup) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
   }
 }

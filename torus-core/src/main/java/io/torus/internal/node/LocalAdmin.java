@@ -1,0 +1,64 @@
+package io.torus.internal.node;
+
+import io.torus.ClusterAdmin;
+import io.torus.TorusException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@link ClusterAdmin} of a local node: there are no peers, no ring, no replication reports
+ * and no cluster defaults; what would change them is refused with EINVAL.
+ */
+final class LocalAdmin implements ClusterAdmin {
+
+  @Override
+  public boolean clustered() {
+    return false;
+  }
+
+  @Override
+  public List<PeerInfo> peers() {
+    return List.of();
+  }
+
+  @Override
+  public boolean removePeer(String nodeId) {
+    io.torus.internal.meta.PeerInfo.checkNodeId(nodeId);
+    return false;
+  }
+
+  @Override
+  public void drainPeer(String nodeId) {
+    throw TorusException.invalid("draining needs a cluster; this node is local (no peers)");
+  }
+
+  @Override
+  public boolean cancelDrain(String nodeId) {
+    throw TorusException.invalid("draining needs a cluster; this node is local (no peers)");
+  }
+
+  @Override
+  public Optional<Replication> replication() {
+    return Optional.empty();
+  }
+
+  @Override
+  public Optional<RingInfo> ring() {
+    return Optional.empty();
+  }
+
+  @Override
+  public Optional<Defaults> defaults() {
+    return Optional.empty();
+  }
+
+  @Override
+  public Defaults initialize(int replication, int blockSize, boolean force) {
+    throw TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
+  }
+
+  @Override
+  public Defaults setReplication(int replication) {
+    throw TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
+  }
+}
