@@ -53,6 +53,16 @@ public interface PeerRegistry extends AutoCloseable {
   boolean remove(String nodeId);
 
   /**
+   * Calls {@code changed} (on a thread of the registry, never the caller's) after a peer
+   * registered, went down or was removed, so a reader can refresh at once instead of at its
+   * next poll. A registry that cannot tell returns a subscription that never calls: readers
+   * must poll anyway.
+   */
+  default Subscription onChange(Runnable changed) {
+    return () -> { };
+  }
+
+  /**
    * Stops re-registering and deletes this node's alive record (the node is listed as down
    * from then on). Idempotent; does not throw if the store is unreachable (the alive record
    * then ends with the session).

@@ -24,7 +24,6 @@ import io.torus.spi.BlockStore;
 import io.torus.spi.MetadataService;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -57,6 +57,7 @@ final class ClusterView implements PeerView, AutoCloseable {
   private final LongSupplier[] usage;
   private final ScheduledExecutorService timer;
   private final Subscription watch;
+  private final Subscription peerWatch;
   private volatile Ring ring;
   private volatile List<PeerStatus> peers = List.of();
   private volatile Map<String, InetSocketAddress> live = Map.of();
@@ -64,6 +65,9 @@ final class ClusterView implements PeerView, AutoCloseable {
   private final List<Consumer<Ring>> ringListeners = new CopyOnWriteArrayList<>();
   private long lastUsageRefresh;
   private final UnaryOperator<String> dial;
+  /** The shortest pause between two registry reads caused by asking for an unknown peer. */
+  private static final long MISS_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  private volatile long lastPeerRead;
 
   /**
    * Registers {@code self} (if given), reads the peers once (throwing if the registry cannot
@@ -81,6 +85,7 @@ final class ClusterView implements PeerView, AutoCloseable {
     this.transport = transport;
     this.self = self;
     this.usage = new LongSupplier[] {capacity, used};
+    this.peerWatch = coordination.peers().onChange(this::refreshQuietly);
     if (self != null) {
       coordination.peers().register(self);
     }
@@ -143,7 +148,16 @@ final class ClusterView implements PeerView, AutoCloseable {
     }
   }
 
-  private void refreshPeers() {
+  private void refreshQuietly() {
+    try {
+      refreshPeers();
+    } catch (RuntimeException e) {
+      log.debug("peer refresh on a registry change failed: {}", e.toString());
+    }
+  }
+
+  private synchronized void refreshPeers() {
+    lastPeerRead = System.nanoTime();
     List<PeerStatus> all = coordination.peers().peers();
     Map<String, InetSocketAddress> up = new ConcurrentHashMap<>();
     for (PeerStatus p : all) {
@@ -193,6 +207,17 @@ final class ClusterView implements PeerView, AutoCloseable {
   @Override
   public PeerClient client(String peerId) {
     InetSocketAddress a = live.get(peerId);
+    if (a == null && System.nanoTime() - lastPeerRead > MISS_REFRESH_NANOS) {
+      // A peer that came up since the last refresh (all peers starting at once) is found
+      // now rather than at the next tick; a peer that is down costs one registry read per
+      // MISS_REFRESH_NANOS at most.
+      try {
+        refreshPeers();
+      } catch (RuntimeException e) {
+        log.debug("peer refresh on a miss failed: {}", e.toString());
+      }
+      a = live.get(peerId);
+    }
     if (a == null) {
       return null;
     }
@@ -210,5 +235,6 @@ final class ClusterView implements PeerView, AutoCloseable {
   public void close() {
     timer.shutdownNow();
     watch.close();
+    peerWatch.close();
   }
 }

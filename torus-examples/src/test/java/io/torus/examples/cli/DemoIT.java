@@ -17,9 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's first command as a new user runs it: {@code java -jar torus.jar demo}, used by
- * nbdinfo and qemu-io, stopped with SIGTERM (exit 0), started again on the same data: the data
- * written before is still there.
+ * The README's first command as a new user runs it: {@code java -jar torus.jar demo} (three
+ * peers in one process over the peer protocol), used by nbdinfo and qemu-io, stopped with
+ * SIGTERM (exit 0), looked at with {@code torus status} while stopped, started again on the
+ * same data, killed with SIGKILL after a flush and started once more: every flushed byte is
+ * still there.
  */
 class DemoIT {
   private static final String INSTALL =
@@ -62,13 +64,34 @@ class DemoIT {
         + "volume=\"demo\"} 3145728.0").contains("torus_store_used_bytes");
     stop(demo);
 
+    String status = torus("status", "--data", dir.resolve("data").toString());
+    assertThat(status).contains("peers: 0 up, 3 down").contains("DOWN peer-0")
+        .contains("DOWN peer-1").contains("DOWN peer-2").contains("3 members");
+
     Process again = startDemo(port);
     String read = run("qemu-io", "-f", "raw", "-c", "read -P 0x5a 0 1M",
         "-c", "read -P 0x3c 500M 2M", "-c", "read -P 0 1M 1M", uri);
     assertThat(read).contains("read 1048576/1048576 bytes at offset 0")
         .contains("read 2097152/2097152 bytes at offset 524288000")
         .doesNotContain("Pattern verification failed");
-    stop(again);
+    run("qemu-io", "-f", "raw", "-c", "write -P 0x77 700M 3M", "-c", "flush", uri);
+    again.destroyForcibly(); // SIGKILL: no clean shutdown, nothing but flushed data counts
+    assertThat(again.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+    Process third = startDemo(port);
+    String after = run("qemu-io", "-f", "raw", "-c", "read -P 0x5a 0 1M",
+        "-c", "read -P 0x77 700M 3M", uri);
+    assertThat(after).contains("read 3145728/3145728 bytes at offset 734003200")
+        .doesNotContain("Pattern verification failed");
+    stop(third);
+  }
+
+  private String torus(String... args) throws IOException, InterruptedException {
+    Path jar = Path.of("target", "torus.jar").toAbsolutePath();
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-jar", jar.toString()));
+    cmd.addAll(List.of(args));
+    return run(cmd.toArray(String[]::new));
   }
 
   private Process startDemo(int port, String... extra) throws Exception {

@@ -67,6 +67,7 @@ final class LocalCoordination implements AutoCloseable {
   private NavigableMap<String, PeerInfo> members;
   private final Set<String> alive = new TreeSet<>();
   private VersionedRing current;
+  private final List<Runnable> peerListeners = new CopyOnWriteArrayList<>();
   private final Registry defaultRegistry = new Registry();
   private final Ring ring = new Ring();
   private final Rebalance rebalance = new Rebalance();
@@ -116,6 +117,12 @@ final class LocalCoordination implements AutoCloseable {
       if (closed) {
         throw new TorusClosedException("local coordination is closed");
       }
+    }
+  }
+
+  private void peersChanged() {
+    for (Runnable l : peerListeners) {
+      notify(l);
     }
   }
 
@@ -172,6 +179,7 @@ final class LocalCoordination implements AutoCloseable {
         }
         self = info;
         alive.add(info.nodeId());
+        peersChanged();
       }
     }
 
@@ -230,8 +238,16 @@ final class LocalCoordination implements AutoCloseable {
         TreeMap<String, PeerInfo> next = new TreeMap<>(members);
         next.remove(nodeId);
         save(next, current);
+        peersChanged();
         return true;
       }
+    }
+
+    @Override
+    public Subscription onChange(Runnable changed) {
+      Runnable mine = changed::run; // one listener added twice is two subscriptions
+      peerListeners.add(mine);
+      return () -> peerListeners.remove(mine);
     }
 
     /** Marks this node down; its member record (with the last usage) stays. */
@@ -242,6 +258,7 @@ final class LocalCoordination implements AutoCloseable {
           return;
         }
         alive.remove(self.nodeId());
+        peersChanged();
         if (!closed) {
           try {
             save(members, current);
