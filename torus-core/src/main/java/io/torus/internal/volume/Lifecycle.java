@@ -24,6 +24,9 @@ final class Lifecycle {
   private final String volume;
   private final boolean readOnly;
   private volatile TorusException fenced;
+  private static final java.util.concurrent.atomic.AtomicReferenceFieldUpdater<Lifecycle,
+      TorusException> FENCED = java.util.concurrent.atomic.AtomicReferenceFieldUpdater
+          .newUpdater(Lifecycle.class, TorusException.class, "fenced");
   private volatile boolean closing;
   private volatile boolean closed;
 
@@ -38,8 +41,7 @@ final class Lifecycle {
    * first cause wins.
    */
   void fence(TorusException cause) {
-    if (fenced == null) {
-      fenced = cause;
+    if (FENCED.compareAndSet(this, null, cause)) { // the first cause wins, also in a race
       log.warn("volume '{}' is fenced: every later write and flush fails: {}", volume,
           cause.toString());
     }

@@ -63,7 +63,7 @@ class SnapshotModelTest {
       if (clustered) {
         cluster.awaitRing(Duration.ofSeconds(20));
       }
-      for (int op = 0; op < 1500; op++) {
+      for (int op = 0; op < (clustered ? 700 : 1500); op++) {
         String ctx = "seed " + seed + " op " + op;
         int k = rnd.nextInt(100);
         List<String> names = new ArrayList<>(vols.keySet());

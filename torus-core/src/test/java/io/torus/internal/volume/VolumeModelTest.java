@@ -56,7 +56,7 @@ class VolumeModelTest {
       torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize)
           .replication(clustered ? 2 : 1).build());
       BlockVolume v = torus.openVolume("m");
-      int ops = blockSize >= 1 << 20 ? 150 : 2500;
+      int ops = blockSize >= 1 << 20 ? 150 : clustered ? 1000 : 2500;
       for (int op = 0; op < ops; op++) {
         int kind = rnd.nextInt(100);
         long off = rnd.nextInt(size);

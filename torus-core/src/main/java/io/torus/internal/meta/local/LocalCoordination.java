@@ -57,6 +57,9 @@ final class LocalCoordination implements AutoCloseable {
     void save(NavigableMap<String, PeerInfo> members, VersionedRing ring);
   }
 
+  /** How often at most a peer's usage figures are written to the state file. */
+  static final long USAGE_SAVE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+
   private final Object lock;
   private final Store store;
   private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
@@ -165,6 +168,7 @@ final class LocalCoordination implements AutoCloseable {
   /** One node's registration over the shared member table. */
   private final class Registry implements PeerRegistry {
     private PeerInfo self;
+    private long lastSave = System.nanoTime();
 
     @Override
     public void register(PeerInfo info) {
@@ -183,7 +187,10 @@ final class LocalCoordination implements AutoCloseable {
       }
     }
 
-    /** Updates usage in memory; it is persisted with the next registration or close. */
+    /**
+     * Updates usage; it is persisted at most every {@link #USAGE_SAVE_NANOS} (a refresh comes
+     * every few seconds), and with the next registration or close.
+     */
     @Override
     public PeerInfo refresh(long capacityBytes, long usedBytes) {
       synchronized (lock) {
@@ -192,10 +199,17 @@ final class LocalCoordination implements AutoCloseable {
           throw TorusException.invalid("this node is not registered as a peer; register "
               + "first");
         }
-        self = self.withUsage(capacityBytes, usedBytes);
+        PeerInfo updated = self.withUsage(capacityBytes, usedBytes);
         TreeMap<String, PeerInfo> next = new TreeMap<>(members);
-        next.put(self.nodeId(), self);
-        members = next;
+        next.put(updated.nodeId(), updated);
+        long now = System.nanoTime();
+        if (now - lastSave > USAGE_SAVE_NANOS) {
+          save(next, current);
+          lastSave = now;
+        } else {
+          members = next;
+        }
+        self = updated;
         return self;
       }
     }
