@@ -154,6 +154,15 @@ public final class ReplicaCopier {
     };
   }
 
+  /** A blocking call's outcome as a completed future (its exception as a failed one). */
+  private static <T> CompletableFuture<T> now(java.util.function.Supplier<T> call) {
+    try {
+      return CompletableFuture.completedFuture(call.get());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   /** This node's stores as a source (a read verifies the checksum). */
   public static Source storeSource(String id, StorePeerService stores) {
     return new Source() {
@@ -164,11 +173,7 @@ public final class ReplicaCopier {
 
       @Override
       public CompletableFuture<ByteBuffer> get(BlockRef ref) {
-        try {
-          return CompletableFuture.completedFuture(stores.get(ref));
-        } catch (RuntimeException e) {
-          return CompletableFuture.failedFuture(e);
-        }
+        return now(() -> stores.get(ref));
       }
     };
   }
@@ -183,22 +188,18 @@ public final class ReplicaCopier {
 
       @Override
       public CompletableFuture<Void> put(BlockRef ref, ByteBuffer data, int crc32c) {
-        try {
+        return now(() -> {
           stores.put(ref, 0, data, crc32c, true);
-          return CompletableFuture.completedFuture(null);
-        } catch (RuntimeException e) {
-          return CompletableFuture.failedFuture(e);
-        }
+          return null;
+        });
       }
 
       @Override
       public CompletableFuture<Void> flush() {
-        try {
+        return now(() -> {
           stores.flush();
-          return CompletableFuture.completedFuture(null);
-        } catch (RuntimeException e) {
-          return CompletableFuture.failedFuture(e);
-        }
+          return null;
+        });
       }
     };
   }
