@@ -46,6 +46,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ClusterMember implements AutoCloseable {
   private final NodeConfig config;
+  private final String nodeId;
   private final List<BlockStore> stores;
   /** Completes peer futures; never blocks (blocking here would starve completions). */
   private final ExecutorService callbacks;
@@ -66,6 +67,7 @@ final class ClusterMember implements AutoCloseable {
   ClusterMember(NodeConfig c, String nodeId, MetadataService meta, Coordination coordination,
       List<BlockStore> stores, NodeResources resources) {
     this.config = c;
+    this.nodeId = nodeId;
     this.stores = stores;
     this.coordination = coordination;
     this.authority = coordination.authority(); // before any thread is started
@@ -180,31 +182,31 @@ final class ClusterMember implements AutoCloseable {
     Rebalancer rb = rebalancer;
     if (rb != null) {
       out.add(FunctionCounter.builder("torus.rebalance.moved", rb, Rebalancer::bytesMoved)
-          .baseUnit("bytes").description("bytes copied to other peers").register(registry));
+          .baseUnit("bytes").description("bytes copied to other peers").tag("node", nodeId).register(registry));
       out.add(FunctionCounter.builder("torus.rebalance.copies", rb, Rebalancer::copiesMade)
           .description("block copies made for rebalance and re-replication")
-          .register(registry));
+          .tag("node", nodeId).register(registry));
       out.add(FunctionCounter.builder("torus.rebalance.deleted", rb,
           Rebalancer::copiesDeleted).description("copies deleted after moving")
-          .register(registry));
+          .tag("node", nodeId).register(registry));
       out.add(Gauge.builder("torus.rebalance.missing", rb, r -> r.report(null).missing())
           .description("copies owners lack, as far as this peer is responsible")
-          .register(registry));
+          .tag("node", nodeId).register(registry));
       out.add(Gauge.builder("torus.rebalance.to.move", rb, r -> r.report(null).bytesToMove())
-          .baseUnit("bytes").register(registry));
+          .baseUnit("bytes").tag("node", nodeId).register(registry));
       out.add(Gauge.builder("torus.rebalance.ring.version", rb,
-          r -> r.report(null).ringVersion()).register(registry));
+          r -> r.report(null).ringVersion()).tag("node", nodeId).register(registry));
       out.add(Gauge.builder("torus.rebalance.done", rb,
-          r -> r.report(null).done() ? 1 : 0).register(registry));
+          r -> r.report(null).done() ? 1 : 0).tag("node", nodeId).register(registry));
     }
     Scrubber s = scrubber;
     if (s != null) {
       out.add(FunctionCounter.builder("torus.scrub.scrubbed", s, Scrubber::scrubbed)
-          .description("blocks verified by scrub").register(registry));
+          .description("blocks verified by scrub").tag("node", nodeId).register(registry));
       out.add(FunctionCounter.builder("torus.scrub.corrupt", s, Scrubber::corrupt)
-          .description("corrupt copies found by scrub").register(registry));
+          .description("corrupt copies found by scrub").tag("node", nodeId).register(registry));
       out.add(FunctionCounter.builder("torus.scrub.repaired", s, Scrubber::repaired)
-          .description("corrupt copies replaced by scrub").register(registry));
+          .description("corrupt copies replaced by scrub").tag("node", nodeId).register(registry));
     }
     return out;
   }

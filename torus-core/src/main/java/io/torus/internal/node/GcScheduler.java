@@ -38,14 +38,14 @@ final class GcScheduler implements AutoCloseable {
    * @param scheduler runs {@link #tick} every second (null: not scheduled)
    */
   GcScheduler(Placement placement, long intervalNanos, LongSupplier ticker,
-      MeterRegistry registry, ScheduledExecutorService scheduler) {
+      MeterRegistry registry, String nodeId, ScheduledExecutorService scheduler) {
     this.placement = placement;
     this.intervalNanos = intervalNanos;
     this.ticker = ticker;
     this.last = ticker.getAsLong();
     this.deleted = Counter.builder("torus.gc.deleted").description("blocks garbage-collected")
-        .register(registry);
-    this.failures = Counter.builder("torus.gc.failures")
+        .tag("node", nodeId).register(registry);
+    this.failures = Counter.builder("torus.gc.failures").tag("node", nodeId)
         .description("garbage-collection cycles aborted (nothing deleted)").register(registry);
     this.schedule = intervalNanos > 0 && scheduler != null
         ? scheduler.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS) : null;

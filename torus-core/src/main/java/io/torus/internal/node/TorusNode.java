@@ -81,7 +81,7 @@ public final class TorusNode implements Torus {
     this.placement = metadata.placement().apply(new NodeStart.PlacementParts(c, nodeId, meta,
         stores, cache, resources, open::roots));
     this.gc = new GcScheduler(placement, c.volumes().gcInterval().toNanos(), resources.ticker(),
-        registry, resources.scheduler());
+        registry, nodeId, resources.scheduler());
     registerNodeMeters();
   }
 
@@ -107,14 +107,15 @@ public final class TorusNode implements Torus {
 
   private void registerNodeMeters() {
     nodeMeters.add(Gauge.builder("torus.cache.hit.ratio", cache, BlockCache::hitRate)
-        .description("node block cache hit ratio").register(registry));
+        .description("node block cache hit ratio").tag("node", nodeId).register(registry));
     nodeMeters.add(Gauge.builder("torus.volumes.open", open, OpenVolumes::size)
-        .description("volume handles open on this node").register(registry));
+        .description("volume handles open on this node").tag("node", nodeId)
+        .register(registry));
     for (BlockStore s : stores) {
       nodeMeters.add(Gauge.builder("torus.store.capacity", s, BlockStore::capacity)
-          .baseUnit("bytes").tag("store", s.name()).register(registry));
+          .baseUnit("bytes").tag("node", nodeId).tag("store", s.name()).register(registry));
       nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
-          .baseUnit("bytes").tag("store", s.name()).register(registry));
+          .baseUnit("bytes").tag("node", nodeId).tag("store", s.name()).register(registry));
     }
     nodeMeters.addAll(placement.bindMetrics(registry));
     nodeMeters.addAll(gc.meters());
@@ -197,7 +198,8 @@ public final class TorusNode implements Torus {
   private VolumeEngine track(VolumeInfo info, BlockLayer layer, VolumeLock lock,
       Head head) {
     VolumeEngine[] self = new VolumeEngine[1];
-    VolumeMetrics metrics = new VolumeMetrics(registry, info.name(), lock == null ? "ro" : "rw");
+    VolumeMetrics metrics = new VolumeMetrics(registry, nodeId, info.name(),
+        lock == null ? "ro" : "rw");
     VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor,
         resources.blocks(), dirtyBytes, metrics, () -> open.remove(self[0]));
     self[0] = v;

@@ -29,10 +29,15 @@ public final class VolumeMetrics {
   private final List<Meter> meters = new ArrayList<>();
 
   private final String mode;
+  private final String node;
 
-  /** Meters for a handle of {@code volume} ({@code mode} {@code rw} or {@code ro}). */
-  public VolumeMetrics(MeterRegistry registry, String volume, String mode) {
+  /**
+   * Meters for a handle of {@code volume} ({@code mode} {@code rw} or {@code ro}) on node
+   * {@code node} (tag {@code node}: several nodes of one process may share a registry).
+   */
+  public VolumeMetrics(MeterRegistry registry, String node, String volume, String mode) {
     this.registry = registry;
+    this.node = node;
     this.volume = volume;
     this.mode = mode;
     this.read = timer("read");
@@ -45,14 +50,14 @@ public final class VolumeMetrics {
 
   private Timer timer(String op) {
     Timer t = Timer.builder("torus.volume.latency").description("volume operation latency")
-        .tag("volume", volume).tag("mode", mode).tag("op", op).publishPercentileHistogram().register(registry);
+        .tag("node", node).tag("volume", volume).tag("mode", mode).tag("op", op).publishPercentileHistogram().register(registry);
     meters.add(t);
     return t;
   }
 
   private Counter bytes(String op) {
     Counter c = Counter.builder("torus.volume.bytes").baseUnit("bytes")
-        .description("bytes read or written").tag("volume", volume).tag("mode", mode)
+        .description("bytes read or written").tag("node", node).tag("volume", volume).tag("mode", mode)
         .tag("op", op)
         .register(registry);
     meters.add(c);
@@ -62,7 +67,7 @@ public final class VolumeMetrics {
   /** Counts a failed operation. */
   void error(Timer op) {
     Counter c = Counter.builder("torus.volume.errors").description("failed volume operations")
-        .tag("volume", volume).tag("mode", mode).tag("op", op.getId().getTag("op"))
+        .tag("node", node).tag("volume", volume).tag("mode", mode).tag("op", op.getId().getTag("op"))
         .register(registry);
     synchronized (meters) {
       if (!meters.contains(c)) {

@@ -79,7 +79,7 @@ class GcSchedulerTest {
   @Test
   void collectsOncePerIntervalAndSoonerUnderPressure() {
     Fake p = new Fake();
-    GcScheduler gc = new GcScheduler(p, 300 * SECOND, now::get, registry, null);
+    GcScheduler gc = new GcScheduler(p, 300 * SECOND, now::get, registry, "n1", null);
     gc.tick();
     assertThat(p.collections).isZero();
     now.addAndGet(299 * SECOND);
@@ -95,14 +95,14 @@ class GcSchedulerTest {
     now.addAndGet(2 * SECOND);
     gc.tick();
     assertThat(p.collections).isEqualTo(2);
-    assertThat(registry.counter("torus.gc.deleted").count()).isEqualTo(6);
+    assertThat(registry.counter("torus.gc.deleted", "node", "n1").count()).isEqualTo(6);
   }
 
   @Test
   void aPeerThatDoesNotLeadNeverCollectsInTheBackground() {
     Fake p = new Fake();
     p.leader = false;
-    GcScheduler gc = new GcScheduler(p, SECOND, now::get, registry, null);
+    GcScheduler gc = new GcScheduler(p, SECOND, now::get, registry, "n1", null);
     now.addAndGet(3600 * SECOND);
     gc.tick();
     assertThat(p.collections).isZero();
@@ -113,10 +113,10 @@ class GcSchedulerTest {
   void aFailedCycleIsCountedAndDoesNotStopLaterOnes() {
     Fake p = new Fake();
     p.failing = true;
-    GcScheduler gc = new GcScheduler(p, SECOND, now::get, registry, null);
+    GcScheduler gc = new GcScheduler(p, SECOND, now::get, registry, "n1", null);
     now.addAndGet(2 * SECOND);
     gc.tick(); // logged, not thrown
-    assertThat(registry.counter("torus.gc.failures").count()).isEqualTo(1);
+    assertThat(registry.counter("torus.gc.failures", "node", "n1").count()).isEqualTo(1);
     assertThatThrownBy(gc::collect).isInstanceOf(TorusException.class);
     p.failing = false;
     now.addAndGet(2 * SECOND);

@@ -60,8 +60,9 @@ class DemoIT {
         java.net.http.HttpRequest.newBuilder(
             java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-    assertThat(scraped).contains("torus_volume_bytes_total{mode=\"rw\",op=\"write\","
-        + "volume=\"demo\"} 3145728.0").contains("torus_store_used_bytes");
+    assertThat(scraped).contains("torus_volume_bytes_total{mode=\"rw\",node=\"peer-0\","
+        + "op=\"write\",volume=\"demo\"} 3145728.0").contains("torus_store_used_bytes")
+        .contains("torus_cache_hit_ratio{node=\"peer-2\"}");
     stop(demo);
 
     String status = torus("status", "--data", dir.resolve("data").toString());
