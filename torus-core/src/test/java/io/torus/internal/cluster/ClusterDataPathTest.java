@@ -73,9 +73,11 @@ class ClusterDataPathTest {
       int victim = corruptOnePeer(peers, Arrays.copyOfRange(data, 1000, 1064));
       // the running peer serves from its file, not from memory: it sees the damage
       assertThat(badCopies(peers.port(victim), volumeId)).as("corrupt copies").isPositive();
-      try (Torus c = client(peers, ReadLevel.VERIFY, Duration.ofSeconds(2));
-          BlockVolume v = c.openVolumeReadOnly("vol")) {
-        assertThat(read(v, 0, data.length)).isEqualTo(data);
+      try (Torus c = client(peers, ReadLevel.VERIFY, Duration.ofSeconds(2))) {
+        peers.awaitRing(Duration.ofSeconds(20)); // a new node learns the ring asynchronously
+        try (BlockVolume v = c.openVolumeReadOnly("vol")) {
+          assertThat(read(v, 0, data.length)).isEqualTo(data);
+        }
       }
       awaitAllCopiesGood(peers.port(victim), volumeId);
     }
@@ -169,9 +171,11 @@ class ClusterDataPathTest {
         assertThat(ms).as("I/O with one peer blackholed took %d ms", ms).isLessThan(30_000);
         peers.resume(0);
       }
-      try (Torus fresh = client(peers, ReadLevel.FIRST, Duration.ofSeconds(1));
-          BlockVolume v = fresh.openVolumeReadOnly("vol")) {
-        assertThat(read(v, 0, size)).isEqualTo(model);
+      try (Torus fresh = client(peers, ReadLevel.FIRST, Duration.ofSeconds(1))) {
+        peers.awaitRing(Duration.ofSeconds(20)); // a new node learns the ring asynchronously
+        try (BlockVolume v = fresh.openVolumeReadOnly("vol")) {
+          assertThat(read(v, 0, size)).isEqualTo(model);
+        }
       }
     }
   }
