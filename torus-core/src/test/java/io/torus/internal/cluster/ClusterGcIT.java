@@ -13,10 +13,11 @@ import io.torus.internal.transport.ListPage;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.PeerTransport;
 import io.torus.internal.transport.TransportOptions;
-import io.torus.testing.cluster.PeerProcesses;
+import io.torus.testing.cluster.MiniCluster;
 import io.torus.testing.etcd.EtcdCluster;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -27,15 +28,20 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Garbage collection across peer processes: overwritten blocks are deleted on every peer, the
- * data still reads back, and with etcd down a cycle fails and deletes nothing.
+ * Garbage collection across peers: two in-process peers ({@link MiniCluster}) and a client
+ * node on a real etcd. Overwritten blocks are deleted on every peer, the data still reads
+ * back, and with etcd down (its process killed) a cycle fails and deletes nothing.
  */
 class ClusterGcIT {
   @RegisterExtension
   static final EtcdCluster ETCD = EtcdCluster.builder().members(1).build();
   private static final int MIB = 1 << 20;
+
+  @TempDir
+  Path dir;
 
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -43,15 +49,12 @@ class ClusterGcIT {
     String prefix = "/gc";
     byte[] model = new byte[8 * MIB];
     Random rnd = new Random(9);
-    try (PeerProcesses peers = new PeerProcesses(ETCD.endpoint(0), prefix, 2)) {
-      try (Torus c = Torus.builder().etcd(ETCD.endpoints()).etcdPrefix(prefix).peer(false)
-          .ioTimeout(Duration.ofSeconds(10)).gcInterval(Duration.ZERO).build()) {
+    try (MiniCluster peers = MiniCluster.builder(dir).nodes(2)
+        .etcd(ETCD.endpoints(), prefix).start()) {
+      // etcd calls give up after the I/O timeout: it bounds how long a cycle with etcd down takes
+      try (Torus c = peers.client(b -> b.ioTimeout(Duration.ofSeconds(4)))) {
         c.createVolume(VolumeSpec.builder("v", model.length).replication(2).build());
-        long ringDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (c.cluster().ring().map(r -> r.members().size()).orElse(0) < 2) {
-          assertThat(System.nanoTime()).as("both peers in the ring").isLessThan(ringDeadline);
-          Thread.sleep(200);
-        }
+        peers.awaitRing(Duration.ofSeconds(60)); // both peers in the ring, as the client sees it
         try (BlockVolume v = c.openVolume("v")) {
           for (int round = 0; round < 5; round++) { // each round overwrites everything
             rnd.nextBytes(model);
@@ -59,7 +62,7 @@ class ClusterGcIT {
             v.flush();
           }
         }
-        int[] ports = {peers.proxy(0).port(), peers.proxy(1).port()};
+        int[] ports = {peers.port(0), peers.port(1)};
         long before = blocksOnPeers(ports);
         GcResult first = c.collectGarbage();
         assertThat(first.deletedBlocks()).isPositive();

@@ -5,24 +5,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.torus.BlockVolume;
 import io.torus.Torus;
 import io.torus.VolumeSpec;
-import io.torus.testing.cluster.PeerProcesses;
+import io.torus.testing.cluster.MiniCluster;
 import io.torus.testing.etcd.EtcdCluster;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Snapshots, clones, restore and garbage collection on a cluster: real etcd, two peer
- * processes, R=2, a client node writing while snapshots are taken.
+ * Snapshots, clones, restore and garbage collection on a cluster: real etcd, two in-process
+ * peers ({@link MiniCluster}), R=2, a client node writing while snapshots are taken.
  */
 class ClusterSnapshotIT {
   @RegisterExtension
   static final EtcdCluster ETCD = EtcdCluster.builder().members(1).build();
   private static final int SIZE = 4 << 20;
+
+  @TempDir
+  Path dir;
 
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -31,15 +36,11 @@ class ClusterSnapshotIT {
     Random rnd = new Random(3);
     byte[] first = new byte[SIZE];
     rnd.nextBytes(first);
-    try (PeerProcesses peers = new PeerProcesses(ETCD.endpoint(0), prefix, 2);
-        Torus c = Torus.builder().etcd(ETCD.endpoints()).etcdPrefix(prefix).peer(false)
-            .ioTimeout(Duration.ofSeconds(10)).gcInterval(Duration.ZERO).build()) {
+    try (MiniCluster peers = MiniCluster.builder(dir).nodes(2)
+        .etcd(ETCD.endpoints(), prefix).start();
+        Torus c = peers.client(b -> b.ioTimeout(Duration.ofSeconds(10)))) {
       c.createVolume(VolumeSpec.builder("v", SIZE).replication(2).build());
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (c.cluster().ring().map(r -> r.members().size()).orElse(0) < 2) {
-        assertThat(System.nanoTime()).as("both peers in the ring").isLessThan(deadline);
-        Thread.sleep(200);
-      }
+      peers.awaitRing(Duration.ofSeconds(60)); // both peers in the ring, as the client sees it
       byte[] second = first.clone();
       try (BlockVolume v = c.openVolume("v")) {
         v.write(0, ByteBuffer.wrap(first));

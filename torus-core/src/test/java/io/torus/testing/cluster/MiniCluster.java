@@ -27,6 +27,12 @@ import java.util.function.Consumer;
  * connections are cut first, then it is closed), {@link #pause} blackholes it,
  * {@link #restart} brings it back with the same id, data and port.
  *
+ * <p>{@link #client} adds a client-only node (no store, not in the ring) on the same
+ * coordination; every client reaches node {@code j} through {@link #clientProxy(int)
+ * clientProxy(j)}, which {@link #kill}, {@link #pause} and {@link #resume} of {@code j} also
+ * set. {@link #port} and {@link #storeDirectory} give a test the node's own peer port (past
+ * every proxy) and its file store's directory, for checking and damaging what it stores.
+ *
  * <p>Not thread-safe: drive it from the test thread. Close it to stop every node, proxy and
  * the shared state; the caller owns the directory.
  */
@@ -37,6 +43,9 @@ public final class MiniCluster implements AutoCloseable {
   private final Torus[] nodes;
   private final int[] ports;
   private final FaultProxy[][] proxies;
+  /** Proxy j carries every client's connections to node j. */
+  private final FaultProxy[] clientProxies;
+  private final List<Torus> clients = new ArrayList<>();
   /** Registered address of node j to j, for each node's address mapper. */
   private final Map<String, Integer> byAddress = new HashMap<>();
 
@@ -47,8 +56,10 @@ public final class MiniCluster implements AutoCloseable {
     this.nodes = new Torus[b.nodes];
     this.ports = new int[b.nodes];
     this.proxies = new FaultProxy[b.nodes][b.nodes];
+    this.clientProxies = new FaultProxy[b.nodes];
     try {
       for (int i = 0; i < b.nodes; i++) {
+        clientProxies[i] = new FaultProxy();
         for (int j = 0; j < b.nodes; j++) {
           if (i != j) {
             proxies[i][j] = new FaultProxy();
@@ -129,19 +140,61 @@ public final class MiniCluster implements AutoCloseable {
           proxies[from][i].target(ports[i]);
         }
       }
+      clientProxies[i].target(ports[i]);
     }
     TorusBuilder b = Torus.builder().dataDirectory(config.dir.resolve("node-" + i))
         .nodeId("node-" + i).storeCapacity(config.storeCapacity).resources(resources)
         .listen("127.0.0.1", ports[i]).gcInterval(Duration.ZERO)
         .peerTimeout(Duration.ofSeconds(2)).lostPeerGrace(Duration.ofMinutes(10))
         .peerAddressMapper(address -> via(self, address));
+    coordination(b);
+    config.each.accept(b);
+    nodes[i] = b.build();
+  }
+
+  private void coordination(TorusBuilder b) {
     if (local != null) {
       b.localCluster(local);
     } else {
       b.etcd(config.etcd).etcdPrefix(config.etcdPrefix).leaseTtl(Duration.ofSeconds(3));
     }
-    config.each.accept(b);
-    nodes[i] = b.build();
+  }
+
+  /**
+   * Starts a client-only node on the cluster's coordination: no store, not in the ring, every
+   * node reached through its {@link #clientProxy}. The cluster's {@link Builder#configure}
+   * options are not applied; {@code options} are (last). The caller may close it; the cluster
+   * closes it otherwise.
+   */
+  public Torus client(Consumer<TorusBuilder> options) {
+    TorusBuilder b = Torus.builder().nodeId("client-" + clients.size()).peer(false)
+        .resources(resources).gcInterval(Duration.ZERO).peerTimeout(Duration.ofSeconds(2))
+        .peerAddressMapper(this::viaClientProxy);
+    coordination(b);
+    options.accept(b);
+    Torus t = b.build();
+    clients.add(t);
+    return t;
+  }
+
+  private String viaClientProxy(String address) {
+    Integer to = byAddress.get(address);
+    return to == null ? address : "127.0.0.1:" + clientProxies[to].port();
+  }
+
+  /** The proxy that carries every client's connections to node {@code to}. */
+  public FaultProxy clientProxy(int to) {
+    return clientProxies[to];
+  }
+
+  /** Node {@code i}'s own peer port (past every proxy), fixed for the cluster's life. */
+  public int port(int i) {
+    return ports[i];
+  }
+
+  /** The directory of node {@code i}'s file store. */
+  public Path storeDirectory(int i) {
+    return config.dir.resolve("node-" + i).resolve("store");
   }
 
   private static int freePort() {
@@ -226,9 +279,10 @@ public final class MiniCluster implements AutoCloseable {
         proxies[j][i].mode(mode);
       }
     }
+    clientProxies[i].mode(mode);
   }
 
-  /** Waits until every running node sees a ring of all running nodes. */
+  /** Waits until every running node and open client sees a ring of all running nodes. */
   public void awaitRing(Duration limit) {
     long deadline = System.nanoTime() + limit.toNanos();
     int running = 0;
@@ -238,9 +292,10 @@ public final class MiniCluster implements AutoCloseable {
     while (true) {
       boolean ok = true;
       for (Torus t : nodes) {
-        if (t != null && t.cluster().ring().map(r -> r.members().size()).orElse(0) < running) {
-          ok = false;
-        }
+        ok &= t == null || ringSize(t) >= running;
+      }
+      for (Torus t : clients) {
+        ok &= isClosed(t) || ringSize(t) >= running;
       }
       if (ok) {
         return;
@@ -257,9 +312,29 @@ public final class MiniCluster implements AutoCloseable {
     }
   }
 
+  private static int ringSize(Torus t) {
+    return t.cluster().ring().map(r -> r.members().size()).orElse(0);
+  }
+
+  private static boolean isClosed(Torus t) {
+    try {
+      t.cluster().ring();
+      return false;
+    } catch (io.torus.TorusClosedException e) {
+      return true;
+    }
+  }
+
   @Override
   public void close() {
     List<RuntimeException> errors = new ArrayList<>();
+    for (Torus t : clients) {
+      try {
+        t.close(); // idempotent: a client the test closed is skipped
+      } catch (RuntimeException e) {
+        errors.add(e);
+      }
+    }
     for (int i = nodes.length - 1; i >= 0; i--) {
       if (nodes[i] != null) {
         try {
@@ -268,6 +343,11 @@ public final class MiniCluster implements AutoCloseable {
           errors.add(e);
         }
         nodes[i] = null;
+      }
+    }
+    for (FaultProxy p : clientProxies) {
+      if (p != null) {
+        p.close();
       }
     }
     for (FaultProxy[] row : proxies) {
