@@ -102,6 +102,9 @@ final class ClusterView implements PeerView, AutoCloseable {
             ring == null ? 0 : ring.version(), error.getMessage());
       }
     });
+    // The watch delivers the stored ring on its own thread; read it here as well so a node
+    // serves from its first request instead of failing with "no ring yet".
+    coordination.ring().read().ifPresent(this::accept);
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "torus-cluster-view");
       t.setDaemon(true);
@@ -111,7 +114,7 @@ final class ClusterView implements PeerView, AutoCloseable {
         TimeUnit.MILLISECONDS);
   }
 
-  private void accept(VersionedRing stored) {
+  private synchronized void accept(VersionedRing stored) {
     Ring r;
     try {
       r = RingCodec.decode(stored.bytes());
@@ -121,6 +124,9 @@ final class ClusterView implements PeerView, AutoCloseable {
       return;
     }
     Ring old = ring;
+    if (old != null && r.version() == old.version()) {
+      return; // the same version from the watch and the first read
+    }
     if (old != null && r.version() < old.version()) {
       log.warn("ignoring ring version {} older than {}", r.version(), old.version());
       return;
