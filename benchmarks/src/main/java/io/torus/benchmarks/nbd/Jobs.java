@@ -15,7 +15,9 @@ import java.util.concurrent.TimeUnit;
  * The jobs of {@link NbdSideBySide}, run against one {@link Target}: fio ({@code
  * --ioengine=nbd}, one connection) throughput jobs, nbdcopy in and out over 4 connections, a
  * queue-depth sweep of 4 KiB random reads, 4 KiB writes each followed by a flush, and pgbench
- * ({@link Pgbench}). Each job is capped at {@link Config#seconds} after a 1 s ramp.
+ * ({@link Pgbench}). Each fio job runs for {@link Config#seconds} after a 1 s ramp
+ * ({@code --time_based}: the sequential jobs wrap around the span, min(size, 1 GiB)), so a
+ * fast server is measured as long as a slow one.
  *
  * <p><b>CPU.</b> Around each job the user + system CPU time of every server-side process of
  * the target is read from {@code /proc/PID/stat}: for fio jobs from the end of the ramp (1 s
@@ -65,11 +67,12 @@ final class Jobs {
       String label) throws Exception {
     Jobs j = new Jobs(target, config, input);
     String span = Math.min(config.sizeMiB(), 1024) + "m";
-    j.throughput("seq-write 1M qd8", "write", "1m", 8, span, span);
-    j.throughput("seq-read 1M qd8", "read", "1m", 8, span, span);
-    j.throughput("rand-read 4k qd32", "randread", "4k", 32, span, "256m");
-    j.throughput("rand-write 4k qd32", "randwrite", "4k", 32, span, "256m");
+    // first, so every later read finds written data on both servers (not holes)
     j.nbdcopy("nbdcopy in 4 conn", input.toString(), target.uri(), "--flush");
+    j.throughput("seq-write 1M qd8", "write", "1m", 8, span);
+    j.throughput("seq-read 1M qd8", "read", "1m", 8, span);
+    j.throughput("rand-read 4k qd32", "randread", "4k", 32, span);
+    j.throughput("rand-write 4k qd32", "randwrite", "4k", 32, span);
     j.nbdcopy("nbdcopy out 4 conn", target.uri(), "null:", "--no-extents");
     for (int qd : SWEEP_DEPTHS) {
       j.latency("randread 4k qd" + qd, "randread", qd, span, false);
@@ -79,10 +82,10 @@ final class Jobs {
     return new Result(j.figures, j.notes);
   }
 
-  private void throughput(String name, String rw, String bs, int qd, String span,
-      String ioSize) throws Exception {
-    FioRun r = fio(List.of("--rw=" + rw, "--bs=" + bs, "--iodepth=" + qd, "--size=" + span,
-        "--io_size=" + ioSize));
+  private void throughput(String name, String rw, String bs, int qd, String span)
+      throws Exception {
+    FioRun r = fio(List.of("--rw=" + rw, "--bs=" + bs, "--iodepth=" + qd, "--size=" + span),
+        () -> { });
     String dir = rw.contains("read") ? "read" : "write";
     Map<String, Double> cpu = perGb(r.cpu(), r.bytes());
     if (bs.equals("4k")) {
@@ -95,12 +98,12 @@ final class Jobs {
   private void latency(String name, String rw, int qd, String span, boolean flush)
       throws Exception {
     List<String> opts = new ArrayList<>(List.of("--rw=" + rw, "--bs=4k", "--iodepth=" + qd,
-        "--size=" + span, "--io_size=" + (flush ? "64m" : "256m")));
+        "--size=" + span));
     if (flush) {
       opts.add("--fsync=1"); // the nbd engine turns each fsync into NBD_CMD_FLUSH
     }
-    long flushesBefore = target.flushes();
-    FioRun r = fio(opts);
+    long[] flushesBefore = {-1};
+    FioRun r = fio(opts, () -> flushesBefore[0] = target.flushes());
     String dir = flush ? "write" : "read";
     figures.add(new Figure(name, "IOPS", Json.num(r.job(), dir, "iops"),
         perGb(r.cpu(), r.bytes())));
@@ -115,11 +118,11 @@ final class Jobs {
       long syncs = (long) Json.num(r.job(), "sync", "total_ios");
       long writes = (long) Json.num(r.job(), "write", "total_ios");
       long flushesAfter = target.flushes();
-      if (flushesBefore >= 0 && flushesAfter >= 0) {
+      if (flushesBefore[0] >= 0 && flushesAfter >= 0) {
         notes.add(String.format(Locale.ROOT, "%s: fio sent %d writes and %d flushes (after the"
             + " ramp); the volume completed %d flushes during the job", name, writes, syncs,
-            flushesAfter - flushesBefore));
-        if (flushesAfter - flushesBefore < syncs) {
+            flushesAfter - flushesBefore[0]));
+        if (flushesAfter - flushesBefore[0] < syncs) {
           notes.add("WARNING: fewer flushes reached the volume than fio counted");
         }
       } else {
@@ -140,10 +143,13 @@ final class Jobs {
         perGb(delta(before, cpu(target)), bytes)));
   }
 
-  /** Runs fio with the common options plus {@code opts}; returns its job and the CPU used. */
-  private FioRun fio(List<String> opts) throws Exception {
+  /**
+   * Runs fio with the common options plus {@code opts}; returns its job and the CPU used
+   * after the ramp. {@code atRampEnd} runs when the ramp ends (with the CPU reading).
+   */
+  private FioRun fio(List<String> opts, Runnable atRampEnd) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("fio", "--name=job", "--ioengine=nbd",
-        "--uri=" + target.uri(), "--runtime=" + config.seconds(),
+        "--uri=" + target.uri(), "--time_based", "--runtime=" + config.seconds(),
         "--ramp_time=" + RAMP_SECONDS, "--output-format=json"));
     cmd.addAll(opts);
     Path out = Files.createTempFile("nbd-bench-fio-", ".json");
@@ -154,6 +160,7 @@ final class Jobs {
       if (!p.waitFor(RAMP_SECONDS, TimeUnit.SECONDS)) {
         before = cpu(target); // from the end of the ramp, as fio counts
       }
+      atRampEnd.run();
       if (!p.waitFor(config.seconds() + 120L, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new IllegalStateException("fio timed out: " + cmd);

@@ -70,12 +70,13 @@ final class Pgbench {
     return Optional.empty();
   }
 
-  /** Runs the step against {@code t}; adds its figures, or a note if it is skipped. */
+  /**
+   * Runs the step against {@code t} and adds its figures; does nothing if it is
+   * {@link #unavailable} (the run's header says why).
+   */
   static void run(Target t, Config c, Launcher parent, Path tmp, String label,
       List<Figure> figures, List<String> notes) throws Exception {
-    Optional<String> skip = unavailable(c);
-    if (skip.isPresent()) {
-      notes.add(skip.get());
+    if (unavailable(c).isPresent()) {
       return;
     }
     Path dir = Files.createTempDirectory(tmp, "pg-");
