@@ -97,7 +97,9 @@ final class Pgbench {
       Launcher.run(List.of("mount", loop, mnt.toString()), Duration.ofSeconds(60));
       l.onClose("umount " + mnt, () -> quiet("umount", mnt.toString()));
       Path pgdata = Files.createDirectory(mnt.resolve("pgdata"));
-      Path run = Files.createDirectory(dir.resolve("run"));
+      // the socket's path must stay under 108 bytes: a short directory of its own
+      Path run = Files.createTempDirectory(Path.of("/tmp"), "nbd-bench-pg-");
+      l.onClose("remove " + run, () -> Launcher.deleteTree(run));
       giveToUser(pgdata);
       giveToUser(run);
       Files.setPosixFilePermissions(pgdata, PosixFilePermissions.fromString("rwx------"));
@@ -120,10 +122,12 @@ final class Pgbench {
           Duration.ofSeconds(900));
       double initSeconds = (System.nanoTime() - t0) / 1e9;
       Map<String, Double> before = Jobs.cpu(t);
+      long flushesBefore = t.flushes();
       String out = Launcher.run(concat(List.of("pgbench", "-c", String.valueOf(CLIENTS),
           "-j", "2", "-T", String.valueOf(c.pgbenchSeconds())), conn),
           Duration.ofSeconds(c.pgbenchSeconds() + 300L));
       Map<String, Double> used = Jobs.delta(before, Jobs.cpu(t));
+      long flushes = flushesBefore < 0 ? -1 : t.flushes() - flushesBefore;
       double tps = number(out, "tps = ([0-9.]+) \\(without initial connection time\\)");
       double latency = number(out, "latency average = ([0-9.]+) ms");
       double tx = number(out, "number of transactions actually processed: (\\d+)");
@@ -134,8 +138,9 @@ final class Pgbench {
       figures.add(new Figure(job + " latency avg", "ms", latency));
       figures.add(new Figure("pgbench -i s" + SCALE, "s", initSeconds));
       notes.add(String.format(Locale.ROOT, "pgbench: %.0f transactions in %d s on ext4 over"
-          + " nbdfuse + %s, fsync on (CPU column: s per 1000 transactions)", tx,
-          c.pgbenchSeconds(), loop));
+          + " nbdfuse + %s, fsync on%s (CPU column: s per 1000 transactions)", tx,
+          c.pgbenchSeconds(), loop,
+          flushes < 0 ? "" : "; the volume completed " + flushes + " flushes meanwhile"));
     }
   }
 
@@ -147,7 +152,12 @@ final class Pgbench {
     long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
     quiet(asUser(which("pg_ctl"), "-D", pgdata.toString(), "-m", "fast", "-w", "-t", "60",
         "stop").toArray(String[]::new));
-    ProcessHandle.of(pid).ifPresent(h -> {
+    Optional<ProcessHandle> left = ProcessHandle.of(pid);
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (left.isPresent() && left.get().isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    left.filter(ProcessHandle::isAlive).ifPresent(h -> {
       System.err.println("nbd-bench: postgres pid " + pid + " still running; killing it");
       h.descendants().forEach(ProcessHandle::destroyForcibly);
       h.destroyForcibly();
