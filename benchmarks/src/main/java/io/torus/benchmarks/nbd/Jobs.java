@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>CPU.</b> Around each job the user + system CPU time of every server-side process of
  * the target is read from {@code /proc/PID/stat}: for fio jobs from the end of the ramp (1 s
- * after fio's nbd engine reports its connection) to fio's exit, so it covers the same I/O fio counts. It is reported per
- * GB moved (bytes read + written), for pgbench per 1000 transactions.
+ * after fio's nbd engine reports its connection) to fio's exit, so it covers the same I/O fio
+ * counts. It is reported per GB moved (bytes read + written), for pgbench per 1000
+ * transactions.
  */
 final class Jobs {
   static final int RAMP_SECONDS = 1;

@@ -178,7 +178,8 @@ public final class NbdSideBySide {
   private static String header(Config c) throws Exception {
     String cores = String.valueOf(Runtime.getRuntime().availableProcessors());
     return String.format(Locale.ROOT, "# NBD side by side: torus vs nbdkit%n%n"
-            + "%d s per fio job (after a 1 s ramp), %d MiB exports, setups %s, pgbench %s; %s cores, %s,"
+            + "%d s per fio job (after a 1 s ramp), %d MiB exports, setups %s, pgbench %s;"
+            + " %s cores, %s,"
             + " Java %s; load average at the start: %s%n%n"
             + "Ratio = torus/nbdkit: above 1 is better for MB/s, IOPS and tps, below 1 for µs,"
             + " ms and s. CPU columns: user+system CPU seconds of each server-side process"
