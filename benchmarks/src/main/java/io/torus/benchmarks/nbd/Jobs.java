@@ -157,8 +157,8 @@ final class Jobs {
     Path out = Files.createTempFile("nbd-bench-fio-", ".json");
     try {
       Map<String, Double> before = cpu(target);
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(out.toFile()).start();
+      Process p = Launcher.track(new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(out.toFile()).start());
       if (awaitRampEnd(p, out)) {
         before = cpu(target); // from the end of the ramp, as fio counts
       }

@@ -33,13 +33,18 @@ import java.util.stream.Stream;
  * shutdown hook's thread, hence synchronized.
  */
 final class Launcher implements AutoCloseable {
-  private static final Set<Launcher> OPEN = ConcurrentHashMap.newKeySet();
+  /** Open launchers, oldest first: the hook closes the newest (innermost) first. */
+  private static final Deque<Launcher> OPEN = new java.util.concurrent.ConcurrentLinkedDeque<>();
+  /** Short-lived clients (fio, nbdcopy, admin commands) running now. */
+  private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
   private static final Set<Integer> PORTS_GIVEN = new HashSet<>();
   private static final long CLK_TCK = clockTicks();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.forEach(Launcher::close),
-        "nbd-bench-cleanup"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      RUNNING.forEach(Process::destroyForcibly);
+      OPEN.descendingIterator().forEachRemaining(Launcher::close);
+    }, "nbd-bench-cleanup"));
   }
 
   /** A process this launcher started; {@code log} holds its stdout and stderr. */
@@ -68,7 +73,7 @@ final class Launcher implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    OPEN.add(this);
+    OPEN.addLast(this);
   }
 
   /** Where the logs of this launcher's processes go. */
@@ -185,8 +190,8 @@ final class Launcher implements AutoCloseable {
   static String run(List<String> cmd, Duration timeout) throws Exception {
     Path out = Files.createTempFile("nbd-bench-", ".out");
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(out.toFile()).start();
+      Process p = track(new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(out.toFile()).start());
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
@@ -202,6 +207,16 @@ final class Launcher implements AutoCloseable {
     } finally {
       Files.deleteIfExists(out);
     }
+  }
+
+  /**
+   * Registers a short-lived client process, killed if the harness stops before it exits;
+   * forgotten when it exits.
+   */
+  static Process track(Process p) {
+    RUNNING.add(p);
+    p.onExit().thenRun(() -> RUNNING.remove(p));
+    return p;
   }
 
   /** A free loopback TCP port, never one this JVM handed out before. */
