@@ -1,8 +1,16 @@
 #!/bin/sh
-# End-to-end NBD benchmark: our export vs nbdkit memory, same fio jobs and nbdcopy runs.
-# Usage: benchmarks/nbd-side-by-side.sh [seconds-per-job] [size-MiB]
+# End-to-end NBD benchmark: our export vs the matching nbdkit plugin in three setups
+# (a: one node, memory store; b: one node, file store; c: etcd + 3 peers + torus nbd),
+# the same fio, nbdcopy and pgbench jobs against both; a Markdown table per setup.
+#
+#   benchmarks/nbd-side-by-side.sh [--setups a,b,c] [--jfr] [--pgbench-seconds N]
+#       [--no-pgbench] [--out DIR] [--tmp DIR] [--torus-jar JAR] [seconds] [size-MiB]
+#
+# NBD_BENCH_BUILD=0 skips the build (uses the jars already in the tree).
 set -e
 cd "$(dirname "$0")/.."
-mvn -B -ntp -q -pl benchmarks -am package -DskipTests
-exec java -Xmx8g -cp benchmarks/target/benchmarks.jar \
+if [ "${NBD_BENCH_BUILD:-1}" != 0 ]; then
+  mvn -B -ntp -q -pl benchmarks,torus-examples -am package -DskipTests
+fi
+exec java -Xmx512m -cp benchmarks/target/benchmarks.jar \
   io.torus.benchmarks.nbd.NbdSideBySide "$@"

@@ -1,14 +1,13 @@
 package io.torus.benchmarks.nbd;
 
-import io.torus.BlockVolume;
-import io.torus.Torus;
-import io.torus.VolumeSpec;
-import io.torus.nbd.NbdServer;
+import io.torus.benchmarks.nbd.Jobs.Figure;
+import io.torus.benchmarks.nbd.Jobs.Result;
+import io.torus.benchmarks.nbd.Launcher.Proc;
+import io.torus.benchmarks.nbd.Setups.Setup;
+import io.torus.benchmarks.nbd.Setups.Target;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,137 +17,211 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
- * End-to-end NBD benchmark: one Torus export (single node, memory store, in this JVM) and
- * {@code nbdkit memory} side by side on loopback, the same fio jobs and nbdcopy runs against
- * both in one run, each figure printed with the ratio ours/nbdkit.
+ * End-to-end NBD benchmark: our export and the matching nbdkit plugin side by side on
+ * loopback, the same jobs against both in one run, in up to three setups ({@link Setups}):
+ * (a) one node with a memory store vs {@code nbdkit memory}, (b) one node with a file store
+ * vs {@code nbdkit file}, (c) etcd + 3 peer processes (file stores, R=2) exported by
+ * {@code torus nbd} vs {@code nbdkit file}. The jobs are those of {@link Jobs}; the output is
+ * one Markdown table per setup with each figure, the ratio ours/nbdkit and the CPU seconds
+ * per GB of each server-side process, printed and saved as {@code results.md} in the run
+ * directory ({@code benchmarks/target/nbd-side-by-side-DATE/}, with every process's log and,
+ * with {@code --jfr}, a JFR recording of each of our JVMs).
  *
  * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar
- * io.torus.benchmarks.nbd.NbdSideBySide [seconds-per-job] [size-MiB]} (defaults 10 and 1024).
- * Needs fio (with its nbd engine), nbdcopy and nbdkit on the PATH.
+ * io.torus.benchmarks.nbd.NbdSideBySide [--setups a,b,c] [--jfr] [--pgbench-seconds N]
+ * [--no-pgbench] [--out DIR] [--tmp DIR] [--torus-jar JAR] [seconds] [size-MiB]}, or
+ * {@code benchmarks/nbd-side-by-side.sh} with the same arguments ({@link Config#USAGE}).
+ *
+ * <p>Every process listens on 127.0.0.1 on a free port, is stopped by PID when its side is
+ * done (also on failure or Ctrl-C: {@link Launcher}), and every temporary directory is
+ * removed. A setup that fails is reported and the next one still runs; the exit status is 1
+ * if any failed.
  */
 public final class NbdSideBySide {
   private NbdSideBySide() {}
 
-  /** One measured figure. */
-  record Figure(String job, String unit, double value) {}
-
   /** Runs the benchmark; see the class doc for arguments. */
   public static void main(String[] args) throws Exception {
-    int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
-    long sizeMiB = args.length > 1 ? Long.parseLong(args[1]) : 1024;
-    long size = sizeMiB << 20;
-    for (String tool : List.of("fio", "nbdcopy", "nbdkit")) {
-      if (!new File("/usr/bin/" + tool).canExecute()) {
-        throw new IllegalStateException(tool + " missing: apt-get install -y fio libnbd-bin"
-            + " nbdkit");
-      }
-    }
-    Path input = Files.createTempFile("nbd-bench-", ".bin");
+    Config c;
     try {
-      writeRandom(input, size);
-      List<Figure> ours;
-      try (Torus torus = Torus.builder()
-          .storeCapacity(Math.max(size * 4, 6L << 30)).gcInterval(Duration.ofSeconds(1)).build()) {
-        torus.createVolume(VolumeSpec.builder("bench", size).replication(1).build());
-        try (BlockVolume v = torus.openVolume("bench");
-            NbdServer server = NbdServer.builder().port(0).addExport("bench", v).start()) {
-          ours = runAll(server.uri("bench"), seconds, sizeMiB, input);
+      c = Config.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    requireTools(c);
+    Files.createDirectories(c.runDir());
+    if (c.jfr()) {
+      Files.createDirectories(c.runDir().resolve("jfr"));
+    }
+    StringBuilder report = new StringBuilder(header(c));
+    boolean failed = false;
+    try (Launcher run = new Launcher(c.runDir().resolve("logs"))) {
+      Path tmp = run.tempDir(c.tmpRoot(), "nbd-bench-");
+      report.append("\n").append(flushPreflight(run, tmp)).append("\n");
+      Pgbench.unavailable(c).ifPresent(why -> report.append("\n").append(why).append("\n"));
+      Path input = tmp.resolve("input.bin");
+      writeRandom(input, c.sizeBytes());
+      for (Setup s : c.setups()) {
+        try {
+          Result ours = side(c, s, true, tmp, input);
+          Result theirs = side(c, s, false, tmp, input);
+          report.append(table(s, ours, theirs));
+        } catch (Exception e) {
+          failed = true;
+          System.err.println("nbd-bench: setup " + s.key + " failed:");
+          e.printStackTrace();
+          report.append("\n## Setup ").append(s.key).append(": FAILED\n\n")
+              .append(firstLine(e)).append(" (logs in ").append(c.runDir().resolve("logs"))
+              .append(")\n");
         }
       }
-      int port = freePort();
-      Process kit = new ProcessBuilder("nbdkit", "-f", "-i", "127.0.0.1", "-p",
-          String.valueOf(port), "memory", sizeMiB + "M").inheritIO().start();
-      List<Figure> theirs;
-      try {
-        awaitPort(port);
-        theirs = runAll("nbd://127.0.0.1:" + port + "/", seconds, sizeMiB, input);
-      } finally {
-        kit.destroy();
-        if (!kit.waitFor(10, TimeUnit.SECONDS)) {
-          kit.destroyForcibly();
-        }
-      }
-      print(ours, theirs);
-    } finally {
-      Files.deleteIfExists(input);
     }
-  }
-
-  private static List<Figure> runAll(String uri, int seconds, long sizeMiB, Path input)
-      throws Exception {
-    List<Figure> f = new ArrayList<>();
-    String span = Math.min(sizeMiB, 1024) + "m";
-    f.add(fio(uri, "seq-write 1M qd8", "write", "1m", 8, seconds, span, false));
-    f.add(fio(uri, "seq-read 1M qd8", "read", "1m", 8, seconds, span, false));
-    f.add(fio(uri, "rand-read 4k qd32", "randread", "4k", 32, seconds, span, true));
-    f.add(fio(uri, "rand-write 4k qd32", "randwrite", "4k", 32, seconds, span, true));
-    f.add(nbdcopy("nbdcopy in", input.toString(), uri, Files.size(input)));
-    f.add(nbdcopy("nbdcopy out", uri, "null:", Files.size(input)));
-    return f;
-  }
-
-  private static Figure fio(String uri, String job, String rw, String bs, int qd, int seconds,
-      String span, boolean iops) throws Exception {
-    List<String> cmd = List.of("fio", "--name=" + rw, "--ioengine=nbd", "--uri=" + uri,
-        "--rw=" + rw, "--bs=" + bs, "--iodepth=" + qd, "--size=" + span,
-        "--io_size=" + (iops ? "256m" : span), "--runtime=" + seconds, "--time_based=0",
-        "--ramp_time=1", "--output-format=json");
-    String out = run(cmd, seconds + 120L);
-    String dir = rw.contains("read") ? "read" : "write";
-    Matcher m = Pattern.compile("\"" + dir + "\" : \\{[^}]*?\"bw_bytes\" : (\\d+),[^}]*?"
-        + "\"iops\" : ([0-9.]+)", Pattern.DOTALL).matcher(out);
-    if (!m.find()) {
-      throw new IllegalStateException("cannot parse fio output:\n" + out);
-    }
-    return iops ? new Figure(job, "IOPS", Double.parseDouble(m.group(2)))
-        : new Figure(job, "MB/s", Long.parseLong(m.group(1)) / 1e6);
-  }
-
-  private static Figure nbdcopy(String job, String from, String to, long bytes)
-      throws Exception {
-    long t0 = System.nanoTime();
-    run(List.of("nbdcopy", "--flush", from, to), 600);
-    double s = (System.nanoTime() - t0) / 1e9;
-    return new Figure(job, "MB/s", bytes / s / 1e6);
-  }
-
-  private static String run(List<String> cmd, long timeoutSeconds) throws Exception {
-    Path out = Files.createTempFile("nbd-bench-", ".out");
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(out.toFile()).start();
-      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        throw new IllegalStateException("timed out: " + cmd);
-      }
-      String s = Files.readString(out);
-      if (p.exitValue() != 0) {
-        throw new IllegalStateException("failed (" + p.exitValue() + "): " + cmd + "\n" + s);
-      }
-      return s;
-    } finally {
-      Files.deleteIfExists(out);
-    }
-  }
-
-  private static void print(List<Figure> ours, List<Figure> theirs) {
-    Map<String, Figure> kit = new LinkedHashMap<>();
-    theirs.forEach(f -> kit.put(f.job(), f));
+    report.append("\nload average at the end: ").append(loadAverage()).append("\n");
+    Files.writeString(c.runDir().resolve("results.md"), report);
     System.out.println();
-    System.out.printf(Locale.ROOT, "| %-18s | %-5s | %12s | %12s | %6s |%n", "job", "unit",
-        "torus", "nbdkit", "ratio");
-    System.out.println("|---|---|---:|---:|---:|");
-    for (Figure f : ours) {
-      Figure k = kit.get(f.job());
-      System.out.printf(Locale.ROOT, "| %-18s | %-5s | %12.0f | %12.0f | %6.2f |%n", f.job(),
-          f.unit(), f.value(), k.value(), f.value() / k.value());
+    System.out.print(report);
+    System.out.println("\n(saved in " + c.runDir().resolve("results.md") + ")");
+    if (failed) {
+      System.exit(1);
     }
+  }
+
+  /** Starts one side of setup {@code s}, runs every job on it, stops it. */
+  private static Result side(Config c, Setup s, boolean ours, Path tmp, Path input)
+      throws Exception {
+    String label = s.key + "-" + (ours ? "torus" : "nbdkit");
+    try (Launcher l = new Launcher(c.runDir().resolve("logs").resolve(label))) {
+      Path dir = l.tempDir(tmp, label + "-");
+      Target t = ours ? Setups.startOurs(s, l, c, dir) : Setups.startNbdkit(s, l, c, dir);
+      System.err.printf("nbd-bench: setup %s, %s at %s (%s)%n", s.key, t.server(), t.uri(),
+          t.procs().stream().map(p -> p.name() + " pid " + p.pid())
+              .collect(Collectors.joining(", ")));
+      Result r = Jobs.runAll(t, c, input, l, dir, label);
+      for (Figure f : r.figures()) {
+        System.err.printf(Locale.ROOT, "nbd-bench:   %s %-30s %12s %s%n", label, f.job(),
+            format(f.value()), f.unit());
+      }
+      return r;
+    }
+  }
+
+  /**
+   * Proves that fio's nbd engine with {@code --fsync=1} sends NBD_CMD_FLUSH: 50 writes to
+   * {@code nbdkit --filter=log memory}, flush requests counted in its log.
+   */
+  private static String flushPreflight(Launcher run, Path tmp) throws Exception {
+    Path log = tmp.resolve("nbdkit-flush-check.log");
+    int port = Launcher.freePort();
+    long flushes;
+    try (Launcher l = new Launcher(run.logDir())) {
+      Proc kit = l.start("nbdkit-flush-check", List.of("nbdkit", "-f", "-i", "127.0.0.1",
+          "-p", String.valueOf(port), "--filter=log", "memory", "64M", "logfile=" + log));
+      Launcher.awaitPort(kit, port, Duration.ofSeconds(15));
+      Launcher.run(List.of("fio", "--name=flushcheck", "--ioengine=nbd",
+          "--uri=nbd://127.0.0.1:" + port + "/", "--rw=randwrite", "--bs=4k", "--iodepth=1",
+          "--fsync=1", "--size=16m", "--number_ios=50"), Duration.ofSeconds(60));
+      Launcher.stop(kit);
+      flushes = Files.readAllLines(log).stream().filter(x -> x.contains(" Flush id=")).count();
+    }
+    return flushes >= 49 // fio may end after the last write without its flush
+        ? "Flush check: fio --fsync=1 over the nbd engine sent " + flushes + " NBD_CMD_FLUSH"
+            + " for 50 writes (nbdkit log filter)."
+        : "WARNING: fio --fsync=1 sent only " + flushes + " NBD_CMD_FLUSH for 50 writes"
+            + " (nbdkit log filter): the write+flush rows do not measure flushes.";
+  }
+
+  private static String table(Setup s, Result ours, Result theirs) {
+    Map<String, Figure> kit = new LinkedHashMap<>();
+    theirs.figures().forEach(f -> kit.put(f.job(), f));
+    StringBuilder b = new StringBuilder();
+    b.append(String.format(Locale.ROOT, "%n## Setup %s: %s vs %s%n%n", s.key, s.ours,
+        s.theirs));
+    b.append("| job | unit | torus | nbdkit | ratio | CPU s/GB torus | CPU s/GB nbdkit |\n");
+    b.append("|---|---|---:|---:|---:|---|---|\n");
+    for (Figure f : ours.figures()) {
+      Figure k = kit.get(f.job());
+      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", f.job(),
+          f.unit(), format(f.value()), k == null ? "-" : format(k.value()),
+          k == null ? "-" : String.format(Locale.ROOT, "%.2f", f.value() / k.value()),
+          cpu(f), k == null ? "" : cpu(k)));
+    }
+    List<String> notes = new ArrayList<>();
+    ours.notes().forEach(n -> notes.add("torus: " + n));
+    theirs.notes().forEach(n -> notes.add("nbdkit: " + n));
+    if (!notes.isEmpty()) {
+      b.append("\n");
+      notes.forEach(n -> b.append("- ").append(n).append("\n"));
+    }
+    return b.toString();
+  }
+
+  private static String cpu(Figure f) {
+    return f.cpu().entrySet().stream()
+        .map(e -> e.getKey() + " " + (e.getValue() < 0.1
+            ? String.format(Locale.ROOT, "%.3f", e.getValue())
+            : String.format(Locale.ROOT, "%.2f", e.getValue())))
+        .collect(Collectors.joining(", "));
+  }
+
+  static String format(double v) {
+    if (Double.isNaN(v)) {
+      return "-";
+    }
+    return String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
+  }
+
+  private static String header(Config c) throws Exception {
+    String cores = String.valueOf(Runtime.getRuntime().availableProcessors());
+    return String.format(Locale.ROOT, "# NBD side by side: torus vs nbdkit%n%n"
+            + "%d s per fio job (after a 1 s ramp), %d MiB exports, setups %s, pgbench %s;"
+            + " %s cores, %s,"
+            + " Java %s; load average at the start: %s%n%n"
+            + "Ratio = torus/nbdkit: above 1 is better for MB/s, IOPS and tps, below 1 for µs,"
+            + " ms and s. CPU columns: user+system CPU seconds of each server-side process"
+            + " per GB read+written by the job (per 1000 transactions for pgbench), from"
+            + " /proc/PID/stat.%n", c.seconds(), c.sizeMiB(),
+        c.setups().stream().map(s -> s.key).collect(Collectors.joining(",")),
+        c.pgbenchSeconds() > 0 ? c.pgbenchSeconds() + " s" : "off", cores,
+        Launcher.run(List.of("uname", "-sr"), Duration.ofSeconds(10)).trim(),
+        System.getProperty("java.version"), loadAverage());
+  }
+
+  private static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  private static void requireTools(Config c) {
+    List<String> tools = new ArrayList<>(List.of("fio", "nbdcopy", "nbdkit"));
+    if (c.setups().contains(Setup.C)) {
+      tools.add("etcd");
+    }
+    for (String tool : tools) {
+      boolean found = false;
+      for (String d : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+        found |= new File(d, tool).canExecute();
+      }
+      if (!found) {
+        System.err.println("nbd-bench: " + tool + " missing: apt-get install -y fio"
+            + " libnbd-bin nbdkit etcd-server");
+        System.exit(2);
+      }
+    }
+  }
+
+  private static String firstLine(Throwable e) {
+    String m = String.valueOf(e.getMessage());
+    int nl = m.indexOf('\n');
+    return e.getClass().getSimpleName() + ": " + (nl < 0 ? m : m.substring(0, nl));
   }
 
   private static void writeRandom(Path file, long size) throws IOException {
@@ -160,23 +233,5 @@ public final class NbdSideBySide {
         os.write(chunk, 0, (int) Math.min(chunk.length, size - done));
       }
     }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static void awaitPort(int port) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < deadline) {
-      try (Socket s = new Socket("127.0.0.1", port)) {
-        return;
-      } catch (IOException e) {
-        Thread.sleep(50);
-      }
-    }
-    throw new IllegalStateException("nbdkit did not start on port " + port);
   }
 }
