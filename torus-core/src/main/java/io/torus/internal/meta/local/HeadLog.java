@@ -272,7 +272,7 @@ final class HeadLog implements AutoCloseable {
     try {
       while (durable < seq) {
         if (failure != null) {
-          throw new IOException("head log " + path + " failed to force", failure);
+          throw new IOException("head log " + path + " failed to force: " + failure, failure);
         }
         if (forcing) {
           forced.awaitUninterruptibly();
@@ -356,7 +356,7 @@ final class HeadLog implements AutoCloseable {
   private void checkNotFailed() throws IOException {
     IOException f = failure();
     if (f != null) {
-      throw new IOException("head log " + path + " failed earlier", f);
+      throw new IOException("head log " + path + " failed earlier: " + f, f);
     }
   }
 
