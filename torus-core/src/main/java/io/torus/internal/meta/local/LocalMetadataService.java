@@ -46,9 +46,17 @@ import java.util.Optional;
  * the revision taken when it was granted, so epochs are strictly increasing across all
  * volumes; a volume's head revision changes on every head change (lock or commit).
  *
- * <p>Concurrency: thread-safe; every call runs under one monitor. A change is applied to a
- * copy of the state, written durably, and only then published, so a call that throws
- * changes nothing.
+ * <p>Durability: a head change (a commit, a lock grant) is appended to the directory's head
+ * log and forced; concurrent head changes of different volumes share one force (group commit,
+ * see {@link HeadLog}). Every other change rewrites the whole state file, a checkpoint that
+ * also empties the log; so does a head change once the log is full, and closing the service.
+ * A call returns only once its change is durable.
+ *
+ * <p>Concurrency: thread-safe; every call runs under one monitor, except that a head change
+ * waits for its force outside it. A change is applied to a copy of the state ({@code state},
+ * which later changes build on) and written; it is published to readers ({@code visible})
+ * only once durable, so no read sees a change that may still be lost, and a call that throws
+ * changes nothing a reader can see.
  *
  * <p>Nodes of one process share a service through {@link #session() sessions}: each has its
  * own peer registration, locks and leadership, released when its session ends, over the same
@@ -57,6 +65,8 @@ import java.util.Optional;
  * <p>Failure: writer locks live in memory only. They belong to this process, so after a
  * restart no volume is locked (the process that held a lock is gone). A damaged state file
  * makes {@link #open} throw {@link io.torus.ErrorCode#EIO} naming the file; it is never reset.
+ * After a failed write or force whose outcome on disk is unknown, every change fails with
+ * {@code EIO} until the service is reopened; reads go on seeing the last durable state.
  * The directory is guarded by an OS file lock so two processes cannot share it.
  */
 public final class LocalMetadataService implements MetadataService, Coordination {
@@ -64,13 +74,17 @@ public final class LocalMetadataService implements MetadataService, Coordination
   private final LocalCoordination coordination;
   private final Clock clock;
   private final Map<Long, VolumeLock> locks = new HashMap<>();
-  private LocalState state;
+  private LocalState state; // every change applied, durable or not
+  private volatile LocalState visible; // every durable change
+  private long visibleSeq; // the last log record in visible
+  private long appendedSeq; // the last log record in state
   private boolean closed;
 
   private LocalMetadataService(LocalStateFile file, Clock clock) {
     this.file = file;
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.state = file == null ? LocalState.EMPTY : file.read();
+    this.state = file == null ? LocalState.EMPTY : file.recover();
+    this.visible = state;
     this.coordination = new LocalCoordination(this,
         (members, ring) -> publish(state.withCoordination(members, ring)), state.members(),
         state.ring());
@@ -109,8 +123,13 @@ public final class LocalMetadataService implements MetadataService, Coordination
    * @param clock the clock; not null
    */
   public static LocalMetadataService open(Path dir, Clock clock) {
+    return open(dir, clock, LocalStateFile.MAX_LOG_BYTES);
+  }
+
+  /** Like {@link #open(Path, Clock)} with the head log's bound in bytes (tests). */
+  static LocalMetadataService open(Path dir, Clock clock, long maxLogBytes) {
     Objects.requireNonNull(clock, "clock");
-    LocalStateFile f = dir == null ? null : LocalStateFile.open(dir);
+    LocalStateFile f = dir == null ? null : LocalStateFile.open(dir, maxLogBytes);
     try {
       return new LocalMetadataService(f, clock);
     } catch (RuntimeException e) {
@@ -140,14 +159,14 @@ public final class LocalMetadataService implements MetadataService, Coordination
   public synchronized Optional<VolumeInfo> volume(String name) {
     VolumeSpec.checkName(name);
     checkOpen();
-    return Optional.ofNullable(state.volumes().get(name)).map(VolumeRecord::info);
+    return Optional.ofNullable(visible.volumes().get(name)).map(VolumeRecord::info);
   }
 
   @Override
   public synchronized List<VolumeInfo> volumes() {
     checkOpen();
-    List<VolumeInfo> out = new ArrayList<>(state.volumes().size());
-    for (VolumeRecord v : state.volumes().values()) {
+    List<VolumeInfo> out = new ArrayList<>(visible.volumes().size());
+    for (VolumeRecord v : visible.volumes().values()) {
       out.add(v.info());
     }
     return out;
@@ -193,33 +212,53 @@ public final class LocalMetadataService implements MetadataService, Coordination
 
   @Override
   public synchronized Head head(long volumeId) {
-    return byId(volumeId).head();
+    return byId(visible, volumeId).head();
   }
 
   @Override
-  public synchronized VolumeLock lockVolume(long volumeId, String holder) {
+  public VolumeLock lockVolume(long volumeId, String holder) {
     checkHolder(holder);
-    VolumeRecord v = byId(volumeId);
-    VolumeLock held = locks.get(volumeId);
-    if (held != null) {
-      throw new VolumeLockedException(v.name(), held.holder());
+    VolumeLock lock;
+    Appended a;
+    synchronized (this) {
+      VolumeRecord v = byId(state, volumeId);
+      checkWritable();
+      VolumeLock held = locks.get(volumeId);
+      if (held != null) {
+        throw new VolumeLockedException(v.name(), held.holder());
+      }
+      long rev = state.revision() + 1;
+      long gen = lockedGeneration(v.head());
+      HeadChange c = new HeadChange(volumeId, v.root(), gen, rev, gen + Head.RESERVATION, rev);
+      a = publishHead(c);
+      lock = new VolumeLock(volumeId, holder, rev, a.head());
+      locks.put(volumeId, lock);
     }
-    long rev = state.revision() + 1;
-    long gen = lockedGeneration(v.head());
-    VolumeRecord advanced = v.withHead(v.root(), gen, rev, gen + Head.RESERVATION);
-    publish(state.with(advanced, state.nextVolumeId(), rev));
-    VolumeLock lock = new VolumeLock(volumeId, holder, rev, advanced.head());
-    locks.put(volumeId, lock);
+    try {
+      awaitDurable(a);
+    } catch (RuntimeException e) {
+      unlock(lock); // never reported: nobody may hold it
+      throw e;
+    }
     return lock;
   }
 
   @Override
-  public synchronized Head commitHead(VolumeLock lock, Head expected, BlockRef root,
-      long generation) {
+  public Head commitHead(VolumeLock lock, Head expected, BlockRef root, long generation) {
     Objects.requireNonNull(lock, "lock");
     Objects.requireNonNull(expected, "expected");
     checkCommit(lock, expected, root, generation);
+    Appended a;
+    synchronized (this) {
+      a = appendCommit(lock, expected, root, generation);
+    }
+    awaitDurable(a);
+    return a.head();
+  }
+
+  private Appended appendCommit(VolumeLock lock, Head expected, BlockRef root, long generation) {
     checkOpen();
+    checkWritable();
     VolumeLock held = locks.get(lock.volumeId());
     VolumeRecord v = state.byId(lock.volumeId());
     if (held == null || held.epoch() != lock.epoch() || v == null) {
@@ -232,10 +271,9 @@ public final class LocalMetadataService implements MetadataService, Coordination
           + "expected revision " + expected.revision() + ", found " + v.revision());
     }
     long rev = state.revision() + 1;
-    VolumeRecord committed = v.withHead(root, generation, rev,
-        committedReservation(v.head(), generation));
-    publish(state.with(committed, state.nextVolumeId(), rev));
-    return committed.head();
+    HeadChange c = new HeadChange(v.id(), root, generation, rev,
+        committedReservation(v.head(), generation), rev);
+    return publishHead(c);
   }
 
   @Override
@@ -272,13 +310,13 @@ public final class LocalMetadataService implements MetadataService, Coordination
 
   @Override
   public synchronized List<Snapshot> snapshots(String volume) {
-    return new ArrayList<>(existing(volume).snapshots().values());
+    return new ArrayList<>(existing(visible, volume).snapshots().values());
   }
 
   @Override
   public synchronized Optional<Snapshot> snapshot(String volume, String snapshot) {
     Snapshot.checkName(snapshot);
-    return Optional.ofNullable(existing(volume).snapshots().get(snapshot));
+    return Optional.ofNullable(existing(visible, volume).snapshots().get(snapshot));
   }
 
   @Override
@@ -324,13 +362,14 @@ public final class LocalMetadataService implements MetadataService, Coordination
 
   @Override
   public synchronized Optional<CloneOrigin> cloneOrigin(String volume) {
-    return Optional.ofNullable(existing(volume).origin());
+    return Optional.ofNullable(existing(visible, volume).origin());
   }
 
   @Override
   public synchronized LiveRoots liveRoots() {
     checkOpen();
-    List<VolumeRecord> byId = new ArrayList<>(state.volumes().values());
+    LocalState s = visible;
+    List<VolumeRecord> byId = new ArrayList<>(s.volumes().values());
     byId.sort(java.util.Comparator.comparingLong(VolumeRecord::id));
     List<LiveRoot> roots = new ArrayList<>();
     for (VolumeRecord v : byId) {
@@ -339,7 +378,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
         roots.add(new LiveRoot(v.id(), v.name(), snap.name(), snap.root(), snap.generation()));
       }
     }
-    return new LiveRoots(state.revision(), roots);
+    return new LiveRoots(s.revision(), roots);
   }
 
   private static Snapshot existingSnapshot(VolumeRecord v, String snapshot) {
@@ -433,6 +472,10 @@ public final class LocalMetadataService implements MetadataService, Coordination
     checkOpen();
   }
 
+  /**
+   * Ends every session, checkpoints (writes the state file and empties the head log, unless
+   * a failed write broke the directory) and releases the directory. Idempotent.
+   */
   @Override
   public synchronized void close() {
     if (!closed) {
@@ -440,9 +483,20 @@ public final class LocalMetadataService implements MetadataService, Coordination
       closed = true;
       locks.clear();
       if (file != null) {
-        file.close();
+        try {
+          if (file.hasLog() && !file.isBroken()) {
+            publish(state);
+          }
+        } finally {
+          file.close();
+        }
       }
     }
+  }
+
+  /** Sets the hook every force of the head log goes through (tests). */
+  synchronized void forceHook(ForceHook hook) {
+    file.forceHook(hook);
   }
 
   @Override
@@ -451,29 +505,79 @@ public final class LocalMetadataService implements MetadataService, Coordination
   }
 
   private VolumeRecord existing(String name) {
+    return existing(state, name);
+  }
+
+  private VolumeRecord existing(LocalState s, String name) {
     VolumeSpec.checkName(name);
     checkOpen();
-    VolumeRecord v = state.volumes().get(name);
+    VolumeRecord v = s.volumes().get(name);
     if (v == null) {
       throw new VolumeNotFoundException("no volume named '" + name + "'");
     }
     return v;
   }
 
-  private VolumeRecord byId(long volumeId) {
+  private VolumeRecord byId(LocalState s, long volumeId) {
     checkOpen();
-    VolumeRecord v = state.byId(volumeId);
+    VolumeRecord v = s.byId(volumeId);
     if (v == null) {
       throw new VolumeNotFoundException("no volume with id " + volumeId);
     }
     return v;
   }
 
+  /** Writes a whole state (a checkpoint) and publishes it; under the monitor. */
   private void publish(LocalState next) {
     if (file != null) {
       file.write(next);
     }
     state = next;
+    visible = next;
+    visibleSeq = appendedSeq;
+  }
+
+  /**
+   * A head change written (not yet durable if {@code seq > 0}): its head, the state once it
+   * is applied, and its log sequence number (0 if it is durable already).
+   */
+  private record Appended(Head head, LocalState after, long seq) {}
+
+  /**
+   * Applies a head change and appends it to the log, or (log full, or in memory) publishes it
+   * at once; under the monitor. The caller then calls {@link #awaitDurable} without it.
+   */
+  private Appended publishHead(HeadChange c) {
+    LocalState next = state.withHead(c);
+    Head head = next.byId(c.volumeId()).head();
+    if (file == null || !file.logHasRoom()) {
+      publish(next);
+      return new Appended(head, next, 0);
+    }
+    long seq = file.append(c);
+    appendedSeq = seq;
+    state = next;
+    return new Appended(head, next, seq);
+  }
+
+  /** Returns once {@code a} is durable, then publishes it; not under the monitor. */
+  private void awaitDurable(Appended a) {
+    if (a.seq() == 0) {
+      return;
+    }
+    file.awaitDurable(a.seq());
+    synchronized (this) {
+      if (a.seq() > visibleSeq) {
+        visible = a.after();
+        visibleSeq = a.seq();
+      }
+    }
+  }
+
+  private void checkWritable() {
+    if (file != null) {
+      file.checkWritable();
+    }
   }
 
   private void checkOpen() {

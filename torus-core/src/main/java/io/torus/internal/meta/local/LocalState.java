@@ -52,6 +52,16 @@ record LocalState(long nextVolumeId, long revision, NavigableMap<String, VolumeR
     return new LocalState(newNextVolumeId, newRevision, m, members, ring);
   }
 
+  /**
+   * A copy with {@code c} applied: its volume's head and reservation replaced, and the last
+   * revision handed out set to its global revision. The volume must exist.
+   */
+  LocalState withHead(HeadChange c) {
+    VolumeRecord v = byId(c.volumeId());
+    return with(v.withHead(c.root(), c.generation(), c.revision(), c.reserved()), nextVolumeId,
+        c.globalRevision());
+  }
+
   /** A copy without the named volume. */
   LocalState without(String name) {
     TreeMap<String, VolumeRecord> m = new TreeMap<>(volumes);
