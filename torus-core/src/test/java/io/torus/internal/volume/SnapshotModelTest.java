@@ -61,7 +61,7 @@ class SnapshotModelTest {
     int copies = clustered ? 2 : 1;
     try (MiniCluster closedLast = cluster; Torus t = clustered ? cluster.node(0) : b.build()) {
       if (clustered) {
-        cluster.awaitRing(Duration.ofSeconds(20));
+        closedLast.awaitRing(Duration.ofSeconds(20));
       }
       for (int op = 0; op < (clustered ? 700 : 1500); op++) {
         String ctx = "seed " + seed + " op " + op;

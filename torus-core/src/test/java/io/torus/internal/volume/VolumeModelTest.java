@@ -51,7 +51,7 @@ class VolumeModelTest {
         .configure(n -> n.dirtyBytes(dirty).cacheBytes(cache)).start() : null;
     try (MiniCluster closedLast = cluster; Torus torus = clustered ? cluster.node(0) : b.build()) {
       if (clustered) {
-        cluster.awaitRing(java.time.Duration.ofSeconds(20));
+        closedLast.awaitRing(java.time.Duration.ofSeconds(20));
       }
       torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize)
           .replication(clustered ? 2 : 1).build());
