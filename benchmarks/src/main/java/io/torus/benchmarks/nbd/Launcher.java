@@ -1,5 +1,6 @@
 package io.torus.benchmarks.nbd;
 
+import io.torus.benchmarks.TempDirs;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -9,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
@@ -17,7 +17,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Starts the processes of one side of a setup (servers, etcd, peers, nbdfuse, postgres) and
@@ -101,7 +100,7 @@ final class Launcher implements AutoCloseable {
   /** A new temporary directory under {@code parent}, removed at close. */
   Path tempDir(Path parent, String prefix) throws IOException {
     Path d = Files.createTempDirectory(parent, prefix);
-    onClose("remove " + d, () -> deleteTree(d));
+    onClose("remove " + d, () -> TempDirs.delete(d));
     return d;
   }
 
@@ -246,16 +245,7 @@ final class Launcher implements AutoCloseable {
     }
   }
 
-  static void deleteTree(Path d) throws IOException {
-    if (!Files.exists(d)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(d)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 
   static String tail(Path log) {
     try {

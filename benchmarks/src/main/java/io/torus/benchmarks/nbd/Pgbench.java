@@ -1,5 +1,6 @@
 package io.torus.benchmarks.nbd;
 
+import io.torus.benchmarks.TempDirs;
 import io.torus.benchmarks.nbd.Jobs.Figure;
 import io.torus.benchmarks.nbd.Launcher.Proc;
 import io.torus.benchmarks.nbd.Setups.Target;
@@ -81,7 +82,7 @@ final class Pgbench {
     }
     Path dir = Files.createTempDirectory(tmp, "pg-");
     try (Launcher l = new Launcher(parent.logDir())) {
-      l.onClose("remove " + dir, () -> Launcher.deleteTree(dir));
+      l.onClose("remove " + dir, () -> TempDirs.delete(dir));
       openUp(dir, c.tmpRoot());
       Path fuse = Files.createDirectory(dir.resolve("fuse"));
       Path disk = fuse.resolve("nbd");
@@ -99,7 +100,7 @@ final class Pgbench {
       Path pgdata = Files.createDirectory(mnt.resolve("pgdata"));
       // the socket's path must stay under 108 bytes: a short directory of its own
       Path run = Files.createTempDirectory(Path.of("/tmp"), "nbd-bench-pg-");
-      l.onClose("remove " + run, () -> Launcher.deleteTree(run));
+      l.onClose("remove " + run, () -> TempDirs.delete(run));
       giveToUser(pgdata);
       giveToUser(run);
       Files.setPosixFilePermissions(pgdata, PosixFilePermissions.fromString("rwx------"));
