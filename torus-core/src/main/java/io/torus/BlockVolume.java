@@ -20,7 +20,10 @@ import java.util.concurrent.CompletableFuture;
  * sector, a mix of bytes that no single write produced.
  *
  * <p><b>Futures.</b> Async methods never block the caller; their futures complete on the
- * node's I/O executor, never on a network event loop. Failures complete the future with a
+ * node's I/O executor, never on a network event loop of the node. A read or write that needs
+ * no waiting (its blocks are in memory, no lock it needs is held, the write buffer has room)
+ * is done on the caller's thread instead: its future is complete when the method returns.
+ * Failures complete the future with a
  * {@link TorusException}. The blocking twins rethrow that exception unwrapped.
  *
  * <p><b>Errors.</b> Misuse (negative offset, range past the end, write to a read-only

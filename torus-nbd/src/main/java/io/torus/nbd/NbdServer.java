@@ -5,11 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.torus.BlockVolume;
 import io.torus.ErrorCode;
@@ -17,6 +13,7 @@ import io.torus.TorusException;
 import io.torus.nbd.internal.NbdConnection;
 import io.torus.nbd.internal.ServerLimits;
 import io.torus.nbd.internal.ServerState;
+import io.torus.nbd.internal.Transport;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -75,12 +72,12 @@ public final class NbdServer implements AutoCloseable {
         b.idleTimeout);
     this.state = new ServerState(b.exports, limits, System::nanoTime);
     this.shutdownTimeout = b.shutdownTimeout;
-    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads,
-        new DefaultThreadFactory("torus-nbd", true), NioIoHandler.newFactory());
+    Transport transport = Transport.select();
+    this.group = transport.group(b.ioThreads, "torus-nbd");
     try {
       ServerBootstrap boot = new ServerBootstrap()
           .group(group)
-          .channel(NioServerSocketChannel.class)
+          .channel(transport.serverChannel())
           .option(ChannelOption.SO_BACKLOG, 256)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new ChannelInitializer<SocketChannel>() {

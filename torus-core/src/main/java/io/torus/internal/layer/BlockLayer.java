@@ -42,6 +42,15 @@ public interface BlockLayer {
     return 1;
   }
 
+  /**
+   * Whether every block of this layer lives in this process's memory (stores that are not
+   * persistent): a get is a memory copy that never waits, and caching its blocks again would
+   * only hold them twice.
+   */
+  default boolean memoryResident() {
+    return false;
+  }
+
   /** Barrier: every put that returned before this call is durable when it returns. */
   void flush();
 }

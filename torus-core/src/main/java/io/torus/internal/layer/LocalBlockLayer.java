@@ -60,6 +60,12 @@ public final class LocalBlockLayer implements BlockLayer {
     return new StorePool(stores, StorePool.Placement.LOCAL, DELETES_PER_FLUSH);
   }
 
+  /** True when none of the node's stores is persistent (memory stores). */
+  @Override
+  public boolean memoryResident() {
+    return pool.stores().stream().noneMatch(s -> s.capabilities().persistent());
+  }
+
   @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
     for (int i = 0; i < replication; i++) {

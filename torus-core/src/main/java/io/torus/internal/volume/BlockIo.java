@@ -16,7 +16,9 @@ import java.util.concurrent.CompletableFuture;
  * nodes read through the cache, written to both, deleted and flushed.
  *
  * <p><b>Ownership.</b> A buffer from {@link #block} or {@link #cached} is shared with the
- * cache: the caller must not modify it. One from {@link #fetch} is the caller's own.
+ * cache: the caller must not modify it. One from {@link #fetch} is the caller's own. Data
+ * blocks of a {@linkplain BlockLayer#memoryResident memory-resident} layer bypass the cache
+ * (they would be held twice); map nodes are always cached, decoded.
  *
  * <p><b>Concurrency.</b> No state of its own; safe from any thread, as the layer and the
  * cache are.
@@ -26,16 +28,24 @@ final class BlockIo {
   private final BlockCache cache;
   private final String volume;
   private final int blockSize;
+  /** Whether data blocks go through the cache: not for a layer that is in memory already. */
+  private final boolean cacheData;
+  private final boolean memoryResident;
 
   BlockIo(BlockLayer layer, BlockCache cache, String volume, int blockSize) {
     this.layer = layer;
     this.cache = cache;
     this.volume = volume;
     this.blockSize = blockSize;
+    this.memoryResident = layer.memoryResident();
+    this.cacheData = cache.enabled() && !memoryResident;
   }
 
-  /** Reads a data block, shared with the cache: the caller must not modify it. */
+  /** Reads a data block, possibly shared with the cache: the caller must not modify it. */
   ByteBuffer block(BlockRef ref) {
+    if (!cacheData) {
+      return fetch(ref);
+    }
     ByteBuffer b = cache.block(ref);
     if (b == null) {
       b = fetch(ref);
@@ -46,7 +56,42 @@ final class BlockIo {
 
   /** The cached bytes of a data block (shared: do not modify), or null. */
   ByteBuffer cached(BlockRef ref) {
-    return cache.block(ref);
+    return cacheData ? cache.block(ref) : null;
+  }
+
+  /**
+   * {@link #block} if that needs no I/O wait: the block is cached, or the layer is
+   * memory-resident; else throws {@link WouldBlock}.
+   */
+  ByteBuffer blockNow(BlockRef ref) {
+    if (!cacheData) {
+      if (!memoryResident) {
+        throw WouldBlock.INSTANCE;
+      }
+      return fetch(ref);
+    }
+    ByteBuffer b = cache.block(ref);
+    if (b == null) {
+      throw WouldBlock.INSTANCE;
+    }
+    return b;
+  }
+
+  /** {@link #node} if the node is cached or the layer memory-resident; else throws WouldBlock. */
+  MapNode nodeNow(BlockRef ref) {
+    MapNode node = cache.node(ref);
+    if (node != null) {
+      return node;
+    }
+    if (!memoryResident) {
+      throw WouldBlock.INSTANCE;
+    }
+    return node(ref);
+  }
+
+  /** Whether gets of this layer are memory copies that never wait. */
+  boolean memoryResident() {
+    return memoryResident;
   }
 
   /** Reads a data block from the layer, bypassing the cache; the buffer is the caller's. */
@@ -72,7 +117,9 @@ final class BlockIo {
   /** Writes a data block (with its CRC32C) to the layer and the cache. */
   void putBlock(BlockRef ref, ByteBuffer data) {
     layer.put(ref, data, Crc32c.of(data));
-    cache.putBlock(ref, data);
+    if (cacheData) {
+      cache.putBlock(ref, data);
+    }
   }
 
   /** Writes a map node (with its CRC32C) to the layer and the cache. */

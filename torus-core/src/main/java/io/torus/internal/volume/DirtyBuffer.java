@@ -51,6 +51,9 @@ import java.util.function.Supplier;
 final class DirtyBuffer {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
+  private static final io.torus.internal.storage.RateLimitedLog warnings =
+      new io.torus.internal.storage.RateLimitedLog(log, java.time.Duration.ofSeconds(1),
+          System::nanoTime);
   /** Changed blocks an open volume keeps uncommitted at most (about 100 MiB of entries). */
   static final int MAX_DIRTY_ENTRIES = 1 << 20;
   /** Queued write-out entries a handle keeps at most, beyond two per in-memory block. */
@@ -72,6 +75,8 @@ final class DirtyBuffer {
   private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
   private final ReentrantLock evictLock = new ReentrantLock();
   private final AtomicBoolean compacting = new AtomicBoolean();
+  /** Whether a background write-out is queued or running. */
+  private final AtomicBoolean background = new AtomicBoolean();
   /** Bytes of the in-memory blocks in dirty and frozen: what {@code dirtyLimit} bounds. */
   private final AtomicLong dirtyBytes = new AtomicLong();
 
@@ -132,11 +137,36 @@ final class DirtyBuffer {
 
   /** Copies {@code n} bytes from {@code src} into block {@code index} at {@code inBlock}. */
   void write(long index, int inBlock, int n, ByteBuffer src) {
-    phase.readLock().lock();
+    writeBlock(index, inBlock, n, src, false);
+  }
+
+  /**
+   * {@link #write} if that needs no waiting: the phase lock's read side and the block's stripe
+   * lock are free, the block's old content (for a partial write) is in memory, and no
+   * superseded block needs a delete that does I/O. Else throws {@link WouldBlock} before
+   * changing anything of this block. The caller checked {@link #roomFor} first.
+   */
+  void writeNow(long index, int inBlock, int n, ByteBuffer src) {
+    writeBlock(index, inBlock, n, src, true);
+  }
+
+  /**
+   * Whether {@code bytes} more in memory keep the buffer under its dirty limit and the dirty
+   * map under {@link #MAX_DIRTY_ENTRIES}: a write of that size then needs no write-out first.
+   */
+  boolean roomFor(int bytes) {
+    return dirtyBytes.get() + bytes + blockSize <= dirtyLimit && !overfull();
+  }
+
+  private void writeBlock(long index, int inBlock, int n, ByteBuffer src, boolean now) {
+    if (now && phase.hasQueuedThreads()) {
+      throw WouldBlock.INSTANCE; // a flush waits for the write side: do not barge past it
+    }
+    WouldBlock.lock(phase.readLock(), now);
     try {
       lifecycle.checkWritable();
       ReentrantLock l = stripes.of(index);
-      l.lock();
+      WouldBlock.lock(l, now);
       try {
         VolumeState s = state;
         Entry e = s.dirty.get(index);
@@ -144,7 +174,11 @@ final class DirtyBuffer {
           src.get(((Entry.Mem) e).data, inBlock, n);
           return;
         }
-        byte[] data = n == blockSize ? new byte[blockSize] : reader.baseContent(s, index, e);
+        if (now && e instanceof Entry.Stored && !io.memoryResident()) {
+          throw WouldBlock.INSTANCE; // superseded(e) would delete through the layer
+        }
+        byte[] data = n == blockSize ? new byte[blockSize]
+            : reader.baseContent(s, index, e, now);
         src.get(data, inBlock, n);
         s.dirty.put(index, new Entry.Mem(data));
         s.enqueue(index);
@@ -159,13 +193,25 @@ final class DirtyBuffer {
   }
 
   /**
-   * After writes: keeps the write-out queue bounded and, past the dirty limit, writes blocks
-   * out early (the caller waits: backpressure).
+   * After writes: keeps the write-out queue bounded; past half the dirty limit starts a
+   * write-out in the background (dirty blocks stream out while writers go on); past the limit
+   * writes blocks out in the caller (it waits: backpressure).
    */
   void bound() {
     boundQueue(state);
-    if (dirtyBytes.get() > dirtyLimit) {
+    long d = dirtyBytes.get();
+    if (d > dirtyLimit) {
       writeOutEarly();
+    } else if (d > dirtyLimit / 2) {
+      startBackgroundWriteOut();
+    }
+  }
+
+  /** {@link #bound} for a writer that must not wait: never writes out in the caller. */
+  void boundNow() {
+    boundQueue(state);
+    if (dirtyBytes.get() > dirtyLimit / 2) {
+      startBackgroundWriteOut();
     }
   }
 
@@ -267,7 +313,7 @@ final class DirtyBuffer {
 
   /**
    * Bounds memory: writes in-memory dirty blocks out as blocks of the pending generation
-   * until the buffer is below three quarters of its limit. One thread does it at a time;
+   * until the buffer is below three quarters of its limit. One write-out runs at a time;
    * other writers wait for it (backpressure).
    */
   private void writeOutEarly() {
@@ -277,35 +323,76 @@ final class DirtyBuffer {
       return;
     }
     try {
-      while (dirtyBytes.get() > dirtyLimit * 3 / 4) {
-        phase.readLock().lock();
-        try {
-          lifecycle.checkWritable();
-          VolumeState s = state;
-          Generation g = pending;
-          List<Long> batch = new ArrayList<>();
-          for (Long index = s.poll(); index != null; index = s.poll()) {
-            if (s.dirty.get(index) instanceof Entry.Mem && !batch.contains(index)) {
-              batch.add(index);
-              if (batch.size() == 64) {
-                break;
-              }
-            }
-          }
-          if (batch.isEmpty()) {
-            return;
-          }
-          List<CompletableFuture<Void>> writes = new ArrayList<>(batch.size());
-          for (long index : batch) {
-            writes.add(CompletableFuture.runAsync(() -> writeOut(s, g, index), ioPool));
-          }
-          BlockIo.joinAll(writes);
-        } finally {
-          phase.readLock().unlock();
-        }
-      }
+      writeOutUntil(dirtyLimit * 3 / 4);
     } finally {
       evictLock.unlock();
+    }
+  }
+
+  /**
+   * Starts, on the I/O pool, a write-out down to a quarter of the limit, unless one is queued
+   * or running. A failure leaves the blocks in memory (a later write-out or the flush retries
+   * them and reports it) and is logged at WARN, rate-limited.
+   */
+  private void startBackgroundWriteOut() {
+    if (!background.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      ioPool.execute(this::backgroundWriteOut);
+    } catch (RuntimeException rejected) { // the pool shut down: writers write out themselves
+      background.set(false);
+    }
+  }
+
+  private void backgroundWriteOut() {
+    try {
+      if (evictLock.tryLock()) {
+        try {
+          writeOutUntil(dirtyLimit / 4);
+        } finally {
+          evictLock.unlock();
+        }
+      }
+    } catch (RuntimeException e) {
+      if (lifecycle.fenced() == null && !lifecycle.isClosing()) {
+        warnings.warn("write-out " + lifecycle.volume(), "volume '{}': background write-out"
+            + " failed, the blocks stay in memory and the next flush retries them",
+            lifecycle.volume(), e);
+      }
+    } finally {
+      background.set(false);
+    }
+  }
+
+  /** Writes in-memory dirty blocks out, 64 at a time in parallel, until at most {@code target}. */
+  private void writeOutUntil(long target) {
+    while (dirtyBytes.get() > target) {
+      phase.readLock().lock();
+      try {
+        lifecycle.checkWritable();
+        VolumeState s = state;
+        Generation g = pending;
+        List<Long> batch = new ArrayList<>();
+        for (Long index = s.poll(); index != null; index = s.poll()) {
+          if (s.dirty.get(index) instanceof Entry.Mem && !batch.contains(index)) {
+            batch.add(index);
+            if (batch.size() == 64) {
+              break;
+            }
+          }
+        }
+        if (batch.isEmpty()) {
+          return;
+        }
+        List<CompletableFuture<Void>> writes = new ArrayList<>(batch.size());
+        for (long index : batch) {
+          writes.add(CompletableFuture.runAsync(() -> writeOut(s, g, index), ioPool));
+        }
+        BlockIo.joinAll(writes);
+      } finally {
+        phase.readLock().unlock();
+      }
     }
   }
 

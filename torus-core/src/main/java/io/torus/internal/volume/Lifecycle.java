@@ -47,6 +47,16 @@ final class Lifecycle {
     }
   }
 
+  /** The volume's name, for messages. */
+  String volume() {
+    return volume;
+  }
+
+  /** Whether the handle is closing or closed. */
+  boolean isClosing() {
+    return closing;
+  }
+
   /** The cause the volume was fenced with, or null. */
   TorusException fenced() {
     return fenced;

@@ -39,14 +39,35 @@ final class ReadPath {
 
   /** Fills {@code dst} with the bytes from {@code offset} on, as {@code s} has them. */
   void read(VolumeState s, long offset, ByteBuffer dst) {
-    long off = offset;
-    BlockMap.Cursor committed = new BlockMap.Cursor(io::node, s.root);
     prefetch(s, offset, dst.remaining());
+    copy(s, new BlockMap.Cursor(io::node, s.root), offset, dst, false);
+  }
+
+  /**
+   * Like {@link #read}, but only if that needs no waiting: every block it touches is in
+   * memory (dirty or frozen, cached, or in a {@linkplain BlockIo#blockNow memory-resident}
+   * layer) and no stripe lock it needs is held. Returns false otherwise, with {@code dst}'s
+   * position as it was (its bytes may have changed); never blocks.
+   */
+  boolean readNow(VolumeState s, long offset, ByteBuffer dst) {
+    int start = dst.position();
+    try {
+      copy(s, new BlockMap.Cursor(io::nodeNow, s.root), offset, dst, true);
+      return true;
+    } catch (WouldBlock e) {
+      dst.position(start);
+      return false;
+    }
+  }
+
+  private void copy(VolumeState s, BlockMap.Cursor committed, long offset, ByteBuffer dst,
+      boolean now) {
+    long off = offset;
     while (dst.hasRemaining()) {
       long index = off >>> shift;
       int inBlock = (int) (off & (blockSize - 1));
       int n = Math.min(blockSize - inBlock, dst.remaining());
-      readBlock(s, committed, index, inBlock, n, dst);
+      readBlock(s, committed, index, inBlock, n, dst, now);
       off += n;
     }
   }
@@ -90,13 +111,13 @@ final class ReadPath {
 
   /** Copies {@code n} bytes of block {@code index} from {@code inBlock} into {@code dst}. */
   private void readBlock(VolumeState s, BlockMap.Cursor committed, long index, int inBlock,
-      int n, ByteBuffer dst) {
+      int n, ByteBuffer dst, boolean now) {
     Entry e = s.dirty.get(index);
     if (e != null && e != Entry.HOLE) {
       // Under the stripe lock: in-memory bytes change under it, and a superseded pending
       // block is deleted under it, so a read holding it never sees either half-done.
       ReentrantLock l = stripes.of(index);
-      l.lock();
+      WouldBlock.lock(l, now);
       try {
         e = s.dirty.get(index);
         if (e instanceof Entry.Mem) {
@@ -104,7 +125,7 @@ final class ReadPath {
           return;
         }
         if (e instanceof Entry.Stored) {
-          copyFrom(io.block(((Entry.Stored) e).ref), inBlock, n, dst);
+          copyFrom(block(((Entry.Stored) e).ref, now), inBlock, n, dst);
           return;
         }
       } finally {
@@ -128,7 +149,11 @@ final class ReadPath {
       }
       return;
     }
-    copyFrom(io.block(ref), inBlock, n, dst);
+    copyFrom(block(ref, now), inBlock, n, dst);
+  }
+
+  private ByteBuffer block(BlockRef ref, boolean now) {
+    return now ? io.blockNow(ref) : io.block(ref);
   }
 
   private static void copyFrom(ByteBuffer block, int inBlock, int n, ByteBuffer dst) {
@@ -139,16 +164,17 @@ final class ReadPath {
   /**
    * The current content of block {@code index} below the dirty map, as a new array;
    * {@code e} is the block's dirty entry (null, a hole or stored), read by the caller under the
-   * block's stripe lock.
+   * block's stripe lock. With {@code now}, throws {@link WouldBlock} instead of waiting for a
+   * block or map node that is not in memory.
    */
-  byte[] baseContent(VolumeState s, long index, Entry e) {
+  byte[] baseContent(VolumeState s, long index, Entry e, boolean now) {
     if (e == null) {
       e = s.frozen.get(index);
     }
     if (e instanceof Entry.Mem) {
       return ((Entry.Mem) e).data.clone();
     }
-    BlockRef ref = e == null ? BlockMap.lookup(io::node, s.root, index)
+    BlockRef ref = e == null ? BlockMap.lookup(now ? io::nodeNow : io::node, s.root, index)
         : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;
     if (ref == null) {
       return new byte[blockSize];
@@ -158,6 +184,9 @@ final class ReadPath {
       byte[] data = new byte[blockSize];
       cached.get(0, data);
       return data;
+    }
+    if (now && !io.memoryResident()) {
+      throw WouldBlock.INSTANCE;
     }
     // Not cached: the layer hands over a buffer of our own; use its array when it is exactly
     // the block (no copy), and leave the cache alone (these bytes are about to change).

@@ -60,6 +60,13 @@ import java.util.function.Supplier;
  * (lease lost, head changed) fences the volume: every later write and flush fails.
  */
 public final class VolumeEngine implements BlockVolume {
+  /**
+   * Largest read or write tried on the caller's thread first ({@link #readAsync},
+   * {@link #writeAsync}): larger ones run on the executor, so that one connection's big
+   * requests still use more than one core.
+   */
+  static final int INLINE_MAX = 128 * 1024;
+  static final boolean INLINE = !Boolean.getBoolean("torus.volume.noInline");
   /** Blocks a discard handles at a time. */
   private static final long DISCARD_WINDOW = 1 << 16;
 
@@ -186,10 +193,39 @@ public final class VolumeEngine implements BlockVolume {
     } catch (TorusException e) {
       return CompletableFuture.failedFuture(e);
     }
+    if (INLINE && dst.remaining() <= INLINE_MAX && !lifecycle.isClosed()) {
+      CompletableFuture<Void> now = attempt(metrics.read, () -> reader.readNow(buffer.state(),
+          offset, dst), dst.remaining(), metrics.readBytes);
+      if (now != null) {
+        return now;
+      }
+    }
     return async(() -> {
       readBlocking(offset, dst);
       return null;
     });
+  }
+
+  /**
+   * Runs a no-wait attempt on the caller's thread: a completed future if it did the
+   * operation (or failed it), null if it would have had to wait (nothing is done then).
+   */
+  private CompletableFuture<Void> attempt(io.micrometer.core.instrument.Timer timer,
+      java.util.function.BooleanSupplier op, int bytes,
+      io.micrometer.core.instrument.Counter counter) {
+    long start = System.nanoTime();
+    try {
+      if (!op.getAsBoolean()) {
+        return null;
+      }
+    } catch (RuntimeException e) {
+      metrics.error(timer);
+      timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      return CompletableFuture.failedFuture(TorusException.of(e));
+    }
+    timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    counter.increment(bytes);
+    return CompletableFuture.completedFuture(null);
   }
 
   @Override
@@ -199,6 +235,14 @@ public final class VolumeEngine implements BlockVolume {
       checkRange(offset, src.remaining());
     } catch (TorusException e) {
       return CompletableFuture.failedFuture(e);
+    }
+    int n = src.remaining();
+    if (INLINE && n <= INLINE_MAX && buffer.roomFor(n)) {
+      CompletableFuture<Void> now = attempt(metrics.write, () -> writeNow(offset, src), n,
+          metrics.writeBytes);
+      if (now != null) {
+        return now;
+      }
     }
     return async(() -> {
       writeBlocking(offset, src);
@@ -371,6 +415,30 @@ public final class VolumeEngine implements BlockVolume {
     }
     buffer.bound();
     committer.commitEarlyIfFull();
+  }
+
+  /**
+   * The blocks of a write on the caller's thread if none needs waiting; else false with
+   * {@code src} as it was (blocks already copied are copied again by the retry: the same
+   * bytes to the same place).
+   */
+  private boolean writeNow(long offset, ByteBuffer src) {
+    int start = src.position();
+    long off = offset;
+    try {
+      while (src.hasRemaining()) {
+        long index = off >>> shift;
+        int inBlock = (int) (off & (blockSize - 1));
+        int n = Math.min(blockSize - inBlock, src.remaining());
+        buffer.writeNow(index, inBlock, n, src);
+        off += n;
+      }
+    } catch (WouldBlock e) {
+      src.position(start);
+      return false;
+    }
+    buffer.boundNow();
+    return true;
   }
 
   private void discardBlocking(long offset, long length) {

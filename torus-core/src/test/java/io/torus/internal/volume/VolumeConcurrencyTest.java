@@ -4,20 +4,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.BlockVolume;
 import io.torus.Torus;
+import io.torus.TorusBuilder;
 import io.torus.VolumeSpec;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Writers on disjoint and overlapping ranges, readers and a flusher at once. Every write
+ * Writers on disjoint and overlapping ranges, readers and a flusher at once, through the
+ * blocking calls and through the async ones (which try each read and write on the caller's
+ * thread first and fall back to the executor when a lock is taken or a block is not in
+ * memory), on a memory store and on a file store. Every write
  * fills whole 4 KiB sectors with one 8-byte token, so a sector holding two tokens (or a token
  * and zeros) is a torn read. Each writer owns a region it alone writes, so its final content
  * is known exactly; a shared region is written by all and checked for tearing only.
@@ -28,15 +37,22 @@ class VolumeConcurrencyTest {
   private static final int OWN_SECTORS = 96;
   private static final int SHARED_SECTORS = 64;
 
-  @Test
-  void concurrentWritesReadsAndFlushes() throws Exception {
+  @ParameterizedTest(name = "{0} calls, {1} store")
+  @CsvSource({"blocking, memory", "async, memory", "async, file"})
+  void concurrentWritesReadsAndFlushes(String calls, String store, @TempDir Path dir)
+      throws Exception {
     long seed = System.nanoTime();
-    System.out.println("VolumeConcurrencyTest seed " + seed);
+    System.out.println("VolumeConcurrencyTest seed " + seed + " (" + calls + ", " + store + ")");
+    boolean async = calls.equals("async");
     int sectors = WRITERS * OWN_SECTORS + SHARED_SECTORS;
     long size = (long) sectors * SECTOR;
     long[][] owned = new long[WRITERS][OWN_SECTORS]; // last token per owned sector
     ExecutorService pool = Executors.newFixedThreadPool(WRITERS + 3);
-    try (Torus torus = Torus.builder().dirtyBytes(256 * 1024).cacheBytes(1 << 20).build()) {
+    TorusBuilder builder = Torus.builder().dirtyBytes(256 * 1024).cacheBytes(1 << 20);
+    if (store.equals("file")) {
+      builder.dataDirectory(dir).storeCapacity(64L << 20);
+    }
+    try (Torus torus = builder.build()) {
       torus.createVolume(VolumeSpec.builder("c", size).blockSize(16384).replication(1).build());
       BlockVolume v = torus.openVolume("c");
       AtomicBoolean stop = new AtomicBoolean();
@@ -52,7 +68,11 @@ class VolumeConcurrencyTest {
                 : id * OWN_SECTORS + rnd.nextInt(OWN_SECTORS);
             int limit = shared ? sectors : (id + 1) * OWN_SECTORS;
             int count = 1 + rnd.nextInt(Math.min(9, limit - first));
-            v.write((long) first * SECTOR, fill(count, token));
+            if (async) {
+              v.writeAsync((long) first * SECTOR, fill(count, token)).join();
+            } else {
+              v.write((long) first * SECTOR, fill(count, token));
+            }
             if (!shared) {
               for (int s = first; s < first + count; s++) {
                 owned[id][s - id * OWN_SECTORS] = token;
@@ -70,7 +90,11 @@ class VolumeConcurrencyTest {
             int first = rnd.nextInt(sectors);
             int count = 1 + rnd.nextInt(Math.min(16, sectors - first));
             ByteBuffer dst = ByteBuffer.allocate(count * SECTOR);
-            v.read((long) first * SECTOR, dst);
+            if (async) {
+              v.readAsync((long) first * SECTOR, dst).join();
+            } else {
+              v.read((long) first * SECTOR, dst);
+            }
             for (int s = 0; s < count; s++) {
               assertUniform(dst, s * SECTOR, "seed " + seed + " sector " + (first + s));
             }
@@ -80,7 +104,11 @@ class VolumeConcurrencyTest {
       }
       tasks.add(pool.submit(() -> {
         while (!stop.get()) {
-          v.flush();
+          if (async) {
+            v.flushAsync().join();
+          } else {
+            v.flush();
+          }
           Thread.sleep(2);
         }
         return null;
@@ -99,6 +127,32 @@ class VolumeConcurrencyTest {
       }
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void inMemoryReadsAndWritesCompleteOnTheCallersThread() {
+    try (Torus torus = Torus.builder().build()) {
+      torus.createVolume(VolumeSpec.builder("m", 1 << 20).replication(1).build());
+      try (BlockVolume v = torus.openVolume("m")) {
+        CompletableFuture<Void> w = v.writeAsync(8192, fill(2, 42));
+        assertThat(w).as("a write with room in the buffer is done at once").isDone();
+        w.join();
+        ByteBuffer dst = ByteBuffer.allocate(3 * SECTOR);
+        CompletableFuture<Void> r = v.readAsync(4096, dst);
+        assertThat(r).as("a read of in-memory blocks is done at once").isDone();
+        r.join();
+        assertThat(dst.getLong(0)).isZero();
+        assertThat(dst.getLong(SECTOR)).isEqualTo(42);
+        assertThat(dst.getLong(2 * SECTOR + 4088)).isEqualTo(42);
+        v.flush();
+        ByteBuffer again = ByteBuffer.allocate(SECTOR);
+        assertThat(v.readAsync(8192, again)).isDone();
+        assertThat(again.getLong(0)).as("after the flush, from the memory store").isEqualTo(42);
+        ByteBuffer big = ByteBuffer.allocate(VolumeEngine.INLINE_MAX + SECTOR);
+        v.readAsync(0, big).join(); // past INLINE_MAX: on the executor, same bytes
+        assertThat(big.getLong(8192)).isEqualTo(42);
+      }
     }
   }
 
