@@ -33,7 +33,8 @@ import java.util.function.Supplier;
  * reachable from root; a flush moves dirty to frozen ({@link #freeze}), then frozen into a new
  * root ({@link #committed}), or back under the newer dirty blocks if it fails
  * ({@link #restore}). (2) The bytes of an in-memory dirty block are mutated only under its
- * stripe lock, and only while in the current dirty map; frozen blocks are never mutated.
+ * stripe lock, only while in the current dirty map and not sealed (a sealed block is being
+ * written out with no lock held; writers copy it); frozen blocks are never mutated.
  * (3) Each flush attempt moves the pending generation up by one, so a generation is never
  * handed out twice ({@link Committer} keeps every one inside the range reserved for this
  * writer).
@@ -171,7 +172,17 @@ final class DirtyBuffer {
         VolumeState s = state;
         Entry e = s.dirty.get(index);
         if (e instanceof Entry.Mem) {
-          src.get(((Entry.Mem) e).data, inBlock, n);
+          Entry.Mem m = (Entry.Mem) e;
+          if (!m.sealed) {
+            src.get(m.data, inBlock, n);
+            return;
+          }
+          // being written out: change a copy (its bytes were counted already; the write-out
+          // finds its entry replaced and deletes the block it wrote)
+          byte[] data = n == blockSize ? new byte[blockSize] : m.data.clone();
+          src.get(data, inBlock, n);
+          s.dirty.put(index, new Entry.Mem(data));
+          s.enqueue(index);
           return;
         }
         if (now && e instanceof Entry.Stored && !io.memoryResident()) {
@@ -375,7 +386,8 @@ final class DirtyBuffer {
         Generation g = pending;
         List<Long> batch = new ArrayList<>();
         for (Long index = s.poll(); index != null; index = s.poll()) {
-          if (s.dirty.get(index) instanceof Entry.Mem && !batch.contains(index)) {
+          if (s.dirty.get(index) instanceof Entry.Mem m && !m.sealed
+              && !batch.contains(index)) {
             batch.add(index);
             if (batch.size() == 64) {
               break;
@@ -396,22 +408,49 @@ final class DirtyBuffer {
     }
   }
 
+  /**
+   * Writes one in-memory dirty block out as a block of generation {@code g}: seals it under its
+   * stripe lock, puts it with no lock held (writers copy a sealed block, readers read it), then
+   * under the lock again replaces it by the stored ref, or, if a write or discard replaced it
+   * meanwhile, deletes the block just put (superseded). A failed put unseals it and queues it
+   * again. The caller holds the phase lock's read side, so {@code s} stays the current state.
+   */
   private void writeOut(VolumeState s, Generation g, long index) {
     ReentrantLock l = stripes.of(index);
+    Entry.Mem m;
     l.lock();
     try {
       Entry e = s.dirty.get(index);
-      if (e instanceof Entry.Mem) {
-        byte[] data = ((Entry.Mem) e).data;
-        BlockRef ref = g.next(BlockKind.DATA);
-        try {
-          io.putBlock(ref, ByteBuffer.wrap(data));
-        } catch (RuntimeException failed) {
+      if (!(e instanceof Entry.Mem) || ((Entry.Mem) e).sealed) {
+        return;
+      }
+      m = (Entry.Mem) e;
+      m.sealed = true;
+    } finally {
+      l.unlock();
+    }
+    BlockRef ref = g.next(BlockKind.DATA);
+    try {
+      io.putBlock(ref, ByteBuffer.wrap(m.data));
+    } catch (RuntimeException failed) {
+      l.lock();
+      try {
+        if (s.dirty.get(index) == m) {
+          m.sealed = false;
           s.enqueue(index); // still in memory: a later write-out or the flush retries
-          throw failed;
         }
+      } finally {
+        l.unlock();
+      }
+      throw failed;
+    }
+    l.lock();
+    try {
+      if (s.dirty.get(index) == m) {
         s.dirty.put(index, new Entry.Stored(ref));
         dirtyBytes.addAndGet(-blockSize);
+      } else {
+        superseded(new Entry.Stored(ref));
       }
     } finally {
       l.unlock();

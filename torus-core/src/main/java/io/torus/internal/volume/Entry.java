@@ -16,10 +16,14 @@ abstract class Entry {
 
   /**
    * Data still in memory. {@code data} is mutated in place only under the block's stripe lock,
-   * and only while the entry is in the volume's current dirty map.
+   * only while the entry is in the volume's current dirty map, and never while it is
+   * {@code sealed}: being written out to the block layer, outside any lock. A writer that
+   * meets a sealed block copies it into a new entry instead of waiting for the write-out.
    */
   static final class Mem extends Entry {
     final byte[] data;
+    /** Being written out; guarded by the block's stripe lock. */
+    boolean sealed;
 
     Mem(byte[] data) {
       this.data = data;
