@@ -120,7 +120,7 @@ public final class DistributedBlockLayer implements BlockLayer {
   @Override
   public CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c) {
     try {
-      return new ReplicatedPut(ctx, ref, data, crc32c, this::track).start();
+      return new ReplicatedPut(ctx, ref, data, crc32c, this::track, this::trackLate).start();
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -136,22 +136,38 @@ public final class DistributedBlockLayer implements BlockLayer {
     }
   }
 
+  /** Adds a late copy to a put still waiting for its barrier (not flushed, not deleted). */
+  private void trackLate(BlockRef ref, String peer) {
+    barrierLock.readLock().lock();
+    try {
+      unflushed.computeIfPresent(ref, (k, peers) -> {
+        peers.add(peer);
+        return peers;
+      });
+    } finally {
+      barrierLock.readLock().unlock();
+    }
+  }
+
   @Override
   public void delete(BlockRef ref) {
     Futures.join(deleteAsync(ref));
   }
 
   /**
-   * Deletes a garbage block from every peer that may hold a copy (its ring replicas and the
-   * fallbacks a hinted write may have used), all at once. Best effort: a peer that misses the
-   * delete keeps garbage for the collector, never a problem for data; the future never fails
-   * and completes once every peer answered or failed (a caller may drop it).
+   * Deletes a garbage block from every peer that may hold a copy, one request each, all at
+   * once: the peers that acknowledged it, for a block put since the last flush; else its ring
+   * replicas and the fallbacks a hinted write may have used. Best effort: a peer that misses
+   * the delete (or holds a stray copy of a put attempt that failed) keeps garbage for the
+   * collector, never a problem for data. The future never fails and completes once every
+   * peer answered or failed; a caller may drop it.
    */
   @Override
   public CompletableFuture<Void> deleteAsync(BlockRef ref) {
+    Set<String> holders;
     barrierLock.readLock().lock();
     try {
-      unflushed.remove(ref);
+      holders = unflushed.remove(ref);
     } finally {
       barrierLock.readLock().unlock();
     }
@@ -160,7 +176,7 @@ public final class DistributedBlockLayer implements BlockLayer {
       return CompletableFuture.completedFuture(null);
     }
     List<CompletableFuture<Void>> sent = new ArrayList<>();
-    for (String p : ctx.candidates(ring, ref)) {
+    for (String p : holders != null ? List.copyOf(holders) : ctx.candidates(ring, ref)) {
       PeerClient c = ctx.view.client(p);
       if (c != null) {
         CompletableFuture<Boolean> f;

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Outcome.</b> The future succeeds as soon as the write level's required copies are
  * stored; the ones still on their way (a weaker write level than ALL) carry on without the
  * caller, on a private copy of the bytes taken at the start (so the caller's buffer is free
- * when the future completes), and are tracked for the next barrier when they land. It fails
+ * when the future completes), and join the put's record for the next barrier if they land
+ * before it (a copy beyond the required ones needs no barrier). It fails
  * once that can no longer happen, after every request ended, with EIO (or ENOSPC if every
  * failure was a full peer) naming every peer and why it failed. A peer that refuses the epoch
  * ({@link StaleEpochException}) or holds other bytes under the ref
@@ -57,8 +58,13 @@ final class ReplicatedPut {
   private final List<String> intended;
   private final int ringSize;
   private final int required;
-  /** Records copies for the next barrier; called before the future completes. */
+  /** Records the copies of the put for the next barrier; called before the future completes. */
   private final BiConsumer<BlockRef, Set<String>> track;
+  /**
+   * Records a copy that landed after the future completed, if the put is still tracked (not
+   * flushed or deleted meanwhile: then it is a spare copy no barrier needs).
+   */
+  private final BiConsumer<BlockRef, String> trackLate;
   private final CompletableFuture<Void> result = new CompletableFuture<>();
 
   // guarded by this
@@ -79,7 +85,7 @@ final class ReplicatedPut {
   private boolean settledOnce;
 
   ReplicatedPut(LayerContext ctx, BlockRef ref, ByteBuffer data, int crc32c,
-      BiConsumer<BlockRef, Set<String>> track) {
+      BiConsumer<BlockRef, Set<String>> track, BiConsumer<BlockRef, String> trackLate) {
     this.ctx = ctx;
     this.ref = ref;
     this.required = ctx.required();
@@ -91,6 +97,7 @@ final class ReplicatedPut {
     this.intended = ring.peers(ref, ctx.replication);
     this.ringSize = ring.members().size();
     this.track = track;
+    this.trackLate = trackLate;
   }
 
   private static ByteBuffer copy(ByteBuffer b) {
@@ -107,7 +114,8 @@ final class ReplicatedPut {
 
   /**
    * Updates the state with one answer (null when starting), then sends what the state now
-   * calls for and completes the future if it is decided; the last two outside the monitor.
+   * calls for and completes the future if it is decided (logging what there is to log); the
+   * last two outside the monitor.
    */
   private void advance(Runnable update) {
     List<Send> sends = new ArrayList<>();
@@ -122,9 +130,7 @@ final class ReplicatedPut {
     for (Send s : sends) {
       send(s);
     }
-    if (outcome != null) {
-      outcome.run();
-    }
+    outcome.run();
   }
 
   /** Chooses peers until enough copies are stored or on their way. Holds the monitor. */
@@ -193,12 +199,12 @@ final class ReplicatedPut {
       }
     });
     if (late[0]) {
-      track.accept(ref, Set.of(peer));
+      trackLate.accept(ref, peer);
     }
   }
 
   /**
-   * What to do once the monitor is released: succeed, fail, or nothing yet. Holds the
+   * What to do once the monitor is released: succeed, fail, log, or nothing yet. Holds the
    * monitor.
    */
   private Runnable decide() {
@@ -208,16 +214,19 @@ final class ReplicatedPut {
       return () -> result.completeExceptionally(t);
     }
     boolean settled = inFlight == 0 && !settledOnce;
+    Runnable warning = () -> { };
     if (settled) {
       settledOnce = true;
       if (!stopped && stored.size() < ctx.replication && !problems.isEmpty()) {
+        int n = stored.size();
+        List<String> why = List.copyOf(problems);
         // one line a second at most: a cluster out of space fails every block the same way
-        warnings.warn("under-replicated", "block {}: {} of {} copies stored; problems: {}",
-            ref, stored.size(), ctx.replication, problems);
+        warning = () -> warnings.warn("under-replicated",
+            "block {}: {} of {} copies stored; problems: {}", ref, n, ctx.replication, why);
       }
     }
     if (decided) {
-      return null;
+      return warning;
     }
     if (stored.size() >= required) {
       decided = true;
@@ -226,16 +235,23 @@ final class ReplicatedPut {
       // failed treats the ref as never written (it writes the bytes again under a new ref),
       // and its stray copies are garbage that anti-entropy may move and collection delete.
       Set<String> copies = Set.copyOf(stored);
+      Runnable logged = warning;
       return () -> {
+        logged.run();
         track.accept(ref, copies);
         result.complete(null);
       };
     }
     if (settled) {
       decided = true;
-      return () -> result.completeExceptionally(failure());
+      TorusException failure = failure();
+      Runnable logged = warning;
+      return () -> {
+        logged.run();
+        result.completeExceptionally(failure);
+      };
     }
-    return null;
+    return warning;
   }
 
   /** Why the put failed, naming every peer tried. Holds the monitor. */

@@ -172,7 +172,6 @@ public abstract class BlockLayerContract {
             l.put(ref(i), data.duplicate(), Crc32c.of(data));
             assertThat(l.get(ref(i))).isEqualTo(data);
           }
-          l.flush();
           return null;
         }));
       }
@@ -182,6 +181,7 @@ public abstract class BlockLayerContract {
     } finally {
       pool.shutdownNow();
     }
+    l.flush();
     for (int i = 500; i < 500 + 8 * 16; i++) {
       assertThat(l.get(ref(i))).as("block %d", i).isEqualTo(Blocks.block(i, 2048));
     }

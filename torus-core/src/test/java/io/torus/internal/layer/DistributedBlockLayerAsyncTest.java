@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.torus.BlockUnavailableException;
+import io.torus.ReadLevel;
+import io.torus.WriteLevel;
 import io.torus.internal.Crc32c;
 import io.torus.internal.layer.GatedBlockStore.Op;
 import io.torus.internal.peer.EpochAuthority;
@@ -95,6 +97,29 @@ class DistributedBlockLayerAsyncTest {
     assertThat(layer.hints()).isZero();
     await(layer.flushAsync());
     assertThat(await(layer.getAsync(ref))).isEqualTo(data);
+  }
+
+  @Test
+  void aWeakWriteLevelCompletesAtItsRequiredCopiesAndTheRestLandWithTheirOwnBytes()
+      throws Exception {
+    DistributedBlockLayer layer = peers.layer(EPOCH, WriteLevel.ONE, ReadLevel.FIRST);
+    BlockRef ref = ref(5);
+    List<String> order = peers.order(ref);
+    GatedBlockStore held = peers.store(order.get(1));
+    held.hold(Op.PUT);
+    ByteBuffer data = Blocks.block(5, 4096);
+    ByteBuffer original = Blocks.block(5, 4096);
+
+    await(layer.putAsync(ref, data, Crc32c.of(data))); // one copy is enough
+    assertThat(held.awaitHeld(Op.PUT, WAIT)).isTrue();
+    data.put(0, (byte) ~data.get(0)); // the caller's buffer is its own again
+    held.open(Op.PUT);
+    awaitStored(held, ref);
+
+    assertThat(held.get(ref)).as("the late copy").isEqualTo(original);
+    await(layer.flushAsync());
+    assertThat(await(layer.getAsync(ref))).isEqualTo(original);
+    assertThat(layer.hints()).isZero();
   }
 
   @Test
