@@ -27,12 +27,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Put.</b> A block goes to the first {@code R} peers of {@code ring.peers(ref)} that
  * are live (registered) and not {@linkplain PeerHealth#suspect suspect}, in parallel. A peer
- * that is down or fails is replaced by the next peer on the ring (up to {@link #FALLBACKS}
- * beyond R); such a substitute copy is recorded as a <em>hint</em> (counted, logged) for
- * the rebalancer, and reads find it because they walk the same ring order. The put succeeds
- * when at least {@link WriteLevel#required} peers acknowledged it, else it throws EIO
- * (retryable) naming every peer and why it failed. A peer that refuses the volume's epoch
- * makes the put throw {@link StaleEpochException} at once: this writer is fenced.
+ * that is down or fails is replaced by the next peer on the ring as soon as its failure is
+ * known (up to {@link #FALLBACKS} beyond R); such a substitute copy is recorded as a
+ * <em>hint</em> (counted, logged) for the rebalancer, and reads find it because they walk
+ * the same ring order. The put succeeds when at least {@link WriteLevel#required} peers
+ * acknowledged it, else it throws EIO (retryable) naming every peer and why it failed. A
+ * peer that refuses the volume's epoch makes the put throw {@link StaleEpochException} at
+ * once, without fail-over: this writer is fenced.
  *
  * <p><b>Flush.</b> A barrier goes to every peer that acknowledged a put since the last
  * flush; each forces its stores and answers. Then every such block must be durable on at
@@ -45,7 +46,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Get.</b> {@link ReadLevel#FIRST}: peers in ring order (live, non-suspect first),
  * failing over on error, missing copy, checksum failure or deadline; {@link ReadLevel#VERIFY}
- * reads every live replica. A replica that answered "missing" or "corrupt" is repaired in
+ * reads every live replica at once. A replica that answered "missing" or "corrupt" is repaired in
  * the background by the same step: the good copy is sent as a repair put and flushed there.
  *
  * <p><b>Asynchronous.</b> Each operation is a chain of peer futures ({@link ReplicatedPut},
