@@ -2,14 +2,30 @@ package io.torus.internal.layer;
 
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Where an open volume puts and gets its blocks: the stores of this node, or the peers of a
  * cluster. One instance serves one volume (it knows the volume's redundancy and epoch).
  *
- * <p>Methods block; callers run them on the node's I/O executor. Every method is abstract on
- * purpose: a wrapping layer (checksum, cache, encryption) must implement each operation, so
- * none can bypass it.
+ * <p><b>Two forms of each operation.</b> The asynchronous methods ({@link #putAsync},
+ * {@link #getAsync}, {@link #deleteAsync}, {@link #flushAsync}) return a future and never make
+ * the calling thread wait for a peer; each implementation states which thread completes its
+ * futures (a dependent action that blocks belongs on an executor of its own, through the
+ * {@code *Async} methods of {@link CompletableFuture}). Their futures fail with the
+ * {@link io.torus.TorusException} the synchronous twin throws, possibly wrapped in a
+ * {@link java.util.concurrent.CompletionException}. The synchronous methods block until the
+ * operation is done and throw that exception itself; callers run them on the node's I/O
+ * executor.
+ *
+ * <p>Thread-safe. Many operations may be outstanding at once, of any kinds: a multi-block read
+ * issues its {@link #getAsync} calls together ({@link #getAllAsync}), and none waits for
+ * another on a lock of the layer. A flush covers every put whose future completed (or whose
+ * synchronous call returned) before the flush was called.
+ *
+ * <p>Every operation is abstract on purpose: a wrapping layer (checksum, cache, encryption)
+ * must implement each operation, so none can bypass it.
  */
 public interface BlockLayer {
 
@@ -22,6 +38,13 @@ public interface BlockLayer {
   void put(BlockRef ref, ByteBuffer data, int crc32c);
 
   /**
+   * {@link #put} without waiting: the future completes once the block is stored as the
+   * volume's redundancy requires, or fails with the exception {@code put} would throw. The
+   * content of {@code data} must not change until the future completes.
+   */
+  CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c);
+
+  /**
    * The block's bytes, verified against their checksum, in a new buffer the caller owns (it
    * may keep or modify it; no cache or store holds it). Throws
    * {@link io.torus.BlockUnavailableException} if no good copy can be read.
@@ -29,10 +52,44 @@ public interface BlockLayer {
   ByteBuffer get(BlockRef ref);
 
   /**
+   * {@link #get} without waiting: the block's bytes in a buffer the caller owns, or a failure
+   * with the exception {@code get} would throw ({@link io.torus.BlockUnavailableException} for
+   * a block with no good copy).
+   */
+  CompletableFuture<ByteBuffer> getAsync(BlockRef ref);
+
+  /**
+   * Many blocks at once: every get is issued before any answer is awaited. Completes with the
+   * buffers in the order of {@code refs} once all are read, or fails with the first failure
+   * in that order (the other gets still run to their end).
+   */
+  default CompletableFuture<List<ByteBuffer>> getAllAsync(List<BlockRef> refs) {
+    List<CompletableFuture<ByteBuffer>> gets = new java.util.ArrayList<>(refs.size());
+    for (BlockRef ref : refs) {
+      gets.add(getAsync(ref));
+    }
+    return CompletableFuture.allOf(gets.toArray(CompletableFuture[]::new))
+        .handle((v, e) -> {
+          List<ByteBuffer> out = new java.util.ArrayList<>(gets.size());
+          for (CompletableFuture<ByteBuffer> g : gets) {
+            out.add(g.getNow(null)); // all are done: rethrows the first failure in order
+          }
+          return out;
+        });
+  }
+
+  /**
    * Deletes every copy of a block that is known to be garbage (never reachable from any
    * head). Deleting a missing block is not an error.
    */
   void delete(BlockRef ref);
+
+  /**
+   * {@link #delete} without waiting. The future completes once every place that may hold a
+   * copy was asked (best effort, as for {@code delete}); a caller that does not need to know
+   * may drop it.
+   */
+  CompletableFuture<Void> deleteAsync(BlockRef ref);
 
   /**
    * How many gets a multi-block read should run at once: 1 for local stores (a get is a memory
@@ -53,4 +110,10 @@ public interface BlockLayer {
 
   /** Barrier: every put that returned before this call is durable when it returns. */
   void flush();
+
+  /**
+   * {@link #flush} without waiting: completes once every put that completed before this call
+   * is durable, or fails with the exception {@code flush} would throw.
+   */
+  CompletableFuture<Void> flushAsync();
 }

@@ -10,6 +10,7 @@ import io.torus.spi.BlockStore;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Puts each block on {@code replication} distinct stores of this node (one per disk), chosen
@@ -24,6 +25,12 @@ import java.util.List;
  * store dirty, so no later flush succeeds without a new successful fsync. The flush this
  * layer makes by itself after many deletes (so deleted space becomes reusable) logs a failure
  * at WARN and leaves it to the next flush to report.
+ *
+ * <p>Threads: the stores are local and may read or write a disk, so the asynchronous methods
+ * run the operation on the caller's thread and return a future that is already complete (or
+ * failed). They never hand work to another thread; a caller that must not do disk I/O calls
+ * them from an I/O thread of its own. Thread-safe: concurrent operations meet only in the
+ * stores, which are thread-safe.
  */
 public final class LocalBlockLayer implements BlockLayer {
   /** Deletes after which the layer flushes by itself. */
@@ -73,6 +80,15 @@ public final class LocalBlockLayer implements BlockLayer {
     }
   }
 
+  /** Completes on the caller's thread, which stores the copies (see the class comment). */
+  @Override
+  public CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c) {
+    return Futures.now(() -> {
+      put(ref, data, crc32c);
+      return null;
+    });
+  }
+
   @Override
   public ByteBuffer get(BlockRef ref) {
     List<String> problems = new ArrayList<>();
@@ -96,6 +112,12 @@ public final class LocalBlockLayer implements BlockLayer {
     throw new BlockUnavailableException("no good copy of block " + ref + " " + problems);
   }
 
+  /** Completes on the caller's thread, which reads the copies (see the class comment). */
+  @Override
+  public CompletableFuture<ByteBuffer> getAsync(BlockRef ref) {
+    return Futures.now(() -> get(ref));
+  }
+
   @Override
   public void delete(BlockRef ref) {
     for (int i = 0; i < replication; i++) {
@@ -104,8 +126,26 @@ public final class LocalBlockLayer implements BlockLayer {
     pool.deleted(); // deleted space becomes reusable at a store's next flush
   }
 
+  /** Completes on the caller's thread, which deletes the copies (see the class comment). */
+  @Override
+  public CompletableFuture<Void> deleteAsync(BlockRef ref) {
+    return Futures.now(() -> {
+      delete(ref);
+      return null;
+    });
+  }
+
   @Override
   public void flush() {
     pool.flush();
+  }
+
+  /** Completes on the caller's thread, which flushes the stores (see the class comment). */
+  @Override
+  public CompletableFuture<Void> flushAsync() {
+    return Futures.now(() -> {
+      flush();
+      return null;
+    });
   }
 }

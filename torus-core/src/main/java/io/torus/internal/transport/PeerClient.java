@@ -31,7 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -55,11 +54,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Deadlines and backpressure.</b> Every request has a deadline (default
  * {@link TransportOptions#requestTimeout()}); it fails at the deadline whatever the state of
- * its connection. A sender waits (blocking, up to the deadline) while the bytes in flight
- * to this peer exceed {@link TransportOptions#maxInFlightBytes()}; on an event loop it never
- * waits and fails at once instead. A request's bytes stay in the budget until it ended
- * (answered, failed or expired) <em>and</em> its frame was written to the socket or dropped,
- * so requests that expire behind a stalled connection cannot pile up unsent frames.
+ * its connection. The bytes in flight to this peer are bounded by
+ * {@link TransportOptions#maxInFlightBytes()} ({@link InFlightBudget}). No method ever blocks
+ * its caller: a request
+ * that finds no room queues, holding no thread, behind the earlier ones that also wait
+ * (first come, first sent) until answers free enough room; if none comes before its
+ * deadline it fails with "no room" (EIO, retryable), and once sent it has what is left of its
+ * deadline. So a caller may send from any thread, an event loop or the callback executor
+ * included. A request's bytes stay in the budget until it ended (answered, failed or expired)
+ * <em>and</em> its frame was written to the socket or dropped, so requests that expire behind
+ * a stalled connection cannot pile up unsent frames.
  *
  * <p><b>Buffers.</b> A put sends the caller's buffer without copying: its content must not
  * change until the future completes. A get hands out a fresh heap buffer the caller owns;
@@ -80,14 +84,15 @@ public final class PeerClient implements AutoCloseable {
   private final Link[] links;
   private final AtomicInteger next = new AtomicInteger();
   private final AtomicLong ids = new AtomicLong();
-  private final Semaphore budget;
+  private final InFlightBudget budget;
   private volatile boolean closed;
 
   PeerClient(PeerTransport transport, InetSocketAddress address) {
     this.transport = transport;
     this.address = address;
     this.links = new Link[transport.options.connectionsPerPeer()];
-    this.budget = new Semaphore(transport.options.maxInFlightBytes());
+    this.budget = new InFlightBudget(transport.options.maxInFlightBytes(), address.toString(),
+        transport.group, transport::complete);
   }
 
   /** The remote address. */
@@ -221,33 +226,17 @@ public final class PeerClient implements AutoCloseable {
           + " is closed"));
       return future;
     }
-    if (!acquire(permits, d)) {
+    budget.admit(permits, d, left -> {
+      long id = ids.incrementAndGet();
+      h.setRequestId(id).setDeadlineMillis((int) Math.min(Integer.MAX_VALUE,
+          Math.max(1, left.toMillis())));
+      Pending<T> p = new Pending<>(h.getOp(), future, decode, permits);
+      link().send(id, p, new Frame(h.build(), payload), left);
+    }, error -> {
       payload.release();
-      future.completeExceptionally(new TorusException(ErrorCode.EIO, "peer " + address
-          + ": no room for " + permits + " more bytes in flight within " + d.toMillis()
-          + " ms", null, true));
-      return future;
-    }
-    long id = ids.incrementAndGet();
-    h.setRequestId(id).setDeadlineMillis((int) Math.min(Integer.MAX_VALUE, d.toMillis()));
-    Pending<T> p = new Pending<>(h.getOp(), future, decode, permits);
-    link().send(id, p, new Frame(h.build(), payload), d);
+      future.completeExceptionally(error);
+    });
     return future;
-  }
-
-  private boolean acquire(int permits, Duration d) {
-    if (budget.tryAcquire(permits)) {
-      return true;
-    }
-    if (PeerTransport.onEventLoop()) {
-      return false;
-    }
-    try {
-      return budget.tryAcquire(permits, d.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
   }
 
   private Link link() {
@@ -266,6 +255,7 @@ public final class PeerClient implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    budget.close(new TorusClosedException("peer client " + address + " is closed"));
     synchronized (links) {
       for (Link l : links) {
         if (l != null) {

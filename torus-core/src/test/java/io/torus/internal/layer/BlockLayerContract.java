@@ -13,6 +13,11 @@ import io.torus.testing.Blocks;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -21,8 +26,9 @@ import org.junit.jupiter.api.Timeout;
  * What every {@link BlockLayer} must do, whatever it stands on (a node's stores, a cluster's
  * peers): blocks read back byte for byte in buffers the caller owns, a ref never changes its
  * bytes, a bad checksum stores nothing, deletes are idempotent, and a flush succeeds over
- * healthy stores. A subclass per implementation gives a fresh layer (replication 2) of an
- * empty volume.
+ * healthy stores. The asynchronous methods keep the same contract with many operations
+ * outstanding at once, and fail their futures with the exceptions the blocking twins throw.
+ * A subclass per implementation gives a fresh layer (replication 2) of an empty volume.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 public abstract class BlockLayerContract {
@@ -119,5 +125,105 @@ public abstract class BlockLayerContract {
     for (int i = 0; i < 64; i++) {
       assertThat(l.get(ref(100 + i))).as("block %d", i).isEqualTo(written.get(i));
     }
+  }
+
+  private static <T> T await(CompletableFuture<T> f) throws Exception {
+    return f.get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void manyAsyncPutsAndGetsOutstandingAtOnceAllReadBack() throws Exception {
+    BlockLayer l = layer();
+    List<ByteBuffer> written = new ArrayList<>();
+    List<BlockRef> refs = new ArrayList<>();
+    List<CompletableFuture<Void>> puts = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      ByteBuffer data = Blocks.block(300 + i, 1024 + i * 128);
+      written.add(data);
+      refs.add(ref(300 + i));
+      puts.add(l.putAsync(ref(300 + i), data.duplicate(), Crc32c.of(data)));
+    }
+    await(CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)));
+    await(l.flushAsync());
+    List<CompletableFuture<ByteBuffer>> gets = new ArrayList<>();
+    for (BlockRef r : refs) {
+      gets.add(l.getAsync(r));
+    }
+    for (int i = 0; i < 64; i++) {
+      ByteBuffer got = await(gets.get(i));
+      assertThat(got).as("block %d", i).isEqualTo(written.get(i));
+      got.put(0, (byte) (got.get(0) + 1)); // the caller's own buffer
+    }
+    assertThat(await(l.getAllAsync(refs))).isEqualTo(written);
+    assertThat(l.get(refs.get(0))).isEqualTo(written.get(0));
+  }
+
+  @Test
+  void blockingCallsFromManyThreadsAtOnce() throws Exception {
+    BlockLayer l = layer();
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        int base = 500 + t * 16;
+        done.add(pool.submit(() -> {
+          for (int i = base; i < base + 16; i++) {
+            ByteBuffer data = Blocks.block(i, 2048);
+            l.put(ref(i), data.duplicate(), Crc32c.of(data));
+            assertThat(l.get(ref(i))).isEqualTo(data);
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(30, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    l.flush();
+    for (int i = 500; i < 500 + 8 * 16; i++) {
+      assertThat(l.get(ref(i))).as("block %d", i).isEqualTo(Blocks.block(i, 2048));
+    }
+  }
+
+  @Test
+  void getAsyncOfAMissingBlockFailsUnavailable() {
+    CompletableFuture<ByteBuffer> get = layer().getAsync(ref(98));
+    assertThatThrownBy(() -> await(get)).hasCauseInstanceOf(BlockUnavailableException.class)
+        .hasMessageContaining(ref(98).toString());
+    assertThatThrownBy(get::join).isInstanceOf(CompletionException.class)
+        .hasCauseInstanceOf(BlockUnavailableException.class);
+    assertThatThrownBy(() -> await(layer().getAllAsync(List.of(ref(97)))))
+        .hasCauseInstanceOf(BlockUnavailableException.class);
+  }
+
+  @Test
+  void asyncPutsFailAsTheBlockingOnesThrow() throws Exception {
+    BlockLayer l = layer();
+    ByteBuffer data = Blocks.block(7, 4096);
+    assertThatThrownBy(() -> await(l.putAsync(ref(7), data.duplicate(), Crc32c.of(data) ^ 1)))
+        .hasCauseInstanceOf(TorusException.class);
+    assertThatThrownBy(() -> await(l.getAsync(ref(7))))
+        .hasCauseInstanceOf(BlockUnavailableException.class);
+    await(l.putAsync(ref(7), data.duplicate(), Crc32c.of(data)));
+    await(l.putAsync(ref(7), data.duplicate(), Crc32c.of(data))); // the same bytes: fine
+    ByteBuffer other = Blocks.block(8, 4096);
+    assertThatThrownBy(() -> await(l.putAsync(ref(7), other.duplicate(), Crc32c.of(other))))
+        .hasCauseInstanceOf(RefConflictException.class);
+    assertThat(await(l.getAsync(ref(7)))).isEqualTo(data);
+  }
+
+  @Test
+  void asyncDeletesRemoveEveryCopyAndDeletingNothingIsNoError() throws Exception {
+    BlockLayer l = layer();
+    ByteBuffer data = Blocks.block(9, 4096);
+    await(l.putAsync(ref(9), data.duplicate(), Crc32c.of(data)));
+    await(l.flushAsync());
+    await(CompletableFuture.allOf(l.deleteAsync(ref(9)), l.deleteAsync(ref(9)),
+        l.deleteAsync(ref(10))));
+    await(l.flushAsync());
+    assertThatThrownBy(() -> await(l.getAsync(ref(9))))
+        .hasCauseInstanceOf(BlockUnavailableException.class);
   }
 }

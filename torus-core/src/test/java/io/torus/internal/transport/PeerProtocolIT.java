@@ -181,6 +181,38 @@ class PeerProtocolIT {
   }
 
   @Test
+  void aSenderWithoutRoomIsNotBlockedAndItsRequestGoesOutWhenRoomFrees() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService stuck = Executors.newSingleThreadExecutor();
+    PeerServer slow = startServerWithDir(stuck, dir.resolve("room"));
+    TransportOptions small = new TransportOptions(1, D, D, (4 << 20) + (64 << 10));
+    try (PeerTransport t = new PeerTransport("c4", small, callbacks)) {
+      stuck.execute(() -> {
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      ByteBuffer big = block(9, 3 << 20);
+      PeerClient c = t.client(slow.address());
+      CompletableFuture<Void> first = c.put(ref(1), 1, big, crc(big), false, D);
+      CompletableFuture<Void> second = c.put(ref(2), 1, big, crc(big), false, D);
+      CompletableFuture<ByteBuffer> third = c.get(ref(1), D); // queued behind the second
+      assertThat(second).as("waits for room without holding the sender").isNotDone();
+      assertThat(third).isNotDone();
+      release.countDown();
+      first.get(5, TimeUnit.SECONDS);
+      second.get(5, TimeUnit.SECONDS);
+      assertThat(third.get(5, TimeUnit.SECONDS)).isEqualTo(big);
+    } finally {
+      release.countDown();
+      slow.close();
+      stuck.shutdownNow();
+    }
+  }
+
+  @Test
   void backpressureBoundsBytesInFlight() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
     ExecutorService stuck = Executors.newSingleThreadExecutor();

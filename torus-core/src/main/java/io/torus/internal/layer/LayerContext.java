@@ -1,0 +1,68 @@
+package io.torus.internal.layer;
+
+import io.torus.ErrorCode;
+import io.torus.TorusException;
+import io.torus.WriteLevel;
+import io.torus.internal.replica.ReplicaCopier;
+import io.torus.internal.ring.Ring;
+import io.torus.spi.BlockRef;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What the parts of one {@link DistributedBlockLayer} share: the cluster view, the node's peer
+ * health, the volume's redundancy and epoch, and the layer's counters. Immutable apart from
+ * the counters; thread-safe.
+ */
+final class LayerContext {
+  final PeerView view;
+  final PeerHealth health;
+  /** Copies per block (R). */
+  final int replication;
+  /** The writer's fencing epoch (0 for a read-only handle). */
+  final long epoch;
+  final WriteLevel writeLevel;
+  /** Deadline of one peer request. */
+  final Duration timeout;
+  /** Runs whatever blocks (repairs, re-replication): never an event loop or callback. */
+  final Executor background;
+  final ReplicaCopier copier;
+  /** Copies written to a substitute peer. */
+  final AtomicLong hints = new AtomicLong();
+  /** Repairs of missing or corrupt copies started. */
+  final AtomicLong repairs = new AtomicLong();
+
+  LayerContext(PeerView view, PeerHealth health, int replication, long epoch,
+      WriteLevel writeLevel, Duration timeout, Executor background) {
+    this.view = view;
+    this.health = health;
+    this.replication = replication;
+    this.epoch = epoch;
+    this.writeLevel = writeLevel;
+    this.timeout = timeout;
+    this.background = background;
+    this.copier = new ReplicaCopier(null, 1, timeout);
+  }
+
+  /** The current ring; throws EIO (retryable) if the cluster has none yet. */
+  Ring ring() {
+    Ring r = view.ring();
+    if (r == null) {
+      throw new TorusException(ErrorCode.EIO, "the cluster has no ring yet (no peer joined)",
+          null, true);
+    }
+    return r;
+  }
+
+  /** The peers that may hold {@code ref}, in ring order: its replicas, then fallbacks. */
+  List<String> candidates(Ring ring, BlockRef ref) {
+    return ring.readPeers(ref, replication + DistributedBlockLayer.FALLBACKS);
+  }
+
+  /** Copies a block must have for the write level. */
+  int required() {
+    return writeLevel.required(replication);
+  }
+}
