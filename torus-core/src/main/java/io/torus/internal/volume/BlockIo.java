@@ -8,8 +8,10 @@ import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.map.MapNode;
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * The block layer and cache of one open volume, as the engine uses them: data blocks and map
@@ -117,9 +119,7 @@ final class BlockIo {
   /** Writes a data block (with its CRC32C) to the layer and the cache. */
   void putBlock(BlockRef ref, ByteBuffer data) {
     layer.put(ref, data, Crc32c.of(data));
-    if (cacheData) {
-      cache.putBlock(ref, data);
-    }
+    cacheBlock(ref, data);
   }
 
   /** Writes a map node (with its CRC32C) to the layer and the cache. */
@@ -133,6 +133,95 @@ final class BlockIo {
     layer.delete(ref);
   }
 
+  /** Starts deleting a block and does not wait: a failed delete only leaves garbage. */
+  CompletableFuture<Void> deleteLater(BlockRef ref) {
+    try {
+      return layer.deleteAsync(ref);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** A block put of a write-out or commit: the ref and the bytes it names. */
+  record Put(BlockRef ref, byte[] data) {}
+
+  /**
+   * Puts every block at once and returns when all are stored, else throws the first failure
+   * (after all have ended); see {@link #startPuts}. On local stores one put runs on this
+   * thread (a commit of one block costs no hand-off).
+   */
+  void putAll(List<Put> puts, Executor pool) {
+    if (puts.isEmpty()) {
+      return;
+    }
+    if (layer.readParallelism() > 1) {
+      joinAll(startPuts(puts, pool));
+      return;
+    }
+    List<CompletableFuture<Void>> writes = new ArrayList<>(startPuts(puts.subList(1,
+        puts.size()), pool));
+    try {
+      putBlock(puts.get(0).ref(), ByteBuffer.wrap(puts.get(0).data()));
+    } catch (RuntimeException e) {
+      writes.add(CompletableFuture.failedFuture(e));
+    }
+    joinAll(writes);
+  }
+
+  /**
+   * Starts every put at once, one future per put (in order), each completing once its block
+   * is stored and cached. On a layer whose puts are round trips they go through
+   * {@link BlockLayer#putAsync}, with no thread waiting per put; on local stores they run on
+   * {@code pool}. The futures complete on any thread: dependent work that may block belongs
+   * on an executor.
+   */
+  List<CompletableFuture<Void>> startPuts(List<Put> puts, Executor pool) {
+    List<CompletableFuture<Void>> writes = new ArrayList<>(puts.size());
+    boolean async = layer.readParallelism() > 1;
+    for (Put p : puts) {
+      ByteBuffer data = ByteBuffer.wrap(p.data());
+      if (!async) {
+        writes.add(CompletableFuture.runAsync(() -> putBlock(p.ref(), data), pool));
+        continue;
+      }
+      CompletableFuture<Void> f;
+      try {
+        f = layer.putAsync(p.ref(), data, Crc32c.of(data))
+            .thenRun(() -> cacheBlock(p.ref(), data.duplicate()));
+      } catch (RuntimeException e) {
+        f = CompletableFuture.failedFuture(e);
+      }
+      writes.add(f);
+    }
+    return writes;
+  }
+
+  private void cacheBlock(BlockRef ref, ByteBuffer data) {
+    if (cacheData) {
+      cache.putBlock(ref, data);
+    }
+  }
+
+  /**
+   * Fetches many data blocks at once (every get issued before any answer is awaited) and
+   * caches them; the buffers in the returned map (ref to bytes) are shared with the cache.
+   * Throws the first failure.
+   */
+  java.util.Map<BlockRef, ByteBuffer> fetchAll(List<BlockRef> refs) {
+    List<ByteBuffer> got = layer.getAllAsync(refs).join();
+    java.util.Map<BlockRef, ByteBuffer> out = new java.util.HashMap<>(refs.size() * 2);
+    for (int i = 0; i < refs.size(); i++) {
+      ByteBuffer b = got.get(i);
+      if (b.remaining() != blockSize) {
+        throw new CorruptBlockException("block " + refs.get(i) + " has " + b.remaining()
+            + " bytes, volume '" + volume + "' has " + blockSize + "-byte blocks");
+      }
+      cacheBlock(refs.get(i), b);
+      out.put(refs.get(i), b);
+    }
+    return out;
+  }
+
   /** Makes the blocks put so far durable in the layer. */
   void flush() {
     layer.flush();
@@ -140,12 +229,10 @@ final class BlockIo {
 
   /**
    * Whether a read of {@code length} bytes gains from fetching its blocks in parallel first:
-   * it spans several blocks, the layer's gets are round trips that can overlap, and the cache
-   * holds them without evicting most of what it has.
+   * it spans several blocks and the layer's gets are round trips that can overlap.
    */
   boolean prefetchPays(int length) {
-    return layer.readParallelism() > 1 && length > blockSize && cache.enabled()
-        && (long) length * 4 <= cache.capacity();
+    return layer.readParallelism() > 1 && length > blockSize;
   }
 
   /** Waits for every future; then throws the first failure, if any. */

@@ -204,19 +204,18 @@ final class Committer {
   /** Writes the frozen blocks and the changed map nodes, then swaps the head. */
   private BlockRef commit(Map<Long, Entry> frozen, Generation g) {
     NavigableMap<Long, BlockRef> changes = new TreeMap<>();
-    List<Runnable> puts = new ArrayList<>();
+    List<BlockIo.Put> puts = new ArrayList<>();
     for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
       Entry e = me.getValue();
       if (e instanceof Entry.Mem) {
         BlockRef ref = g.next(BlockKind.DATA);
         changes.put(me.getKey(), ref);
-        byte[] data = ((Entry.Mem) e).data;
-        puts.add(() -> io.putBlock(ref, ByteBuffer.wrap(data)));
+        puts.add(new BlockIo.Put(ref, ((Entry.Mem) e).data));
       } else {
         changes.put(me.getKey(), e == Entry.HOLE ? null : ((Entry.Stored) e).ref);
       }
     }
-    putAll(puts);
+    io.putAll(puts, ioPool);
     long blocks = (size.getAsLong() + blockSize - 1) >>> shift;
     BlockRef root = BlockMap.apply(io::node, node -> {
       BlockRef ref = g.next(BlockKind.MAP);
@@ -226,30 +225,6 @@ final class Committer {
     io.flush();
     head = commitHead(root, g.number);
     return root;
-  }
-
-  /**
-   * Runs the block puts of a commit, all but one on the I/O pool in parallel and one on this
-   * thread (a flush of one changed block, what a database commit is, costs no hand-off);
-   * waits for all, then throws the first failure.
-   */
-  private void putAll(List<Runnable> puts) {
-    if (puts.isEmpty()) {
-      return;
-    }
-    List<CompletableFuture<Void>> writes = new ArrayList<>(puts.size());
-    for (int i = 1; i < puts.size(); i++) {
-      writes.add(CompletableFuture.runAsync(puts.get(i), ioPool));
-    }
-    CompletableFuture<Void> mine;
-    try {
-      puts.get(0).run();
-      mine = CompletableFuture.completedFuture(null);
-    } catch (RuntimeException e) {
-      mine = CompletableFuture.failedFuture(e);
-    }
-    writes.add(0, mine);
-    BlockIo.joinAll(writes);
   }
 
   private Head commitHead(BlockRef root, long generation) {

@@ -1,5 +1,6 @@
 package io.torus.internal.volume;
 
+import io.torus.TorusException;
 import io.torus.internal.map.BlockMap;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
@@ -72,6 +73,8 @@ final class DirtyBuffer {
   private final int blockSize;
   private final int shift;
   private final long dirtyLimit;
+  /** Blocks one write-out has in flight at most: 4 MiB, at least 64 blocks. */
+  private final int writeOutWindow;
 
   private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
   private final ReentrantLock evictLock = new ReentrantLock();
@@ -100,6 +103,7 @@ final class DirtyBuffer {
     this.blockSize = blockSize;
     this.shift = Integer.numberOfTrailingZeros(blockSize);
     this.dirtyLimit = dirtyLimit;
+    this.writeOutWindow = Math.max(64, (4 << 20) / blockSize);
     this.state = VolumeState.fresh(Map.of(), head.root());
     this.pending = new Generation(volumeId, head.generation() + 1);
   }
@@ -311,12 +315,12 @@ final class DirtyBuffer {
    */
   private void superseded(Entry prior) {
     if (prior instanceof Entry.Stored && doubt.mayDeletePending()) {
-      try {
-        io.delete(((Entry.Stored) prior).ref);
-      } catch (RuntimeException e) {
-        log.debug("could not delete superseded block {}: {}", ((Entry.Stored) prior).ref,
-            e.toString());
-      }
+      BlockRef ref = ((Entry.Stored) prior).ref;
+      io.deleteLater(ref).whenComplete((v, e) -> {
+        if (e != null) {
+          log.debug("could not delete superseded block {}: {}", ref, e.toString());
+        }
+      });
     }
   }
 
@@ -376,7 +380,15 @@ final class DirtyBuffer {
     }
   }
 
-  /** Writes in-memory dirty blocks out, 64 at a time in parallel, until at most {@code target}. */
+  /**
+   * Writes in-memory dirty blocks out, a window of {@link #writeOutWindow} blocks in flight at
+   * a time, oldest first, until at most {@code target} bytes are in memory. Each block is
+   * sealed under its stripe lock and put with no lock held (writers copy a sealed block,
+   * readers read it); then, under the lock again, it is replaced by its stored ref, or, if a
+   * write or discard replaced it meanwhile, the block just put is deleted (superseded). A
+   * failed put unseals its block and queues it again; the first failure is thrown. The phase
+   * lock's read side is held throughout, so the state stays the current one.
+   */
   private void writeOutUntil(long target) {
     while (dirtyBytes.get() > target) {
       phase.readLock().lock();
@@ -384,69 +396,73 @@ final class DirtyBuffer {
         lifecycle.checkWritable();
         VolumeState s = state;
         Generation g = pending;
-        List<Long> batch = new ArrayList<>();
+        List<Long> indexes = new ArrayList<>();
+        List<Entry.Mem> sealed = new ArrayList<>();
+        List<BlockIo.Put> puts = new ArrayList<>();
         for (Long index = s.poll(); index != null; index = s.poll()) {
-          if (s.dirty.get(index) instanceof Entry.Mem m && !m.sealed
-              && !batch.contains(index)) {
-            batch.add(index);
-            if (batch.size() == 64) {
+          Entry.Mem m = seal(s, index);
+          if (m != null) {
+            indexes.add(index);
+            sealed.add(m);
+            puts.add(new BlockIo.Put(g.next(BlockKind.DATA), m.data));
+            if (puts.size() == writeOutWindow) {
               break;
             }
           }
         }
-        if (batch.isEmpty()) {
+        if (puts.isEmpty()) {
           return;
         }
-        List<CompletableFuture<Void>> writes = new ArrayList<>(batch.size());
-        for (long index : batch) {
-          writes.add(CompletableFuture.runAsync(() -> writeOut(s, g, index), ioPool));
+        List<CompletableFuture<Void>> writes = io.startPuts(puts, ioPool);
+        RuntimeException first = null;
+        for (int i = 0; i < writes.size(); i++) {
+          RuntimeException failed = null;
+          try {
+            writes.get(i).join();
+          } catch (RuntimeException e) {
+            failed = e;
+            first = first == null ? e : first;
+          }
+          settle(s, indexes.get(i), sealed.get(i), puts.get(i).ref(), failed == null);
         }
-        BlockIo.joinAll(writes);
+        if (first != null) {
+          throw TorusException.of(first);
+        }
       } finally {
         phase.readLock().unlock();
       }
     }
   }
 
-  /**
-   * Writes one in-memory dirty block out as a block of generation {@code g}: seals it under its
-   * stripe lock, puts it with no lock held (writers copy a sealed block, readers read it), then
-   * under the lock again replaces it by the stored ref, or, if a write or discard replaced it
-   * meanwhile, deletes the block just put (superseded). A failed put unseals it and queues it
-   * again. The caller holds the phase lock's read side, so {@code s} stays the current state.
-   */
-  private void writeOut(VolumeState s, Generation g, long index) {
+  /** Seals block {@code index} for a write-out if it is an unsealed in-memory block. */
+  private Entry.Mem seal(VolumeState s, long index) {
     ReentrantLock l = stripes.of(index);
-    Entry.Mem m;
     l.lock();
     try {
       Entry e = s.dirty.get(index);
       if (!(e instanceof Entry.Mem) || ((Entry.Mem) e).sealed) {
-        return;
+        return null;
       }
-      m = (Entry.Mem) e;
+      Entry.Mem m = (Entry.Mem) e;
       m.sealed = true;
+      return m;
     } finally {
       l.unlock();
     }
-    BlockRef ref = g.next(BlockKind.DATA);
+  }
+
+  /** Ends the write-out of a sealed block: see {@link #writeOutUntil}. */
+  private void settle(VolumeState s, long index, Entry.Mem m, BlockRef ref, boolean stored) {
+    ReentrantLock l = stripes.of(index);
+    l.lock();
     try {
-      io.putBlock(ref, ByteBuffer.wrap(m.data));
-    } catch (RuntimeException failed) {
-      l.lock();
-      try {
-        if (s.dirty.get(index) == m) {
+      boolean current = s.dirty.get(index) == m;
+      if (!stored) {
+        if (current) {
           m.sealed = false;
           s.enqueue(index); // still in memory: a later write-out or the flush retries
         }
-      } finally {
-        l.unlock();
-      }
-      throw failed;
-    }
-    l.lock();
-    try {
-      if (s.dirty.get(index) == m) {
+      } else if (current) {
         s.dirty.put(index, new Entry.Stored(ref));
         dirtyBytes.addAndGet(-blockSize);
       } else {

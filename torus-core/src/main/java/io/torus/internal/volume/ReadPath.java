@@ -4,9 +4,9 @@ import io.torus.internal.map.BlockMap;
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -21,26 +21,25 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class ReadPath {
   private static final byte[] ZEROES = new byte[64 * 1024];
+  /** Gets a multi-block read has outstanding at most. */
+  static final int PREFETCH_WINDOW = 256;
 
   private final BlockIo io;
   private final Stripes stripes;
-  private final Executor ioPool;
   private final int blockSize;
   private final int shift;
 
-  /** @param ioPool runs the parallel gets of a prefetch */
-  ReadPath(BlockIo io, Stripes stripes, Executor ioPool, int blockSize) {
+  ReadPath(BlockIo io, Stripes stripes, int blockSize) {
     this.io = io;
     this.stripes = stripes;
-    this.ioPool = ioPool;
     this.blockSize = blockSize;
     this.shift = Integer.numberOfTrailingZeros(blockSize);
   }
 
   /** Fills {@code dst} with the bytes from {@code offset} on, as {@code s} has them. */
   void read(VolumeState s, long offset, ByteBuffer dst) {
-    prefetch(s, offset, dst.remaining());
-    copy(s, new BlockMap.Cursor(io::node, s.root), offset, dst, false);
+    Map<BlockRef, ByteBuffer> fetched = prefetch(s, offset, dst.remaining());
+    copy(s, new BlockMap.Cursor(io::node, s.root), offset, dst, false, fetched);
   }
 
   /**
@@ -52,7 +51,7 @@ final class ReadPath {
   boolean readNow(VolumeState s, long offset, ByteBuffer dst) {
     int start = dst.position();
     try {
-      copy(s, new BlockMap.Cursor(io::nodeNow, s.root), offset, dst, true);
+      copy(s, new BlockMap.Cursor(io::nodeNow, s.root), offset, dst, true, Map.of());
       return true;
     } catch (WouldBlock e) {
       dst.position(start);
@@ -61,25 +60,26 @@ final class ReadPath {
   }
 
   private void copy(VolumeState s, BlockMap.Cursor committed, long offset, ByteBuffer dst,
-      boolean now) {
+      boolean now, Map<BlockRef, ByteBuffer> fetched) {
     long off = offset;
     while (dst.hasRemaining()) {
       long index = off >>> shift;
       int inBlock = (int) (off & (blockSize - 1));
       int n = Math.min(blockSize - inBlock, dst.remaining());
-      readBlock(s, committed, index, inBlock, n, dst, now);
+      readBlock(s, committed, index, inBlock, n, dst, now, fetched);
       off += n;
     }
   }
 
   /**
-   * For a read over several blocks of a layer whose gets are round trips, fetches the committed
-   * blocks it needs into the cache in parallel first, so the copy loop below finds them there.
-   * Only a hint: a block evicted again in between is simply fetched once more.
+   * For a read over several blocks of a layer whose gets are round trips, fetches the
+   * committed blocks it needs that are not cached, all at once ({@link BlockIo#fetchAll}, in
+   * windows of {@link #PREFETCH_WINDOW}), so that no block waits for the one before it. Only a
+   * hint: on a failure the copy loop fetches the block again and reports the error.
    */
-  private void prefetch(VolumeState s, long offset, int length) {
+  private Map<BlockRef, ByteBuffer> prefetch(VolumeState s, long offset, int length) {
     if (!io.prefetchPays(length)) {
-      return;
+      return Map.of();
     }
     long first = offset >>> shift;
     long last = (offset + length - 1) >>> shift;
@@ -94,24 +94,23 @@ final class ReadPath {
       }
     }
     if (wanted.size() < 2) {
-      return;
+      return Map.of();
     }
-    List<CompletableFuture<Void>> gets = new ArrayList<>(wanted.size());
-    for (BlockRef ref : wanted) {
-      gets.add(CompletableFuture.runAsync(() -> io.block(ref), ioPool));
-    }
-    for (CompletableFuture<Void> g : gets) {
+    Map<BlockRef, ByteBuffer> fetched = new HashMap<>(wanted.size() * 2);
+    for (int i = 0; i < wanted.size(); i += PREFETCH_WINDOW) {
       try {
-        g.join();
+        fetched.putAll(io.fetchAll(wanted.subList(i, Math.min(wanted.size(),
+            i + PREFETCH_WINDOW))));
       } catch (RuntimeException e) {
-        return; // the copy loop fetches it again and reports the error
+        return fetched; // the copy loop fetches the rest again and reports the error
       }
     }
+    return fetched;
   }
 
   /** Copies {@code n} bytes of block {@code index} from {@code inBlock} into {@code dst}. */
   private void readBlock(VolumeState s, BlockMap.Cursor committed, long index, int inBlock,
-      int n, ByteBuffer dst, boolean now) {
+      int n, ByteBuffer dst, boolean now, Map<BlockRef, ByteBuffer> fetched) {
     Entry e = s.dirty.get(index);
     if (e != null && e != Entry.HOLE) {
       // Under the stripe lock: in-memory bytes change under it, and a superseded pending
@@ -149,7 +148,8 @@ final class ReadPath {
       }
       return;
     }
-    copyFrom(block(ref, now), inBlock, n, dst);
+    ByteBuffer got = fetched.get(ref);
+    copyFrom(got != null ? got : block(ref, now), inBlock, n, dst);
   }
 
   private ByteBuffer block(BlockRef ref, boolean now) {

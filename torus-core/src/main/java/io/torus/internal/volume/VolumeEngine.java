@@ -109,7 +109,7 @@ public final class VolumeEngine implements BlockVolume {
     this.io = new BlockIo(layer, cache, info.name(), blockSize);
     Stripes stripes = new Stripes();
     CommitDoubt doubt = new CommitDoubt();
-    this.reader = new ReadPath(io, stripes, ioPool, blockSize);
+    this.reader = new ReadPath(io, stripes, blockSize);
     this.buffer = new DirtyBuffer(info.id(), head, blockSize, dirtyLimit, lifecycle, stripes,
         reader, io, doubt, ioPool);
     this.committer = new Committer(info.id(), info.name(), blockSize, meta, lock, head, buffer,
