@@ -64,6 +64,14 @@ public interface BlockStore extends AutoCloseable {
   /**
    * The block's bytes in a new buffer the caller owns (position 0, limit = length), or
    * {@code null} if the store does not hold {@code ref}.
+   *
+   * <p>The buffer may be <em>read-only</em> ({@link ByteBuffer#isReadOnly()}): a store that
+   * keeps blocks in memory may hand out a view of its own immutable copy instead of a copy
+   * (the built-in memory store does). Its position and limit are the caller's, and it stays
+   * valid after the block is deleted, but writing into it throws
+   * {@link java.nio.ReadOnlyBufferException} and {@link ByteBuffer#hasArray()} is false; a
+   * caller that needs to change the bytes copies them first. A writable buffer is the
+   * caller's alone: the store keeps no reference to it.
    */
   ByteBuffer get(BlockRef ref);
 

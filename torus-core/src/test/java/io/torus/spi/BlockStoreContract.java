@@ -486,6 +486,11 @@ public abstract class BlockStoreContract {
     put(s, ref(1, 1), mine);
     java.util.Arrays.fill(mine, (byte) 0); // the caller reuses its array
     ByteBuffer first = s.get(ref(1, 1));
+    if (first.isReadOnly()) { // a view of the store's copy: no write may get through
+      assertThatThrownBy(() -> first.put(0, (byte) 0x55))
+          .isInstanceOf(java.nio.ReadOnlyBufferException.class);
+      first.position(first.limit());
+    }
     while (first.hasRemaining()) {
       first.put((byte) 0x55);
     }

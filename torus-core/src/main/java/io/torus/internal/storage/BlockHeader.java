@@ -83,12 +83,12 @@ final class BlockHeader {
   }
 
   /**
-   * Why {@code buf} (header plus payload, as read from disk) is not the block {@code ref} of
-   * {@code length} payload bytes, or {@code null} if it is.
+   * Why {@code buf} (header plus payload from index 0 to its limit, as read from disk) is not
+   * the block {@code ref} of {@code length} payload bytes, or {@code null} if it is.
    */
   static String check(BlockRef ref, int length, ByteBuffer buf, int bytesRead) {
-    if (bytesRead < buf.capacity()) {
-      return "short read: " + bytesRead + " of " + buf.capacity() + " bytes";
+    if (bytesRead < buf.limit()) {
+      return "short read: " + bytesRead + " of " + buf.limit() + " bytes";
     }
     Parsed h;
     try {

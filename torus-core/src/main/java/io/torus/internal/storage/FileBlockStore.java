@@ -14,9 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import org.slf4j.LoggerFactory;
@@ -54,18 +55,25 @@ import org.slf4j.LoggerFactory;
  * corrupt stored copy writes the new copy to new space and switches the index to it; the old
  * extent is pending free like a deleted block's, so a crash leaves the old or the new copy.
  *
- * <p><b>Concurrency.</b> Reads look the ref up in a concurrent skip-list map and do one
- * positional read; they take no exclusive lock. A put writes its extent with positional
- * writes outside any lock, then registers the ref and its pending record under a short
- * monitor ({@code meta}), which deletes also use. {@link #flush()} is serialized by its own
- * lock: it takes the pending records, forces the data files, appends the records and forces
- * the log, then frees the space of the flushed deletes; so a flush returns only after forces
- * that began after every put and delete that returned before it was called. A compaction
- * takes the pending records and a copy of the index under {@code meta}, then forces the data
- * and writes, forces and renames the new log with no lock but the flush lock: puts, deletes
- * and reads go on meanwhile, and their records stay pending for the next flush, appended to
- * the new log. A read-write lock guards only the open/closed state: every operation holds its
- * shared side, {@link #close()} the exclusive side.
+ * <p><b>Concurrency.</b> Reads look the ref up in a concurrent hash map ({@code O(1)}) and do
+ * one positional read; they take no exclusive lock. A put assembles header and payload in a
+ * per-thread direct buffer ({@link ScratchBuffer}) and writes them with one positional write
+ * outside any lock, marks the data file dirty, then registers the ref and its pending record
+ * under a short monitor ({@code meta}), which deletes also use; every change of the index
+ * happens under {@code meta} and updates both its hash map (lookups) and its ordered map (only
+ * {@link #list}, {@link #forEach} and compaction read it). {@code meta} is never held across
+ * I/O. Flushes are group-committed ({@link GroupCommit}): one <em>round</em> runs at a time,
+ * with no lock held; it takes the pending records under {@code meta}, forces the data files
+ * written since the previous round, appends the records with one write and forces the log,
+ * then frees the space of the flushed deletes. A flush returns after a round that began after
+ * it was called succeeded (so after forces that began after every put and delete that
+ * returned before it); flushes that arrive while a round runs share the next one. A
+ * compaction is such a round: it takes the pending records and a copy of the index under
+ * {@code meta}, then forces the data and writes, forces and renames the new log: puts,
+ * deletes and reads go on meanwhile, and their records stay pending for the next round,
+ * appended to the new log. A read-write lock guards only the open/closed state: every
+ * operation holds its shared side (which only {@link #close()} contends for), {@code close}
+ * the exclusive side, and runs the last round under it.
  *
  * <p><b>Checks.</b> Argument checks (size, the put's checksum, nulls) are
  * {@link CheckedBlockStore}'s; the node never uses this store without it.
@@ -78,7 +86,7 @@ import org.slf4j.LoggerFactory;
  * for salvage). If a flush fails for a reason other than an
  * interrupt, the store refuses further puts, deletes and flushes (the outcome of a failed
  * {@code fsync} cannot be trusted: a retried one may succeed without the lost pages), also
- * flushes already waiting for the flush lock; it keeps serving reads and must be reopened.
+ * flushes already waiting for that round; it keeps serving reads and must be reopened.
  * That failure is logged at WARN with its cause.
  */
 public final class FileBlockStore implements BlockStore {
@@ -99,9 +107,14 @@ public final class FileBlockStore implements BlockStore {
   private final ExtentAllocator allocator;
   private final long compactMinRecords;
   private final AutoCloseable lock;
-  private final ConcurrentSkipListMap<BlockRef, Location> index;
+  /** Ref to location, for lookups; changed only under {@link #meta}, with {@link #ordered}. */
+  private final ConcurrentHashMap<BlockRef, Location> index;
+  /** The same entries in ref order, for paging and compaction; changed only under meta. */
+  private final ConcurrentSkipListMap<BlockRef, Location> ordered;
+  /** Per data file: 1 if written since the last round took its flag. */
+  private final AtomicIntegerArray dirty;
   private final Object meta = new Object();
-  private final ReentrantLock flushLock = new ReentrantLock();
+  private final GroupCommit rounds = new GroupCommit();
   private final ReentrantReadWriteLock state = new ReentrantReadWriteLock();
   private List<IndexRecord> pending = new ArrayList<>(); // guarded by meta
   private List<Location> pendingFree = new ArrayList<>(); // guarded by meta
@@ -117,7 +130,9 @@ public final class FileBlockStore implements BlockStore {
     this.geometry = geometry;
     this.files = files;
     this.log = log;
-    this.index = index;
+    this.ordered = index;
+    this.index = new ConcurrentHashMap<>(index);
+    this.dirty = new AtomicIntegerArray(files.length);
     this.allocator = allocator;
     this.compactMinRecords = compactMinRecords;
   }
@@ -185,11 +200,11 @@ public final class FileBlockStore implements BlockStore {
    * @throws RefConflictException if the stored copy is valid and holds other bytes
    */
   private Stored compare(BlockRef ref, Location cur, ByteBuffer data, int crc32c) {
-    ByteBuffer buf = ByteBuffer.allocate(BlockHeader.SIZE + cur.length());
+    ByteBuffer buf = ScratchBuffer.take(BlockHeader.SIZE + cur.length());
     if (load(ref, cur, buf) != null) {
       return cur.equals(index.get(ref)) ? Stored.CORRUPT : Stored.GONE;
     }
-    if (buf.position(BlockHeader.SIZE).equals(data.duplicate())) {
+    if (buf.duplicate().position(BlockHeader.SIZE).equals(data.duplicate())) {
       return Stored.SAME;
     }
     throw new RefConflictException(String.format("put %s into block store %s: the store"
@@ -215,12 +230,18 @@ public final class FileBlockStore implements BlockStore {
     boolean registered = false;
     DataFile file = files[loc.file()];
     try {
-      file.writeFully(BlockHeader.encode(ref, loc.length(), crc32c), loc.offset());
-      file.writeFully(data, loc.offset() + BlockHeader.SIZE);
+      ByteBuffer extent = ScratchBuffer.take(BlockHeader.SIZE + len);
+      BlockHeader.write(extent, ref, len, crc32c);
+      extent.put(data.duplicate()).flip();
+      file.writeFully(extent, loc.offset()); // header and payload: one write
+      if (dirty.get(loc.file()) == 0) {
+        dirty.set(loc.file(), 1); // before the record exists: the round that takes it sees it
+      }
       synchronized (meta) {
         registered = replacing == null ? index.putIfAbsent(ref, loc) == null
             : index.replace(ref, replacing, loc);
         if (registered) {
+          ordered.put(ref, loc);
           pending.add(new IndexRecord(ref, loc));
           if (replacing != null) {
             pendingFree.add(replacing); // the old record stays durable until the new one is
@@ -249,8 +270,9 @@ public final class FileBlockStore implements BlockStore {
   /**
    * {@inheritDoc}
    *
-   * <p>The returned buffer may be a slice of a larger heap array (its array offset is then
-   * non-zero); nothing else refers to it.
+   * <p>The extent is read into a per-thread direct buffer and verified there; the payload is
+   * then copied into a new heap array of exactly its length, which the returned buffer wraps
+   * (array offset 0, writable); nothing else refers to it.
    */
   @Override
   public ByteBuffer get(BlockRef ref) {
@@ -258,10 +280,12 @@ public final class FileBlockStore implements BlockStore {
     try {
       Location loc = index.get(ref);
       while (loc != null) {
-        ByteBuffer buf = ByteBuffer.allocate(BlockHeader.SIZE + loc.length());
+        ByteBuffer buf = ScratchBuffer.take(BlockHeader.SIZE + loc.length());
         String problem = load(ref, loc, buf);
         if (problem == null) {
-          return buf.position(BlockHeader.SIZE).slice();
+          byte[] payload = new byte[loc.length()];
+          buf.get(BlockHeader.SIZE, payload);
+          return ByteBuffer.wrap(payload);
         }
         Location now = index.get(ref);
         if (loc.equals(now)) {
@@ -308,6 +332,7 @@ public final class FileBlockStore implements BlockStore {
         if (loc == null) {
           return false;
         }
+        ordered.remove(ref);
         pending.add(new IndexRecord(ref, null));
         pendingFree.add(loc);
         return true;
@@ -323,7 +348,7 @@ public final class FileBlockStore implements BlockStore {
     List<BlockRef> refs = new ArrayList<>();
     Lock l = enter();
     try {
-      VolumeRefs.collect(index, volumeId, refs);
+      VolumeRefs.collect(ordered, volumeId, refs);
     } finally {
       l.unlock();
     }
@@ -335,7 +360,7 @@ public final class FileBlockStore implements BlockStore {
   public List<BlockRef> list(long volumeId, BlockRef after, int max) {
     Lock l = enter();
     try {
-      return VolumeRefs.page(index, volumeId, after, max);
+      return VolumeRefs.page(ordered, volumeId, after, max);
     } finally {
       l.unlock();
     }
@@ -344,28 +369,25 @@ public final class FileBlockStore implements BlockStore {
   /**
    * {@inheritDoc}
    *
-   * <p>Flushes are serialized; one that waited for another covers what that one did not. If a
-   * force fails, this and every later flush throw {@link ErrorCode#EIO} without forcing again.
+   * <p>Group-committed: a flush that arrives while a round is forcing waits for it to end and
+   * then shares the next round with every other flush that arrived meanwhile (one force of
+   * the dirty data files and one of the log for all of them). If a force fails, this and every
+   * later flush, also those already waiting, throw {@link ErrorCode#EIO} without forcing again.
    */
   @Override
   public void flush() {
     Lock l = enter();
     try {
-      flushLock.lock();
-      try {
-        checkWritable(); // again under the lock: a flush ahead of us may have failed
-        flushLocked();
-      } finally {
-        flushLock.unlock();
-      }
+      rounds.commit(this::round, this::checkWritable);
     } finally {
       l.unlock();
     }
   }
 
-  private void flushLocked() {
+  /** Flushes and appends the pending records: one round (see {@link GroupCommit}). */
+  private void round() {
     if (shouldCompact()) {
-      compactLocked();
+      compact();
       return;
     }
     List<IndexRecord> batch;
@@ -403,7 +425,7 @@ public final class FileBlockStore implements BlockStore {
    * Holds {@code meta} only to take them and copy the index: operations that register
    * meanwhile stay pending and go to the new log with the next flush.
    */
-  private void compactLocked() {
+  private void compact() {
     List<IndexRecord> batch;
     List<Location> frees;
     List<IndexRecord> live;
@@ -413,7 +435,7 @@ public final class FileBlockStore implements BlockStore {
       pending = new ArrayList<>();
       pendingFree = new ArrayList<>();
       live = new ArrayList<>(index.size());
-      index.forEach((ref, loc) -> live.add(new IndexRecord(ref, loc)));
+      ordered.forEach((ref, loc) -> live.add(new IndexRecord(ref, loc)));
     }
     try {
       forceData();
@@ -432,12 +454,30 @@ public final class FileBlockStore implements BlockStore {
     }
   }
 
+  /**
+   * Forces each data file written since a round last took its dirty flag. A write sets the
+   * flag after it completed and before its record is registered, so the force of a round
+   * that takes the record, or of an earlier round that took the flag after it was set, began
+   * after the write; if a force fails, the flags taken stay set.
+   */
   private void forceData() throws IOException {
     ForceHook hook = forceHook;
-    for (DataFile f : files) {
-      hook.before(f.path());
-      f.force(false);
-      hook.after(f.path());
+    for (int i = 0; i < files.length; i++) {
+      if (dirty.getAndSet(i, 0) == 0) {
+        continue;
+      }
+      DataFile f = files[i];
+      boolean forced = false;
+      try {
+        hook.before(f.path());
+        f.force(false);
+        forced = true;
+        hook.after(f.path());
+      } finally {
+        if (!forced) {
+          dirty.set(i, 1);
+        }
+      }
     }
   }
 
@@ -486,7 +526,7 @@ public final class FileBlockStore implements BlockStore {
       TorusException error = null;
       if (failure == null) {
         try {
-          flushLocked();
+          round(); // no flush is running: each holds the shared side of state
         } catch (TorusException e) {
           error = e;
         }

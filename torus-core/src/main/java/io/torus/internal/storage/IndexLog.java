@@ -55,8 +55,9 @@ import org.slf4j.LoggerFactory;
  * {@link #rewrite} replaces the whole log atomically (temp file, force, rename, directory
  * force). A bad header fails the open with {@link ErrorCode#EIO}.
  *
- * <p><b>Concurrency.</b> Not thread-safe; the store calls it under its flush lock (and the
- * opener before the store exists).
+ * <p><b>Concurrency.</b> Not thread-safe; the store calls it from one flush round at a time
+ * (rounds are ordered by {@link GroupCommit}; the last one by {@code close} under the store's
+ * exclusive lock), and the opener before the store exists.
  */
 final class IndexLog implements AutoCloseable {
   static final int MAGIC = 0x54494458;

@@ -221,4 +221,118 @@ class FileBlockStoreFlushTest {
     s.forceHook(ForceHook.NONE);
     assertThatThrownBy(s::flush).isInstanceOf(TorusException.class);
   }
+
+  /** Blocks the first force of {@code file} (data or log) until released; counts forces. */
+  private static final class HoldFirstForce implements ForceHook {
+    final boolean log;
+    final CountDownLatch forcing = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    final AtomicInteger logForces = new AtomicInteger();
+    final AtomicInteger dataForces = new AtomicInteger();
+
+    HoldFirstForce(boolean log) {
+      this.log = log;
+    }
+
+    @Override
+    public void before(Path file) throws IOException {
+      int n = isLog(file) ? logForces.incrementAndGet() : dataForces.incrementAndGet();
+      if (n == 1 && isLog(file) == log) {
+        forcing.countDown();
+        try {
+          assertThat(release.await(20, TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+          throw new IOException(e);
+        }
+      }
+    }
+  }
+
+  /** Waits until {@code t} waits (for a round); fails if it never does. */
+  private static void awaitWaiting(Thread[] t) throws InterruptedException {
+    for (int i = 0; i < 2000 && (t[0] == null || t[0].getState() != Thread.State.WAITING); i++) {
+      Thread.sleep(5);
+    }
+    assertThat(t[0].getState()).isEqualTo(Thread.State.WAITING);
+  }
+
+  @Test
+  void flushesArrivingWhileTheLogIsForcedShareTheNextRound() throws Exception {
+    FileBlockStore s = open();
+    HoldFirstForce hook = new HoldFirstForce(true);
+    s.forceHook(hook);
+    put(s, ref(0, 0), bytes(100, 0));
+    Future<?> first = pool.submit(s::flush);
+    assertThat(hook.forcing.await(10, TimeUnit.SECONDS)).isTrue();
+    List<Future<?>> later = new ArrayList<>();
+    for (int t = 1; t <= 3; t++) {
+      put(s, ref(t, 0), bytes(100, t)); // while the first round forces: not covered by it
+      Thread[] waiter = new Thread[1];
+      later.add(pool.submit(() -> {
+        waiter[0] = Thread.currentThread();
+        s.flush();
+        return null;
+      }));
+      awaitWaiting(waiter);
+    }
+    hook.release.countDown();
+    first.get(10, TimeUnit.SECONDS);
+    for (Future<?> f : later) {
+      f.get(10, TimeUnit.SECONDS);
+    }
+    assertThat(hook.logForces).as("one shared round after the first").hasValue(2);
+    s.close();
+    FileBlockStore again = open();
+    for (int t = 0; t <= 3; t++) {
+      assertThat(again.contains(ref(t, 0))).as("ref of thread %d", t).isTrue();
+    }
+  }
+
+  @Test
+  void putsGetsDeletesAndListsGoOnWhileARoundForcesTheData() throws Exception {
+    FileBlockStore s = open();
+    put(s, ref(0, 0), bytes(5000, 0));
+    put(s, ref(0, 1), bytes(5000, 1));
+    HoldFirstForce hook = new HoldFirstForce(false);
+    s.forceHook(hook);
+    Future<?> flush = pool.submit(s::flush);
+    assertThat(hook.forcing.await(10, TimeUnit.SECONDS)).isTrue();
+    Future<?> work = pool.submit(() -> { // would hang if any lock were held across the force
+      put(s, ref(0, 2), bytes(5000, 2));
+      assertThat(s.get(ref(0, 0))).isEqualTo(ByteBuffer.wrap(bytes(5000, 0)));
+      assertThat(s.delete(ref(0, 1))).isTrue();
+      assertThat(s.contains(ref(0, 2))).isTrue();
+      assertThat(s.list(4, null, 10)).containsExactly(ref(0, 0), ref(0, 2));
+      return null;
+    });
+    work.get(10, TimeUnit.SECONDS);
+    assertThat(flush).isNotDone();
+    hook.release.countDown();
+    flush.get(10, TimeUnit.SECONDS);
+    s.flush();
+    s.close();
+    FileBlockStore again = open();
+    assertThat(again.list(4, null, 10)).containsExactly(ref(0, 0), ref(0, 2));
+  }
+
+  @Test
+  void aRoundForcesOnlyTheDataFilesWrittenSinceTheLastOne() {
+    FileBlockStore s = open(); // two data files, filled round robin
+    HoldFirstForce counts = new HoldFirstForce(false);
+    counts.release.countDown();
+    s.forceHook(counts);
+    put(s, ref(0, 0), bytes(100, 0));
+    s.flush();
+    assertThat(counts.dataForces).hasValue(1);
+    put(s, ref(0, 1), bytes(100, 1));
+    put(s, ref(0, 2), bytes(100, 2));
+    s.flush();
+    assertThat(counts.dataForces).hasValue(3);
+    assertThat(s.delete(ref(0, 0))).isTrue();
+    s.flush(); // only a delete record: nothing to force but the log
+    assertThat(counts.dataForces).hasValue(3);
+    assertThat(counts.logForces).hasValue(3);
+    s.flush(); // nothing pending: no force at all
+    assertThat(counts.logForces).hasValue(3);
+  }
 }

@@ -5,9 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Freezes the on-disk formats of the file block store byte for byte. The CRC32C values were
@@ -94,5 +99,34 @@ class FormatGoldenTest {
   void indexLogHeader() {
     assertThat(hex(IndexLog.header())).isEqualTo("54494458" + "0001" + "0028" + "00000000"
         + "6FDC4644");
+  }
+
+  /**
+   * A put writes, at its extent, the header {@link #blockHeader} freezes followed by the
+   * payload, and nothing after it; a flush appends the golden put record.
+   */
+  @Test
+  void aStoredBlockOnDiskIsTheGoldenHeaderThenThePayload(@TempDir Path dir) throws IOException {
+    byte[] payload = TestBlocks.bytes(5000, 42);
+    int crc = TestBlocks.crc(payload);
+    Location loc;
+    try (FileBlockStore s = FileStoreOpener.open(dir, 1 << 20, 1, 64)) {
+      s.put(REF, ByteBuffer.wrap(payload), crc);
+      loc = s.location(REF);
+      s.flush();
+    }
+    byte[] file = Files.readAllBytes(FileStoreOpener.dataFile(dir, 0));
+    int at = (int) loc.offset();
+    assertThat(HEX.formatHex(file, at, at + BlockHeader.SIZE))
+        .isEqualTo(hex(BlockHeader.encode(REF, 5000, crc)));
+    assertThat(Arrays.copyOfRange(file, at + BlockHeader.SIZE, at + BlockHeader.SIZE + 5000))
+        .isEqualTo(payload);
+    int end = at + loc.units() * FileBlockStore.UNIT;
+    assertThat(Arrays.copyOfRange(file, at + BlockHeader.SIZE + 5000, end)).containsOnly(0);
+    byte[] log = Files.readAllBytes(dir.resolve(FileStoreOpener.INDEX));
+    ByteBuffer record = ByteBuffer.allocate(IndexRecord.SIZE);
+    new IndexRecord(REF, loc).writeTo(record);
+    assertThat(HEX.formatHex(log, IndexLog.HEADER_SIZE, log.length))
+        .isEqualTo(hex(record.flip()));
   }
 }
