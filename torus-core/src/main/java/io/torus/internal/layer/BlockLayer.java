@@ -45,14 +45,15 @@ public interface BlockLayer {
   CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c);
 
   /**
-   * The block's bytes, verified against their checksum, in a new buffer the caller owns (it
-   * may keep or modify it; no cache or store holds it). Throws
+   * The block's bytes, verified against their checksum. The caller may keep the buffer; it is
+   * either its own (it may modify it) or a read-only view of bytes that never change (a memory
+   * store's copy), never a buffer someone else may write. Throws
    * {@link io.torus.BlockUnavailableException} if no good copy can be read.
    */
   ByteBuffer get(BlockRef ref);
 
   /**
-   * {@link #get} without waiting: the block's bytes in a buffer the caller owns, or a failure
+   * {@link #get} without waiting: the block's bytes (a buffer as {@code get} returns), or a failure
    * with the exception {@code get} would throw ({@link io.torus.BlockUnavailableException} for
    * a block with no good copy).
    */
