@@ -58,6 +58,7 @@ final class Committer {
   private final BlockIo io;
   private final CommitDoubt doubt;
   private final Executor ioPool;
+  private final ReadPath reader;
   private final LongSupplier size;
   private final int blockSize;
   private final int shift;
@@ -72,7 +73,8 @@ final class Committer {
    * @param size the volume's current size in bytes
    */
   Committer(long volumeId, String volume, int blockSize, MetadataService meta, VolumeLock lock,
-      Head head, DirtyBuffer buffer, Lifecycle lifecycle, BlockIo io, CommitDoubt doubt,
+      Head head, DirtyBuffer buffer, ReadPath reader, Lifecycle lifecycle, BlockIo io,
+      CommitDoubt doubt,
       Executor ioPool, LongSupplier size) {
     this.volumeId = volumeId;
     this.volume = volume;
@@ -82,6 +84,7 @@ final class Committer {
     this.lock = lock;
     this.head = head;
     this.buffer = buffer;
+    this.reader = reader;
     this.lifecycle = lifecycle;
     this.io = io;
     this.doubt = doubt;
@@ -145,7 +148,7 @@ final class Committer {
     Map<Long, Entry> frozen = f.blocks();
     BlockRef root;
     try {
-      root = commit(frozen, f.generation());
+      root = commit(frozen, f.generation(), f.root());
     } catch (RuntimeException e) {
       buffer.restore(frozen);
       if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
@@ -202,15 +205,27 @@ final class Committer {
   }
 
   /** Writes the frozen blocks and the changed map nodes, then swaps the head. */
-  private BlockRef commit(Map<Long, Entry> frozen, Generation g) {
+  private BlockRef commit(Map<Long, Entry> frozen, Generation g, BlockRef below) {
     NavigableMap<Long, BlockRef> changes = new TreeMap<>();
     List<BlockIo.Put> puts = new ArrayList<>();
+    List<Long> partial = new ArrayList<>();
+    for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
+      if (me.getValue() instanceof Entry.Mem && ((Entry.Mem) me.getValue()).written != null) {
+        partial.add(me.getKey());
+      }
+    }
+    // a partial block is merged over its committed content, fetched together first
+    Map<BlockRef, ByteBuffer> bases = partial.isEmpty() ? Map.of()
+        : reader.fetchRootsOf(below, partial);
     for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
       Entry e = me.getValue();
       if (e instanceof Entry.Mem) {
         BlockRef ref = g.next(BlockKind.DATA);
         changes.put(me.getKey(), ref);
-        puts.add(new BlockIo.Put(ref, ((Entry.Mem) e).data));
+        Entry.Mem m = (Entry.Mem) e;
+        byte[] data = m.written == null ? m.data
+            : m.over(reader.inRoot(below, me.getKey(), false, bases));
+        puts.add(new BlockIo.Put(ref, data));
       } else {
         changes.put(me.getKey(), e == Entry.HOLE ? null : ((Entry.Stored) e).ref);
       }

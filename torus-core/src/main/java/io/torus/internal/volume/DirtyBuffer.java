@@ -61,8 +61,8 @@ final class DirtyBuffer {
   /** Queued write-out entries a handle keeps at most, beyond two per in-memory block. */
   static final int QUEUE_SLACK = 1024;
 
-  /** A flush's frozen blocks and the generation they are committed in. */
-  record Frozen(Map<Long, Entry> blocks, Generation generation) {}
+  /** A flush's frozen blocks, the generation they are committed in and the root below them. */
+  record Frozen(Map<Long, Entry> blocks, Generation generation, BlockRef root) {}
 
   private final Lifecycle lifecycle;
   private final Stripes stripes;
@@ -175,27 +175,41 @@ final class DirtyBuffer {
       try {
         VolumeState s = state;
         Entry e = s.dirty.get(index);
+        boolean aligned = Entry.Mem.aligned(inBlock, n);
         if (e instanceof Entry.Mem) {
           Entry.Mem m = (Entry.Mem) e;
-          if (!m.sealed) {
-            src.get(m.data, inBlock, n);
-            return;
+          if (m.sealed) {
+            // being written out: change a copy (its bytes were counted already; the write-out
+            // finds its entry replaced and deletes the block it wrote)
+            m = n == blockSize ? new Entry.Mem(new byte[blockSize]) : m.copy();
           }
-          // being written out: change a copy (its bytes were counted already; the write-out
-          // finds its entry replaced and deletes the block it wrote)
-          byte[] data = n == blockSize ? new byte[blockSize] : m.data.clone();
-          src.get(data, inBlock, n);
-          s.dirty.put(index, new Entry.Mem(data));
-          s.enqueue(index);
+          if (!aligned && m.written != null) { // an unaligned write needs the whole block
+            m.complete(reader.belowDirty(s, index, now, Map.of()));
+          }
+          src.get(m.data, inBlock, n);
+          m.mark(inBlock, n);
+          if (m != e) {
+            s.dirty.put(index, m);
+            s.enqueue(index);
+          }
           return;
         }
         if (now && e instanceof Entry.Stored && !io.memoryResident()) {
           throw WouldBlock.INSTANCE; // superseded(e) would delete through the layer
         }
-        byte[] data = n == blockSize ? new byte[blockSize]
-            : reader.baseContent(s, index, e, now);
-        src.get(data, inBlock, n);
-        s.dirty.put(index, new Entry.Mem(data));
+        Entry.Mem m;
+        if (n == blockSize) {
+          m = new Entry.Mem(new byte[blockSize]);
+        } else if (e == null && aligned && !s.frozen.containsKey(index)) {
+          // only these sectors so far; the rest stays in the committed map until write-out
+          // (no read now). Never over a frozen entry: a failed flush's restore would drop it
+          m = Entry.Mem.partial(blockSize, inBlock, n);
+        } else {
+          m = new Entry.Mem(reader.baseContent(s, index, e, now));
+        }
+        src.get(m.data, inBlock, n);
+        m.mark(inBlock, n);
+        s.dirty.put(index, m);
         s.enqueue(index);
         dirtyBytes.addAndGet(blockSize);
         superseded(e);
@@ -398,20 +412,31 @@ final class DirtyBuffer {
         Generation g = pending;
         List<Long> indexes = new ArrayList<>();
         List<Entry.Mem> sealed = new ArrayList<>();
-        List<BlockIo.Put> puts = new ArrayList<>();
+        List<Long> partial = new ArrayList<>();
         for (Long index = s.poll(); index != null; index = s.poll()) {
           Entry.Mem m = seal(s, index);
           if (m != null) {
             indexes.add(index);
             sealed.add(m);
-            puts.add(new BlockIo.Put(g.next(BlockKind.DATA), m.data));
-            if (puts.size() == writeOutWindow) {
+            if (m.written != null) {
+              partial.add(index);
+            }
+            if (indexes.size() == writeOutWindow) {
               break;
             }
           }
         }
-        if (puts.isEmpty()) {
+        if (indexes.isEmpty()) {
           return;
+        }
+        List<BlockIo.Put> puts;
+        try {
+          puts = wholeBlocks(s, g, indexes, sealed, partial);
+        } catch (RuntimeException e) {
+          for (int i = 0; i < indexes.size(); i++) {
+            settle(s, indexes.get(i), sealed.get(i), null, false);
+          }
+          throw e;
         }
         List<CompletableFuture<Void>> writes = io.startPuts(puts, ioPool);
         RuntimeException first = null;
@@ -432,6 +457,25 @@ final class DirtyBuffer {
         phase.readLock().unlock();
       }
     }
+  }
+
+  /**
+   * The puts of a write-out batch: a partial block (only some sectors written) is merged
+   * over its committed content first, the committed blocks of all of them fetched together.
+   * Sealed blocks do not change, so reading them here needs no lock.
+   */
+  private List<BlockIo.Put> wholeBlocks(VolumeState s, Generation g, List<Long> indexes,
+      List<Entry.Mem> sealed, List<Long> partial) {
+    Map<BlockRef, ByteBuffer> fetched = partial.isEmpty() ? Map.of()
+        : reader.fetchRootsOf(s.root, partial);
+    List<BlockIo.Put> puts = new ArrayList<>(indexes.size());
+    for (int i = 0; i < indexes.size(); i++) {
+      Entry.Mem m = sealed.get(i);
+      byte[] data = m.written == null ? m.data
+          : m.over(reader.belowDirty(s, indexes.get(i), false, fetched));
+      puts.add(new BlockIo.Put(g.next(BlockKind.DATA), data));
+    }
+    return puts;
   }
 
   /** Seals block {@code index} for a write-out if it is an unsealed in-memory block. */
@@ -492,7 +536,7 @@ final class DirtyBuffer {
       reserve.accept(g.number);
       pending = new Generation(g.volumeId, g.number + 1);
       state = VolumeState.fresh(s.dirty, s.root);
-      return new Frozen(s.dirty, g);
+      return new Frozen(s.dirty, g, s.root);
     } finally {
       phase.writeLock().unlock();
     }

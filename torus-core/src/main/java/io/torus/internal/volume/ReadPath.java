@@ -28,6 +28,8 @@ final class ReadPath {
   private final Stripes stripes;
   private final int blockSize;
   private final int shift;
+  /** A block of zeroes, made on first use (racy but idempotent). */
+  private volatile ByteBuffer zero;
 
   ReadPath(BlockIo io, Stripes stripes, int blockSize) {
     this.io = io;
@@ -120,7 +122,12 @@ final class ReadPath {
       try {
         e = s.dirty.get(index);
         if (e instanceof Entry.Mem) {
-          dst.put(((Entry.Mem) e).data, inBlock, n);
+          Entry.Mem m = (Entry.Mem) e;
+          if (m.covers(inBlock, n)) {
+            dst.put(m.data, inBlock, n);
+          } else {
+            dst.put(m.over(belowDirty(s, index, now, fetched)), inBlock, n);
+          }
           return;
         }
         if (e instanceof Entry.Stored) {
@@ -135,7 +142,12 @@ final class ReadPath {
       e = s.frozen.get(index);
     }
     if (e instanceof Entry.Mem) { // frozen: immutable
-      dst.put(((Entry.Mem) e).data, inBlock, n);
+      Entry.Mem m = (Entry.Mem) e;
+      if (m.covers(inBlock, n)) {
+        dst.put(m.data, inBlock, n);
+      } else {
+        dst.put(m.over(inRoot(s.root, index, now, fetched)), inBlock, n);
+      }
       return;
     }
     BlockRef ref = e == null ? committed.lookup(index)
@@ -156,6 +168,65 @@ final class ReadPath {
     return now ? io.blockNow(ref) : io.block(ref);
   }
 
+  /**
+   * The whole content of block {@code index} as the layers below the dirty map have it: its
+   * frozen entry, else the committed map (zeroes for a hole). The buffer may be shared: do
+   * not modify it. With {@code now}, throws {@link WouldBlock} rather than wait for I/O.
+   */
+  ByteBuffer belowDirty(VolumeState s, long index, boolean now,
+      Map<BlockRef, ByteBuffer> fetched) {
+    Entry f = s.frozen.get(index);
+    if (f == null) {
+      return inRoot(s.root, index, now, fetched);
+    }
+    if (f == Entry.HOLE) {
+      return zeroBlock();
+    }
+    if (f instanceof Entry.Stored) {
+      BlockRef ref = ((Entry.Stored) f).ref;
+      ByteBuffer got = fetched.get(ref);
+      return got != null ? got : block(ref, now);
+    }
+    Entry.Mem m = (Entry.Mem) f;
+    return ByteBuffer.wrap(m.written == null ? m.data
+        : m.over(inRoot(s.root, index, now, fetched))).asReadOnlyBuffer();
+  }
+
+  /** The whole content of block {@code index} in the committed map {@code root}. */
+  ByteBuffer inRoot(BlockRef root, long index, boolean now, Map<BlockRef, ByteBuffer> fetched) {
+    BlockRef ref = BlockMap.lookup(now ? io::nodeNow : io::node, root, index);
+    if (ref == null) {
+      return zeroBlock();
+    }
+    ByteBuffer got = fetched.get(ref);
+    return got != null ? got : block(ref, now);
+  }
+
+  /**
+   * The refs of the committed blocks under the given partial blocks that are not cached: what
+   * a write-out or commit fetches together ({@link BlockIo#fetchAll}) before merging.
+   */
+  Map<BlockRef, ByteBuffer> fetchRootsOf(BlockRef root, List<Long> indexes) {
+    List<BlockRef> wanted = new ArrayList<>();
+    BlockMap.Cursor cursor = new BlockMap.Cursor(io::node, root);
+    for (long index : indexes) {
+      BlockRef ref = cursor.lookup(index);
+      if (ref != null && io.cached(ref) == null && !wanted.contains(ref)) {
+        wanted.add(ref);
+      }
+    }
+    return wanted.isEmpty() ? Map.of() : io.fetchAll(wanted);
+  }
+
+  private ByteBuffer zeroBlock() {
+    ByteBuffer z = zero;
+    if (z == null) {
+      z = ByteBuffer.allocate(blockSize).asReadOnlyBuffer();
+      zero = z;
+    }
+    return z.duplicate();
+  }
+
   private static void copyFrom(ByteBuffer block, int inBlock, int n, ByteBuffer dst) {
     dst.put(dst.position(), block, inBlock, n);
     dst.position(dst.position() + n);
@@ -172,7 +243,9 @@ final class ReadPath {
       e = s.frozen.get(index);
     }
     if (e instanceof Entry.Mem) {
-      return ((Entry.Mem) e).data.clone();
+      Entry.Mem m = (Entry.Mem) e;
+      return m.written == null ? m.data.clone()
+          : m.over(inRoot(s.root, index, now, Map.of()));
     }
     BlockRef ref = e == null ? BlockMap.lookup(now ? io::nodeNow : io::node, s.root, index)
         : e == Entry.HOLE ? null : ((Entry.Stored) e).ref;

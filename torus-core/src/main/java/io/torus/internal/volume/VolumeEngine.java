@@ -113,7 +113,7 @@ public final class VolumeEngine implements BlockVolume {
     this.buffer = new DirtyBuffer(info.id(), head, blockSize, dirtyLimit, lifecycle, stripes,
         reader, io, doubt, ioPool);
     this.committer = new Committer(info.id(), info.name(), blockSize, meta, lock, head, buffer,
-        lifecycle, io, doubt, ioPool, this::size);
+        reader, lifecycle, io, doubt, ioPool, this::size);
   }
 
   @Override

@@ -31,6 +31,7 @@ class VolumeModelTest {
       "4096, memory, 16384, 0",
       "65536, memory, 262144, 1048576",
       "4096, file, 1048576, 65536",
+      "16384, file, 65536, 0",
       "1048576, memory, 2097152, 0",
       "4096, cluster, 65536, 0",
       "65536, cluster, 262144, 1048576",
@@ -62,6 +63,10 @@ class VolumeModelTest {
         long off = rnd.nextInt(size);
         int maxLen = (int) Math.min(size - off, 3L * blockSize);
         int len = rnd.nextInt(maxLen + 1);
+        if (blockSize > 4096 && rnd.nextBoolean()) { // 4 KiB sectors: partial-block tracking
+          off &= ~4095L;
+          len &= ~4095;
+        }
         String ctx = "seed " + seed + " op " + op;
         if (kind < 40) {
           byte[] data = new byte[len];

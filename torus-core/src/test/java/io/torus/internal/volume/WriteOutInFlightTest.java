@@ -5,19 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.torus.BlockVolume;
 import io.torus.Torus;
 import io.torus.VolumeSpec;
-import io.torus.internal.storage.MemoryBlockStore;
-import io.torus.spi.BlockKind;
-import io.torus.spi.BlockRef;
-import io.torus.spi.BlockStore;
-import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +21,8 @@ class WriteOutInFlightTest {
 
   @Test
   void writersDoNotWaitForABlockStuckInItsWriteOut() throws Exception {
-    GatedStore store = new GatedStore();
+    TestStore store = new TestStore();
+    store.gateDataPuts();
     try (Torus t = Torus.builder().addStore(store).dirtyBytes(16 * BS).cacheBytes(0)
         .gcInterval(Duration.ZERO).build()) {
       t.createVolume(VolumeSpec.builder("v", 1 << 20).blockSize(BS).replication(1).build());
@@ -70,90 +62,5 @@ class WriteOutInFlightTest {
       b.putLong(token);
     }
     return b.flip();
-  }
-
-  /** A memory store that says it is persistent and holds data puts until opened. */
-  private static final class GatedStore implements BlockStore {
-    final MemoryBlockStore inner = new MemoryBlockStore("gated", 64L << 20);
-    final CountDownLatch entered = new CountDownLatch(1);
-    final CountDownLatch open = new CountDownLatch(1);
-    final AtomicInteger stuck = new AtomicInteger();
-
-    @Override
-    public String name() {
-      return "gated";
-    }
-
-    @Override
-    public StoreCapabilities capabilities() {
-      return new StoreCapabilities(true, MemoryBlockStore.MAX_BLOCK_SIZE);
-    }
-
-    @Override
-    public void put(BlockRef ref, ByteBuffer data, int crc32c) {
-      if (ref.kind() == BlockKind.DATA) {
-        stuck.incrementAndGet();
-        entered.countDown();
-        try {
-          if (!open.await(30, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("gate never opened");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException(e);
-        }
-      }
-      inner.put(ref, data, crc32c);
-    }
-
-    List<BlockRef> dataBlocks(long volumeId) {
-      List<BlockRef> refs = new ArrayList<>();
-      inner.forEach(volumeId, r -> {
-        if (r.kind() == BlockKind.DATA) {
-          refs.add(r);
-        }
-      });
-      return refs;
-    }
-
-    @Override
-    public ByteBuffer get(BlockRef ref) {
-      return inner.get(ref);
-    }
-
-    @Override
-    public boolean contains(BlockRef ref) {
-      return inner.contains(ref);
-    }
-
-    @Override
-    public boolean delete(BlockRef ref) {
-      return inner.delete(ref);
-    }
-
-    @Override
-    public void forEach(long volumeId, Consumer<BlockRef> action) {
-      inner.forEach(volumeId, action);
-    }
-
-    @Override
-    public void flush() {
-      inner.flush();
-    }
-
-    @Override
-    public long capacity() {
-      return inner.capacity();
-    }
-
-    @Override
-    public long used() {
-      return inner.used();
-    }
-
-    @Override
-    public void close() {
-      inner.close();
-    }
   }
 }
