@@ -135,6 +135,7 @@ final class Committer {
 
   private void flushOnce() {
     lifecycle.checkCommittable();
+    buffer.deleteGarbage();
     DirtyBuffer.Frozen f = buffer.freeze(this::reserve);
     if (f == null) { // nothing to commit: only make sure the lock is still ours
       try {

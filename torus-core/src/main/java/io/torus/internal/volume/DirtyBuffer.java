@@ -79,6 +79,11 @@ final class DirtyBuffer {
   private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
   private final ReentrantLock evictLock = new ReentrantLock();
   private final AtomicBoolean compacting = new AtomicBoolean();
+  /** Superseded early-written blocks still to delete, oldest first. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<BlockRef> garbage =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** Whether a background deletion of {@link #garbage} is queued or running. */
+  private final AtomicBoolean draining = new AtomicBoolean();
   /** Whether a background write-out is queued or running. */
   private final AtomicBoolean background = new AtomicBoolean();
   /** Bytes of the in-memory blocks in dirty and frozen: what {@code dirtyLimit} bounds. */
@@ -147,9 +152,9 @@ final class DirtyBuffer {
 
   /**
    * {@link #write} if that needs no waiting: the phase lock's read side and the block's stripe
-   * lock are free, the block's old content (for a partial write) is in memory, and no
-   * superseded block needs a delete that does I/O. Else throws {@link WouldBlock} before
-   * changing anything of this block. The caller checked {@link #roomFor} first.
+   * lock are free and the block's old content, if an unaligned partial write needs it, is in
+   * memory. Else throws {@link WouldBlock} before changing anything of this block. The caller
+   * checked {@link #roomFor} first.
    */
   void writeNow(long index, int inBlock, int n, ByteBuffer src) {
     writeBlock(index, inBlock, n, src, true);
@@ -193,9 +198,6 @@ final class DirtyBuffer {
             s.enqueue(index);
           }
           return;
-        }
-        if (now && e instanceof Entry.Stored && !io.memoryResident()) {
-          throw WouldBlock.INSTANCE; // superseded(e) would delete through the layer
         }
         Entry.Mem m;
         if (n == blockSize) {
@@ -320,23 +322,53 @@ final class DirtyBuffer {
   }
 
   /**
-   * Deletes a block written out early that a newer change in the dirty map replaced: only the
-   * dirty map ever referred to it (it was never committed), and readers resolve and read such
-   * blocks under the stripe lock the caller holds. Without this, a long run of writes with no
-   * flush would fill the stores with dead blocks no collector may touch (they are pending).
-   * Kept while a commit is in doubt ({@link CommitDoubt}). A failed delete only leaves garbage
-   * for the collector.
+   * Queues for deletion a block written out early that a newer change in the dirty map
+   * replaced: only the dirty map ever referred to it (it was never committed), and the caller
+   * has just replaced its entry under the stripe lock, so no read reaches it any more. Without
+   * this, a long run of writes with no flush would fill the stores with dead blocks no
+   * collector may touch (they are pending). The deletes run in the background on the I/O
+   * pool, in the order queued, and are drained at the start of each flush; none is done while
+   * a commit is in doubt ({@link CommitDoubt}: the queue is dropped, the collector takes them
+   * later). A failed delete only leaves garbage for the collector.
    */
   private void superseded(Entry prior) {
     if (prior instanceof Entry.Stored && doubt.mayDeletePending()) {
-      BlockRef ref = ((Entry.Stored) prior).ref;
-      io.deleteLater(ref).whenComplete((v, e) -> {
-        if (e != null) {
-          log.debug("could not delete superseded block {}: {}", ref, e.toString());
-        }
-      });
+      garbage.add(((Entry.Stored) prior).ref);
+      scheduleGarbage();
     }
   }
+
+  private void scheduleGarbage() {
+    if (!garbage.isEmpty() && draining.compareAndSet(false, true)) {
+      try {
+        ioPool.execute(this::deleteGarbage);
+      } catch (RuntimeException rejected) { // shutting down: the next flush drains it
+        draining.set(false);
+      }
+    }
+  }
+
+  /** Deletes the queued superseded blocks (see {@link #superseded}); any thread. */
+  void deleteGarbage() {
+    try {
+      for (BlockRef ref = garbage.poll(); ref != null; ref = garbage.poll()) {
+        if (!doubt.mayDeletePending()) {
+          garbage.clear();
+          return;
+        }
+        BlockRef r = ref;
+        io.deleteLater(r).whenComplete((v, e) -> {
+          if (e != null) {
+            log.debug("could not delete superseded block {}: {}", r, e.toString());
+          }
+        });
+      }
+    } finally {
+      draining.set(false);
+      scheduleGarbage(); // what was queued after the last poll
+    }
+  }
+
 
   // ---------------------------------------------------------------- early write-out
 
