@@ -2,32 +2,28 @@ package io.torus.internal.layer;
 
 import io.torus.ErrorCode;
 import io.torus.TorusException;
-import io.torus.internal.storage.MemoryBlockStore;
+import io.torus.internal.storage.ForwardingBlockStore;
 import io.torus.spi.BlockRef;
-import io.torus.spi.BlockStore;
-import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
 /**
  * A memory store whose puts, gets or flushes can be held at a gate: a held call waits (on the
  * peer's worker thread) until the gate opens, at most 30 s, then fails. Lets a test keep a
  * peer from answering without touching the network. Thread-safe.
  */
-final class GatedBlockStore implements BlockStore {
+final class GatedBlockStore extends ForwardingBlockStore {
   /** The calls a gate can hold. */
   enum Op { PUT, GET, FLUSH }
 
-  private final MemoryBlockStore inner;
   private final Map<Op, CountDownLatch> gates = new ConcurrentHashMap<>();
   private final Map<Op, CountDownLatch> entered = new ConcurrentHashMap<>();
 
   GatedBlockStore(String name) {
-    this.inner = new MemoryBlockStore(name, 64L << 20);
+    super(name, 64L << 20);
   }
 
   /** From now on calls of {@code op} wait at the gate. */
@@ -77,16 +73,6 @@ final class GatedBlockStore implements BlockStore {
   }
 
   @Override
-  public String name() {
-    return inner.name();
-  }
-
-  @Override
-  public StoreCapabilities capabilities() {
-    return inner.capabilities();
-  }
-
-  @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
     gate(Op.PUT);
     inner.put(ref, data, crc32c);
@@ -99,34 +85,9 @@ final class GatedBlockStore implements BlockStore {
   }
 
   @Override
-  public boolean contains(BlockRef ref) {
-    return inner.contains(ref);
-  }
-
-  @Override
-  public boolean delete(BlockRef ref) {
-    return inner.delete(ref);
-  }
-
-  @Override
-  public void forEach(long volumeId, Consumer<BlockRef> action) {
-    inner.forEach(volumeId, action);
-  }
-
-  @Override
   public void flush() {
     gate(Op.FLUSH);
     inner.flush();
-  }
-
-  @Override
-  public long capacity() {
-    return inner.capacity();
-  }
-
-  @Override
-  public long used() {
-    return inner.used();
   }
 
   @Override

@@ -3,22 +3,18 @@ package io.torus.internal.storage;
 import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
-import io.torus.spi.BlockStore;
-import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 /**
  * A {@link MemoryBlockStore} whose flush blocks or fails on command, and which counts the
  * flushes that began and that succeeded. Puts can be made to fail too.
  */
-public final class FaultyBlockStore implements BlockStore {
-  private final MemoryBlockStore inner;
+public final class FaultyBlockStore extends ForwardingBlockStore {
   private final AtomicInteger flushesStarted = new AtomicInteger();
   private final AtomicInteger flushesDone = new AtomicInteger();
   private volatile CountDownLatch gate;
@@ -30,7 +26,7 @@ public final class FaultyBlockStore implements BlockStore {
   private final Set<BlockRef> corrupt = ConcurrentHashMap.newKeySet();
 
   public FaultyBlockStore(String name) {
-    this.inner = new MemoryBlockStore(name, 1L << 30);
+    super(name, 1L << 30);
   }
 
   /** The next flushes wait in {@link #flush} until {@link #release()}. */
@@ -86,20 +82,6 @@ public final class FaultyBlockStore implements BlockStore {
     return flushesDone.get();
   }
 
-  public MemoryBlockStore inner() {
-    return inner;
-  }
-
-  @Override
-  public String name() {
-    return inner.name();
-  }
-
-  @Override
-  public StoreCapabilities capabilities() {
-    return inner.capabilities();
-  }
-
   @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
     TorusException e = failPuts;
@@ -127,21 +109,6 @@ public final class FaultyBlockStore implements BlockStore {
   }
 
   @Override
-  public boolean contains(BlockRef ref) {
-    return inner.contains(ref);
-  }
-
-  @Override
-  public boolean delete(BlockRef ref) {
-    return inner.delete(ref);
-  }
-
-  @Override
-  public void forEach(long volumeId, Consumer<BlockRef> action) {
-    inner.forEach(volumeId, action);
-  }
-
-  @Override
   public void flush() {
     flushesStarted.incrementAndGet();
     CountDownLatch g = gate;
@@ -164,16 +131,6 @@ public final class FaultyBlockStore implements BlockStore {
     }
     inner.flush();
     flushesDone.incrementAndGet();
-  }
-
-  @Override
-  public long capacity() {
-    return inner.capacity();
-  }
-
-  @Override
-  public long used() {
-    return inner.used();
   }
 
   @Override

@@ -1,9 +1,9 @@
 package io.torus.internal.volume;
 
+import io.torus.internal.storage.ForwardingBlockStore;
 import io.torus.internal.storage.MemoryBlockStore;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
-import io.torus.spi.BlockStore;
 import io.torus.spi.StoreCapabilities;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -11,15 +11,13 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 /**
  * A memory store for engine tests that says it is persistent (so the engine treats it like a
  * disk: no fast path through it, blocks cached), counts data-block gets, and can hold data
  * puts until {@link #open} is counted down.
  */
-final class TestStore implements BlockStore {
-  final MemoryBlockStore inner = new MemoryBlockStore("test", 64L << 20);
+final class TestStore extends ForwardingBlockStore {
   /** Counted down by the first data put that reaches a closed gate. */
   final CountDownLatch entered = new CountDownLatch(1);
   /** Opens the gate. */
@@ -27,14 +25,13 @@ final class TestStore implements BlockStore {
   final AtomicInteger dataGets = new AtomicInteger();
   private volatile boolean gated;
 
+  TestStore() {
+    super("test", 64L << 20);
+  }
+
   /** From now on data puts wait for {@link #open}. */
   void gateDataPuts() {
     gated = true;
-  }
-
-  @Override
-  public String name() {
-    return "test";
   }
 
   @Override
@@ -77,38 +74,4 @@ final class TestStore implements BlockStore {
     return inner.get(ref);
   }
 
-  @Override
-  public boolean contains(BlockRef ref) {
-    return inner.contains(ref);
-  }
-
-  @Override
-  public boolean delete(BlockRef ref) {
-    return inner.delete(ref);
-  }
-
-  @Override
-  public void forEach(long volumeId, Consumer<BlockRef> action) {
-    inner.forEach(volumeId, action);
-  }
-
-  @Override
-  public void flush() {
-    inner.flush();
-  }
-
-  @Override
-  public long capacity() {
-    return inner.capacity();
-  }
-
-  @Override
-  public long used() {
-    return inner.used();
-  }
-
-  @Override
-  public void close() {
-    inner.close();
-  }
 }
