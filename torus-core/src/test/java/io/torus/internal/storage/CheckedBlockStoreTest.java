@@ -11,32 +11,24 @@ import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.spi.BlockStore;
 import io.torus.spi.BlockStores;
-import io.torus.spi.StoreCapabilities;
 import io.torus.spi.StoreConfig;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /** The checks of {@link CheckedBlockStore}, in front of a store that does none of them. */
 class CheckedBlockStoreTest {
 
   /** A store that checks nothing itself, records the puts it sees, lists what it is told. */
-  private static final class Trusting implements BlockStore {
-    final MemoryBlockStore mem = new MemoryBlockStore("trusting", 64L << 20);
+  private static final class Trusting extends ForwardingBlockStore {
+    final MemoryBlockStore mem = inner;
     final List<ByteBuffer> puts = new ArrayList<>();
     List<BlockRef> page;
 
-    @Override
-    public String name() {
-      return mem.name();
-    }
-
-    @Override
-    public StoreCapabilities capabilities() {
-      return mem.capabilities();
+    Trusting() {
+      super("trusting", 64L << 20);
     }
 
     @Override
@@ -46,50 +38,11 @@ class CheckedBlockStoreTest {
     }
 
     @Override
-    public ByteBuffer get(BlockRef ref) {
-      return mem.get(ref);
-    }
-
-    @Override
-    public boolean contains(BlockRef ref) {
-      return mem.contains(ref);
-    }
-
-    @Override
-    public boolean delete(BlockRef ref) {
-      return mem.delete(ref);
-    }
-
-    @Override
-    public void forEach(long volumeId, Consumer<BlockRef> action) {
-      mem.forEach(volumeId, action);
-    }
-
-    @Override
     public List<BlockRef> list(long volumeId, BlockRef after, int max) {
       return page != null ? page : mem.list(volumeId, after, max);
     }
-
-    @Override
-    public void flush() {
-      mem.flush();
-    }
-
-    @Override
-    public long capacity() {
-      return mem.capacity();
-    }
-
-    @Override
-    public long used() {
-      return mem.used();
-    }
-
-    @Override
-    public void close() {
-      mem.close();
-    }
   }
+
 
   private final Trusting inner = new Trusting();
   private final BlockStore store = CheckedBlockStore.wrap(inner);

@@ -58,6 +58,11 @@ public abstract class ForwardingBlockStore implements BlockStore {
   }
 
   @Override
+  public java.util.List<BlockRef> list(long volumeId, BlockRef after, int max) {
+    return inner.list(volumeId, after, max);
+  }
+
+  @Override
   public void flush() {
     inner.flush();
   }
