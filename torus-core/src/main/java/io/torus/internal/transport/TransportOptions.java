@@ -11,8 +11,9 @@ import java.time.Duration;
  * @param requestTimeout default deadline of one request, from send to answer
  * @param connectTimeout deadline of establishing a connection
  * @param maxInFlightBytes per peer, bytes of requests in flight (put payloads; a get counts
- *     as {@link #GET_RESERVE}, anything else 1 KiB); a sender waits for room up to its
- *     deadline (backpressure)
+ *     as {@link #GET_RESERVE}, anything else 1 KiB); a request without room queues, first
+ *     come first sent, until answers free room or its deadline passes (backpressure; no
+ *     thread waits)
  */
 public record TransportOptions(int connectionsPerPeer, Duration requestTimeout,
     Duration connectTimeout, int maxInFlightBytes) {
