@@ -43,7 +43,12 @@ class ClusterDataPathTest {
   @TempDir
   Path dir;
 
+  /**
+   * A client node, started once every peer has the whole ring stored: a node reads the stored
+   * ring when it starts, while a later version reaches it only through its watch.
+   */
   private static Torus client(MiniCluster c, ReadLevel level, Duration peerTimeout) {
+    c.awaitRing(Duration.ofSeconds(20));
     return c.client(b -> b.readLevel(level).peerTimeout(peerTimeout)
         .ioTimeout(Duration.ofSeconds(20)).cacheBytes(0));
   }
