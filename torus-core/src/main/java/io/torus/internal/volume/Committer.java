@@ -135,7 +135,7 @@ final class Committer {
 
   private void flushOnce() {
     lifecycle.checkCommittable();
-    buffer.deleteGarbage();
+    buffer.deleteSuperseded();
     DirtyBuffer.Frozen f = buffer.freeze(this::reserve);
     if (f == null) { // nothing to commit: only make sure the lock is still ours
       try {

@@ -68,7 +68,6 @@ final class DirtyBuffer {
   private final Stripes stripes;
   private final ReadPath reader;
   private final BlockIo io;
-  private final CommitDoubt doubt;
   private final Executor ioPool;
   private final int blockSize;
   private final int shift;
@@ -79,11 +78,7 @@ final class DirtyBuffer {
   private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
   private final ReentrantLock evictLock = new ReentrantLock();
   private final AtomicBoolean compacting = new AtomicBoolean();
-  /** Superseded early-written blocks still to delete, oldest first. */
-  private final java.util.concurrent.ConcurrentLinkedQueue<BlockRef> garbage =
-      new java.util.concurrent.ConcurrentLinkedQueue<>();
-  /** Whether a background deletion of {@link #garbage} is queued or running. */
-  private final AtomicBoolean draining = new AtomicBoolean();
+  private final Superseded superseded;
   /** Whether a background write-out is queued or running. */
   private final AtomicBoolean background = new AtomicBoolean();
   /** Bytes of the in-memory blocks in dirty and frozen: what {@code dirtyLimit} bounds. */
@@ -103,12 +98,12 @@ final class DirtyBuffer {
     this.stripes = stripes;
     this.reader = reader;
     this.io = io;
-    this.doubt = doubt;
     this.ioPool = ioPool;
     this.blockSize = blockSize;
     this.shift = Integer.numberOfTrailingZeros(blockSize);
     this.dirtyLimit = dirtyLimit;
     this.writeOutWindow = Math.max(64, (4 << 20) / blockSize);
+    this.superseded = new Superseded(io, doubt, ioPool);
     this.state = VolumeState.fresh(Map.of(), head.root());
     this.pending = new Generation(volumeId, head.generation() + 1);
   }
@@ -169,8 +164,9 @@ final class DirtyBuffer {
   }
 
   private void writeBlock(long index, int inBlock, int n, ByteBuffer src, boolean now) {
-    if (now && phase.hasQueuedThreads()) {
-      throw WouldBlock.INSTANCE; // a flush waits for the write side: do not barge past it
+    if (now && (phase.hasQueuedThreads() || superseded.full())) {
+      // a flush waits for the write side (do not barge past it), or deletes must catch up
+      throw WouldBlock.INSTANCE;
     }
     WouldBlock.lock(phase.readLock(), now);
     try {
@@ -321,52 +317,16 @@ final class DirtyBuffer {
     }
   }
 
-  /**
-   * Queues for deletion a block written out early that a newer change in the dirty map
-   * replaced: only the dirty map ever referred to it (it was never committed), and the caller
-   * has just replaced its entry under the stripe lock, so no read reaches it any more. Without
-   * this, a long run of writes with no flush would fill the stores with dead blocks no
-   * collector may touch (they are pending). The deletes run in the background on the I/O
-   * pool, in the order queued, and are drained at the start of each flush; none is done while
-   * a commit is in doubt ({@link CommitDoubt}: the queue is dropped, the collector takes them
-   * later). A failed delete only leaves garbage for the collector.
-   */
+  /** Queues a replaced early-written block for deletion ({@link Superseded}). */
   private void superseded(Entry prior) {
-    if (prior instanceof Entry.Stored && doubt.mayDeletePending()) {
-      garbage.add(((Entry.Stored) prior).ref);
-      scheduleGarbage();
+    if (prior instanceof Entry.Stored) {
+      superseded.add(((Entry.Stored) prior).ref);
     }
   }
 
-  private void scheduleGarbage() {
-    if (!garbage.isEmpty() && draining.compareAndSet(false, true)) {
-      try {
-        ioPool.execute(this::deleteGarbage);
-      } catch (RuntimeException rejected) { // shutting down: the next flush drains it
-        draining.set(false);
-      }
-    }
-  }
-
-  /** Deletes the queued superseded blocks (see {@link #superseded}); any thread. */
-  void deleteGarbage() {
-    try {
-      for (BlockRef ref = garbage.poll(); ref != null; ref = garbage.poll()) {
-        if (!doubt.mayDeletePending()) {
-          garbage.clear();
-          return;
-        }
-        BlockRef r = ref;
-        io.deleteLater(r).whenComplete((v, e) -> {
-          if (e != null) {
-            log.debug("could not delete superseded block {}: {}", r, e.toString());
-          }
-        });
-      }
-    } finally {
-      draining.set(false);
-      scheduleGarbage(); // what was queued after the last poll
-    }
+  /** Deletes the queued superseded blocks now (a flush calls it first). */
+  void deleteSuperseded() {
+    superseded.deleteAll();
   }
 
 
@@ -384,7 +344,7 @@ final class DirtyBuffer {
       return;
     }
     try {
-      writeOutUntil(dirtyLimit * 3 / 4);
+      writeOutUntil(dirtyLimit * 3 / 4, ioPool);
     } finally {
       evictLock.unlock();
     }
@@ -410,7 +370,9 @@ final class DirtyBuffer {
     try {
       if (evictLock.tryLock()) {
         try {
-          writeOutUntil(dirtyLimit / 4);
+          // on the I/O pool itself: local puts run here, one after another, since waiting
+          // for tasks of the pool from one of its threads can take every thread of it
+          writeOutUntil(dirtyLimit / 4, Runnable::run);
         } finally {
           evictLock.unlock();
         }
@@ -434,8 +396,10 @@ final class DirtyBuffer {
    * write or discard replaced it meanwhile, the block just put is deleted (superseded). A
    * failed put unseals its block and queues it again; the first failure is thrown. The phase
    * lock's read side is held throughout, so the state stays the current one.
+   *
+   * @param localPuts where puts to local stores run (a replicated layer's puts are async)
    */
-  private void writeOutUntil(long target) {
+  private void writeOutUntil(long target, Executor localPuts) {
     while (dirtyBytes.get() > target) {
       phase.readLock().lock();
       try {
@@ -470,7 +434,7 @@ final class DirtyBuffer {
           }
           throw e;
         }
-        List<CompletableFuture<Void>> writes = io.startPuts(puts, ioPool);
+        List<CompletableFuture<Void>> writes = io.startPuts(puts, localPuts);
         RuntimeException first = null;
         for (int i = 0; i < writes.size(); i++) {
           RuntimeException failed = null;

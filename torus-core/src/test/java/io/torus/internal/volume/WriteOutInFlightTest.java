@@ -56,6 +56,46 @@ class WriteOutInFlightTest {
     }
   }
 
+  /**
+   * More volumes writing out in the background at once than the node's block pool has
+   * threads (8), their puts held at the store for a while: every write-out and flush still
+   * completes. (A write-out on the pool that waited for put tasks queued on the same pool
+   * could take every thread of it; whether the pool fills with such waiters first depends on
+   * scheduling, so this checks liveness under the load, not that one interleaving.)
+   */
+  @Test
+  void moreVolumesWritingOutThanPoolThreadsAllFinish() throws Exception {
+    int volumes = 12;
+    TestStore store = new TestStore();
+    store.gateDataPuts();
+    try (Torus t = Torus.builder().addStore(store).dirtyBytes(16 * BS).cacheBytes(0)
+        .gcInterval(Duration.ZERO).build()) {
+      List<BlockVolume> open = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < volumes; i++) {
+          t.createVolume(VolumeSpec.builder("v" + i, 1 << 20).blockSize(BS).replication(1)
+              .build());
+          BlockVolume v = t.openVolume("v" + i);
+          open.add(v);
+          for (int k = 0; k < BLOCKS; k++) { // past half the limit: a background write-out
+            v.writeAsync((long) k * BS, fill(1, 1000 + i)).get(10, TimeUnit.SECONDS);
+          }
+        }
+        assertThat(store.entered.await(10, TimeUnit.SECONDS)).isTrue();
+        store.open.countDown();
+        for (int i = 0; i < volumes; i++) {
+          open.get(i).flushAsync().get(60, TimeUnit.SECONDS);
+          ByteBuffer b = ByteBuffer.allocate(BS);
+          open.get(i).read((BLOCKS - 1L) * BS, b);
+          assertThat(b.getLong(BS - 8)).isEqualTo(1000 + i);
+        }
+      } finally {
+        store.open.countDown();
+        open.forEach(BlockVolume::close);
+      }
+    }
+  }
+
   private static ByteBuffer fill(int blocks, long token) {
     ByteBuffer b = ByteBuffer.allocate(blocks * BS);
     while (b.hasRemaining()) {
