@@ -132,8 +132,9 @@ public final class TorusBuilder {
   }
 
   /**
-   * Bytes of unflushed data each open volume may hold in memory before it writes dirty blocks
-   * out early. Default 32 MiB.
+   * Bytes of unflushed data each open volume may hold in memory. Past half of it dirty blocks
+   * stream out to the stores in the background; a writer waits (writes blocks out itself)
+   * only past all of it. Default 32 MiB.
    */
   public TorusBuilder dirtyBytes(long bytes) {
     if (bytes < 0) {
