@@ -153,13 +153,7 @@ class PeerProtocolIT {
     ExecutorService stuck = Executors.newSingleThreadExecutor();
     PeerServer slow = startServerWithDir(stuck, dir.resolve("slow"));
     try (PeerTransport t = new PeerTransport("c2", TransportOptions.defaults(), callbacks)) {
-      stuck.execute(() -> {
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
+      occupy(stuck, release);
       long start = System.nanoTime();
       assertThatThrownBy(() -> t.client(slow.address()).get(ref(1), Duration.ofMillis(300))
           .join()).hasMessageContaining("no answer within 300 ms");
@@ -171,6 +165,17 @@ class PeerProtocolIT {
       slow.close();
       stuck.shutdownNow();
     }
+  }
+
+  /** Keeps the server's only worker thread busy until {@code release}. */
+  private static void occupy(ExecutorService stuck, CountDownLatch release) {
+    stuck.execute(() -> {
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
   }
 
   private PeerServer startServerWithDir(ExecutorService pool, Path d) throws Exception {
@@ -187,13 +192,7 @@ class PeerProtocolIT {
     PeerServer slow = startServerWithDir(stuck, dir.resolve("room"));
     TransportOptions small = new TransportOptions(1, D, D, (4 << 20) + (64 << 10));
     try (PeerTransport t = new PeerTransport("c4", small, callbacks)) {
-      stuck.execute(() -> {
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
+      occupy(stuck, release);
       ByteBuffer big = block(9, 3 << 20);
       PeerClient c = t.client(slow.address());
       CompletableFuture<Void> first = c.put(ref(1), 1, big, crc(big), false, D);
@@ -219,13 +218,7 @@ class PeerProtocolIT {
     PeerServer slow = startServerWithDir(stuck, dir.resolve("bp"));
     TransportOptions small = new TransportOptions(1, D, D, (4 << 20) + (64 << 10));
     try (PeerTransport t = new PeerTransport("c3", small, callbacks)) {
-      stuck.execute(() -> {
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
+      occupy(stuck, release);
       ByteBuffer big = block(9, 3 << 20);
       PeerClient c = t.client(slow.address());
       CompletableFuture<Void> first = c.put(ref(1), 1, big, crc(big), false, D);
