@@ -33,6 +33,16 @@ final class LayerContext {
   final AtomicLong hints = new AtomicLong();
   /** Repairs of missing or corrupt copies started. */
   final AtomicLong repairs = new AtomicLong();
+  /** Read repairs queued or running on {@link #background}. */
+  final java.util.concurrent.atomic.AtomicInteger repairsQueued =
+      new java.util.concurrent.atomic.AtomicInteger();
+  /** Read repairs queued at most; past it a repair is skipped (anti-entropy finds it later). */
+  static final int MAX_QUEUED_REPAIRS = 256;
+  /** Warnings that may repeat per block: at most one line per second per kind. */
+  final io.torus.internal.storage.RateLimitedLog warnings =
+      new io.torus.internal.storage.RateLimitedLog(
+          org.slf4j.LoggerFactory.getLogger(DistributedBlockLayer.class),
+          Duration.ofSeconds(1), System::nanoTime);
 
   LayerContext(PeerView view, PeerHealth health, int replication, long epoch,
       WriteLevel writeLevel, Duration timeout, Executor background) {

@@ -161,6 +161,13 @@ final class ReplicatedGet {
       if (c == null) {
         continue;
       }
+      int queued = ctx.repairsQueued.incrementAndGet();
+      if (queued > LayerContext.MAX_QUEUED_REPAIRS) {
+        ctx.repairsQueued.decrementAndGet();
+        ctx.warnings.warn("repair skipped", "repair of block {} on peer {} skipped: {} repairs"
+            + " are queued already; anti-entropy re-replicates it later", ref, p, queued - 1);
+        continue;
+      }
       ctx.repairs.incrementAndGet();
       ReplicaCopier.Target target = ReplicaCopier.peerTarget(p, c, ctx.epoch, true,
           ctx.timeout);
@@ -169,14 +176,20 @@ final class ReplicatedGet {
           try {
             ctx.copier.copy(ref, copy, target);
             log.info("repaired block {} on peer {}", ref, p);
+          } catch (io.torus.TorusClosedException e) {
+            log.debug("repair of block {} on peer {} dropped: {}", ref, p, e.toString());
           } catch (RuntimeException e) {
-            log.warn("repair of block {} on peer {} failed: {}", ref, p, e.toString());
+            ctx.warnings.warn("repair failed", "repair of block {} on peer {} failed: {}", ref,
+                p, e.toString());
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+          } finally {
+            ctx.repairsQueued.decrementAndGet();
           }
         });
       } catch (java.util.concurrent.RejectedExecutionException e) {
-        log.warn("repair of block {} on peer {} not started: {}", ref, p, e.toString());
+        ctx.repairsQueued.decrementAndGet();
+        log.debug("repair of block {} on peer {} not started: {}", ref, p, e.toString());
       }
     }
   }
