@@ -76,6 +76,37 @@ class DistributedBlockLayerAsyncTest {
     }
   }
 
+  /**
+   * Reads that find their first replica missing the block each start a repair; with every
+   * repair stuck (puts held at the stores), at most {@link LayerContext#MAX_QUEUED_REPAIRS}
+   * wait (plus the few that time out and free a place meanwhile) and the rest are skipped;
+   * every read still returns the good copy.
+   */
+  @Test
+  void readRepairsWaitInABoundedQueue() throws Exception {
+    DistributedBlockLayer layer = peers.layer(EPOCH);
+    int n = LayerContext.MAX_QUEUED_REPAIRS + 100;
+    List<BlockRef> refs = new java.util.ArrayList<>();
+    List<ByteBuffer> data = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      refs.add(ref(1000 + i));
+      data.add(Blocks.block(1000 + i, 4096));
+      await(layer.putAsync(refs.get(i), data.get(i).duplicate(), Crc32c.of(data.get(i))));
+    }
+    await(layer.flushAsync());
+    for (BlockRef r : refs) {
+      peers.store(peers.order(r).get(0)).inner().delete(r); // the first replica lost it
+    }
+    for (int i = 0; i < 3; i++) {
+      peers.store(i).hold(Op.PUT); // every repair put now waits until its deadline
+    }
+    for (int i = 0; i < n; i++) {
+      assertThat(layer.get(refs.get(i))).isEqualTo(data.get(i));
+    }
+    assertThat(layer.repairs()).as("repairs started for %d missing copies", n)
+        .isPositive().isLessThanOrEqualTo(LayerContext.MAX_QUEUED_REPAIRS + 10L);
+  }
+
   @Test
   void putAsyncReturnsBeforeAPeerAnsweredAndCompletesWhenItDoes() throws Exception {
     DistributedBlockLayer layer = peers.layer(EPOCH);
