@@ -79,7 +79,8 @@ class DistributedBlockLayerAsyncTest {
   /**
    * Reads that find their first replica missing the block each start a repair; with every
    * repair stuck (puts held at the stores), at most {@link LayerContext#MAX_QUEUED_REPAIRS}
-   * wait (plus the few that time out and free a place meanwhile) and the rest are skipped;
+   * wait (plus the few that time out and free a place meanwhile: two threads, one per 0.7 s
+   * each) and the rest are skipped;
    * every read still returns the good copy.
    */
   @Test
@@ -104,7 +105,7 @@ class DistributedBlockLayerAsyncTest {
       assertThat(layer.get(refs.get(i))).isEqualTo(data.get(i));
     }
     assertThat(layer.repairs()).as("repairs started for %d missing copies", n)
-        .isPositive().isLessThanOrEqualTo(LayerContext.MAX_QUEUED_REPAIRS + 10L);
+        .isPositive().isLessThanOrEqualTo(LayerContext.MAX_QUEUED_REPAIRS + 64L);
   }
 
   @Test
