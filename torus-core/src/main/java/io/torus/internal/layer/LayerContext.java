@@ -40,9 +40,8 @@ final class LayerContext {
   static final int MAX_QUEUED_REPAIRS = 256;
   /** Warnings that may repeat per block: at most one line per second per kind. */
   final io.torus.internal.storage.RateLimitedLog warnings =
-      new io.torus.internal.storage.RateLimitedLog(
-          org.slf4j.LoggerFactory.getLogger(DistributedBlockLayer.class),
-          Duration.ofSeconds(1), System::nanoTime);
+      io.torus.internal.storage.RateLimitedLog.perSecond(
+          org.slf4j.LoggerFactory.getLogger(DistributedBlockLayer.class));
 
   LayerContext(PeerView view, PeerHealth health, int replication, long epoch,
       WriteLevel writeLevel, Duration timeout, Executor background) {

@@ -3,12 +3,10 @@ package io.torus.internal.layer;
 import io.torus.ErrorCode;
 import io.torus.RefConflictException;
 import io.torus.TorusException;
-import io.torus.internal.storage.RateLimitedLog;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.StaleEpochException;
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -47,8 +45,6 @@ import org.slf4j.LoggerFactory;
  */
 final class ReplicatedPut {
   private static final Logger log = LoggerFactory.getLogger(DistributedBlockLayer.class);
-  private static final RateLimitedLog warnings = new RateLimitedLog(log, Duration.ofSeconds(1),
-      System::nanoTime);
 
   private final LayerContext ctx;
   private final BlockRef ref;
@@ -221,7 +217,7 @@ final class ReplicatedPut {
         int n = stored.size();
         List<String> why = List.copyOf(problems);
         // one line a second at most: a cluster out of space fails every block the same way
-        warning = () -> warnings.warn("under-replicated",
+        warning = () -> ctx.warnings.warn("under-replicated",
             "block {}: {} of {} copies stored; problems: {}", ref, n, ctx.replication, why);
       }
     }

@@ -20,6 +20,11 @@ public final class RateLimitedLog {
   private final LongSupplier nanoTime;
   private final ConcurrentHashMap<String, long[]> keys = new ConcurrentHashMap<>();
 
+  /** At most one line per second per key, on the system's monotonic clock. */
+  public static RateLimitedLog perSecond(Logger log) {
+    return new RateLimitedLog(log, Duration.ofSeconds(1), System::nanoTime);
+  }
+
   public RateLimitedLog(Logger log, Duration interval, LongSupplier nanoTime) {
     this.log = log;
     this.intervalNanos = interval.toNanos();

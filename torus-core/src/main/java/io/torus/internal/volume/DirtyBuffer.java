@@ -2,6 +2,7 @@ package io.torus.internal.volume;
 
 import io.torus.TorusException;
 import io.torus.internal.map.BlockMap;
+import io.torus.internal.storage.RateLimitedLog;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.spi.Head;
@@ -53,9 +54,7 @@ import java.util.function.Supplier;
 final class DirtyBuffer {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
-  private static final io.torus.internal.storage.RateLimitedLog warnings =
-      new io.torus.internal.storage.RateLimitedLog(log, java.time.Duration.ofSeconds(1),
-          System::nanoTime);
+  private static final RateLimitedLog warnings = RateLimitedLog.perSecond(log);
   /** Changed blocks an open volume keeps uncommitted at most (about 100 MiB of entries). */
   static final int MAX_DIRTY_ENTRIES = 1 << 20;
   /** Queued write-out entries a handle keeps at most, beyond two per in-memory block. */
