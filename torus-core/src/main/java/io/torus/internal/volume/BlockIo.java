@@ -98,7 +98,10 @@ final class BlockIo {
 
   /** Reads a data block from the layer, bypassing the cache; the buffer is the caller's. */
   ByteBuffer fetch(BlockRef ref) {
-    ByteBuffer b = layer.get(ref);
+    return checkSize(ref, layer.get(ref));
+  }
+
+  private ByteBuffer checkSize(BlockRef ref, ByteBuffer b) {
     if (b.remaining() != blockSize) {
       throw new CorruptBlockException("block " + ref + " has " + b.remaining()
           + " bytes, volume '" + volume + "' has " + blockSize + "-byte blocks");
@@ -211,11 +214,7 @@ final class BlockIo {
     List<ByteBuffer> got = layer.getAllAsync(refs).join();
     java.util.Map<BlockRef, ByteBuffer> out = new java.util.HashMap<>(refs.size() * 2);
     for (int i = 0; i < refs.size(); i++) {
-      ByteBuffer b = got.get(i);
-      if (b.remaining() != blockSize) {
-        throw new CorruptBlockException("block " + refs.get(i) + " has " + b.remaining()
-            + " bytes, volume '" + volume + "' has " + blockSize + "-byte blocks");
-      }
+      ByteBuffer b = checkSize(refs.get(i), got.get(i));
       cacheBlock(refs.get(i), b);
       out.put(refs.get(i), b);
     }

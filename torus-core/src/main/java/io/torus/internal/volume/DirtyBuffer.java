@@ -200,7 +200,7 @@ final class DirtyBuffer {
         } else if (e == null && aligned && !s.frozen.containsKey(index)) {
           // only these sectors so far; the rest stays in the committed map until write-out
           // (no read now). Never over a frozen entry: a failed flush's restore would drop it
-          m = Entry.Mem.partial(blockSize, inBlock, n);
+          m = Entry.Mem.partial(blockSize);
         } else {
           m = new Entry.Mem(reader.baseContent(s, index, e, now));
         }

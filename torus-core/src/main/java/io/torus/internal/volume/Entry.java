@@ -40,11 +40,10 @@ abstract class Entry {
       this.data = data;
     }
 
-    /** A block whose only content so far is {@code [from, from + len)}, sector-aligned. */
-    static Mem partial(int blockSize, int from, int len) {
+    /** A block with no sector written yet: the caller writes and {@link #mark}s some. */
+    static Mem partial(int blockSize) {
       Mem m = new Mem(new byte[blockSize]);
       m.written = new long[(blockSize / SECTOR + 63) / 64];
-      m.mark(from, len);
       return m;
     }
 

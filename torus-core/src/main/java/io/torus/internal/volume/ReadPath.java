@@ -83,18 +83,13 @@ final class ReadPath {
     if (!io.prefetchPays(length)) {
       return Map.of();
     }
-    long first = offset >>> shift;
-    long last = (offset + length - 1) >>> shift;
-    BlockMap.Cursor cursor = new BlockMap.Cursor(io::node, s.root);
-    List<BlockRef> wanted = new ArrayList<>();
-    for (long i = first; i <= last; i++) {
+    List<Long> committed = new ArrayList<>();
+    for (long i = offset >>> shift, last = (offset + length - 1) >>> shift; i <= last; i++) {
       if (!s.dirty.containsKey(i) && !s.frozen.containsKey(i)) {
-        BlockRef ref = cursor.lookup(i);
-        if (ref != null && io.cached(ref) == null) {
-          wanted.add(ref);
-        }
+        committed.add(i);
       }
     }
+    List<BlockRef> wanted = uncached(s.root, committed);
     if (wanted.size() < 2) {
       return Map.of();
     }
@@ -122,12 +117,7 @@ final class ReadPath {
       try {
         e = s.dirty.get(index);
         if (e instanceof Entry.Mem) {
-          Entry.Mem m = (Entry.Mem) e;
-          if (m.covers(inBlock, n)) {
-            dst.put(m.data, inBlock, n);
-          } else {
-            dst.put(m.over(belowDirty(s, index, now, fetched)), inBlock, n);
-          }
+          copyMem((Entry.Mem) e, inBlock, n, dst, () -> belowDirty(s, index, now, fetched));
           return;
         }
         if (e instanceof Entry.Stored) {
@@ -142,12 +132,7 @@ final class ReadPath {
       e = s.frozen.get(index);
     }
     if (e instanceof Entry.Mem) { // frozen: immutable
-      Entry.Mem m = (Entry.Mem) e;
-      if (m.covers(inBlock, n)) {
-        dst.put(m.data, inBlock, n);
-      } else {
-        dst.put(m.over(inRoot(s.root, index, now, fetched)), inBlock, n);
-      }
+      copyMem((Entry.Mem) e, inBlock, n, dst, () -> inRoot(s.root, index, now, fetched));
       return;
     }
     BlockRef ref = e == null ? committed.lookup(index)
@@ -162,6 +147,12 @@ final class ReadPath {
     }
     ByteBuffer got = fetched.get(ref);
     copyFrom(got != null ? got : block(ref, now), inBlock, n, dst);
+  }
+
+  /** Copies from an in-memory block; a partial one's unwritten part comes from {@code below}. */
+  private static void copyMem(Entry.Mem m, int inBlock, int n, ByteBuffer dst,
+      java.util.function.Supplier<ByteBuffer> below) {
+    dst.put(m.covers(inBlock, n) ? m.data : m.over(below.get()), inBlock, n);
   }
 
   private ByteBuffer block(BlockRef ref, boolean now) {
@@ -203,19 +194,26 @@ final class ReadPath {
   }
 
   /**
-   * The refs of the committed blocks under the given partial blocks that are not cached: what
-   * a write-out or commit fetches together ({@link BlockIo#fetchAll}) before merging.
+   * The committed blocks under the given partial blocks that are not cached, fetched together
+   * ({@link BlockIo#fetchAll}): what a write-out or commit merges them over. Throws the first
+   * failure.
    */
   Map<BlockRef, ByteBuffer> fetchRootsOf(BlockRef root, List<Long> indexes) {
+    List<BlockRef> wanted = uncached(root, indexes);
+    return wanted.isEmpty() ? Map.of() : io.fetchAll(wanted);
+  }
+
+  /** The refs, in {@code root}, of the given blocks that are neither holes nor cached. */
+  private List<BlockRef> uncached(BlockRef root, List<Long> indexes) {
     List<BlockRef> wanted = new ArrayList<>();
     BlockMap.Cursor cursor = new BlockMap.Cursor(io::node, root);
     for (long index : indexes) {
       BlockRef ref = cursor.lookup(index);
-      if (ref != null && io.cached(ref) == null && !wanted.contains(ref)) {
-        wanted.add(ref);
+      if (ref != null && io.cached(ref) == null) {
+        wanted.add(ref); // refs are unique per block index: no duplicates
       }
     }
-    return wanted.isEmpty() ? Map.of() : io.fetchAll(wanted);
+    return wanted;
   }
 
   private ByteBuffer zeroBlock() {

@@ -405,16 +405,26 @@ public final class VolumeEngine implements BlockVolume {
   }
 
   private void writeBlocks(long offset, ByteBuffer src) {
+    eachBlock(offset, src, buffer::write);
+    buffer.bound();
+    committer.commitEarlyIfFull();
+  }
+
+  /** Writes one block's part of a write: {@code n} bytes of {@code src} at {@code inBlock}. */
+  private interface BlockWrite {
+    void write(long index, int inBlock, int n, ByteBuffer src);
+  }
+
+  /** Splits a write at {@code offset} into its blocks, in order. */
+  private void eachBlock(long offset, ByteBuffer src, BlockWrite w) {
     long off = offset;
     while (src.hasRemaining()) {
       long index = off >>> shift;
       int inBlock = (int) (off & (blockSize - 1));
       int n = Math.min(blockSize - inBlock, src.remaining());
-      buffer.write(index, inBlock, n, src);
+      w.write(index, inBlock, n, src);
       off += n;
     }
-    buffer.bound();
-    committer.commitEarlyIfFull();
   }
 
   /**
@@ -424,15 +434,8 @@ public final class VolumeEngine implements BlockVolume {
    */
   private boolean writeNow(long offset, ByteBuffer src) {
     int start = src.position();
-    long off = offset;
     try {
-      while (src.hasRemaining()) {
-        long index = off >>> shift;
-        int inBlock = (int) (off & (blockSize - 1));
-        int n = Math.min(blockSize - inBlock, src.remaining());
-        buffer.writeNow(index, inBlock, n, src);
-        off += n;
-      }
+      eachBlock(offset, src, buffer::writeNow);
     } catch (WouldBlock e) {
       src.position(start);
       return false;
