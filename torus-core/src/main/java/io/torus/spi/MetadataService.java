@@ -74,6 +74,36 @@ public interface MetadataService extends AutoCloseable {
    */
   default void checkLock(VolumeLock lock) {}
 
+  // ---- flush journal (default: none; every flush commits the head) ----
+
+  /**
+   * Whether this service records flush journals ({@link #setJournal}): a writer may then make
+   * a flush durable on a set of peers and commit the head only now and then (a checkpoint).
+   */
+  default boolean supportsJournal() {
+    return false;
+  }
+
+  /**
+   * The peers (node ids) of the volume's flush journal record, empty if it has none. While a
+   * record exists, entries above the head may hold flushes the head does not: the next writer
+   * replays them before its first commit, and {@link #lockVolume} leaves the stored
+   * generation where it is (the returned lock's head still starts the new writer above every
+   * earlier writer's generations), so garbage collection keeps the entries' blocks.
+   */
+  default List<String> journal(long volumeId) {
+    return List.of();
+  }
+
+  /**
+   * Records the peers of the locked volume's flush journal, or with an empty list removes the
+   * record (after a commit that covers every entry). Throws
+   * {@link io.torus.LeaseLostException} if {@code lock} is no longer held.
+   */
+  default void setJournal(VolumeLock lock, List<String> peers) {
+    throw unsupported("flush journals");
+  }
+
   /** Releases a writer lock; a lock already lost is ignored. */
   void unlock(VolumeLock lock);
 

@@ -117,4 +117,12 @@ public interface BlockLayer {
    * is durable, or fails with the exception {@code flush} would throw.
    */
   CompletableFuture<Void> flushAsync();
+
+  /**
+   * The peers' flush journal, for layers whose blocks live on peers; empty where flushes
+   * commit the head directly (a local layer).
+   */
+  default java.util.Optional<FlushJournal> journal() {
+    return java.util.Optional.empty();
+  }
 }

@@ -99,6 +99,12 @@ public final class DistributedBlockLayer implements BlockLayer {
     this.readLevel = readLevel;
   }
 
+  /** The peers' flush journal (the volume's writer commits most flushes through it). */
+  @Override
+  public java.util.Optional<FlushJournal> journal() {
+    return java.util.Optional.of(new PeerJournal(ctx));
+  }
+
   /** Copies written to a substitute peer because a ring replica was down or failing. */
   public long hints() {
     return ctx.hints.get();

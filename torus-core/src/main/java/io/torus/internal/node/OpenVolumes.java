@@ -51,6 +51,18 @@ final class OpenVolumes {
     }
   }
 
+  /**
+   * Commits into the head what each writer handle of volume {@code id} flushed through its
+   * journal, so that a snapshot or a new handle reading the head sees it.
+   */
+  void commitHeads(long id) {
+    for (VolumeEngine v : open.keySet()) {
+      if (v.id() == id && !v.isReadOnly()) {
+        v.commitHead();
+      }
+    }
+  }
+
   /** Fences every handle (the metadata session that held their locks ended). */
   void fenceAll(LeaseLostException cause) {
     for (VolumeEngine v : open.keySet()) {

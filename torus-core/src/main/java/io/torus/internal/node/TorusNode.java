@@ -187,6 +187,7 @@ public final class TorusNode implements Torus {
   public BlockVolume openVolumeReadOnly(String name) {
     VolumeInfo info = volume(name);
     BlockLayer layer = layer(info, 0);
+    open.commitHeads(info.id()); // a writer here: what it flushed is in the head read next
     Head head = meta.head(info.id());
     return track(info, layer, null, head);
   }
@@ -208,12 +209,15 @@ public final class TorusNode implements Torus {
       v.close();
       checkOpen();
     }
-    return v;
+    return v.start();
   }
 
   @Override
   public SnapshotInfo createSnapshot(String volume, String snapshot) {
     checkOpen();
+    // a writer here: the snapshot holds what it flushed (a writer elsewhere: what it committed
+    // to the head, at most Committer.CHECKPOINT_NANOS behind its last flush)
+    meta.volume(VolumeSpec.checkName(volume)).ifPresent(v -> open.commitHeads(v.id()));
     return info(meta.createSnapshot(VolumeSpec.checkName(volume), Snapshot.checkName(snapshot)));
   }
 

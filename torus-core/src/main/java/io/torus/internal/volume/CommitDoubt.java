@@ -33,6 +33,14 @@ final class CommitDoubt {
     doubtful.add(new Doubt(root, generation));
   }
 
+  /**
+   * A flush journal append failed after it may have reached some peers: its entry may be
+   * replayed by a later writer, so no block it names may be deleted until a head commit.
+   */
+  void journalInDoubt() {
+    inDoubt = true;
+  }
+
   /** Whether a commit since the last one known to have applied is in doubt. */
   boolean any() {
     return !doubtful.isEmpty();

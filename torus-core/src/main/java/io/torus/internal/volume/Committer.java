@@ -63,8 +63,16 @@ final class Committer {
   private final int blockSize;
   private final int shift;
 
+  /** How long flushes may go to the journal before one commits the head (a checkpoint). */
+  static final long CHECKPOINT_NANOS = 2_000_000_000L;
+  /** Journaled changes past which a flush commits the head. */
+  static final int MAX_JOURNALED = 65_536;
+
+  private final JournalWriter journal;
+  private final LongSupplier nanoTime;
   private final ReentrantLock flushLock = new ReentrantLock();
-  private Head head; // guarded by flushLock
+  private Head head; // the last head commit (or the lock's head); guarded by flushLock
+  private long headCommittedAt; // nanoTime of the last head commit; guarded by flushLock
 
   /**
    * @param lock the writer lock (null for a read-only handle, which never flushes)
@@ -74,7 +82,7 @@ final class Committer {
    */
   Committer(long volumeId, String volume, int blockSize, MetadataService meta, VolumeLock lock,
       Head head, DirtyBuffer buffer, ReadPath reader, Lifecycle lifecycle, BlockIo io,
-      CommitDoubt doubt,
+      CommitDoubt doubt, JournalWriter journal, LongSupplier nanoTime,
       Executor ioPool, LongSupplier size) {
     this.volumeId = volumeId;
     this.volume = volume;
@@ -90,6 +98,52 @@ final class Committer {
     this.doubt = doubt;
     this.ioPool = ioPool;
     this.size = size;
+    this.journal = journal;
+    this.nanoTime = nanoTime;
+    this.headCommittedAt = nanoTime.getAsLong();
+  }
+
+  /**
+   * For a writer, before anything else: replays an earlier writer's flush journal (fencing
+   * its peers) and commits it into the head, then records this writer's journal peers.
+   * Throws if the journal cannot be read (the volume must not be written then).
+   */
+  void open() {
+    if (!journal.enabled()) {
+      return;
+    }
+    flushLock.lock();
+    try {
+      long stored = meta.head(volumeId).generation();
+      buffer.replay(journal.replay(stored));
+      if (journal.recorded()) {
+        flushOnce(true); // the head covers the replayed entries: none is needed again
+      }
+      journal.restart();
+    } finally {
+      flushLock.unlock();
+    }
+  }
+
+  /**
+   * Commits everything buffered and journaled into the head (snapshots and other nodes see
+   * it then). With {@code last} (closing), also removes the journal record.
+   */
+  void commitHead(boolean last) {
+    flushLock.lock();
+    try {
+      flushOnce(false);
+      if (!buffer.state().journaled.isEmpty()) {
+        flushOnce(true);
+      }
+      if (last) {
+        journal.remove();
+      }
+    } catch (DoubtSettled settled) {
+      commitHead(last);
+    } finally {
+      flushLock.unlock();
+    }
   }
 
   /** Commits every change buffered before the call, or throws. */
@@ -97,9 +151,9 @@ final class Committer {
     flushLock.lock();
     try {
       try {
-        flushOnce();
+        flushOnce(false);
       } catch (DoubtSettled settled) {
-        flushOnce(); // from the adopted head; a second moved head fences (see flushOnce)
+        flushOnce(false); // from the adopted head; a second moved head fences (see flushOnce)
       }
     } finally {
       flushLock.unlock();
@@ -133,10 +187,11 @@ final class Committer {
     }
   }
 
-  private void flushOnce() {
+  /** @param toHead commit the head even if nothing is dirty (the journaled changes) */
+  private void flushOnce(boolean toHead) {
     lifecycle.checkCommittable();
     buffer.deleteSuperseded();
-    DirtyBuffer.Frozen f = buffer.freeze(this::reserve);
+    DirtyBuffer.Frozen f = buffer.freeze(this::reserve, toHead);
     if (f == null) { // nothing to commit: only make sure the lock is still ours
       try {
         meta.checkLock(lock);
@@ -149,7 +204,7 @@ final class Committer {
     Map<Long, Entry> frozen = f.blocks();
     BlockRef root;
     try {
-      root = commit(frozen, f.generation(), f.root());
+      root = commit(frozen, f.generation(), f.root(), toHead);
     } catch (RuntimeException e) {
       buffer.restore(frozen);
       if (e instanceof LeaseLostException) { // e.g. peers saw a newer writer's epoch
@@ -163,8 +218,30 @@ final class Committer {
       }
       throw e;
     }
+    if (root == JOURNALED) {
+      return;
+    }
     buffer.committed(frozen, root);
     doubt.settled(); // this commit moved the head: a doubtful one can never apply
+    headCommittedAt = nanoTime.getAsLong();
+    journal.restart();
+  }
+
+  /** What {@link #commit} returns for a flush committed through the journal. */
+  private static final BlockRef JOURNALED =
+      new BlockRef(Long.MAX_VALUE, Long.MAX_VALUE, 0, BlockKind.MAP);
+
+  /**
+   * Whether a flush of {@code changes} changes in generation {@code g} may commit through the
+   * journal: it is usable, no head commit is in doubt (adopting one must find nothing
+   * journaled above it), and no checkpoint is due (by time, by journaled changes, or by
+   * generations: head commits extend the reserved range).
+   */
+  private boolean journalFits(int changes, long g) {
+    return journal.usable(changes) && !doubt.any()
+        && nanoTime.getAsLong() - headCommittedAt < CHECKPOINT_NANOS
+        && buffer.state().journaled.size() + changes <= MAX_JOURNALED
+        && g <= head.generation() + Head.RESERVATION / 2;
   }
 
   /** Refuses (and fences) a generation past the range reserved for this writer. */
@@ -205,8 +282,13 @@ final class Committer {
     return true;
   }
 
-  /** Writes the frozen blocks and the changed map nodes, then swaps the head. */
-  private BlockRef commit(Map<Long, Entry> frozen, Generation g, BlockRef below) {
+  /**
+   * Writes the frozen blocks, then either appends their changes to the journal (returns
+   * {@link #JOURNALED}; the buffer has moved them to its journaled layer) or writes the map
+   * nodes of the journaled and frozen changes and swaps the head (returns the new root).
+   */
+  private BlockRef commit(Map<Long, Entry> frozen, Generation g, BlockRef below,
+      boolean toHead) {
     NavigableMap<Long, BlockRef> changes = new TreeMap<>();
     List<BlockIo.Put> puts = new ArrayList<>();
     List<Long> partial = new ArrayList<>();
@@ -232,12 +314,23 @@ final class Committer {
       }
     }
     io.putAll(puts, ioPool);
+    if (!toHead && journalFits(changes.size(), g.number)) {
+      io.flush(); // the entry may name only durable blocks
+      if (journal.append(g.number, changes, head.generation())) {
+        buffer.journaled(frozen, changes);
+        return JOURNALED;
+      }
+      // The entry may be on some peers: until a head commit, no block it names is deleted.
+      doubt.journalInDoubt();
+    }
+    NavigableMap<Long, BlockRef> all = buffer.journaledChanges();
+    all.putAll(changes);
     long blocks = (size.getAsLong() + blockSize - 1) >>> shift;
     BlockRef root = BlockMap.apply(io::node, node -> {
       BlockRef ref = g.next(BlockKind.MAP);
       io.putNode(ref, node);
       return ref;
-    }, head.root(), blocks, changes);
+    }, head.root(), blocks, all);
     io.flush();
     head = commitHead(root, g.number);
     return root;

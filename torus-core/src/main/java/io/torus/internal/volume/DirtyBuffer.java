@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -103,7 +104,7 @@ final class DirtyBuffer {
     this.dirtyLimit = dirtyLimit;
     this.writeOutWindow = Math.max(64, (4 << 20) / blockSize);
     this.superseded = new Superseded(io, doubt, ioPool);
-    this.state = VolumeState.fresh(Map.of(), head.root());
+    this.state = VolumeState.fresh(Map.of(), new ConcurrentHashMap<>(), head.root());
     this.pending = new Generation(volumeId, head.generation() + 1);
   }
 
@@ -197,9 +198,10 @@ final class DirtyBuffer {
         Entry.Mem m;
         if (n == blockSize) {
           m = new Entry.Mem(new byte[blockSize]);
-        } else if (e == null && aligned && !s.frozen.containsKey(index)) {
+        } else if (e == null && aligned && !s.hasBelow(index)) {
           // only these sectors so far; the rest stays in the committed map until write-out
-          // (no read now). Never over a frozen entry: a failed flush's restore would drop it
+          // (no read now). Never over a frozen entry (a failed flush's restore would drop it)
+          // or a journaled one (the merges read the committed map)
           m = Entry.Mem.partial(blockSize);
         } else {
           m = new Entry.Mem(reader.baseContent(s, index, e, now));
@@ -280,12 +282,13 @@ final class DirtyBuffer {
       VolumeState s = state;
       TreeSet<Long> indexes = new TreeSet<>();
       BlockMap.allocated(io::node, s.root, lo, hi, indexes::add);
-      if (s.dirty.size() + s.frozen.size() < hi - lo) {
+      if (s.dirty.size() + s.frozen.size() + s.journaled.size() < hi - lo) {
+        addKeysIn(s.journaled, lo, hi, indexes);
         addKeysIn(s.frozen, lo, hi, indexes);
         addKeysIn(s.dirty, lo, hi, indexes);
       } else {
         for (long i = lo; i < hi; i++) {
-          if (s.dirty.containsKey(i) || s.frozen.containsKey(i)) {
+          if (s.dirty.containsKey(i) || s.hasBelow(i)) {
             indexes.add(i);
           }
         }
@@ -521,39 +524,98 @@ final class DirtyBuffer {
    * Returns null if nothing is dirty.
    */
   Frozen freeze(LongConsumer reserve) {
+    return freeze(reserve, false);
+  }
+
+  /**
+   * {@link #freeze}; with {@code evenIfClean}, also when nothing is dirty (a head commit of
+   * the journaled changes alone), then with an empty frozen map.
+   */
+  Frozen freeze(LongConsumer reserve, boolean evenIfClean) {
     phase.writeLock().lock();
     try {
       VolumeState s = state;
-      if (s.dirty.isEmpty()) {
+      if (s.dirty.isEmpty() && !evenIfClean) {
         return null;
       }
       Generation g = pending;
       reserve.accept(g.number);
       pending = new Generation(g.volumeId, g.number + 1);
-      state = VolumeState.fresh(s.dirty, s.root);
+      state = VolumeState.fresh(s.dirty, s.journaled, s.root);
       return new Frozen(s.dirty, g, s.root);
     } finally {
       phase.writeLock().unlock();
     }
   }
 
-  /** Ends a flush that committed {@code frozen} as {@code root}: they leave the buffer. */
+  /**
+   * Ends a flush that committed {@code frozen} and the journaled changes as {@code root} (a
+   * head commit): they leave the buffer.
+   */
   void committed(Map<Long, Entry> frozen, BlockRef root) {
-    long inMemory = frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
     phase.writeLock().lock();
     try {
-      state = state.withRoot(Map.of(), root);
+      state = state.withLayers(Map.of(), new ConcurrentHashMap<>(), root);
     } finally {
       phase.writeLock().unlock();
     }
-    dirtyBytes.addAndGet(-inMemory * blockSize);
+    dirtyBytes.addAndGet(-inMemory(frozen) * blockSize);
   }
 
-  /** Puts the buffered changes above {@code root}, a head adopted instead of the one read. */
+  /**
+   * Ends a flush that committed {@code frozen} through the flush journal as {@code changes}
+   * (index to ref, null for a hole): they move to the journaled layer above the same root.
+   */
+  void journaled(Map<Long, Entry> frozen, Map<Long, BlockRef> changes) {
+    phase.writeLock().lock();
+    try {
+      VolumeState s = state;
+      addJournaled(s.journaled, changes);
+      state = s.withLayers(Map.of(), s.journaled, s.root);
+    } finally {
+      phase.writeLock().unlock();
+    }
+    dirtyBytes.addAndGet(-inMemory(frozen) * blockSize);
+  }
+
+  /**
+   * Sets the changes of replayed journal entries above the root, before anything else
+   * touches the buffer (a writer recovering its volume's journal).
+   */
+  void replay(Map<Long, BlockRef> changes) {
+    phase.writeLock().lock();
+    try {
+      addJournaled(state.journaled, changes);
+    } finally {
+      phase.writeLock().unlock();
+    }
+  }
+
+  /** The journaled changes (index to ref, null for a hole), in index order. */
+  java.util.NavigableMap<Long, BlockRef> journaledChanges() {
+    java.util.TreeMap<Long, BlockRef> out = new java.util.TreeMap<>();
+    state.journaled.forEach((i, e) ->
+        out.put(i, e == Entry.HOLE ? null : ((Entry.Stored) e).ref));
+    return out;
+  }
+
+  private static void addJournaled(Map<Long, Entry> journaled, Map<Long, BlockRef> changes) {
+    changes.forEach((i, ref) -> journaled.put(i, ref == null ? Entry.HOLE
+        : new Entry.Stored(ref)));
+  }
+
+  private static long inMemory(Map<Long, Entry> frozen) {
+    return frozen.values().stream().filter(x -> x instanceof Entry.Mem).count();
+  }
+
+  /**
+   * Puts the buffered changes above {@code root}, a head adopted instead of the one read (it
+   * holds the journaled changes too: the commit it came from wrote them).
+   */
   void adopt(BlockRef root) {
     phase.writeLock().lock();
     try {
-      state = state.withRoot(state.frozen, root);
+      state = state.withLayers(state.frozen, new ConcurrentHashMap<>(), root);
     } finally {
       phase.writeLock().unlock();
     }
@@ -573,7 +635,7 @@ final class DirtyBuffer {
           s.enqueue(me.getKey());
         }
       }
-      state = s.withRoot(Map.of(), s.root);
+      state = s.withLayers(Map.of(), s.journaled, s.root);
       dirtyBytes.addAndGet(-shadowed * blockSize);
     } finally {
       phase.writeLock().unlock();

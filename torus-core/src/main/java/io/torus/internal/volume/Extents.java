@@ -17,8 +17,8 @@ import java.util.TreeMap;
 final class Extents {
   private Extents() {}
 
-  static List<Extent> of(BlockMap.NodeReader reader, BlockRef root, Map<Long, Entry> frozen,
-      Map<Long, Entry> dirty, long offset, long length, int shift) {
+  static List<Extent> of(BlockMap.NodeReader reader, BlockRef root, Map<Long, Entry> journaled,
+      Map<Long, Entry> frozen, Map<Long, Entry> dirty, long offset, long length, int shift) {
     List<Extent> out = new ArrayList<>();
     if (length == 0) {
       return out;
@@ -27,6 +27,7 @@ final class Extents {
     long first = offset >>> shift;
     long last = ((end - 1) >>> shift) + 1; // exclusive
     NavigableMap<Long, Boolean> overrides = new TreeMap<>();
+    collect(journaled, first, last, overrides);
     collect(frozen, first, last, overrides);
     collect(dirty, first, last, overrides);
     List<long[]> runs = new ArrayList<>(); // committed allocated runs [start, end)

@@ -11,13 +11,14 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The read path of an open volume: copies bytes out of one {@link VolumeState} snapshot,
- * looking each block up in dirty, then frozen, then the committed block map, with zeroes for
- * holes; and the current content of a block below the dirty map, for a partial write.
+ * looking each block up in dirty, then frozen, then journaled, then the committed block map,
+ * with zeroes for holes; and the current content of a block below the dirty map, for a
+ * partial write.
  *
  * <p><b>Concurrency.</b> Takes no volume-wide lock: the caller passes one snapshot of the state,
  * so a read sees one consistent picture, before, during or after a flush. A dirty block is
- * resolved and copied under its stripe lock ({@link Stripes}); frozen blocks and the committed
- * tree are immutable. No state of its own; safe from any thread.
+ * resolved and copied under its stripe lock ({@link Stripes}); frozen and journaled entries and
+ * the committed tree are immutable. No state of its own; safe from any thread.
  */
 final class ReadPath {
   private static final byte[] ZEROES = new byte[64 * 1024];
@@ -85,7 +86,7 @@ final class ReadPath {
     }
     List<Long> committed = new ArrayList<>();
     for (long i = offset >>> shift, last = (offset + length - 1) >>> shift; i <= last; i++) {
-      if (!s.dirty.containsKey(i) && !s.frozen.containsKey(i)) {
+      if (!s.dirty.containsKey(i) && !s.hasBelow(i)) {
         committed.add(i);
       }
     }
@@ -129,7 +130,7 @@ final class ReadPath {
       }
     }
     if (e == null) {
-      e = s.frozen.get(index);
+      e = s.below(index);
     }
     if (e instanceof Entry.Mem) { // frozen: immutable
       copyMem((Entry.Mem) e, inBlock, n, dst, () -> inRoot(s.root, index, now, fetched));
@@ -161,12 +162,12 @@ final class ReadPath {
 
   /**
    * The whole content of block {@code index} as the layers below the dirty map have it: its
-   * frozen entry, else the committed map (zeroes for a hole). The buffer may be shared: do
+   * frozen or journaled entry, else the committed map (zeroes for a hole). The buffer may be shared: do
    * not modify it. With {@code now}, throws {@link WouldBlock} rather than wait for I/O.
    */
   ByteBuffer belowDirty(VolumeState s, long index, boolean now,
       Map<BlockRef, ByteBuffer> fetched) {
-    Entry f = s.frozen.get(index);
+    Entry f = s.below(index);
     if (f == null) {
       return inRoot(s.root, index, now, fetched);
     }
@@ -238,7 +239,7 @@ final class ReadPath {
    */
   byte[] baseContent(VolumeState s, long index, Entry e, boolean now) {
     if (e == null) {
-      e = s.frozen.get(index);
+      e = s.below(index);
     }
     if (e instanceof Entry.Mem) {
       Entry.Mem m = (Entry.Mem) e;

@@ -112,8 +112,43 @@ public final class VolumeEngine implements BlockVolume {
     this.reader = new ReadPath(io, stripes, blockSize);
     this.buffer = new DirtyBuffer(info.id(), head, blockSize, dirtyLimit, lifecycle, stripes,
         reader, io, doubt, ioPool);
+    JournalWriter journal = new JournalWriter(info.id(), info.name(),
+        layer.journal().orElse(null), meta, lock, info.replication(), System::nanoTime);
     this.committer = new Committer(info.id(), info.name(), blockSize, meta, lock, head, buffer,
-        reader, lifecycle, io, doubt, ioPool, this::size);
+        reader, lifecycle, io, doubt, journal, System::nanoTime, ioPool, this::size);
+  }
+
+  /**
+   * Makes a new writer handle ready: replays the flush journal an earlier writer may have
+   * left (see {@link Committer#open}). On failure the handle is closed (its lock released)
+   * and the error thrown; the volume is unchanged.
+   */
+  public VolumeEngine start() {
+    if (lock == null) {
+      return this;
+    }
+    try {
+      committer.open();
+      return this;
+    } catch (RuntimeException e) {
+      TorusException t = TorusException.of(e);
+      lifecycle.fence(t);
+      close();
+      throw t;
+    }
+  }
+
+  /**
+   * Commits everything flushed so far into the volume's head, where snapshots and other
+   * nodes read it (flushes through the journal reach it within
+   * {@link Committer#CHECKPOINT_NANOS}); like a flush, also commits what is buffered. A
+   * no-op for a read-only handle.
+   */
+  public void commitHead() {
+    checkOpen();
+    if (lock != null) {
+      inline(() -> committer.commitHead(false));
+    }
   }
 
   @Override
@@ -294,7 +329,8 @@ public final class VolumeEngine implements BlockVolume {
     }
     return async(() -> {
       VolumeState s = buffer.state();
-      return Extents.of(io::node, s.root, s.frozen, s.dirty, offset, length, shift);
+      return Extents.of(io::node, s.root, s.journaled, s.frozen, s.dirty, offset, length,
+          shift);
     });
   }
 
@@ -486,7 +522,7 @@ public final class VolumeEngine implements BlockVolume {
     }
     try {
       if (lock != null && lifecycle.fenced() == null) {
-        flushBlocking();
+        timed(metrics.flush, () -> committer.commitHead(true));
       }
     } finally {
       buffer.exclusive(() -> {

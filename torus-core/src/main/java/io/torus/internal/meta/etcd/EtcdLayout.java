@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -95,6 +96,8 @@ final class EtcdLayout {
   private static final Pattern HEAD = Pattern.compile(
       "v1 generation=(\\d{1,19}) root=(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))"
       + "(?: reserved=(\\d{1,19}))?");
+  private static final Pattern JOURNAL = Pattern.compile(
+      "v1 epoch=(\\d{1,19}) peers=([A-Za-z0-9._-]{1,128}(?:,[A-Za-z0-9._-]{1,128}){0,15})");
   private static final Pattern LOCK = Pattern.compile("v1 lease=([0-9a-f]{16}) holder=(.+)",
       Pattern.DOTALL);
   private static final Pattern ID = Pattern.compile("[0-9a-f]{16}");
@@ -149,6 +152,11 @@ final class EtcdLayout {
 
   String lockKey(long id) {
     return volumePrefix(id) + "lock";
+  }
+
+  /** The peers holding the volume's flush journal, while one is in use. */
+  String journalKey(long id) {
+    return volumePrefix(id) + "journal";
   }
 
   /** Every snapshot record of one volume starts with this. */
@@ -338,6 +346,20 @@ final class EtcdLayout {
     }
     return new BlockRef(Long.parseLong(m.group(g + 1)), Long.parseLong(m.group(g + 2)),
         Integer.parseInt(m.group(g + 3)), kind(m.group(g)));
+  }
+
+  /** The value of a journal key: the peers, in order, and the epoch of the writer that set it. */
+  static String encodeJournal(List<String> peers, long epoch) {
+    return "v1 epoch=" + epoch + " peers=" + String.join(",", peers);
+  }
+
+  /** The peers of a journal key's value. */
+  static List<String> decodeJournal(String key, String value) {
+    Matcher m = JOURNAL.matcher(value);
+    if (!m.matches()) {
+      throw corrupt(key, value, "not a v1 journal value");
+    }
+    return List.of(m.group(2).split(","));
   }
 
   /** A parsed head value. */

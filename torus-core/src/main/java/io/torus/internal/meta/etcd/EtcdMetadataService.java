@@ -127,6 +127,21 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   }
 
   @Override
+  public boolean supportsJournal() {
+    return true;
+  }
+
+  @Override
+  public List<String> journal(long volumeId) {
+    return volumes.journal(volumeId);
+  }
+
+  @Override
+  public void setJournal(VolumeLock lock, List<String> peers) {
+    volumes.setJournal(lock, peers);
+  }
+
+  @Override
   public void checkLock(VolumeLock lock) {
     volumes.checkLock(lock);
   }

@@ -247,15 +247,22 @@ final class EtcdVolumes {
     kv.checkOpen();
     String lockKey = layout.lockKey(volumeId);
     String headKey = layout.headKey(volumeId);
+    String journalKey = layout.journalKey(volumeId);
     for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       long lease = session.leaseId();
       Head h = head(volumeId);
+      KeyValue journal = kv.get(journalKey, "reading the journal record of volume " + volumeId);
       long gen = LockRules.lockedGeneration(h);
       long reserved = gen + Head.RESERVATION;
+      // With a journal recorded, its entries' blocks lie above the stored generation: it stays
+      // (garbage collection keeps them pending) until the new writer commits what it replays.
+      long stored = journal == null ? gen : h.generation();
       TxnResponse r = kv.await(kv.txn()
-          .If(absent(lockKey), modRevision(headKey, h.revision()))
+          .If(absent(lockKey), modRevision(headKey, h.revision()),
+              journal == null ? absent(journalKey)
+                  : modRevision(journalKey, journal.getModRevision()))
           .Then(putUnder(lockKey, EtcdLayout.encodeLock(lease, holder), lease),
-              put(headKey, EtcdLayout.encodeHead(h.root(), gen, reserved)))
+              put(headKey, EtcdLayout.encodeHead(h.root(), stored, reserved)))
           .Else(getOp(lockKey))
           .commit(), "locking volume " + volumeId);
       if (r.isSucceeded()) {
@@ -319,6 +326,33 @@ final class EtcdVolumes {
     }
     throw new ConcurrentUpdateException("head of volume " + id + " changed: expected "
         + "revision " + expected.revision() + ", found " + h.getModRevision());
+  }
+
+  /** The peers of the volume's flush journal record, empty if it has none. */
+  List<String> journal(long volumeId) {
+    kv.checkOpen();
+    String key = layout.journalKey(volumeId);
+    KeyValue j = kv.get(key, "reading the journal record of volume " + volumeId);
+    return j == null ? List.of() : EtcdLayout.decodeJournal(key, str(j));
+  }
+
+  /** Records (or, with no peers, removes) the journal record, if {@code lock} is still held. */
+  void setJournal(VolumeLock lock, List<String> peers) {
+    Objects.requireNonNull(lock, "lock");
+    kv.checkOpen();
+    long id = lock.volumeId();
+    String lockKey = layout.lockKey(id);
+    String journalKey = layout.journalKey(id);
+    TxnResponse r = kv.await(kv.txn()
+        .If(createRevision(lockKey, lock.epoch()))
+        .Then(peers.isEmpty() ? deleteOp(journalKey)
+            : put(journalKey, EtcdLayout.encodeJournal(peers, lock.epoch())))
+        .commit(), "recording the journal of volume " + id);
+    if (!r.isSucceeded()) {
+      held.remove(lock.epoch());
+      throw new LeaseLostException("lock of volume " + id + " with epoch " + lock.epoch()
+          + " is no longer held");
+    }
   }
 
   void checkLock(VolumeLock lock) {
