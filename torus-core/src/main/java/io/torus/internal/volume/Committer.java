@@ -69,6 +69,7 @@ final class Committer {
   static final int MAX_JOURNALED = 65_536;
 
   private final JournalWriter journal;
+  private final VolumeMetrics metrics;
   private final LongSupplier nanoTime;
   private final ReentrantLock flushLock = new ReentrantLock();
   private Head head; // the last head commit (or the lock's head); guarded by flushLock
@@ -82,7 +83,7 @@ final class Committer {
    */
   Committer(long volumeId, String volume, int blockSize, MetadataService meta, VolumeLock lock,
       Head head, DirtyBuffer buffer, ReadPath reader, Lifecycle lifecycle, BlockIo io,
-      CommitDoubt doubt, JournalWriter journal, LongSupplier nanoTime,
+      CommitDoubt doubt, JournalWriter journal, VolumeMetrics metrics, LongSupplier nanoTime,
       Executor ioPool, LongSupplier size) {
     this.volumeId = volumeId;
     this.volume = volume;
@@ -99,6 +100,7 @@ final class Committer {
     this.ioPool = ioPool;
     this.size = size;
     this.journal = journal;
+    this.metrics = metrics;
     this.nanoTime = nanoTime;
     this.headCommittedAt = nanoTime.getAsLong();
   }
@@ -219,8 +221,10 @@ final class Committer {
       throw e;
     }
     if (root == JOURNALED) {
+      metrics.journalCommits.increment();
       return;
     }
+    metrics.headCommits.increment();
     buffer.committed(frozen, root);
     doubt.settled(); // this commit moved the head: a doubtful one can never apply
     headCommittedAt = nanoTime.getAsLong();
@@ -316,6 +320,9 @@ final class Committer {
     io.putAll(puts, ioPool);
     if (!toHead && journalFits(changes.size(), g.number)) {
       io.flush(); // the entry may name only durable blocks
+      // no round trip: refuses a writer whose lease may have run out (a newer writer may be
+      // replaying the journal); the peers refuse one whose successor fenced them
+      meta.checkLock(lock);
       if (journal.append(g.number, changes, head.generation())) {
         buffer.journaled(frozen, changes);
         return JOURNALED;

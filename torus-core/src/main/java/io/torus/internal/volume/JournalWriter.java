@@ -37,6 +37,8 @@ final class JournalWriter {
   private static final RateLimitedLog warnings = RateLimitedLog.perSecond(log);
   /** How long after a failed append flushes commit the head before the journal is tried. */
   static final long RETRY_NANOS = 5_000_000_000L;
+  /** {@code -Dtorus.volume.journal=false}: every flush commits the head, as without peers. */
+  static final boolean ON = !"false".equals(System.getProperty("torus.volume.journal"));
   /** Changes one entry holds at most (an entry of about 512 KiB). */
   static final int MAX_ENTRY_CHANGES = 16_384;
 
@@ -60,7 +62,7 @@ final class JournalWriter {
       VolumeLock lock, int copies, LongSupplier nanoTime) {
     this.volumeId = volumeId;
     this.volume = volume;
-    this.journal = lock != null && meta.supportsJournal() ? journal : null;
+    this.journal = ON && lock != null && meta.supportsJournal() ? journal : null;
     this.meta = meta;
     this.lock = lock;
     this.copies = copies;

@@ -115,7 +115,7 @@ public final class VolumeEngine implements BlockVolume {
     JournalWriter journal = new JournalWriter(info.id(), info.name(),
         layer.journal().orElse(null), meta, lock, info.replication(), System::nanoTime);
     this.committer = new Committer(info.id(), info.name(), blockSize, meta, lock, head, buffer,
-        reader, lifecycle, io, doubt, journal, System::nanoTime, ioPool, this::size);
+        reader, lifecycle, io, doubt, journal, metrics, System::nanoTime, ioPool, this::size);
   }
 
   /**

@@ -15,7 +15,12 @@ import java.util.List;
  * torus.volume.latency{volume, mode=rw|ro, op=read|write|flush|discard}  timer
  * torus.volume.bytes{volume, mode, op=read|write}                        counter
  * torus.volume.errors{volume, mode, op}                                   counter
+ * torus.volume.commits{volume, mode, to=journal|head}                     counter
  * </pre>
+ *
+ * <p>A flush that commits anything counts one commit: to the flush journal, or to the head
+ * (a head commit also follows a journal replay, and comes at least every two seconds, on
+ * close and before a snapshot while flushes go to the journal).
  */
 public final class VolumeMetrics {
   final Timer read;
@@ -24,6 +29,8 @@ public final class VolumeMetrics {
   final Timer discard;
   final Counter readBytes;
   final Counter writeBytes;
+  final Counter journalCommits;
+  final Counter headCommits;
   private final MeterRegistry registry;
   private final String volume;
   private final List<Meter> meters = new ArrayList<>();
@@ -46,6 +53,17 @@ public final class VolumeMetrics {
     this.discard = timer("discard");
     this.readBytes = bytes("read");
     this.writeBytes = bytes("write");
+    this.journalCommits = commits("journal");
+    this.headCommits = commits("head");
+  }
+
+  private Counter commits(String to) {
+    Counter c = Counter.builder("torus.volume.commits")
+        .description("flushes committed, to the flush journal or to the head")
+        .tag("node", node).tag("volume", volume).tag("mode", mode).tag("to", to)
+        .register(registry);
+    meters.add(c);
+    return c;
   }
 
   private Timer timer(String op) {
