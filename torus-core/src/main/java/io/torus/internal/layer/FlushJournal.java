@@ -37,7 +37,8 @@ public interface FlushJournal {
       long checkpoint, byte[] entry);
 
   /**
-   * Fences every peer of {@code peers} with {@code epoch} and returns the entries above
+   * Fences every peer of {@code peers} with {@code epoch} (with 0: reads without fencing, for
+   * a reader) and returns the entries above
    * {@code after} that the peers which answered hold, by generation. Blocks. Throws EIO if no
    * peer answered (nothing is then known of the journal), and
    * {@link io.torus.internal.transport.StaleEpochException} if a peer has seen a newer epoch.

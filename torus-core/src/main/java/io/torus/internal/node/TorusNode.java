@@ -16,6 +16,7 @@ import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
 import io.torus.internal.layer.BlockCache;
 import io.torus.internal.layer.BlockLayer;
+import io.torus.internal.volume.JournalWriter;
 import io.torus.internal.volume.VolumeEngine;
 import io.torus.internal.volume.VolumeMetrics;
 import io.torus.spi.BlockStore;
@@ -188,8 +189,10 @@ public final class TorusNode implements Torus {
     VolumeInfo info = volume(name);
     BlockLayer layer = layer(info, 0);
     open.commitHeads(info.id()); // a writer here: what it flushed is in the head read next
-    Head head = meta.head(info.id());
-    return track(info, layer, null, head);
+    // a writer elsewhere: what it flushed is in the head or in its journal
+    JournalWriter.HeadAndJournal hj = JournalWriter.read(layer.journal().orElse(null), meta,
+        info.id(), info.name());
+    return track(info, layer, null, hj.head()).withJournaled(hj.changes());
   }
 
   private BlockLayer layer(VolumeInfo info, long epoch) {

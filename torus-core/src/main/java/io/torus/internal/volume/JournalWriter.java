@@ -5,6 +5,7 @@ import io.torus.TorusException;
 import io.torus.internal.layer.FlushJournal;
 import io.torus.internal.storage.RateLimitedLog;
 import io.torus.spi.BlockRef;
+import io.torus.spi.Head;
 import io.torus.spi.MetadataService;
 import io.torus.spi.VolumeLock;
 import java.util.List;
@@ -31,7 +32,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Not thread-safe: used under the committer's flush lock.
  */
-final class JournalWriter {
+public final class JournalWriter {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(VolumeEngine.class);
   private static final RateLimitedLog warnings = RateLimitedLog.perSecond(log);
@@ -51,7 +52,8 @@ final class JournalWriter {
   private final LongSupplier nanoTime;
 
   private List<String> peers = List.of(); // recorded and in use; empty: none
-  private long retryAt;
+  private long retryAt; // with backingOff: when the journal may be tried again
+  private boolean backingOff;
   private boolean recorded; // a record exists in the metadata service
 
   /**
@@ -100,15 +102,7 @@ final class JournalWriter {
     }
     recorded = true;
     NavigableMap<Long, byte[]> entries = journal.recover(earlier, volumeId, lock.epoch(), after);
-    for (var e : entries.entrySet()) {
-      JournalEntry je = JournalEntry.decode(e.getValue(), volumeId, "peers " + earlier);
-      if (je.generation() != e.getKey()) {
-        throw new TorusException(io.torus.ErrorCode.EIO, "flush journal entry of generation "
-            + je.generation() + " stored as generation " + e.getKey() + " (volume '" + volume
-            + "')");
-      }
-      changes.putAll(je.changes());
-    }
+    changes.putAll(changesOf(entries, volumeId, volume, earlier));
     if (!entries.isEmpty()) {
       log.info("volume '{}': replayed {} flush journal entries ({} changed blocks) from {}",
           volume, entries.size(), changes.size(), earlier);
@@ -122,9 +116,11 @@ final class JournalWriter {
    * journal unused (flushes commit the head); a lost lock is thrown.
    */
   void restart() {
-    if (journal == null || (!peers.isEmpty()) || nanoTime.getAsLong() - retryAt < 0) {
+    if (journal == null || !peers.isEmpty()
+        || (backingOff && nanoTime.getAsLong() - retryAt < 0)) {
       return;
     }
+    backingOff = false;
     List<String> chosen = journal.choose(volumeId, copies);
     try {
       if (chosen.isEmpty()) {
@@ -132,7 +128,7 @@ final class JournalWriter {
           meta.setJournal(lock, List.of());
           recorded = false;
         }
-        retryAt = nanoTime.getAsLong() + RETRY_NANOS;
+        backOff();
         return;
       }
       meta.setJournal(lock, chosen);
@@ -141,7 +137,7 @@ final class JournalWriter {
     } catch (LeaseLostException e) {
       throw e;
     } catch (RuntimeException e) {
-      retryAt = nanoTime.getAsLong() + RETRY_NANOS;
+      backOff();
       warnings.warn("journal record " + volume, "volume '{}': cannot record the flush journal"
           + " peers {}; flushes commit the head meanwhile: {}", volume, chosen, e.toString());
     }
@@ -167,9 +163,65 @@ final class JournalWriter {
           + "failed; committing the head instead (and for {} s): {}", volume, peers,
           RETRY_NANOS / 1_000_000_000L, e.toString());
       peers = List.of();
-      retryAt = nanoTime.getAsLong() + RETRY_NANOS;
+      backOff();
       return false;
     }
+  }
+
+  private void backOff() {
+    backingOff = true;
+    retryAt = nanoTime.getAsLong() + RETRY_NANOS;
+  }
+
+  /** A head and the journaled changes above it, read together. */
+  public record HeadAndJournal(Head head, NavigableMap<Long, BlockRef> changes) {}
+
+  /**
+   * For a read-only handle: the volume's head and the changes of the journal entries above
+   * it, without fencing, so that the handle sees every flush that completed before it was
+   * opened. Read again if the head moved meanwhile (a head commit lets peers drop entries).
+   * Throws EIO if a recorded journal cannot be read from any of its peers.
+   *
+   * @param journal the layer's journal, or null where there is none
+   */
+  public static HeadAndJournal read(FlushJournal journal, MetadataService meta, long volumeId,
+      String volume) {
+    Head h = meta.head(volumeId);
+    if (journal == null || !ON || !meta.supportsJournal()) {
+      return new HeadAndJournal(h, new TreeMap<>());
+    }
+    for (int attempt = 0; ; attempt++) {
+      List<String> recorded = meta.journal(volumeId);
+      if (recorded.isEmpty()) {
+        return new HeadAndJournal(h, new TreeMap<>());
+      }
+      NavigableMap<Long, byte[]> entries = journal.recover(recorded, volumeId, 0,
+          h.generation());
+      Head again = meta.head(volumeId);
+      if (again.revision() == h.revision()) {
+        return new HeadAndJournal(h, changesOf(entries, volumeId, volume, recorded));
+      }
+      if (attempt == 9) {
+        throw new TorusException(io.torus.ErrorCode.EIO, "volume '" + volume + "': its head "
+            + "moved during each of 10 reads of its flush journal; try again", null, true);
+      }
+      h = again;
+    }
+  }
+
+  private static NavigableMap<Long, BlockRef> changesOf(NavigableMap<Long, byte[]> entries,
+      long volumeId, String volume, List<String> from) {
+    TreeMap<Long, BlockRef> changes = new TreeMap<>();
+    for (var e : entries.entrySet()) {
+      JournalEntry je = JournalEntry.decode(e.getValue(), volumeId, "peers " + from);
+      if (je.generation() != e.getKey()) {
+        throw new TorusException(io.torus.ErrorCode.EIO, "flush journal entry of generation "
+            + je.generation() + " stored as generation " + e.getKey() + " (volume '" + volume
+            + "')");
+      }
+      changes.putAll(je.changes());
+    }
+    return changes;
   }
 
   /** On close, after a head commit that covers every entry: removes the record. */

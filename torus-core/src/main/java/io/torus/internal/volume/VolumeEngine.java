@@ -139,6 +139,18 @@ public final class VolumeEngine implements BlockVolume {
   }
 
   /**
+   * Sets the changes of the flush journal above a read-only handle's head (see
+   * {@link JournalWriter#read}), before the handle is used.
+   */
+  public VolumeEngine withJournaled(java.util.NavigableMap<Long, BlockRef> changes) {
+    if (lock != null) {
+      throw new IllegalStateException("a writer replays its journal itself");
+    }
+    buffer.replay(changes);
+    return this;
+  }
+
+  /**
    * Commits everything flushed so far into the volume's head, where snapshots and other
    * nodes read it (flushes through the journal reach it within
    * {@link Committer#CHECKPOINT_NANOS}); like a flush, also commits what is buffered. A

@@ -78,6 +78,13 @@ class EtcdLayoutTest {
     assertThatThrownBy(() -> EtcdLayout.decodeHead("k", "v1 generation=9 root=none reserved=8"))
         .isInstanceOf(TorusException.class);
 
+    assertThat(EtcdLayout.encodeJournal(java.util.List.of("node-0", "node-2"), 77))
+        .isEqualTo("v1 epoch=77 peers=node-0,node-2");
+    assertThat(EtcdLayout.decodeJournal("k", "v1 epoch=77 peers=node-0,node-2"))
+        .containsExactly("node-0", "node-2");
+    assertThatThrownBy(() -> EtcdLayout.decodeJournal("k", "v1 epoch=77 peers="))
+        .isInstanceOf(TorusException.class);
+
     assertThat(EtcdLayout.encodeLock(0xabcL, "node a@h:1"))
         .isEqualTo("v1 lease=0000000000000abc holder=node a@h:1");
     assertThat(EtcdLayout.decodeLock("k", "v1 lease=0000000000000abc holder=node a@h:1"))

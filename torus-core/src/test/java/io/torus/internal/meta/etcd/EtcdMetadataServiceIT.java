@@ -22,6 +22,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -138,6 +139,35 @@ class EtcdMetadataServiceIT {
         .getKvs().get(0);
     assertThat(lock.getCreateRevision()).isEqualTo(l.epoch());
     assertThat(lock.getLease()).isEqualTo(a.leaseId());
+  }
+
+  @Test
+  void aJournalRecordKeepsTheStoredGenerationAcrossALock() throws Exception {
+    a = node();
+    VolumeInfo v = a.createVolume(VolumeSpec.builder("j", 4 * MIB).blockSize(4096).build());
+    VolumeLock l = a.lockVolume(v.id(), "w1");
+    Head h = a.commitHead(l, l.head(), new BlockRef(v.id(), l.head().generation() + 1, 0,
+        BlockKind.MAP), l.head().generation() + 1);
+    a.setJournal(l, List.of("node-0", "node-1"));
+    String key = prefix + "/v1/volumes/" + String.format("%016x", v.id()) + "/journal";
+    assertThat(keys().get(key)).isEqualTo("v1 epoch=" + l.epoch() + " peers=node-0,node-1");
+    assertThat(a.journal(v.id())).containsExactly("node-0", "node-1");
+    a.unlock(l);
+
+    VolumeLock next = a.lockVolume(v.id(), "w2");
+    assertThat(a.head(v.id()).generation()).as("stored generation kept for the replay")
+        .isEqualTo(h.generation());
+    assertThat(next.head().generation()).as("the new writer starts above the old range")
+        .isGreaterThan(h.reserved());
+    assertThatThrownBy(() -> a.setJournal(l, List.of())).as("only the lock holder")
+        .isInstanceOf(LeaseLostException.class);
+    a.setJournal(next, List.of());
+    assertThat(keys()).doesNotContainKey(key);
+    assertThat(a.journal(v.id())).isEmpty();
+    a.unlock(next);
+    VolumeLock third = a.lockVolume(v.id(), "w3");
+    assertThat(a.head(v.id()).generation()).as("no record: the lock moves it up again")
+        .isEqualTo(third.head().generation());
   }
 
   @Test
