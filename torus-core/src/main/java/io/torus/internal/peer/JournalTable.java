@@ -89,6 +89,7 @@ final class JournalTable implements AutoCloseable {
 
   private final Path file;
   private final long compactBytes;
+  private final BeforeForce beforeForce;
   private final ConcurrentHashMap<Long, Volume> volumes = new ConcurrentHashMap<>();
   private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
   private final Object fileLock = new Object();
@@ -124,8 +125,20 @@ final class JournalTable implements AutoCloseable {
 
   /** With another compaction threshold (tests). */
   JournalTable(Path file, long compactBytes) {
+    this(file, compactBytes, () -> { });
+  }
+
+  /** Runs before each append's force; an exception fails the force (fault tests). */
+  @FunctionalInterface
+  interface BeforeForce {
+    void run() throws IOException;
+  }
+
+  /** With another compaction threshold and a hook before each force (tests). */
+  JournalTable(Path file, long compactBytes, BeforeForce beforeForce) {
     this.file = file;
     this.compactBytes = compactBytes;
+    this.beforeForce = beforeForce;
     if (file != null) {
       open();
     }
@@ -375,6 +388,7 @@ final class JournalTable implements AutoCloseable {
 
   private void force() {
     try {
+      beforeForce.run();
       channel.force(false);
     } catch (IOException e) {
       throw fail("cannot force journal " + file + ": " + e, e);

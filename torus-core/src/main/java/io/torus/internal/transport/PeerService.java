@@ -10,9 +10,10 @@ import java.util.List;
 
 /**
  * What a {@link PeerServer} does with the requests it decodes: one method per request op
- * (put, get, delete, has, has-verified, list, flush, stats, journal append and fence). The server only moves bytes; the
- * store side (fencing, authorization, placement over the node's stores, durability) is an
- * implementation of this, e.g. {@code io.torus.internal.peer.StorePeerService}.
+ * (put, get, delete, has, has-verified, list, flush, stats, journal append and fence). The
+ * server only moves bytes; the store side (fencing, authorization, placement over the node's
+ * stores, durability) is an implementation of this, e.g.
+ * {@code io.torus.internal.peer.StorePeerService}.
  *
  * <p><b>Threads.</b> Implementations are thread-safe. The server calls them on its worker
  * executor, never on a network event loop, so they may block on store I/O.

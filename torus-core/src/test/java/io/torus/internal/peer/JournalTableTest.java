@@ -270,6 +270,28 @@ class JournalTableTest {
   }
 
   @Test
+  void aFailedForceFailsThatAppendAndEveryLaterOne() {
+    boolean[] fail = {false};
+    JournalTable t = new JournalTable(log(), JournalTable.COMPACT_BYTES, () -> {
+      if (fail[0]) {
+        throw new IOException("injected fsync failure");
+      }
+    });
+    open.add(t);
+    append(t, 7, 1, 0, 1);
+    fail[0] = true;
+    assertThatThrownBy(() -> append(t, 7, 2, 0, 2))
+        .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EIO))
+        .hasMessageContaining("injected fsync failure");
+    fail[0] = false;
+    assertThatThrownBy(() -> append(t, 8, 1, 0, 1)) // another volume, a healthy disk again
+        .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EIO))
+        .hasMessageContaining("refuses appends");
+    assertThat(gens(t.fence(7, 0, ADMIT))).containsExactly(1L); // the failed one is not held
+    assertThat(t.fence(8, 0, ADMIT)).isEmpty();
+  }
+
+  @Test
   void aClosedTableRefusesAppendsAndStillAnswersFences() {
     JournalTable t = new JournalTable(log());
     append(t, 7, 1, 0, 1);
