@@ -55,6 +55,7 @@ final class ClusterMember implements AutoCloseable {
   private final PeerTransport transport;
   private final PeerHealth health;
   private PeerServer server;
+  private StorePeerService peerService;
   private ClusterView view;
   private RebalanceCoordinator coordinator;
   private Rebalancer rebalancer;
@@ -95,6 +96,7 @@ final class ClusterMember implements AutoCloseable {
       Path epochs = dir == null ? null : dir.resolve("epochs");
       local = new StorePeerService(nodeId, stores, epochs, authority::isCurrent,
           authority.clusterToken());
+      peerService = local;
       server = PeerServer.start(local, workers, c.peer().listenHost(), c.peer().listenPort(),
           c.peer().tls(), resources.eventLoops());
       String host = c.peer().advertiseHost() != null ? c.peer().advertiseHost()
@@ -230,6 +232,9 @@ final class ClusterMember implements AutoCloseable {
     }
     if (server != null) {
       server.close(Duration.ofSeconds(10));
+    }
+    if (peerService != null) {
+      peerService.close(); // after the server drained: no journal append is running
     }
     // The pools belong to the node's resources (perhaps shared): tasks of this member still
     // queued there fail against the closed transport and are logged.

@@ -3,6 +3,7 @@ package io.torus.internal.peer;
 import io.torus.CorruptBlockException;
 import io.torus.TorusException;
 import io.torus.internal.storage.StorePool;
+import io.torus.internal.transport.JournalRecord;
 import io.torus.internal.transport.ListPage;
 import io.torus.internal.transport.PeerService;
 import io.torus.internal.transport.PeerStats;
@@ -45,14 +46,22 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p><b>Durability</b> is the {@link StorePool}'s: a barrier returns only after an fsync that
  * began after every put or delete it covers, and a failed fsync fails every barrier waiting
  * on it and leaves the store dirty.
+ *
+ * <p><b>Flush journal.</b> Journal appends and fences ({@link JournalTable}, persisted in
+ * {@code journal.log} beside the epoch file) are admitted like puts, and each volume's admit
+ * and append, or admit and read, are atomic with respect to each other. {@link #close()}
+ * closes the journal's file.
  */
-public final class StorePeerService implements PeerService {
+public final class StorePeerService implements PeerService, AutoCloseable {
   /** Deletes after which the peer flushes by itself (a store reuses space after a flush). */
   static final int DELETES_PER_FLUSH = 256;
+  /** The flush journal's file name, beside the epoch file. */
+  public static final String JOURNAL_FILE = "journal.log";
 
   private final String nodeId;
   private final StorePool pool;
   private final EpochTable epochs;
+  private final JournalTable journal;
   private final EpochAuthority authority;
   private final byte[] clusterToken;
   /**
@@ -67,7 +76,8 @@ public final class StorePeerService implements PeerService {
    *
    * @param nodeId this peer's id
    * @param stores the stores, in a fixed order; at least one
-   * @param epochFile where the epoch table is persisted, or null to keep it in memory
+   * @param epochFile where the epoch table is persisted, or null to keep it in memory; the
+   *     flush journal goes to {@code journal.log} beside it (in memory without it)
    */
   public StorePeerService(String nodeId, List<BlockStore> stores, Path epochFile) {
     this(nodeId, stores, epochFile, EpochAuthority.TRUSTING, null);
@@ -76,10 +86,12 @@ public final class StorePeerService implements PeerService {
   /**
    * @param nodeId this peer's id
    * @param stores the stores, in a fixed order; at least one
-   * @param epochFile where the epoch table is persisted, or null to keep it in memory
+   * @param epochFile where the epoch table is persisted, or null to keep it in memory; the
+   *     flush journal goes to {@code journal.log} beside it (in memory without it)
    * @param authority checks epochs the peer has not seen before it persists them
    * @param clusterToken the cluster's internal capability that authorizes deletes without an
    *     epoch, or null to accept none
+   * @throws TorusException EIO if the journal file cannot be read or is corrupt
    */
   public StorePeerService(String nodeId, List<BlockStore> stores, Path epochFile,
       EpochAuthority authority, byte[] clusterToken) {
@@ -89,6 +101,8 @@ public final class StorePeerService implements PeerService {
     this.nodeId = nodeId;
     this.pool = new StorePool(stores, StorePool.Placement.PEER, DELETES_PER_FLUSH);
     this.epochs = new EpochTable(epochFile);
+    this.journal = new JournalTable(epochFile == null ? null
+        : epochFile.resolveSibling(JOURNAL_FILE));
     this.authority = Objects.requireNonNull(authority, "authority");
     this.clusterToken = clusterToken == null ? null : clusterToken.clone();
   }
@@ -260,6 +274,32 @@ public final class StorePeerService implements PeerService {
   @Override
   public void flush() {
     pool.flush();
+  }
+
+  /**
+   * Appends a flush-journal entry once the epoch is admitted; returns when it is durable. See
+   * {@link PeerService#journalAppend} and {@link JournalTable#append}.
+   */
+  @Override
+  public void journalAppend(long volumeId, long epoch, long generation, long checkpoint,
+      ByteBuffer entry) {
+    journal.append(volumeId, epoch, generation, checkpoint, entry,
+        () -> admit(volumeId, epoch, "journal append"));
+  }
+
+  /**
+   * Admits the epoch, then answers the volume's journal entries above {@code after}. See
+   * {@link PeerService#journalFence}.
+   */
+  @Override
+  public List<JournalRecord> journalFence(long volumeId, long epoch, long after) {
+    return journal.fence(volumeId, after, () -> admit(volumeId, epoch, "journal fence"));
+  }
+
+  /** Closes the journal's file; the stores belong to the caller and stay open. */
+  @Override
+  public void close() {
+    journal.close();
   }
 
   /** Capacity and use over all stores. */

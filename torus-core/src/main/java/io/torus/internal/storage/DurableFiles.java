@@ -8,7 +8,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /** File operations that are atomic and durable: whole-file replace, directory sync. */
-final class DurableFiles {
+public final class DurableFiles {
   private DurableFiles() {}
 
   /**
@@ -16,7 +16,7 @@ final class DurableFiles {
    * renames it over the target atomically and forces the directory. After a crash the target
    * holds either its old or its new content, whole.
    */
-  static void replace(Path target, ByteBuffer content) throws IOException {
+  public static void replace(Path target, ByteBuffer content) throws IOException {
     Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
@@ -30,14 +30,14 @@ final class DurableFiles {
   }
 
   /** Renames {@code from} over {@code to} atomically, then forces the directory. */
-  static void rename(Path from, Path to) throws IOException {
+  public static void rename(Path from, Path to) throws IOException {
     java.nio.file.Files.move(from, to, StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
     syncDirectory(to.toAbsolutePath().getParent());
   }
 
   /** Forces a directory's entries to disk (a no-op where the platform cannot). */
-  static void syncDirectory(Path dir) throws IOException {
+  public static void syncDirectory(Path dir) throws IOException {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
     } catch (IOException e) {

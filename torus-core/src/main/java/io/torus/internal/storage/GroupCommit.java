@@ -24,8 +24,11 @@ import io.torus.TorusException;
  * any more (a failed {@code fsync}), and otherwise (the leader was interrupted) lead a new
  * round. A flush interrupted while waiting throws {@link ErrorCode#EIO} and keeps its
  * interrupt status.
+ *
+ * <p>Public for the peer's flush journal ({@code io.torus.internal.peer.JournalTable}), which
+ * shares one force among the appends of different volumes the same way.
  */
-final class GroupCommit {
+public final class GroupCommit {
   private final Object lock = new Object();
   private long begun; // guarded by lock: number of the last round begun
   private long ended; // guarded by lock: number of the last round ended
@@ -39,7 +42,7 @@ final class GroupCommit {
    * @param refusal runs before this thread would lead a round or wait for one; throws if no
    *     round may run (nothing is then forced)
    */
-  void commit(Runnable round, Runnable refusal) {
+  public void commit(Runnable round, Runnable refusal) {
     long mine;
     synchronized (lock) {
       long target = begun + 1; // the next round to begin covers this call

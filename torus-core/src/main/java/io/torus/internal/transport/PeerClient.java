@@ -208,6 +208,73 @@ public final class PeerClient implements AutoCloseable {
         deadline, f -> null);
   }
 
+  /**
+   * Appends one entry to a volume's flush journal on the peer (see
+   * {@link PeerService#journalAppend}); completes once the peer made it durable. The entry's
+   * remaining bytes are sent without copying: they must not change until the future
+   * completes. Fails with {@link StaleEpochException} for a refused epoch, EINVAL for a
+   * generation that does not move forward or an oversized entry, ENOSPC when the peer holds
+   * too many entries of the volume, {@link CorruptBlockException} if the bytes were damaged in
+   * transit, EIO (retryable) for a lost connection or a passed deadline.
+   */
+  public CompletableFuture<Void> journalAppend(long volumeId, long epoch, long generation,
+      long checkpoint, ByteBuffer entry, Duration deadline) {
+    Header.Builder h = Header.newBuilder().setOp(Op.JOURNAL_APPEND).setVolumeId(volumeId)
+        .setEpoch(epoch).setGeneration(generation).setCheckpoint(checkpoint)
+        .setCrc32C(Crc32c.of(entry));
+    return call(h, Unpooled.wrappedBuffer(entry.duplicate()), entry.remaining(), deadline,
+        f -> null);
+  }
+
+  /**
+   * Fences a volume's journal on the peer with {@code epoch} and reads it: every entry the
+   * peer holds with a generation above {@code after}, ascending (see
+   * {@link PeerService#journalFence}). An answer too large for one frame arrives in several
+   * (each a fence with the same epoch, after the last generation received); the deadline
+   * bounds them all. Fails with {@link StaleEpochException} for a refused epoch, EIO
+   * (retryable) for a lost connection, a passed deadline or an answer that does not parse.
+   */
+  public CompletableFuture<List<JournalRecord>> journalFence(long volumeId, long epoch,
+      long after, Duration deadline) {
+    Duration d = deadline != null ? deadline : transport.options.requestTimeout();
+    long end = System.nanoTime() + d.toNanos();
+    List<JournalRecord> out = new ArrayList<>();
+    return fencePage(volumeId, epoch, after, end, out);
+  }
+
+  private CompletableFuture<List<JournalRecord>> fencePage(long volumeId, long epoch,
+      long after, long end, List<JournalRecord> out) {
+    Duration left = Duration.ofNanos(end - System.nanoTime());
+    if (left.isNegative() || left.isZero()) {
+      return CompletableFuture.failedFuture(new TorusException(ErrorCode.EIO, "peer "
+          + address + " " + Op.JOURNAL_FENCE + ": no complete answer within the deadline",
+          null, true));
+    }
+    Header.Builder h = Header.newBuilder().setOp(Op.JOURNAL_FENCE).setVolumeId(volumeId)
+        .setEpoch(epoch).setGeneration(after);
+    CompletableFuture<Boolean> page = call(h, Unpooled.EMPTY_BUFFER,
+        TransportOptions.GET_RESERVE, left, f -> {
+          List<JournalRecord> got = PeerProtocol.readFence(f.payload.nioBuffer());
+          long last = out.isEmpty() ? after : out.get(out.size() - 1).generation();
+          for (JournalRecord r : got) {
+            if (r.generation() <= last) {
+              throw new TorusException(ErrorCode.EIO, "JOURNAL_FENCE answer of peer "
+                  + address + " is not ascending above " + last + ": " + r.generation());
+            }
+            last = r.generation();
+            out.add(r);
+          }
+          if (f.header.getMore() && got.isEmpty()) {
+            throw new TorusException(ErrorCode.EIO, "JOURNAL_FENCE answer of peer " + address
+                + " is empty but says more follow");
+          }
+          return f.header.getMore();
+        });
+    return page.thenCompose(more -> more
+        ? fencePage(volumeId, epoch, out.get(out.size() - 1).generation(), end, out)
+        : CompletableFuture.completedFuture(out));
+  }
+
   /** The peer's id, capacity and use. */
   public CompletableFuture<PeerStats> stats(Duration deadline) {
     return call(Header.newBuilder().setOp(Op.STATS), Unpooled.EMPTY_BUFFER, MIN_RESERVE,

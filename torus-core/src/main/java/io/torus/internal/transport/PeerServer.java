@@ -467,6 +467,24 @@ public final class PeerServer implements AutoCloseable {
       case FLUSH:
         service.flush();
         return null;
+      case JOURNAL_APPEND: {
+        ByteBuffer entry = in.nioBuffer();
+        if (Crc32c.of(entry) != h.getCrc32C()) {
+          throw new CorruptBlockException("journal entry of generation " + h.getGeneration()
+              + " of volume " + h.getVolumeId() + " failed its checksum in transit");
+        }
+        service.journalAppend(h.getVolumeId(), h.getEpoch(), h.getGeneration(),
+            h.getCheckpoint(), entry);
+        return null;
+      }
+      case JOURNAL_FENCE: {
+        List<JournalRecord> records = service.journalFence(h.getVolumeId(), h.getEpoch(),
+            h.getGeneration());
+        ByteBuf out = Unpooled.buffer();
+        int n = PeerProtocol.writeFence(records, 0, out);
+        r.setMore(n < records.size());
+        return out;
+      }
       case STATS: {
         PeerStats s = service.stats();
         r.setNodeId(s.nodeId()).setCapacity(s.capacity()).setUsed(s.used());

@@ -10,9 +10,10 @@ import java.util.List;
 
 /**
  * What a {@link PeerServer} does with the requests it decodes: one method per request op
- * (put, get, delete, has, has-verified, list, flush, stats). The server only moves bytes; the
- * store side (fencing, authorization, placement over the node's stores, durability) is an
- * implementation of this, e.g. {@code io.torus.internal.peer.StorePeerService}.
+ * (put, get, delete, has, has-verified, list, flush, stats, journal append and fence). The
+ * server only moves bytes; the store side (fencing, authorization, placement over the node's
+ * stores, durability) is an implementation of this, e.g.
+ * {@code io.torus.internal.peer.StorePeerService}.
  *
  * <p><b>Threads.</b> Implementations are thread-safe. The server calls them on its worker
  * executor, never on a network event loop, so they may block on store I/O.
@@ -75,4 +76,35 @@ public interface PeerService {
 
   /** This peer's id, capacity and use; the id also answers the handshake. */
   PeerStats stats();
+
+  /**
+   * Appends one entry to a volume's flush journal on this peer; returns once it is durable.
+   * The epoch is checked like a put's, and the check and the durable append are atomic with
+   * respect to {@link #journalFence} of the same volume.
+   *
+   * @param epoch the writer's fencing epoch for the volume
+   * @param generation the entry's generation: above every entry held for the volume and above
+   *     its checkpoint, unless this re-appends a held entry with identical bytes (a retry,
+   *     acknowledged as is)
+   * @param checkpoint the writer's checkpoint generation: the peer may drop the volume's
+   *     entries at or below it
+   * @param entry the entry's bytes (its remaining bytes); valid only during the call
+   * @throws StaleEpochException for a refused epoch
+   * @throws TorusException EINVAL for a generation that does not move forward or an oversized
+   *     entry, ENOSPC when the volume holds too many entries (the writer must checkpoint), EIO
+   *     if it could not be made durable
+   */
+  void journalAppend(long volumeId, long epoch, long generation, long checkpoint,
+      ByteBuffer entry);
+
+  /**
+   * Admits {@code epoch} for a volume (raising the highest accepted, like a put's check),
+   * then answers every journal entry held for the volume with a generation above
+   * {@code after}, ascending. Once this returned, no append with a lower epoch completes on
+   * this peer, and every append that completed before it is in the answer.
+   *
+   * @return the entries; their arrays are not copied (read-only)
+   * @throws StaleEpochException for a refused epoch
+   */
+  List<JournalRecord> journalFence(long volumeId, long epoch, long after);
 }
