@@ -48,6 +48,8 @@ public interface MetadataService extends AutoCloseable {
    * and in the same atomic step moves the head's generation up to its reserved generation
    * and reserves {@link Head#RESERVATION} more above it (see {@link Head}): the new writer's
    * generations can never collide with blocks any earlier writer stored, committed or not.
+   * While a flush journal is recorded ({@link #journal}) the stored generation stays (only
+   * the returned lock's head is moved up), so the journal's blocks stay pending.
    * Throws {@link io.torus.VolumeLockedException} naming the current holder.
    */
   VolumeLock lockVolume(long volumeId, String holder);

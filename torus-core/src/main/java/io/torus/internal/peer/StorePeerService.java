@@ -288,12 +288,13 @@ public final class StorePeerService implements PeerService, AutoCloseable {
   }
 
   /**
-   * Admits the epoch, then answers the volume's journal entries above {@code after}. See
-   * {@link PeerService#journalFence}.
+   * Admits the epoch, then answers the volume's journal entries above {@code after}; epoch 0
+   * reads them without fencing (a reader). See {@link PeerService#journalFence}.
    */
   @Override
   public List<JournalRecord> journalFence(long volumeId, long epoch, long after) {
-    return journal.fence(volumeId, after, () -> admit(volumeId, epoch, "journal fence"));
+    return journal.fence(volumeId, after, epoch == 0 ? () -> { }
+        : () -> admit(volumeId, epoch, "journal fence"));
   }
 
   /** Closes the journal's file; the stores belong to the caller and stay open. */

@@ -101,7 +101,8 @@ public interface PeerService {
    * Admits {@code epoch} for a volume (raising the highest accepted, like a put's check),
    * then answers every journal entry held for the volume with a generation above
    * {@code after}, ascending. Once this returned, no append with a lower epoch completes on
-   * this peer, and every append that completed before it is in the answer.
+   * this peer, and every append that completed before it is in the answer. Epoch 0 reads
+   * the entries without fencing (a reader that does not write).
    *
    * @return the entries; their arrays are not copied (read-only)
    * @throws StaleEpochException for a refused epoch

@@ -119,7 +119,7 @@ final class Committer {
       long stored = meta.head(volumeId).generation();
       buffer.replay(journal.replay(stored));
       if (journal.recorded()) {
-        flushOnce(true); // the head covers the replayed entries: none is needed again
+        flushOnce(true, false); // the head covers the replayed entries: none is needed again
       }
       journal.restart();
     } finally {
@@ -128,21 +128,34 @@ final class Committer {
   }
 
   /**
-   * Commits everything buffered and journaled into the head (snapshots and other nodes see
-   * it then). With {@code last} (closing), also removes the journal record.
+   * Commits what the flush journal holds into the head (snapshots and other nodes see it
+   * then); what is buffered stays buffered.
    */
-  void commitHead(boolean last) {
+  void commitJournaled() {
     flushLock.lock();
     try {
-      flushOnce(false);
       if (!buffer.state().journaled.isEmpty()) {
-        flushOnce(true);
-      }
-      if (last) {
-        journal.remove();
+        flushOnce(true, false);
       }
     } catch (DoubtSettled settled) {
-      commitHead(last);
+      commitJournaled();
+    } finally {
+      flushLock.unlock();
+    }
+  }
+
+  /**
+   * Closing: commits everything buffered and journaled into the head in one commit, then
+   * removes the journal record.
+   */
+  void commitAll() {
+    flushLock.lock();
+    try {
+      VolumeState s = buffer.state();
+      flushOnce(!s.journaled.isEmpty() || !s.dirty.isEmpty(), true);
+      journal.remove();
+    } catch (DoubtSettled settled) {
+      commitAll();
     } finally {
       flushLock.unlock();
     }
@@ -153,9 +166,9 @@ final class Committer {
     flushLock.lock();
     try {
       try {
-        flushOnce(false);
+        flushOnce(false, true);
       } catch (DoubtSettled settled) {
-        flushOnce(false); // from the adopted head; a second moved head fences (see flushOnce)
+        flushOnce(false, true); // from the adopted head; a second moved head fences
       }
     } finally {
       flushLock.unlock();
@@ -189,11 +202,15 @@ final class Committer {
     }
   }
 
-  /** @param toHead commit the head even if nothing is dirty (the journaled changes) */
-  private void flushOnce(boolean toHead) {
+  /**
+   * @param toHead commit the head, even if nothing is dirty (the journaled changes)
+   * @param withDirty commit what is dirty too (else only the journaled changes)
+   */
+  private void flushOnce(boolean toHead, boolean withDirty) {
     lifecycle.checkCommittable();
     buffer.deleteSuperseded();
-    DirtyBuffer.Frozen f = buffer.freeze(this::reserve, toHead);
+    DirtyBuffer.Frozen f = withDirty ? buffer.freeze(this::reserve, toHead)
+        : buffer.reserveOnly(this::reserve);
     if (f == null) { // nothing to commit: only make sure the lock is still ours
       try {
         meta.checkLock(lock);

@@ -549,6 +549,22 @@ final class DirtyBuffer {
   }
 
   /**
+   * Starts a head commit of the journaled changes alone: moves the pending generation up by
+   * one (as {@link #freeze}) and freezes nothing; the dirty blocks stay where they are.
+   */
+  Frozen reserveOnly(LongConsumer reserve) {
+    phase.writeLock().lock();
+    try {
+      Generation g = pending;
+      reserve.accept(g.number);
+      pending = new Generation(g.volumeId, g.number + 1);
+      return new Frozen(Map.of(), g, state.root);
+    } finally {
+      phase.writeLock().unlock();
+    }
+  }
+
+  /**
    * Ends a flush that committed {@code frozen} and the journaled changes as {@code root} (a
    * head commit): they leave the buffer.
    */

@@ -151,15 +151,15 @@ public final class VolumeEngine implements BlockVolume {
   }
 
   /**
-   * Commits everything flushed so far into the volume's head, where snapshots and other
-   * nodes read it (flushes through the journal reach it within
-   * {@link Committer#CHECKPOINT_NANOS}); like a flush, also commits what is buffered. A
+   * Commits what flushes put in the flush journal into the volume's head, where snapshots
+   * and other nodes read it (without this, the head follows within
+   * {@link Committer#CHECKPOINT_NANOS} of flushing); writes not yet flushed stay buffered. A
    * no-op for a read-only handle.
    */
   public void commitHead() {
     checkOpen();
     if (lock != null) {
-      inline(() -> committer.commitHead(false));
+      inline(committer::commitJournaled);
     }
   }
 
@@ -534,7 +534,7 @@ public final class VolumeEngine implements BlockVolume {
     }
     try {
       if (lock != null && lifecycle.fenced() == null) {
-        timed(metrics.flush, () -> committer.commitHead(true));
+        timed(metrics.flush, committer::commitAll);
       }
     } finally {
       buffer.exclusive(() -> {

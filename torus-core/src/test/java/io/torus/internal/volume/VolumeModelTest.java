@@ -39,7 +39,6 @@ class VolumeModelTest {
   void randomOperationsMatchModel(int blockSize, String store, long dirty, long cache) {
     long seed = Long.getLong("torus.seed", System.nanoTime());
     System.out.printf("VolumeModelTest seed %d (block %d, %s)%n", seed, blockSize, store);
-    Random rnd = new Random(seed);
     int blocks = blockSize >= 1 << 20 ? 10 : 40;
     int size = blockSize * blocks + 512 * 3; // not a multiple of the block size
     byte[] model = new byte[size];
@@ -54,48 +53,9 @@ class VolumeModelTest {
       if (clustered) {
         closedLast.awaitRing(java.time.Duration.ofSeconds(20));
       }
-      torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize)
-          .replication(clustered ? 2 : 1).build());
-      BlockVolume v = torus.openVolume("m");
       int ops = blockSize >= 1 << 20 ? 150 : clustered ? 1000 : 2500;
-      for (int op = 0; op < ops; op++) {
-        int kind = rnd.nextInt(100);
-        long off = rnd.nextInt(size);
-        int maxLen = (int) Math.min(size - off, 3L * blockSize);
-        int len = rnd.nextInt(maxLen + 1);
-        if (blockSize > 4096 && rnd.nextBoolean()) { // 4 KiB sectors: partial-block tracking
-          off &= ~4095L;
-          len &= ~4095;
-        }
-        String ctx = "seed " + seed + " op " + op;
-        if (kind < 40) {
-          byte[] data = new byte[len];
-          rnd.nextBytes(data);
-          v.write(off, ByteBuffer.wrap(data));
-          System.arraycopy(data, 0, model, (int) off, len);
-        } else if (kind < 70) {
-          ByteBuffer dst = ByteBuffer.allocate(len);
-          v.read(off, dst);
-          assertThat(dst.position()).isEqualTo(len);
-          assertThat(dst.array()).as(ctx).isEqualTo(Arrays.copyOfRange(model, (int) off,
-              (int) off + len));
-        } else if (kind < 77) {
-          v.trim(off, len);
-          Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
-        } else if (kind < 84) {
-          v.writeZeroes(off, len);
-          Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
-        } else if (kind < 91) {
-          v.flush();
-        } else if (kind < 95) {
-          checkExtents(v, model, off, len, ctx);
-        } else {
-          v.close();
-          v = rnd.nextBoolean() ? torus.openVolume("m") : reopenCheckingReadOnly(torus, model);
-        }
-      }
-      checkAll(v, model, "seed " + seed + " end");
-      v.close();
+      runModel(torus, clustered ? closedLast.node(1) : null, blockSize, size,
+          clustered ? 2 : 1, seed, ops, model);
     }
     if (store.equals("file")) {
       try (Torus again = Torus.builder().dataDirectory(dir).build();
@@ -103,6 +63,65 @@ class VolumeModelTest {
         checkAll(v, model, "seed " + seed + " after node restart");
       }
     }
+  }
+
+  /**
+   * Creates volume {@code m} on {@code torus} and runs {@code ops} random operations on it
+   * against {@code model} (filled in as it goes). With {@code other} (another node of the
+   * cluster), some operations open the volume read-only there while it is open for writing
+   * and check that it shows exactly what was flushed.
+   */
+  static void runModel(Torus torus, Torus other, int blockSize, int size, int replication,
+      long seed, int ops, byte[] model) {
+    Random rnd = new Random(seed);
+    byte[] flushed = model.clone();
+    torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize)
+        .replication(replication).build());
+    BlockVolume v = torus.openVolume("m");
+    for (int op = 0; op < ops; op++) {
+      int kind = rnd.nextInt(100);
+      long off = rnd.nextInt(size);
+      int maxLen = (int) Math.min(size - off, 3L * blockSize);
+      int len = rnd.nextInt(maxLen + 1);
+      if (blockSize > 4096 && rnd.nextBoolean()) { // 4 KiB sectors: partial-block tracking
+        off &= ~4095L;
+        len &= ~4095;
+      }
+      String ctx = "seed " + seed + " op " + op;
+      if (kind < 40) {
+        byte[] data = new byte[len];
+        rnd.nextBytes(data);
+        v.write(off, ByteBuffer.wrap(data));
+        System.arraycopy(data, 0, model, (int) off, len);
+      } else if (kind < 70) {
+        ByteBuffer dst = ByteBuffer.allocate(len);
+        v.read(off, dst);
+        assertThat(dst.position()).isEqualTo(len);
+        assertThat(dst.array()).as(ctx).isEqualTo(Arrays.copyOfRange(model, (int) off,
+            (int) off + len));
+      } else if (kind < 77) {
+        v.trim(off, len);
+        Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
+      } else if (kind < 84) {
+        v.writeZeroes(off, len);
+        Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
+      } else if (kind < 91) {
+        v.flush();
+        System.arraycopy(model, 0, flushed, 0, model.length);
+      } else if (kind < 95) {
+        checkExtents(v, model, off, len, ctx);
+      } else if (other != null && kind < 97) {
+        try (BlockVolume ro = other.openVolumeReadOnly("m")) {
+          checkAll(ro, flushed, ctx + " read-only elsewhere");
+        }
+      } else {
+        v.close();
+        System.arraycopy(model, 0, flushed, 0, model.length);
+        v = rnd.nextBoolean() ? torus.openVolume("m") : reopenCheckingReadOnly(torus, model);
+      }
+    }
+    checkAll(v, model, "seed " + seed + " end");
+    v.close();
   }
 
   private static BlockVolume reopenCheckingReadOnly(Torus torus, byte[] model) {
