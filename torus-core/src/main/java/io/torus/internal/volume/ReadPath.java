@@ -162,8 +162,9 @@ final class ReadPath {
 
   /**
    * The whole content of block {@code index} as the layers below the dirty map have it: its
-   * frozen or journaled entry, else the committed map (zeroes for a hole). The buffer may be shared: do
-   * not modify it. With {@code now}, throws {@link WouldBlock} rather than wait for I/O.
+   * frozen or journaled entry, else the committed map (zeroes for a hole). The buffer may be
+   * shared: do not modify it. With {@code now}, throws {@link WouldBlock} rather than wait for
+   * I/O.
    */
   ByteBuffer belowDirty(VolumeState s, long index, boolean now,
       Map<BlockRef, ByteBuffer> fetched) {

@@ -166,6 +166,18 @@ class JournalTableTest {
   }
 
   @Test
+  void epochZeroReadsWithoutFencing() {
+    StorePeerService svc = new StorePeerService("p", List.of(new MemoryBlockStore("m", 1 << 20)),
+        null);
+    open.add(svc);
+    svc.journalAppend(7, 5, 1, 0, bytes(1));
+    assertThat(gens(svc.journalFence(7, 0, 0))).as("a reader sees the entries").containsExactly(1L);
+    assertThat(svc.highestEpoch(7)).as("and fences nothing").isEqualTo(5);
+    svc.journalAppend(7, 5, 2, 0, bytes(2)); // the writer goes on
+    assertThat(gens(svc.journalFence(7, 0, 1))).containsExactly(2L);
+  }
+
+  @Test
   void entriesAndPrunesSurviveAReload() {
     JournalTable t = new JournalTable(log());
     for (int g = 1; g <= 4; g++) {
