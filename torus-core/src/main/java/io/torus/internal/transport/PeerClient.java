@@ -11,7 +11,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.torus.spi.BlockRef;
@@ -433,7 +432,7 @@ public final class PeerClient implements AutoCloseable {
     volatile String tlsFailure;
 
     Link() {
-      this.channel = new Bootstrap().group(transport.group).channel(NioSocketChannel.class)
+      this.channel = new Bootstrap().group(transport.group).channel(EventLoops.socketChannel())
           .option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
               (int) transport.options.connectTimeout().toMillis())

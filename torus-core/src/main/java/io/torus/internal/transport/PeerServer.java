@@ -15,7 +15,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
@@ -120,7 +119,7 @@ public final class PeerServer implements AutoCloseable {
     this.io = loops == null ? EventLoops.group(2, "torus-peer-server") : loops.server;
     try {
       this.serverChannel = new ServerBootstrap().group(boss, io)
-          .channel(NioServerSocketChannel.class)
+          .channel(EventLoops.serverChannel())
           .option(ChannelOption.SO_REUSEADDR, true)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new ChannelInitializer<SocketChannel>() {
