@@ -119,6 +119,14 @@ public interface BlockLayer {
   CompletableFuture<Void> flushAsync();
 
   /**
+   * A put that is durable when its future completes, as if a barrier had followed it (a
+   * replicated layer asks each peer to force its copy before answering: one round trip).
+   */
+  default CompletableFuture<Void> putDurableAsync(BlockRef ref, ByteBuffer data, int crc32c) {
+    return putAsync(ref, data, crc32c).thenCompose(v -> flushAsync());
+  }
+
+  /**
    * The peers' flush journal, for layers whose blocks live on peers; empty where flushes
    * commit the head directly (a local layer).
    */

@@ -1,6 +1,9 @@
 package io.torus.internal.layer;
 
+import io.torus.spi.BlockRef;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.concurrent.CompletableFuture;
 
@@ -44,4 +47,21 @@ public interface FlushJournal {
    * {@link io.torus.internal.transport.StaleEpochException} if a peer has seen a newer epoch.
    */
   NavigableMap<Long, byte[]> recover(List<String> peers, long volumeId, long epoch, long after);
+
+  /** Whether a block has a durable copy, as {@link #locate} found out. */
+  enum Presence {
+    /** A peer holds a durable copy whose checksum verifies. */
+    PRESENT,
+    /** Every peer that may hold it answered, and none holds a durable, intact copy. */
+    ABSENT,
+    /** No durable copy was found, but a peer that may hold one did not answer. */
+    UNKNOWN
+  }
+
+  /**
+   * For each block, whether some peer that may hold it (its ring replicas and fallbacks)
+   * holds a durable copy whose checksum verifies; a peer asked makes a copy it holds durable
+   * first. Blocks.
+   */
+  Map<BlockRef, Presence> locate(Collection<BlockRef> refs);
 }

@@ -11,8 +11,13 @@ import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -91,6 +96,65 @@ final class PeerJournal implements FlushJournal {
       }
       throw new CompletionException(Futures.unwrap(e));
     });
+  }
+
+  /** Refs one HAS request carries at most. */
+  private static final int HAS_BATCH = 4096;
+
+  @Override
+  public Map<BlockRef, Presence> locate(Collection<BlockRef> refs) {
+    Ring ring = ctx.ring();
+    Map<String, List<BlockRef>> byPeer = new HashMap<>();
+    Map<BlockRef, Integer> askedOf = new HashMap<>();
+    for (BlockRef r : refs) {
+      if (askedOf.containsKey(r)) {
+        continue;
+      }
+      List<String> candidates = ctx.candidates(ring, r);
+      askedOf.put(r, candidates.size());
+      for (String p : candidates) {
+        byPeer.computeIfAbsent(p, k -> new ArrayList<>()).add(r);
+      }
+    }
+    record Ask(List<BlockRef> refs, CompletableFuture<boolean[]> answer) {}
+    List<Ask> asks = new ArrayList<>();
+    byPeer.forEach((p, list) -> {
+      PeerClient c = ctx.view.client(p);
+      for (int i = 0; i < list.size(); i += HAS_BATCH) {
+        List<BlockRef> batch = list.subList(i, Math.min(list.size(), i + HAS_BATCH));
+        CompletableFuture<boolean[]> f;
+        if (c == null) {
+          f = CompletableFuture.failedFuture(new TorusException(ErrorCode.EIO, p + " down"));
+        } else {
+          try {
+            f = c.has(batch, ctx.timeout, true);
+          } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+          }
+        }
+        asks.add(new Ask(batch, f));
+      }
+    });
+    Set<BlockRef> present = new HashSet<>();
+    Map<BlockRef, Integer> answered = new HashMap<>();
+    for (Ask a : asks) {
+      boolean[] got;
+      try {
+        got = a.answer().join();
+      } catch (RuntimeException e) {
+        continue; // its refs stay unanswered by this peer
+      }
+      for (int i = 0; i < got.length; i++) {
+        answered.merge(a.refs().get(i), 1, Integer::sum);
+        if (got[i]) {
+          present.add(a.refs().get(i));
+        }
+      }
+    }
+    Map<BlockRef, Presence> out = new HashMap<>();
+    askedOf.forEach((r, n) -> out.put(r, present.contains(r) ? Presence.PRESENT
+        : answered.getOrDefault(r, 0) >= n ? Presence.ABSENT : Presence.UNKNOWN));
+    return out;
   }
 
   @Override

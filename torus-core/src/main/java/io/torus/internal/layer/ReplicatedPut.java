@@ -62,6 +62,7 @@ final class ReplicatedPut {
    */
   private final BiConsumer<BlockRef, String> trackLate;
   private final CompletableFuture<Void> result = new CompletableFuture<>();
+  private final boolean sync;
 
   // guarded by this
   private int next;
@@ -82,7 +83,14 @@ final class ReplicatedPut {
 
   ReplicatedPut(LayerContext ctx, BlockRef ref, ByteBuffer data, int crc32c,
       BiConsumer<BlockRef, Set<String>> track, BiConsumer<BlockRef, String> trackLate) {
+    this(ctx, ref, data, crc32c, false, track, trackLate);
+  }
+
+  /** @param sync whether each peer makes its copy durable before it answers */
+  ReplicatedPut(LayerContext ctx, BlockRef ref, ByteBuffer data, int crc32c, boolean sync,
+      BiConsumer<BlockRef, Set<String>> track, BiConsumer<BlockRef, String> trackLate) {
     this.ctx = ctx;
+    this.sync = sync;
     this.ref = ref;
     this.required = ctx.required();
     // a weaker write level completes before every copy landed: the rest need bytes of their own
@@ -151,7 +159,7 @@ final class ReplicatedPut {
   private void send(Send s) {
     CompletableFuture<Void> f;
     try {
-      f = s.client().put(ref, ctx.epoch, data, crc32c, false, ctx.timeout);
+      f = s.client().put(ref, ctx.epoch, data, crc32c, false, sync, ctx.timeout);
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }

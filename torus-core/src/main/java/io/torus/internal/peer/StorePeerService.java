@@ -107,9 +107,10 @@ public final class StorePeerService implements PeerService, AutoCloseable {
     this.clusterToken = clusterToken == null ? null : clusterToken.clone();
   }
 
-  /** Stores one copy; see the class comment for fencing and repair. */
+  /** Stores one copy (durably with {@code sync}); see the class comment for fencing, repair. */
   @Override
-  public void put(BlockRef ref, long epoch, ByteBuffer data, int crc32c, boolean repair) {
+  public void put(BlockRef ref, long epoch, ByteBuffer data, int crc32c, boolean repair,
+      boolean sync) {
     if (!repair) {
       admit(ref.volumeId(), epoch, "put");
     }
@@ -120,6 +121,9 @@ public final class StorePeerService implements PeerService, AutoCloseable {
       pool.put(s, ref, data, crc32c);
     } finally {
       putting.computeIfPresent(ref, (r, n) -> n == 1 ? null : n - 1);
+    }
+    if (sync) {
+      pool.barrier(s); // the store's group-committed force: shared with concurrent puts
     }
   }
 

@@ -189,7 +189,7 @@ public final class ReplicaCopier {
       @Override
       public CompletableFuture<Void> put(BlockRef ref, ByteBuffer data, int crc32c) {
         return now(() -> {
-          stores.put(ref, 0, data, crc32c, true);
+          stores.put(ref, 0, data, crc32c, true, false);
           return null;
         });
       }

@@ -102,8 +102,18 @@ public final class PeerClient implements AutoCloseable {
   /** Stores a block on the peer under the volume's fencing {@code epoch}. */
   public CompletableFuture<Void> put(BlockRef ref, long epoch, ByteBuffer data, int crc32c,
       boolean repair, Duration deadline) {
+    return put(ref, epoch, data, crc32c, repair, false, deadline);
+  }
+
+  /**
+   * {@link #put(BlockRef, long, ByteBuffer, int, boolean, Duration)}; with {@code sync} the
+   * peer answers only once the copy is durable (it forces the store that holds it).
+   */
+  public CompletableFuture<Void> put(BlockRef ref, long epoch, ByteBuffer data, int crc32c,
+      boolean repair, boolean sync, Duration deadline) {
     Header.Builder h = Header.newBuilder().setOp(Op.PUT).setRef(PeerProtocol.ref(ref))
-        .setVolumeId(ref.volumeId()).setEpoch(epoch).setCrc32C(crc32c).setRepair(repair);
+        .setVolumeId(ref.volumeId()).setEpoch(epoch).setCrc32C(crc32c).setRepair(repair)
+        .setSync(sync);
     return call(h, Unpooled.wrappedBuffer(data.duplicate()), data.remaining(), deadline,
         f -> null);
   }

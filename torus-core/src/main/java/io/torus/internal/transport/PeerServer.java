@@ -419,7 +419,7 @@ public final class PeerServer implements AutoCloseable {
     switch (h.getOp()) {
       case PUT: {
         service.put(PeerProtocol.ref(h), h.getEpoch(), in.nioBuffer(), h.getCrc32C(),
-            h.getRepair());
+            h.getRepair(), h.getSync());
         return null;
       }
       case GET: {

@@ -34,8 +34,10 @@ public interface PeerService {
    *     server releases the frame after it), so the service copies what it keeps
    * @param crc32c the CRC32C the sender computed over {@code data}
    * @param repair whether this restores a copy verified elsewhere (no epoch check)
+   * @param sync whether the copy must be durable (its store forced) before the call returns
    */
-  void put(BlockRef ref, long epoch, ByteBuffer data, int crc32c, boolean repair);
+  void put(BlockRef ref, long epoch, ByteBuffer data, int crc32c, boolean repair,
+      boolean sync);
 
   /**
    * The block's bytes in a buffer the caller then owns (the server sends and drops it), or

@@ -226,6 +226,35 @@ final class BlockIo {
     layer.flush();
   }
 
+  /** Starts a barrier over every put so far (see {@link BlockLayer#flushAsync}). */
+  CompletableFuture<Void> flushLater() {
+    try {
+      return layer.flushAsync();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Starts every put at once, each durable when its future completes
+   * ({@link BlockLayer#putDurableAsync}), and caches the blocks as they land.
+   */
+  List<CompletableFuture<Void>> startDurablePuts(List<Put> puts) {
+    List<CompletableFuture<Void>> writes = new ArrayList<>(puts.size());
+    for (Put p : puts) {
+      ByteBuffer data = ByteBuffer.wrap(p.data());
+      CompletableFuture<Void> f;
+      try {
+        f = layer.putDurableAsync(p.ref(), data, Crc32c.of(data))
+            .thenRun(() -> cacheBlock(p.ref(), data.duplicate()));
+      } catch (RuntimeException e) {
+        f = CompletableFuture.failedFuture(e);
+      }
+      writes.add(f);
+    }
+    return writes;
+  }
+
   /**
    * Whether a read of {@code length} bytes gains from fetching its blocks in parallel first:
    * it spans several blocks and the layer's gets are round trips that can overlap.

@@ -334,18 +334,13 @@ final class Committer {
         changes.put(me.getKey(), e == Entry.HOLE ? null : ((Entry.Stored) e).ref);
       }
     }
-    io.putAll(puts, ioPool);
     if (!toHead && journalFits(changes.size(), g.number)) {
-      io.flush(); // the entry may name only durable blocks
-      // no round trip: refuses a writer whose lease may have run out (a newer writer may be
-      // replaying the journal); the peers refuse one whose successor fenced them
-      meta.checkLock(lock);
-      if (journal.append(g.number, changes, head.generation())) {
-        buffer.journaled(frozen, changes);
+      if (journaled(frozen, changes, puts, g)) {
         return JOURNALED;
       }
-      // The entry may be on some peers: until a head commit, no block it names is deleted.
-      doubt.journalInDoubt();
+      // the blocks are durable: only the head commit is left
+    } else {
+      io.putAll(puts, ioPool);
     }
     NavigableMap<Long, BlockRef> all = buffer.journaledChanges();
     all.putAll(changes);
@@ -358,6 +353,55 @@ final class Committer {
     io.flush();
     head = commitHead(root, g.number);
     return root;
+  }
+
+  /**
+   * Commits a flush through the journal in one round: the frozen in-memory blocks are put
+   * durably (each peer forces its copy before it answers), a barrier covers the blocks
+   * written out early, and the entry is appended, all at once. The flush is done when all of
+   * them are. The entry may thus land before its blocks are durable; a replay leaves out an
+   * entry naming a block with no durable copy (see {@link JournalWriter}), which is never one
+   * of an acknowledged flush. Returns false if only the append failed (the blocks are durable
+   * and the caller commits the head); throws if a block could not be made durable (the flush
+   * fails), or a {@link LeaseLostException} if this writer is stale. Whenever the entry may
+   * have landed without the flush succeeding through it, no block it names is deleted until
+   * a head commit.
+   */
+  private boolean journaled(Map<Long, Entry> frozen, NavigableMap<Long, BlockRef> changes,
+      List<BlockIo.Put> puts, Generation g) {
+    // no round trip: refuses a writer whose lease may have run out (a newer writer may be
+    // replaying the journal); the peers refuse one whose successor fenced them
+    meta.checkLock(lock);
+    List<CompletableFuture<Void>> data = new ArrayList<>(io.startDurablePuts(puts));
+    data.add(io.flushLater());
+    CompletableFuture<Boolean> appended = journal.startAppend(g.number, changes,
+        head.generation());
+    RuntimeException dataFailed = null;
+    try {
+      BlockIo.joinAll(data);
+    } catch (RuntimeException e) {
+      dataFailed = e;
+    }
+    boolean ok;
+    try {
+      ok = appended.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      doubt.journalInDoubt();
+      throw TorusException.of(e.getCause() != null ? e.getCause() : e); // a stale writer
+    }
+    if (!ok) {
+      journal.failed();
+      doubt.journalInDoubt();
+    }
+    if (dataFailed != null) {
+      doubt.journalInDoubt();
+      throw dataFailed;
+    }
+    if (!ok) {
+      return false;
+    }
+    buffer.journaled(frozen, changes);
+    return true;
   }
 
   private Head commitHead(BlockRef root, long generation) {

@@ -102,7 +102,7 @@ public final class JournalWriter {
     }
     recorded = true;
     NavigableMap<Long, byte[]> entries = journal.recover(earlier, volumeId, lock.epoch(), after);
-    changes.putAll(changesOf(entries, volumeId, volume, earlier));
+    changes.putAll(changesOf(journal, entries, volumeId, volume, earlier));
     if (!entries.isEmpty()) {
       log.info("volume '{}': replayed {} flush journal entries ({} changed blocks) from {}",
           volume, entries.size(), changes.size(), earlier);
@@ -144,28 +144,44 @@ public final class JournalWriter {
   }
 
   /**
-   * Appends a flush's changes; returns false if the journal failed (it is then unusable for
-   * a while, and the caller commits the head). Throws {@link LeaseLostException} if a peer
-   * has seen a newer writer.
+   * Starts appending a flush's changes. The future completes with true once every peer has
+   * the entry, with false if the journal failed (it is then unusable for a while and the
+   * caller commits the head; the entry may be on some peers), and fails only with a
+   * {@link LeaseLostException} if a peer has seen a newer writer. Never on an event loop's
+   * thread is anything waited for here.
    *
    * @param checkpoint the stored head's generation (peers drop entries at or below it)
    */
-  boolean append(long generation, NavigableMap<Long, BlockRef> changes, long checkpoint) {
+  java.util.concurrent.CompletableFuture<Boolean> startAppend(long generation,
+      NavigableMap<Long, BlockRef> changes, long checkpoint) {
     byte[] entry = new JournalEntry(volumeId, generation, changes).encode();
+    List<String> to = peers;
+    java.util.concurrent.CompletableFuture<Void> sent;
     try {
-      io.torus.internal.Futures.join(journal.append(peers, volumeId, lock.epoch(), generation,
-          checkpoint, entry));
-      return true;
-    } catch (LeaseLostException e) {
-      throw e;
+      sent = journal.append(to, volumeId, lock.epoch(), generation, checkpoint, entry);
     } catch (RuntimeException e) {
-      warnings.warn("journal append " + volume, "volume '{}': flush journal append to {} "
-          + "failed; committing the head instead (and for {} s): {}", volume, peers,
-          RETRY_NANOS / 1_000_000_000L, e.toString());
-      peers = List.of();
-      backOff();
-      return false;
+      sent = java.util.concurrent.CompletableFuture.failedFuture(e);
     }
+    return sent.handle((v, e) -> {
+      if (e == null) {
+        return true;
+      }
+      Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+          ? e.getCause() : e;
+      if (t instanceof LeaseLostException) {
+        throw new java.util.concurrent.CompletionException(t);
+      }
+      warnings.warn("journal append " + volume, "volume '{}': flush journal append to {} "
+          + "failed; committing the head instead (and for {} s): {}", volume, to,
+          RETRY_NANOS / 1_000_000_000L, t.toString());
+      return false;
+    });
+  }
+
+  /** After a failed append (see {@link #startAppend}): flushes commit the head for a while. */
+  void failed() {
+    peers = List.of();
+    backOff();
   }
 
   private void backOff() {
@@ -199,7 +215,8 @@ public final class JournalWriter {
           h.generation());
       Head again = meta.head(volumeId);
       if (again.revision() == h.revision()) {
-        return new HeadAndJournal(h, changesOf(entries, volumeId, volume, recorded));
+        return new HeadAndJournal(h, changesOf(journal, entries, volumeId, volume,
+            recorded));
       }
       if (attempt == 9) {
         throw new TorusException(io.torus.ErrorCode.EIO, "volume '" + volume + "': its head "
@@ -209,15 +226,49 @@ public final class JournalWriter {
     }
   }
 
-  private static NavigableMap<Long, BlockRef> changesOf(NavigableMap<Long, byte[]> entries,
-      long volumeId, String volume, List<String> from) {
-    TreeMap<Long, BlockRef> changes = new TreeMap<>();
+  /**
+   * The changes of {@code entries} merged in generation order, leaving out every entry that
+   * names a block with no durable copy: the flushes those entries belong to were never
+   * acknowledged (an acknowledged flush's blocks were durable before it was), and a later
+   * entry holds every block such an entry changed, since a failed flush's blocks go back into
+   * the dirty map and the next flush commits them again. Throws EIO (retryable) if a block's
+   * copies cannot all be asked: then nothing can be decided.
+   */
+  static NavigableMap<Long, BlockRef> changesOf(FlushJournal journal,
+      NavigableMap<Long, byte[]> entries, long volumeId, String volume, List<String> from) {
+    List<JournalEntry> decoded = new java.util.ArrayList<>(entries.size());
+    java.util.Set<BlockRef> refs = new java.util.HashSet<>();
     for (var e : entries.entrySet()) {
       JournalEntry je = JournalEntry.decode(e.getValue(), volumeId, "peers " + from);
       if (je.generation() != e.getKey()) {
         throw new TorusException(io.torus.ErrorCode.EIO, "flush journal entry of generation "
             + je.generation() + " stored as generation " + e.getKey() + " (volume '" + volume
             + "')");
+      }
+      decoded.add(je);
+      je.changes().values().stream().filter(java.util.Objects::nonNull).forEach(refs::add);
+    }
+    java.util.Map<BlockRef, FlushJournal.Presence> found = refs.isEmpty() ? java.util.Map.of()
+        : journal.locate(refs);
+    TreeMap<Long, BlockRef> changes = new TreeMap<>();
+    for (JournalEntry je : decoded) {
+      BlockRef absent = null;
+      for (BlockRef r : je.changes().values()) {
+        FlushJournal.Presence p = r == null ? FlushJournal.Presence.PRESENT : found.get(r);
+        if (p == FlushJournal.Presence.UNKNOWN) {
+          throw new TorusException(io.torus.ErrorCode.EIO, "volume '" + volume + "': block "
+              + r + " of flush journal entry " + je.generation() + " has no durable copy on"
+              + " the peers that answered, and some of its peers did not answer; try again"
+              + " when they are back", null, true);
+        }
+        if (p == FlushJournal.Presence.ABSENT && absent == null) {
+          absent = r;
+        }
+      }
+      if (absent != null) {
+        log.warn("volume '{}': left out flush journal entry {}: its block {} has no durable "
+            + "copy (the flush was never acknowledged)", volume, je.generation(), absent);
+        continue;
       }
       changes.putAll(je.changes());
     }

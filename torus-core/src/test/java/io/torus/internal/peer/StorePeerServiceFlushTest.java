@@ -40,7 +40,7 @@ class StorePeerServiceFlushTest {
     ByteBuffer b = ByteBuffer.wrap(new byte[] {1, 2, (byte) seq});
     CRC32C c = new CRC32C();
     c.update(b.duplicate());
-    svc.put(ref(seq), 1, b, (int) c.getValue(), false);
+    svc.put(ref(seq), 1, b, (int) c.getValue(), false, false);
   }
 
   private CompletableFuture<Void> flushAsync() {

@@ -67,7 +67,7 @@ class RebalanceEvidenceIT {
   }
 
   private static void put(StorePeerService s, BlockRef ref, ByteBuffer data) {
-    s.put(ref, 0, data, crc(data), true);
+    s.put(ref, 0, data, crc(data), true, false);
     s.flush();
   }
 
