@@ -211,14 +211,73 @@ final class BlockIo {
    * Throws the first failure.
    */
   java.util.Map<BlockRef, ByteBuffer> fetchAll(List<BlockRef> refs) {
-    List<ByteBuffer> got = layer.getAllAsync(refs).join();
+    java.util.Map<BlockRef, CompletableFuture<ByteBuffer>> early = new java.util.HashMap<>();
+    List<BlockRef> rest = new ArrayList<>(refs.size());
+    for (BlockRef r : refs) {
+      CompletableFuture<ByteBuffer> w = warming.get(r);
+      if (w != null) {
+        early.put(r, w);
+      } else {
+        rest.add(r);
+      }
+    }
+    List<ByteBuffer> got = rest.isEmpty() ? List.of() : layer.getAllAsync(rest).join();
     java.util.Map<BlockRef, ByteBuffer> out = new java.util.HashMap<>(refs.size() * 2);
-    for (int i = 0; i < refs.size(); i++) {
-      ByteBuffer b = checkSize(refs.get(i), got.get(i));
-      cacheBlock(refs.get(i), b);
-      out.put(refs.get(i), b);
+    for (int i = 0; i < rest.size(); i++) {
+      ByteBuffer b = checkSize(rest.get(i), got.get(i));
+      cacheBlock(rest.get(i), b);
+      out.put(rest.get(i), b);
+    }
+    for (var e : early.entrySet()) {
+      ByteBuffer b;
+      try {
+        b = e.getValue().join();
+      } catch (RuntimeException failed) {
+        b = fetch(e.getKey()); // the early get failed: once more, reporting its own error
+      }
+      out.put(e.getKey(), checkSize(e.getKey(), b).duplicate());
     }
     return out;
+  }
+
+  /** Early gets in flight ({@link #warm}), by ref. */
+  private final java.util.concurrent.ConcurrentHashMap<BlockRef, CompletableFuture<ByteBuffer>>
+      warming = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Early gets in flight at most. */
+  static final int MAX_WARMING = 256;
+
+  /**
+   * Starts fetching a committed block into the cache without waiting, where a get is a round
+   * trip: a partial write will need it when it is written out or committed
+   * ({@link #fetchAll} then waits for this get instead of sending another). Best effort: does
+   * nothing if the block is cached, already coming, or too many are.
+   */
+  void warm(BlockRef ref) {
+    if (!cacheData || layer.readParallelism() <= 1 || warming.size() >= MAX_WARMING
+        || cache.block(ref) != null) {
+      return;
+    }
+    CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
+    if (warming.putIfAbsent(ref, f) != null) {
+      return;
+    }
+    CompletableFuture<ByteBuffer> get;
+    try {
+      get = layer.getAsync(ref);
+    } catch (RuntimeException e) {
+      get = CompletableFuture.failedFuture(e);
+    }
+    get.whenComplete((b, e) -> {
+      if (e == null && b != null && b.remaining() == blockSize) {
+        cacheBlock(ref, b);
+      }
+      warming.remove(ref, f);
+      if (e != null) {
+        f.completeExceptionally(e);
+      } else {
+        f.complete(b);
+      }
+    });
   }
 
   /** Makes the blocks put so far durable in the layer. */

@@ -193,9 +193,10 @@ final class DirtyBuffer {
           m = new Entry.Mem(new byte[blockSize]);
         } else if (e == null && aligned && !s.hasBelow(index)) {
           // only these sectors so far; the rest stays in the committed map until write-out
-          // (no read now). Never over a frozen entry (a failed flush's restore would drop it)
-          // or a journaled one (the merges read the committed map)
+          // (no read now, but the block starts coming). Never over a frozen entry (a failed
+          // flush's restore would drop it) or a journaled one (the merges read the root)
           m = Entry.Mem.partial(blockSize);
+          reader.warm(s.root, index);
         } else {
           m = new Entry.Mem(reader.baseContent(s, index, e, now));
         }

@@ -185,6 +185,21 @@ final class ReadPath {
         : m.over(inRoot(s.root, index, now, fetched))).asReadOnlyBuffer();
   }
 
+  /**
+   * Starts fetching block {@code index}'s committed content in {@code root} into the cache
+   * ({@link BlockIo#warm}) if its map nodes are in memory; never waits.
+   */
+  void warm(BlockRef root, long index) {
+    try {
+      BlockRef ref = BlockMap.lookup(io::nodeNow, root, index);
+      if (ref != null) {
+        io.warm(ref);
+      }
+    } catch (WouldBlock e) {
+      // a map node is not in memory: the merge fetches the block when it needs it
+    }
+  }
+
   /** The whole content of block {@code index} in the committed map {@code root}. */
   ByteBuffer inRoot(BlockRef root, long index, boolean now, Map<BlockRef, ByteBuffer> fetched) {
     BlockRef ref = BlockMap.lookup(now ? io::nodeNow : io::node, root, index);

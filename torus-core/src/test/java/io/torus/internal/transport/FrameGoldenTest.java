@@ -51,6 +51,26 @@ class FrameGoldenTest {
     ch.finishAndReleaseAll();
   }
 
+  /** The same PUT asking for a durable copy: field 23 ({@code sync}) appended, b8 01 01. */
+  private static final String SYNC_PUT_FRAME = "00000034" + "002d"
+      + PUT_FRAME.substring(12, 12 + 2 * 0x2a) + "b80101" + "0102030405";
+
+  @Test
+  void aDurablePutAddsTheSyncField() {
+    EmbeddedChannel ch = channel();
+    ch.writeOutbound(new Frame(putHeader().toBuilder().setSync(true).build(),
+        Unpooled.wrappedBuffer(new byte[] {1, 2, 3, 4, 5})));
+    ByteBuf out = Unpooled.buffer();
+    for (Object o; (o = ch.readOutbound()) != null; ) {
+      ByteBuf b = (ByteBuf) o;
+      out.writeBytes(b);
+      b.release();
+    }
+    assertThat(ByteBufUtil.hexDump(out)).isEqualTo(SYNC_PUT_FRAME);
+    out.release();
+    ch.finishAndReleaseAll();
+  }
+
   @Test
   void decodesTheGoldenFrame() {
     EmbeddedChannel ch = channel();
