@@ -187,16 +187,20 @@ final class BlockIo {
         writes.add(CompletableFuture.runAsync(() -> putBlock(p.ref(), data), pool));
         continue;
       }
-      CompletableFuture<Void> f;
-      try {
-        f = layer.putAsync(p.ref(), data, Crc32c.of(data))
-            .thenRun(() -> cacheBlock(p.ref(), data.duplicate()));
-      } catch (RuntimeException e) {
-        f = CompletableFuture.failedFuture(e);
-      }
-      writes.add(f);
+      writes.add(putThenCache(p.ref(), data, false));
     }
     return writes;
+  }
+
+  /** A put through the layer's asynchronous interface (durable with {@code sync}), cached. */
+  private CompletableFuture<Void> putThenCache(BlockRef ref, ByteBuffer data, boolean sync) {
+    try {
+      int crc = Crc32c.of(data);
+      return (sync ? layer.putDurableAsync(ref, data, crc) : layer.putAsync(ref, data, crc))
+          .thenRun(() -> cacheBlock(ref, data.duplicate()));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   private void cacheBlock(BlockRef ref, ByteBuffer data) {
@@ -301,15 +305,7 @@ final class BlockIo {
   List<CompletableFuture<Void>> startDurablePuts(List<Put> puts) {
     List<CompletableFuture<Void>> writes = new ArrayList<>(puts.size());
     for (Put p : puts) {
-      ByteBuffer data = ByteBuffer.wrap(p.data());
-      CompletableFuture<Void> f;
-      try {
-        f = layer.putDurableAsync(p.ref(), data, Crc32c.of(data))
-            .thenRun(() -> cacheBlock(p.ref(), data.duplicate()));
-      } catch (RuntimeException e) {
-        f = CompletableFuture.failedFuture(e);
-      }
-      writes.add(f);
+      writes.add(putThenCache(p.ref(), ByteBuffer.wrap(p.data()), true));
     }
     return writes;
   }

@@ -38,17 +38,23 @@ class FrameGoldenTest {
 
   @Test
   void putFrameBytesAreFixed() {
+    assertThat(encoded(putHeader())).isEqualTo(PUT_FRAME);
+  }
+
+  /** The frame of {@code header} with the payload 01..05, as hex. */
+  private static String encoded(Header header) {
     EmbeddedChannel ch = channel();
-    ch.writeOutbound(new Frame(putHeader(), Unpooled.wrappedBuffer(new byte[] {1, 2, 3, 4, 5})));
+    ch.writeOutbound(new Frame(header, Unpooled.wrappedBuffer(new byte[] {1, 2, 3, 4, 5})));
     ByteBuf out = Unpooled.buffer();
     for (Object o; (o = ch.readOutbound()) != null; ) {
       ByteBuf b = (ByteBuf) o;
       out.writeBytes(b);
       b.release();
     }
-    assertThat(ByteBufUtil.hexDump(out)).isEqualTo(PUT_FRAME);
+    String hex = ByteBufUtil.hexDump(out);
     out.release();
     ch.finishAndReleaseAll();
+    return hex;
   }
 
   /** The same PUT asking for a durable copy: field 23 ({@code sync}) appended, b8 01 01. */
@@ -57,18 +63,8 @@ class FrameGoldenTest {
 
   @Test
   void aDurablePutAddsTheSyncField() {
-    EmbeddedChannel ch = channel();
-    ch.writeOutbound(new Frame(putHeader().toBuilder().setSync(true).build(),
-        Unpooled.wrappedBuffer(new byte[] {1, 2, 3, 4, 5})));
-    ByteBuf out = Unpooled.buffer();
-    for (Object o; (o = ch.readOutbound()) != null; ) {
-      ByteBuf b = (ByteBuf) o;
-      out.writeBytes(b);
-      b.release();
-    }
-    assertThat(ByteBufUtil.hexDump(out)).isEqualTo(SYNC_PUT_FRAME);
-    out.release();
-    ch.finishAndReleaseAll();
+    assertThat(encoded(putHeader().toBuilder().setSync(true).build()))
+        .isEqualTo(SYNC_PUT_FRAME);
   }
 
   @Test
