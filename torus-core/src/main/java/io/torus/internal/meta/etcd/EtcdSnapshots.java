@@ -201,6 +201,10 @@ final class EtcdSnapshots {
         heads.put(id, e);
       } else if (layout.isSnapshotKey(key)) {
         snaps.computeIfAbsent(id, k -> new ArrayList<>()).add(e);
+      } else if (key.equals(layout.journalKey(id))) {
+        // a flush journal's blocks lie above the head's generation: pending, so kept; the
+        // record only has to be one this version understands
+        EtcdLayout.decodeJournal(key, str(e));
       } else if (!key.equals(layout.lockKey(id))) {
         throw corrupt(key, str(e), "unknown key under " + layout.volumesPrefix()
             + "; refusing to list live roots without understanding it");

@@ -152,6 +152,7 @@ class EtcdMetadataServiceIT {
     String key = prefix + "/v1/volumes/" + String.format("%016x", v.id()) + "/journal";
     assertThat(keys().get(key)).isEqualTo("v1 epoch=" + l.epoch() + " peers=node-0,node-1");
     assertThat(a.journal(v.id())).containsExactly("node-0", "node-1");
+    assertThat(a.liveRoots().roots()).as("the collector understands the record").isNotEmpty();
     a.unlock(l);
 
     VolumeLock next = a.lockVolume(v.id(), "w2");
