@@ -78,12 +78,24 @@ public final class TorusCommand {
     String msg = e instanceof TorusException
         ? ((TorusException) e).code() + ": " + e.getMessage()
         : e.getMessage() != null ? e.getMessage() : e.toString();
-    err.println("torus: " + msg);
+    err.println("torus: " + msg + hint(msg));
     err.flush();
     if (Boolean.getBoolean("torus.debug")) {
       e.printStackTrace(err);
     }
     return 1;
+  }
+
+  /** What to check for an etcd refusal that gRPC reports by status name only. */
+  private static String hint(String msg) {
+    if (msg.contains("UNAUTHENTICATED")) {
+      return " (etcd refused the credentials: check --etcd-user and its password)";
+    }
+    if (msg.contains("PERMISSION_DENIED") || msg.contains("user name is empty")) {
+      return " (etcd authentication is on: the user needs --etcd-user and a role granting"
+          + " readwrite on the key prefix)";
+    }
+    return "";
   }
 
   /** Prints the version from the jar's manifest. */
