@@ -8,6 +8,8 @@ import java.util.Objects;
  * Mutual TLS settings from PEM files: the CA that signs every trusted certificate, this side's
  * own certificate chain, and its private key. Used for the peer protocol
  * ({@link TorusBuilder#tls}) and for the connection to etcd ({@link TorusBuilder#etcdTls}).
+ * For etcd only, the settings may also be {@linkplain #trustOnly trust only}: verify the
+ * server against the CA and present no certificate.
  *
  * <p>The peer protocol with TLS admits exactly the connections whose certificate chains up to
  * {@link #caCertificate()}: the CA defines the cluster's membership. Both sides present their
@@ -21,10 +23,12 @@ import java.util.Objects;
  * {@link ErrorCode#EINVAL}); replacing them later has no effect on a running node.
  *
  * @param caCertificate PEM file with one or more CA certificates to trust
- * @param certificateChain PEM file with this side's certificate, then any intermediates
+ * @param certificateChain PEM file with this side's certificate, then any intermediates; null
+ *     (with {@code privateKey}) for trust-only settings
  * @param privateKey unencrypted PKCS#8 PEM file ({@code -----BEGIN PRIVATE KEY-----}) of the
  *     certificate's key, RSA or EC; convert a traditional key with
- *     {@code openssl pkcs8 -topk8 -nocrypt}
+ *     {@code openssl pkcs8 -topk8 -nocrypt}; null (with {@code certificateChain}) for
+ *     trust-only settings
  * @param verifyHostname whether a client also checks that the server certificate's subject
  *     alternative names contain the host (name or IP) it connected to
  */
@@ -34,16 +38,37 @@ public record TlsConfig(Path caCertificate, Path certificateChain, Path privateK
   /**
    * Validates the paths.
    *
-   * @throws NullPointerException if a path is null
-   * @throws TorusException EINVAL naming a file that is not a readable regular file
+   * @throws NullPointerException if {@code caCertificate} is null
+   * @throws TorusException EINVAL naming a file that is not a readable regular file, or if
+   *     exactly one of {@code certificateChain} and {@code privateKey} is null
    */
   public TlsConfig {
     Objects.requireNonNull(caCertificate, "caCertificate");
-    Objects.requireNonNull(certificateChain, "certificateChain");
-    Objects.requireNonNull(privateKey, "privateKey");
+    if ((certificateChain == null) != (privateKey == null)) {
+      throw TorusException.invalid("TLS certificate chain and private key go together: "
+          + (certificateChain == null ? "no certificate chain" : "no private key"));
+    }
     readable("CA certificate", caCertificate);
-    readable("certificate chain", certificateChain);
-    readable("private key", privateKey);
+    if (certificateChain != null) {
+      readable("certificate chain", certificateChain);
+      readable("private key", privateKey);
+    }
+  }
+
+  /**
+   * Trust-only settings for etcd: verify the servers against {@code ca}, present no
+   * certificate (for etcd serving TLS without {@code --client-cert-auth}). Not valid for the
+   * peer protocol, which is always mutual.
+   *
+   * @throws TorusException EINVAL if the file cannot be read
+   */
+  public static TlsConfig trustOnly(Path ca) {
+    return new TlsConfig(ca, null, null, false);
+  }
+
+  /** Whether this side presents a certificate (false for {@link #trustOnly} settings). */
+  public boolean hasCertificate() {
+    return certificateChain != null;
   }
 
   /**

@@ -46,6 +46,8 @@ public final class TorusBuilder {
   private Duration peerTimeout = Duration.ofSeconds(5);
   private TlsConfig tls;
   private TlsConfig etcdTls;
+  private String etcdUser;
+  private String etcdPassword;
   private long rebalanceRate = 64L << 20;
   private long scrubRate = 8L << 20;
   private Duration scrubInterval = Duration.ofHours(1);
@@ -374,9 +376,15 @@ public final class TorusBuilder {
    * and plain-TCP clients, are refused and logged), and its client presents its certificate
    * and trusts only servers signed by that CA. Every node of a cluster must use TLS or none
    * does. Default: none (plain TCP). See {@link TlsConfig} for hostname checks.
+   *
+   * @throws TorusException EINVAL for {@link TlsConfig#trustOnly} settings (no certificate)
    */
   public TorusBuilder tls(TlsConfig tls) {
-    this.tls = Objects.requireNonNull(tls, "tls");
+    Objects.requireNonNull(tls, "tls");
+    if (!tls.hasCertificate()) {
+      throw TorusException.invalid("peer TLS is mutual: it needs a certificate and key");
+    }
+    this.tls = tls;
     return this;
   }
 
@@ -385,7 +393,9 @@ public final class TorusBuilder {
    * certificate and key (for etcd started with {@code --client-cert-auth}). Use
    * {@code https://} endpoints in {@link #etcd}. May be the same value as {@link #tls} when one
    * CA signs both. The etcd client always checks that the server's certificate names the
-   * endpoint host, whatever {@link TlsConfig#verifyHostname()} says. Default: none.
+   * endpoint host, whatever {@link TlsConfig#verifyHostname()} says. With
+   * {@link TlsConfig#trustOnly} settings the client verifies the servers and presents no
+   * certificate. Default: none.
    */
   public TorusBuilder etcdTls(TlsConfig tls) {
     this.etcdTls = Objects.requireNonNull(tls, "tls");
@@ -393,8 +403,35 @@ public final class TorusBuilder {
   }
 
   /**
+   * etcd authentication ({@code etcdctl auth enable}): the node authenticates to etcd as
+   * {@code user} with {@code password} and then acts with that user's roles, which must grant
+   * read and write on the cluster's {@link #etcdPrefix} (prefix permission). Combine with
+   * {@link #etcdTls} so the password does not cross the network in clear. The password is kept
+   * in memory for re-authentication and never logged. Default: none (no authentication).
+   *
+   * @param user the etcd user name, not empty
+   * @param password its password, not empty; the array is copied (the caller may clear it)
+   * @throws TorusException EINVAL if only one of them is given (the other null or empty)
+   */
+  public TorusBuilder etcdCredentials(String user, char[] password) {
+    boolean hasUser = user != null && !user.isEmpty();
+    boolean hasPassword = password != null && password.length > 0;
+    if (hasUser != hasPassword) {
+      throw TorusException.invalid("etcd user and password go together: "
+          + (hasUser ? "no password for user " + user : "a password without a user"));
+    }
+    if (!hasUser) {
+      throw TorusException.invalid("etcd credentials need a user and a password");
+    }
+    this.etcdUser = user;
+    this.etcdPassword = new String(password);
+    return this;
+  }
+
+  /**
    * Starts the node. Throws {@link TorusException} if a store or the metadata won't open, or
-   * EINVAL if {@link #tls} or {@link #etcdTls} is set on a node that is not clustered.
+   * EINVAL if {@link #tls}, {@link #etcdTls} or {@link #etcdCredentials} is set on a node
+   * that does not use etcd.
    */
   public Torus build() {
     if (localCluster != null && (!etcdEndpoints.isEmpty() || metadata != null)) {
@@ -403,13 +440,16 @@ public final class TorusBuilder {
     if ((tls != null || etcdTls != null) && etcdEndpoints.isEmpty()) {
       throw TorusException.invalid("tls and etcdTls apply to a clustered node: set etcd(...)");
     }
+    if (etcdUser != null && etcdEndpoints.isEmpty()) {
+      throw TorusException.invalid("etcdCredentials apply to a node using etcd: set etcd(...)");
+    }
     NodeConfig.Storage storage = new NodeConfig.Storage(dataDirectory, List.copyOf(stores),
         storeType, storeCapacity);
     NodeConfig.Volumes volumes = new NodeConfig.Volumes(cacheBytes, dirtyBytes, ioTimeout,
         gcInterval);
     NodeConfig.Metadata meta = new NodeConfig.Metadata(metadata,
         localCluster == null ? null : localCluster.service(), etcdEndpoints, etcdPrefix,
-        etcdTls, leaseTtl);
+        etcdTls, leaseTtl, etcdUser, etcdPassword);
     NodeConfig.Peer peerOptions = new NodeConfig.Peer(peer, listenHost, listenPort,
         advertiseHost, advertisePort, writeLevel, readLevel, peerTimeout,
         new RebalanceOptions(rebalanceRate, scrubRate, scrubInterval, antiEntropyInterval,

@@ -55,11 +55,28 @@ public record NodeConfig(String nodeId, Storage storage, Volumes volumes, Metada
    * @param shared local coordination shared with other nodes of this process, or null
    * @param etcdEndpoints etcd client URLs, empty for none
    * @param etcdPrefix the cluster's key prefix in etcd
-   * @param etcdTls mutual TLS to etcd, or null
+   * @param etcdTls TLS to etcd (trust only, or mutual), or null
    * @param leaseTtl the etcd lease time to live
+   * @param etcdUser the etcd user, or null without etcd authentication
+   * @param etcdPassword that user's password, or null; never in {@link #toString()}
    */
   public record Metadata(MetadataService service, LocalMetadataService shared,
-      List<String> etcdEndpoints, String etcdPrefix, TlsConfig etcdTls, Duration leaseTtl) {
+      List<String> etcdEndpoints, String etcdPrefix, TlsConfig etcdTls, Duration leaseTtl,
+      String etcdUser, String etcdPassword) {
+
+    /** Without etcd authentication. */
+    public Metadata(MetadataService service, LocalMetadataService shared,
+        List<String> etcdEndpoints, String etcdPrefix, TlsConfig etcdTls, Duration leaseTtl) {
+      this(service, shared, etcdEndpoints, etcdPrefix, etcdTls, leaseTtl, null, null);
+    }
+
+    @Override
+    public String toString() {
+      return "Metadata[service=" + service + ", shared=" + shared
+          + ", etcdEndpoints=" + etcdEndpoints + ", etcdPrefix=" + etcdPrefix
+          + ", etcdTls=" + etcdTls + ", leaseTtl=" + leaseTtl + ", etcdUser=" + etcdUser
+          + (etcdPassword == null ? "" : ", etcdPassword=(hidden)") + "]";
+    }
 
     /** Whether the node coordinates through etcd. */
     public boolean etcd() {

@@ -105,8 +105,13 @@ final class NodeStart {
           .rootPrefix(m.etcdPrefix()).requestTimeout(c.volumes().ioTimeout())
           .leaseTtl(m.leaseTtl());
       if (m.etcdTls() != null) {
-        eb.trustedCa(m.etcdTls().caCertificate()).clientCertificate(
-            m.etcdTls().certificateChain(), m.etcdTls().privateKey());
+        eb.trustedCa(m.etcdTls().caCertificate());
+        if (m.etcdTls().hasCertificate()) {
+          eb.clientCertificate(m.etcdTls().certificateChain(), m.etcdTls().privateKey());
+        }
+      }
+      if (m.etcdUser() != null) {
+        eb.credentials(m.etcdUser(), m.etcdPassword());
       }
       EtcdMetadataService etcd = eb.build();
       return new Metadata(etcd, cluster(etcd), etcd::shutdownWithin, true);

@@ -95,8 +95,7 @@ final class NbdCommand implements Callable<Integer> {
   }
 
   private static Torus withMetrics(NodeOptions node, MetricsServer metrics) {
-    io.torus.TorusBuilder b = Torus.builder().etcd(NodeOptions.endpoints(node.etcd))
-        .etcdPrefix(node.etcdPrefix).peer(false);
+    io.torus.TorusBuilder b = node.configure(Torus.builder()).peer(false);
     if (metrics != null) {
       b.meterRegistry(metrics.registry);
     }

@@ -5,10 +5,10 @@ import io.torus.Torus;
 import io.torus.TorusBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -21,13 +21,8 @@ import picocli.CommandLine.Option;
         "Joins the ring on start; stops cleanly on Ctrl-C or SIGTERM (exit 0)."})
 final class NodeCommand implements Callable<Integer> {
 
-  @Option(names = "--etcd", paramLabel = "URLS", defaultValue = "${env:" + NodeOptions.ENV + "}",
-      description = "etcd client URLs, comma-separated (default: $" + NodeOptions.ENV + ").")
-  String etcd;
-
-  @Option(names = "--etcd-prefix", defaultValue = "/torus", paramLabel = "PREFIX",
-      description = "etcd key prefix of the cluster (default: ${DEFAULT-VALUE}).")
-  String etcdPrefix;
+  @Mixin
+  ClusterOptions cluster;
 
   @Option(names = "--data", required = true, paramLabel = "DIR",
       description = "Where the node keeps its store, node id and fencing epochs.")
@@ -51,13 +46,12 @@ final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<String> endpoints = NodeOptions.endpoints(etcd);
     HostPort at = HostPort.parse(listen);
-    checkInitialised(endpoints);
+    checkInitialised();
     MetricsServer metricsServer = metrics == null ? null
         : new MetricsServer(HostPort.parse(metrics));
-    TorusBuilder b = Torus.builder().etcd(endpoints).etcdPrefix(etcdPrefix).dataDirectory(data)
-        .storeType("file").storeCapacity(capacity.bytes()).listen(at.host(), at.port());
+    TorusBuilder b = cluster.configure(Torus.builder()).dataDirectory(data).storeType("file")
+        .storeCapacity(capacity.bytes()).listen(at.host(), at.port());
     if (advertise != null) {
       HostPort a = HostPort.parse(advertise);
       b.advertise(a.host(), a.port());
@@ -101,12 +95,13 @@ final class NodeCommand implements Callable<Integer> {
     return 0;
   }
 
-  private void checkInitialised(List<String> endpoints) {
-    try (Torus client = Torus.builder().etcd(endpoints).etcdPrefix(etcdPrefix).peer(false)
-        .gcInterval(Duration.ZERO).build()) {
+  private void checkInitialised() {
+    try (Torus client = cluster.configure(Torus.builder()).peer(false).gcInterval(Duration.ZERO)
+        .build()) {
       if (client.cluster().defaults().isEmpty()) {
-        throw new IllegalArgumentException("the cluster at " + String.join(",", endpoints)
-            + " (prefix " + etcdPrefix + ") is not initialised; run 'torus init' first");
+        throw new IllegalArgumentException("the cluster at " + String.join(",",
+            cluster.endpoints()) + " (prefix " + cluster.etcdPrefix + ") is not initialised;"
+            + " run 'torus init' first");
       }
     }
   }

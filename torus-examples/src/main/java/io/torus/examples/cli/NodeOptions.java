@@ -17,47 +17,28 @@ import picocli.CommandLine.Option;
 
 /**
  * Selects the node an administrative command works through: a client-only member of the
- * cluster at {@code --etcd} (or {@code $TORUS_ETCD}), the peers of a stopped demo in
- * {@code --data} (run in this process for the command), or the local node in {@code --data}
- * made by {@code torus init --data}.
+ * cluster at {@code --etcd} (with the security settings of {@link ClusterOptions}), the peers
+ * of a stopped demo in {@code --data} (run in this process for the command), or the local node
+ * in {@code --data} made by {@code torus init --data}.
  */
-final class NodeOptions {
+final class NodeOptions extends ClusterOptions {
   /** The environment variable {@code --etcd} defaults to. */
   static final String ENV = "TORUS_ETCD";
-
-  @Option(names = "--etcd", paramLabel = "URLS", defaultValue = "${env:" + ENV + "}",
-      description = "etcd client URLs of the cluster, comma-separated, e.g."
-          + " http://127.0.0.1:2379 (default: $" + ENV + ").")
-  String etcd;
-
-  @Option(names = "--etcd-prefix", defaultValue = "/torus", paramLabel = "PREFIX",
-      description = "etcd key prefix of the cluster (default: ${DEFAULT-VALUE}).")
-  String etcdPrefix;
 
   @Option(names = "--data", paramLabel = "DIR",
       description = "Data directory of a local node instead of a cluster (the node must not"
           + " be running), e.g. torus-demo.")
   Path data;
 
-  /** The etcd endpoints; fails with how to give them if there are none. */
+  /** The etcd endpoints in {@code etcd}, {@code http://} added where missing. */
   static List<String> endpoints(String etcd) {
-    if (etcd == null || etcd.isBlank()) {
-      throw new IllegalArgumentException("no etcd given: use --etcd URLS or set " + ENV);
-    }
-    List<String> out = new ArrayList<>();
-    for (String s : etcd.split(",")) {
-      String u = s.trim();
-      if (!u.isEmpty()) {
-        out.add(u.contains("://") ? u : "http://" + u);
-      }
-    }
-    return out;
+    return endpoints(etcd, "http://");
   }
 
   boolean clustered() {
     if (data != null && etcd != null && !etcd.isBlank()) {
       throw new IllegalArgumentException("give either --etcd (a cluster) or --data (a local"
-          + " node), not both" + (System.getenv(ENV) != null ? " (unset " + ENV + ")" : ""));
+          + " node), not both (--etcd may come from $" + ENV + " or the config file)");
     }
     if (data == null && (etcd == null || etcd.isBlank())) {
       throw new IllegalArgumentException("no node given: use --etcd URLS (or set " + ENV
@@ -69,8 +50,7 @@ final class NodeOptions {
   /** Opens the node (client-only for a cluster); the caller closes it. */
   Torus open() {
     if (clustered()) {
-      return Torus.builder().etcd(endpoints(etcd)).etcdPrefix(etcdPrefix).peer(false)
-          .gcInterval(java.time.Duration.ZERO).build();
+      return configure(Torus.builder()).peer(false).gcInterval(java.time.Duration.ZERO).build();
     }
     return openLocal(data);
   }

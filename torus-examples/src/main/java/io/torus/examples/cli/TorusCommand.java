@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code torus} command: run a demo, a node or an NBD export, and administer volumes.
- * Errors are one line on standard error and a non-zero exit status.
+ * Errors are one line on standard error: exit status 2 for bad input ({@link UsageError}, and
+ * picocli's parse errors), 1 for an operation that failed.
  */
 @Command(name = "torus", mixinStandardHelpOptions = true,
     versionProvider = TorusCommand.Version.class,
@@ -38,23 +39,63 @@ public final class TorusCommand {
 
   /** Runs the command line and returns its exit status (for tests and embedding). */
   public static int run(String... args) {
+    return run(System.getenv(), args);
+  }
+
+  /**
+   * Runs the command line with {@code env} as the environment the options' defaults come
+   * from (see {@link OptionSources}) and returns its exit status.
+   */
+  static int run(java.util.Map<String, String> env, String... args) {
+    OptionSources sources;
+    try {
+      sources = OptionSources.load(env, args);
+    } catch (UsageError e) {
+      PrintWriter err = new CommandLine(new TorusCommand()).getErr();
+      err.println("torus: " + e.getMessage());
+      err.flush();
+      return 2;
+    }
+    return commandLine(sources).execute(args);
+  }
+
+  /** The command tree with option defaults from {@code sources}. */
+  static CommandLine commandLine(OptionSources sources) {
     CommandLine cl = new CommandLine(new TorusCommand());
     cl.registerConverter(Size.class, Size::parse);
     cl.setExecutionExceptionHandler(TorusCommand::handle);
-    return cl.execute(args);
+    cl.setDefaultValueProvider(sources); // after the subcommands exist: reaches them all
+    return cl;
   }
 
   private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
     PrintWriter err = cl.getErr();
+    if (e instanceof UsageError) {
+      err.println("torus: " + e.getMessage());
+      err.flush();
+      return 2;
+    }
     String msg = e instanceof TorusException
         ? ((TorusException) e).code() + ": " + e.getMessage()
         : e.getMessage() != null ? e.getMessage() : e.toString();
-    err.println("torus: " + msg);
+    err.println("torus: " + msg + hint(msg));
     err.flush();
     if (Boolean.getBoolean("torus.debug")) {
       e.printStackTrace(err);
     }
     return 1;
+  }
+
+  /** What to check for an etcd refusal that gRPC reports by status name only. */
+  private static String hint(String msg) {
+    if (msg.contains("UNAUTHENTICATED")) {
+      return " (etcd refused the credentials: check --etcd-user and its password)";
+    }
+    if (msg.contains("PERMISSION_DENIED") || msg.contains("user name is empty")) {
+      return " (etcd authentication is on: the user needs --etcd-user and a role granting"
+          + " readwrite on the key prefix)";
+    }
+    return "";
   }
 
   /** Prints the version from the jar's manifest. */
