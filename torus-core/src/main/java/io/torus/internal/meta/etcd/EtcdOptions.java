@@ -36,6 +36,16 @@ public record EtcdOptions(List<String> endpoints, String rootPrefix, Duration le
 
   /** Default root prefix. */
   static final String DEFAULT_ROOT_PREFIX = "/torus";
+
+  /** The options with the password left out (it must never reach a log). */
+  @Override
+  public String toString() {
+    return "EtcdOptions[endpoints=" + endpoints + ", rootPrefix=" + rootPrefix + ", leaseTtl="
+        + leaseTtl + ", connectTimeout=" + connectTimeout + ", requestTimeout="
+        + requestTimeout + ", user=" + user + ", password=" + (password == null ? "none"
+        : "(hidden)") + ", trustedCa=" + trustedCa + ", clientCertificate="
+        + clientCertificate + ", clientKey=" + clientKey + "]";
+  }
   /** Default lease TTL. */
   static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(10);
   /** Default connect timeout. */
