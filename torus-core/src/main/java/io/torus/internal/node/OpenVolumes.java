@@ -63,6 +63,13 @@ final class OpenVolumes {
     }
   }
 
+  /** Commits the flush journal of every writer handle that stopped flushing into its head. */
+  void commitIdleHeads() {
+    for (VolumeEngine v : open.keySet()) {
+      v.commitHeadIfIdle();
+    }
+  }
+
   /** Fences every handle (the metadata session that held their locks ended). */
   void fenceAll(LeaseLostException cause) {
     for (VolumeEngine v : open.keySet()) {

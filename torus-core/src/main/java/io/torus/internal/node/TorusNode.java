@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +62,7 @@ public final class TorusNode implements Torus {
   private final DirectoryLock dirLock;
   private final Placement placement;
   private final GcScheduler gc;
+  private final java.util.concurrent.ScheduledFuture<?> idleHeads;
   private final MeterRegistry registry;
   private final List<Meter> nodeMeters = new ArrayList<>();
   private volatile boolean closed;
@@ -83,6 +85,10 @@ public final class TorusNode implements Torus {
         stores, cache, resources, open::roots));
     this.gc = new GcScheduler(placement, c.volumes().gcInterval().toNanos(), resources.ticker(),
         registry, nodeId, resources.scheduler());
+    // writers that stopped flushing: their journaled flushes reach the head (blocks on I/O,
+    // so on the I/O executor, not the scheduler's threads)
+    this.idleHeads = resources.scheduler().scheduleWithFixedDelay(
+        () -> executor.execute(open::commitIdleHeads), 1, 1, TimeUnit.SECONDS);
     registerNodeMeters();
   }
 
@@ -300,6 +306,7 @@ public final class TorusNode implements Torus {
     long deadline = System.nanoTime() + SHUTDOWN_BUDGET.toNanos();
     metadata.shutdown().accept(SHUTDOWN_BUDGET);
     gc.close();
+    idleHeads.cancel(false);
     List<Throwable> errors = new ArrayList<>();
     open.closeAll(e -> {
       log.warn("node {}: closing a volume failed: {}", nodeId, e.toString());

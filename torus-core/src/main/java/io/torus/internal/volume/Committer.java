@@ -5,6 +5,7 @@ import io.torus.ErrorCode;
 import io.torus.LeaseLostException;
 import io.torus.TorusException;
 import io.torus.internal.map.BlockMap;
+import io.torus.internal.storage.RateLimitedLog;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.spi.Head;
@@ -143,6 +144,39 @@ final class Committer {
       flushLock.unlock();
     }
   }
+
+  /**
+   * Commits the journaled changes into the head if the last head commit is
+   * {@link #CHECKPOINT_NANOS} old and no flush is running (a writer that stopped flushing:
+   * snapshots and other nodes then see its last flushes within about that long). Called from
+   * a timer; a failure is logged and changes nothing (the journaled flushes stay durable in
+   * the journal, and the next flush or close commits them).
+   */
+  void commitJournaledIfIdle() {
+    if (buffer.state().journaled.isEmpty()
+        || nanoTime.getAsLong() - headCommittedAt < CHECKPOINT_NANOS || !flushLock.tryLock()) {
+      return;
+    }
+    try {
+      if (!buffer.state().journaled.isEmpty() && lifecycle.fenced() == null
+          && !lifecycle.isClosing()) {
+        meta.checkLock(lock); // no round trip: a writer that may have lost its lease waits
+        flushOnce(true, false);
+      }
+    } catch (LeaseLostException e) {
+      // the session's end fences the handle; nothing to commit from here
+    } catch (RuntimeException e) {
+      if (lifecycle.fenced() == null && !lifecycle.isClosing()) {
+        idleWarnings.warn("idle head commit " + volume, "volume '{}': committing the flush "
+            + "journal into the head failed; its flushes stay in the journal: {}", volume,
+            e.toString());
+      }
+    } finally {
+      flushLock.unlock();
+    }
+  }
+
+  private static final RateLimitedLog idleWarnings = RateLimitedLog.perSecond(log);
 
   /**
    * Closing: commits everything buffered and journaled into the head in one commit, then

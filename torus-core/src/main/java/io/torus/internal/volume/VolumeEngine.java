@@ -139,6 +139,17 @@ public final class VolumeEngine implements BlockVolume {
   }
 
   /**
+   * For a timer: commits the flush journal into the head if this writer has not done so for
+   * {@link Committer#CHECKPOINT_NANOS} and is not flushing (see
+   * {@link Committer#commitJournaledIfIdle}). Never throws; a no-op for a read-only handle.
+   */
+  public void commitHeadIfIdle() {
+    if (lock != null && !lifecycle.isClosed()) {
+      committer.commitJournaledIfIdle();
+    }
+  }
+
+  /**
    * Sets the changes of the flush journal above a read-only handle's head (see
    * {@link JournalWriter#read}), before the handle is used.
    */

@@ -202,6 +202,34 @@ class FlushJournalIT {
     }
   }
 
+  @Test
+  @Timeout(value = 2, unit = TimeUnit.MINUTES)
+  void anIdleWritersFlushesReachTheHeadForSnapshotsElsewhere() throws Exception {
+    try (MiniCluster peers = MiniCluster.builder(dir).nodes(3).etcd(ETCD.endpoints(), "/fj5")
+        .start()) {
+      byte[] model = new byte[SIZE];
+      SimpleMeterRegistry m1 = new SimpleMeterRegistry();
+      try (Torus c1 = peers.client(b -> b.meterRegistry(m1));
+          Torus c2 = peers.client(b -> { })) {
+        c1.createVolume(VolumeSpec.builder("v", SIZE).replication(2).build());
+        peers.awaitRing(Duration.ofSeconds(60));
+        try (BlockVolume v = c1.openVolume("v")) {
+          writeAndFlush(v, model, new Random(6), 5);
+          assertThat(commits(m1, "head")).as("all five in the journal").isZero();
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+          while (commits(m1, "head") == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(100); // the writer stopped flushing: its timer commits the head
+          }
+          assertThat(commits(m1, "head")).as("a head commit of the idle writer").isEqualTo(1);
+          c2.createSnapshot("v", "s"); // on another node: it reads the head
+          try (BlockVolume s = c2.openSnapshot("v", "s")) {
+            assertThat(readAll(s)).as("the snapshot holds the last flush").isEqualTo(model);
+          }
+        }
+      }
+    }
+  }
+
   /** Rounds of a write of 1 to 128 KiB at a random offset, each followed by a flush. */
   private static void writeAndFlush(BlockVolume v, byte[] model, Random rnd, int rounds) {
     for (int i = 0; i < rounds; i++) {
