@@ -119,7 +119,10 @@ public final class BoundaryRules {
       // Reports the bytes the rebalance moved, summed over the peers' replication reports
       // (ClusterStatus read through an EtcdMetadataService of its own): the public
       // ClusterAdmin.replication() gives the bytes left to move and the rate, not that total.
-      "io.torus.benchmarks.cluster.RebalanceThroughput");
+      "io.torus.benchmarks.cluster.RebalanceThroughput",
+      // A JMH microbenchmark of the internal Reed–Solomon coder: no volume uses it yet, and
+      // timing it through one would measure everything but the coding loops.
+      "io.torus.benchmarks.ErasureBenchmark");
 
   /**
    * Nothing outside torus-core's engine and API uses the engine: torus-nbd (all of it),
