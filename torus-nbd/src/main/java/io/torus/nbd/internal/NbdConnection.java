@@ -175,7 +175,8 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     while (c.getCause() != null && c.getCause() != c) {
       c = c.getCause();
     }
-    return c == t ? t.toString() : t.getClass().getSimpleName() + ": " + c;
+    String m = c == t ? t.toString() : t.getClass().getSimpleName() + ": " + c;
+    return m.length() <= 200 ? m : m.substring(0, 200) + "..."; // NotSslRecord dumps bytes
   }
 
   /**
