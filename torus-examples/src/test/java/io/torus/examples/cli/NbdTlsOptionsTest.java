@@ -84,8 +84,13 @@ class NbdTlsOptionsTest {
     env.clear();
     Path cfg = Files.writeString(dir.resolve("torus.properties"), "tls-cert=" + cert
         + "\ntls-key=" + key + "\ntls-mode=optional\n");
-    assertThat(parse("demo", "--config", cfg.toString()).tls())
-        .isEqualTo(new NbdTls(cert, key, null, NbdTls.Mode.OPTIONAL, false));
+    NbdTls optional = new NbdTls(cert, key, null, NbdTls.Mode.OPTIONAL, false);
+    assertThat(parse("nbd", "--data", "d", "--config", cfg.toString(), "v").tls())
+        .isEqualTo(optional);
+    env.put("TORUS_CONFIG", cfg.toString()); // demo has no --config option
+    assertThat(parse("demo").tls()).isEqualTo(optional);
+    assertThat(parse("demo", "--tls-mode", "forced").tls().mode())
+        .isEqualTo(NbdTls.Mode.FORCED);
   }
 
   @Test
