@@ -159,6 +159,9 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
       if (e.isSuccess()) {
         LOG.debug("TLS with {}: {}", remote(), ctx.pipeline().get(SslHandler.class)
             .engine().getSession().getProtocol());
+      } else if (e.cause() instanceof java.nio.channels.ClosedChannelException) {
+        tlsFailed = true; // the client went away during the handshake: nothing to report
+        LOG.debug("TLS handshake with {} cut short: connection closed", remote());
       } else if (phase != Phase.CLOSED) {
         tlsFailed = true;
         server.tlsLog().warn("NBD TLS handshake with " + remote() + " failed, closing: "
