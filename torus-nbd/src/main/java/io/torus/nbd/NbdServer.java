@@ -13,6 +13,7 @@ import io.torus.TorusException;
 import io.torus.nbd.internal.NbdConnection;
 import io.torus.nbd.internal.ServerLimits;
 import io.torus.nbd.internal.ServerState;
+import io.torus.nbd.internal.ServerTls;
 import io.torus.nbd.internal.Transport;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -33,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Protocol: fixed newstyle handshake with {@code NO_ZEROES}; options EXPORT_NAME, ABORT,
  * LIST, INFO, GO, STRUCTURED_REPLY, LIST_META_CONTEXT and SET_META_CONTEXT
- * ({@code base:allocation}); commands READ, WRITE, FLUSH, TRIM, WRITE_ZEROES (NO_HOLE,
+ * ({@code base:allocation}), and STARTTLS if {@linkplain Builder#tls TLS} is configured; commands READ, WRITE, FLUSH, TRIM, WRITE_ZEROES (NO_HOLE,
  * FAST_ZERO), BLOCK_STATUS and DISC, with FUA. Requests on one connection run concurrently
  * and are answered as they complete. Every connection to an export shares its one volume,
  * so {@code NBD_FLAG_CAN_MULTI_CONN} is advertised. The wire layouts are documented in
@@ -63,6 +64,7 @@ public final class NbdServer implements AutoCloseable {
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private final Duration shutdownTimeout;
+  private final NbdTls tls;
   private final ScheduledFuture<?> sweeper;
   private boolean closed;
 
@@ -70,7 +72,11 @@ public final class NbdServer implements AutoCloseable {
     ServerLimits limits = new ServerLimits(b.maxConnections, b.maxInFlightRequests,
         b.maxInFlightBytes, b.maxTotalInFlightBytes, b.handshakeTimeout, b.readTimeout,
         b.idleTimeout);
-    this.state = new ServerState(b.exports, limits, System::nanoTime);
+    this.tls = b.tls;
+    ServerTls serverTls = tls == null ? null : ServerTls.of(tls.certificateChain(),
+        tls.privateKey(), tls.caCertificate(), tls.verifyClient(),
+        tls.mode() == NbdTls.Mode.FORCED);
+    this.state = new ServerState(b.exports, limits, serverTls, System::nanoTime);
     this.shutdownTimeout = b.shutdownTimeout;
     Transport transport = Transport.select();
     this.group = transport.group(b.ioThreads, "torus-nbd");
@@ -96,7 +102,9 @@ public final class NbdServer implements AutoCloseable {
       throw new TorusException(ErrorCode.EIO,
           "cannot bind NBD server to " + b.bindAddress + ":" + b.port + ": " + e, e);
     }
-    LOG.info("NBD server on {} exporting {}", address, state.exports());
+    LOG.info("NBD server on {} exporting {}{}", address, state.exports(), tls == null ? ""
+        : " (TLS " + tls.mode().name().toLowerCase(java.util.Locale.ROOT)
+            + (tls.verifyClient() ? ", client certificates verified)" : ")"));
   }
 
   /** A tenth of the shortest timeout, between 10 ms and 100 ms. */
@@ -133,14 +141,22 @@ public final class NbdServer implements AutoCloseable {
 
   /**
    * The NBD URI of an export, as libnbd, qemu and fio accept it, for example
-   * {@code nbd://127.0.0.1:10809/vol}.
+   * {@code nbd://127.0.0.1:10809/vol}; {@code nbds://} (TLS required by the client) if the
+   * server {@linkplain NbdTls.Mode#FORCED forces} TLS. libnbd then looks for its
+   * certificates in its default directory unless {@code ?tls-certificates=DIR} is appended.
    */
   public String uri(String exportName) {
     String host = address.getAddress().getHostAddress();
     if (host.contains(":")) {
       host = "[" + host + "]";
     }
-    return "nbd://" + host + ":" + port() + "/" + exportName;
+    String scheme = tls != null && tls.mode() == NbdTls.Mode.FORCED ? "nbds" : "nbd";
+    return scheme + "://" + host + ":" + port() + "/" + exportName;
+  }
+
+  /** The TLS settings, or null if the server serves plaintext only. */
+  public NbdTls tls() {
+    return tls;
   }
 
   /** The exports in the order {@code NBD_OPT_LIST} shows them. */
@@ -254,6 +270,7 @@ public final class NbdServer implements AutoCloseable {
     private Duration idleTimeout = Duration.ZERO;
     private Duration shutdownTimeout = Duration.ofSeconds(10);
     private int ioThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    private NbdTls tls;
 
     private Builder() {
       bindAddress = InetAddress.getLoopbackAddress();
@@ -401,6 +418,19 @@ public final class NbdServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Offers TLS ({@code NBD_OPT_STARTTLS}) with these certificates, forced or optional, with
+     * or without client certificate verification; null (the default) serves plaintext only
+     * and answers STARTTLS with {@code NBD_REP_ERR_POLICY}. A failed TLS handshake (a bad
+     * certificate, a plaintext byte stream where TLS was expected, a handshake that does not
+     * finish within the handshake timeout) closes the connection and is logged at WARN, at
+     * most once a second.
+     */
+    public Builder tls(NbdTls tls) {
+      this.tls = tls;
+      return this;
+    }
+
     /** Event-loop threads. Default: the number of cores, at most 4. */
     public Builder ioThreads(int threads) {
       if (threads < 1) {
@@ -413,7 +443,8 @@ public final class NbdServer implements AutoCloseable {
     /**
      * Binds and starts the server.
      *
-     * @throws TorusException EINVAL without exports, EIO if the address cannot be bound
+     * @throws TorusException EINVAL without exports or if the TLS files do not hold a
+     *     certificate, key and CA, EIO if the address cannot be bound
      */
     public NbdServer start() {
       if (exports.isEmpty()) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.BlockVolume;
 import io.torus.nbd.internal.Nbd;
+import io.torus.testing.tls.TestPki;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,22 +32,60 @@ import org.junit.jupiter.api.io.TempDir;
 class HostileClientIT extends NbdITBase {
   private static final int SESSIONS = Integer.getInteger("nbd.hostile.sessions", 3000);
   private static final int KINDS = 17;
+  /** Kinds only a forced-TLS server gets: plaintext options, junk handshakes, STARTTLS twice. */
+  private static final int TLS_KINDS = 3;
 
   @TempDir
   Path tmp;
 
   @Test
   void malformedSessionsLeaveServerAndCorrectClientUnharmed() throws Exception {
+    run(null);
+  }
+
+  /**
+   * The same sessions on a forced-TLS server, each upgraded with STARTTLS after valid client
+   * flags, plus sessions that stay plaintext, send junk where the TLS handshake belongs or
+   * STARTTLS twice; the correct client uses TLS too.
+   */
+  @Test
+  void malformedSessionsOverTls() throws Exception {
+    TestPki pki = TestPki.generateRsa(tmp.resolve("pki"));
+    Path certs = java.nio.file.Files.createDirectories(tmp.resolve("client-certs"));
+    Files.copy(pki.ca(), certs.resolve("ca-cert.pem"));
+    NbdTls tls = new NbdTls(pki.cert("peer"), pki.key("peer"), pki.ca(),
+        NbdTls.Mode.FORCED, false);
+    run(new Tls(tls, TestPki.sslContext(pki.client()), certs));
+  }
+
+  private record Tls(NbdTls server, SSLContext client, Path certs) {}
+
+  private void run(Tls tls) throws Exception {
     long seed = Long.getLong("nbd.hostile.seed", System.nanoTime());
-    System.out.println("hostile seed " + seed + " (replay: -Dnbd.hostile.seed=" + seed + ")");
+    System.out.println("hostile seed " + seed + " (replay: -Dnbd.hostile.seed=" + seed + ")"
+        + (tls == null ? "" : " over TLS"));
     BlockVolume v = volume("vol", 32L << 20);
     NbdServer s = NbdServer.builder().port(0).addExport("vol", v)
         .maxInFlightRequests(64).maxInFlightBytes(16L << 20)
+        .tls(tls == null ? null : tls.server())
         .handshakeTimeout(Duration.ofSeconds(5)).start();
     servers.add(s);
     Path stop = tmp.resolve("stop");
-    Process good = Tools.start(Map.of("PATH", "/usr/bin:/bin"), null, "nbdsh", "-u",
-        s.uri("vol"), "-c", correctClient(seed, stop));
+    String uri = tls == null ? s.uri("vol")
+        : s.uri("vol") + "?tls-certificates=" + tls.certs();
+    SSLContext clientTls = tls == null ? null : tls.client();
+    int kinds = tls == null ? KINDS : KINDS + TLS_KINDS;
+    // nbdsh -u refuses tls-certificates in a URI: the TLS client connects in its script.
+    Process good = tls == null
+        ? Tools.start(Map.of("PATH", "/usr/bin:/bin"), null, "nbdsh", "-u", uri, "-c",
+            correctClient(seed, stop))
+        : Tools.start(Map.of("PATH", "/usr/bin:/bin"), null, "nbdsh", "-c", String.join("\n",
+            "h.set_tls(nbd.TLS_REQUIRE)",
+            "h.set_tls_certificates('" + tls.certs() + "')",
+            "h.set_export_name('vol')",
+            "h.connect_tcp('127.0.0.1', '" + s.port() + "')",
+            "assert h.get_tls_negotiated()",
+            correctClient(seed, stop)));
     ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
@@ -53,9 +93,9 @@ class HostileClientIT extends NbdITBase {
         int session = i;
         pool.execute(() -> {
           Random r = new Random(seed * 31 + session);
-          int kind = r.nextInt(KINDS);
+          int kind = r.nextInt(kinds);
           try {
-            hostile(kind, r, s.port());
+            hostile(kind, r, s.port(), clientTls);
           } catch (Throwable t) {
             failures.add("session " + session + " kind " + kind + ": " + t);
           }
@@ -77,7 +117,7 @@ class HostileClientIT extends NbdITBase {
       Tools.kill(good);
     }
     assertThat(List.copyOf(failures)).as("hostile sessions answered wrongly").isEmpty();
-    Tools.run(TOOL_TIMEOUT, "nbdinfo", s.uri("vol")).ok();
+    Tools.run(TOOL_TIMEOUT, "nbdinfo", uri).ok();
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (s.connectionCount() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -122,8 +162,9 @@ class HostileClientIT extends NbdITBase {
   }
 
   /** One malformed session of the given kind; throws if the server's answer is wrong. */
-  private static void hostile(int kind, Random r, int port) throws IOException {
-    try (RawClient c = new RawClient(port)) {
+  private static void hostile(int kind, Random r, int port, SSLContext tls)
+      throws IOException {
+    try (RawClient c = new RawClient(port, tls)) {
       switch (kind) {
         case 0 -> { // random garbage instead of client flags
           byte[] junk = new byte[1 + r.nextInt(4096)];
@@ -198,6 +239,53 @@ class HostileClientIT extends NbdITBase {
           c.flush();
         }
         case 8 -> { // vanish right after the greeting
+        }
+        case 17 -> { // plaintext options on a server that requires TLS, then ABORT
+          c.clientFlagsPlain(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES);
+          int[] opts = {Nbd.OPT_LIST, Nbd.OPT_GO, Nbd.OPT_INFO, Nbd.OPT_STRUCTURED_REPLY,
+              12 + r.nextInt(1000)};
+          int opt = opts[r.nextInt(opts.length)];
+          c.option(opt, opt == Nbd.OPT_GO || opt == Nbd.OPT_INFO ? RawClient.goData("vol")
+              : new byte[0]);
+          assertThat(c.optionReply().type()).isEqualTo(Nbd.REP_ERR_TLS_REQD);
+          if (r.nextBoolean()) {
+            c.option(Nbd.OPT_EXPORT_NAME, "vol".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          } else {
+            c.option(Nbd.OPT_ABORT, new byte[0]);
+            assertThat(c.optionReply().type()).isEqualTo(Nbd.REP_ACK);
+          }
+          c.expectClosed();
+        }
+        case 18 -> { // STARTTLS acknowledged, then plaintext or junk instead of a ClientHello
+          c.clientFlagsPlain(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES);
+          c.option(Nbd.OPT_STARTTLS, new byte[0]);
+          assertThat(c.optionReply().type()).isEqualTo(Nbd.REP_ACK);
+          byte[] junk = new byte[1 + r.nextInt(2048)];
+          r.nextBytes(junk);
+          if (r.nextBoolean()) {
+            junk = java.util.Arrays.copyOf(RawClient.goData("vol"), 16);
+          }
+          byte[] j = junk;
+          ignoreReset(() -> {
+            c.optionHeader(Nbd.OPT_LIST, 0);
+            c.out().write(j);
+            c.flush();
+          });
+          c.expectClosed();
+        }
+        case 19 -> { // STARTTLS inside TLS: ERR_INVALID, and the session goes on
+          c.clientFlags(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES);
+          c.option(Nbd.OPT_STARTTLS, new byte[0]);
+          assertThat(c.optionReply().type()).isEqualTo(Nbd.REP_ERR_INVALID);
+          c.option(Nbd.OPT_GO, RawClient.goData("vol"));
+          int type;
+          do {
+            type = c.optionReply().type();
+            assertThat(type).as("GO reply type").isGreaterThan(0);
+          } while (type != Nbd.REP_ACK);
+          c.request(0, Nbd.CMD_DISC, r.nextLong(), 0, 0);
+          c.flush();
+          c.expectClosed();
         }
         default -> transmission(kind, r, c);
       }

@@ -12,20 +12,33 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 /**
  * A deliberately minimal NBD client over a plain socket, for sending what real clients never
  * send. Every read has a timeout, so a server that hangs fails the test instead of stalling.
+ * Given an {@link SSLContext}, valid client flags are followed by STARTTLS and everything
+ * after goes over TLS.
  */
 final class RawClient implements Closeable {
-  private final Socket socket = new Socket();
-  private final DataInputStream in;
-  private final DataOutputStream out;
+  private final int port;
+  private final SSLContext tls;
+  private Socket socket = new Socket();
+  private DataInputStream in;
+  private DataOutputStream out;
 
   /** An option reply: option, type and data. */
   record OptionReply(int option, int type, byte[] data) {}
 
   RawClient(int port) throws IOException {
+    this(port, null);
+  }
+
+  /** A client that upgrades to TLS with {@code tls} after valid client flags (null: never). */
+  RawClient(int port, SSLContext tls) throws IOException {
+    this.port = port;
+    this.tls = tls;
     socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
     socket.setSoTimeout(15_000);
     socket.setTcpNoDelay(true);
@@ -41,8 +54,37 @@ final class RawClient implements Closeable {
   }
 
   void clientFlags(int flags) throws IOException {
+    clientFlagsPlain(flags);
+    boolean valid = (flags & Nbd.FLAG_FIXED_NEWSTYLE) != 0
+        && (flags & ~(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES)) == 0;
+    if (tls != null && valid) {
+      startTls();
+    }
+  }
+
+  /** Sends client flags and never upgrades. */
+  void clientFlagsPlain(int flags) throws IOException {
     out.writeInt(flags);
     out.flush();
+  }
+
+  /** STARTTLS, asserting ACK, then the TLS handshake; the streams switch to TLS. */
+  void startTls() throws IOException {
+    option(Nbd.OPT_STARTTLS, new byte[0]);
+    OptionReply r = optionReply();
+    assertThat(r.type()).as("STARTTLS reply").isEqualTo(Nbd.REP_ACK);
+    upgrade();
+  }
+
+  /** Runs the TLS handshake on the connection, after a STARTTLS the server acknowledged. */
+  void upgrade() throws IOException {
+    SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(socket, "127.0.0.1", port,
+        true);
+    s.setUseClientMode(true);
+    s.startHandshake();
+    socket = s;
+    in = new DataInputStream(s.getInputStream());
+    out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream(), 65536));
   }
 
   void option(int option, byte[] data) throws IOException {

@@ -49,15 +49,21 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * {@code -gencert -rfc}) and {@code NAME.key}, the private key as unencrypted PKCS#8 PEM
  * (keytool cannot export keys: it is read from the PKCS12 keystore and encoded here).
  * Certificates are valid for two days.
+ *
+ * <p>Keys are EC P-256 by default. GnuTLS (libnbd, qemu) cannot read the JDK's PKCS#8
+ * encoding of an EC key (it omits the optional public key GnuTLS insists on), so tests that
+ * hand the files to those tools use {@link #generateRsa} (RSA 2048).
  */
 public final class TestPki {
   private static final String PASS = "changeit";
   private static final long KEYTOOL_TIMEOUT_SECONDS = 60;
 
   private final Path dir;
+  private final boolean rsa;
 
-  private TestPki(Path dir) {
+  private TestPki(Path dir, boolean rsa) {
     this.dir = dir;
+    this.rsa = rsa;
   }
 
   /**
@@ -65,12 +71,21 @@ public final class TestPki {
    * JVM; the two CA hierarchies are made in parallel).
    */
   public static TestPki generate(Path dir) {
+    return generate(dir, false);
+  }
+
+  /** As {@link #generate}, with RSA 2048 keys, which GnuTLS-based clients can read. */
+  public static TestPki generateRsa(Path dir) {
+    return generate(dir, true);
+  }
+
+  private static TestPki generate(Path dir, boolean rsa) {
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    TestPki pki = new TestPki(dir);
+    TestPki pki = new TestPki(dir, rsa);
     CompletableFuture<Void> ours = CompletableFuture.runAsync(() -> {
       pki.makeCa("ca", "CN=torus-test-ca");
       pki.makeLeaf("peer", "ca", "CN=torus-peer", "serverAuth,clientAuth",
@@ -235,18 +250,14 @@ public final class TestPki {
   }
 
   private void makeCa(String name, String dname) {
-    keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1",
-        "-dname", dname, "-validity", "2", "-ext", "bc:c", "-ext", "ku:c=keyCertSign,cRLSign",
-        "-keystore", store(name), "-storepass", PASS, "-storetype", "PKCS12");
+    keytool(genkeypair(name, dname, "-ext", "bc:c", "-ext", "ku:c=keyCertSign,cRLSign"));
     keytool("-exportcert", "-rfc", "-alias", name, "-keystore", store(name),
         "-storepass", PASS, "-file", cert(name).toString());
     writeKey(name);
   }
 
   private void makeLeaf(String name, String ca, String dname, String eku, String san) {
-    keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1",
-        "-dname", dname, "-validity", "2", "-keystore", store(name), "-storepass", PASS,
-        "-storetype", "PKCS12");
+    keytool(genkeypair(name, dname));
     Path csr = dir.resolve(name + ".csr");
     keytool("-certreq", "-alias", name, "-keystore", store(name), "-storepass", PASS,
         "-file", csr.toString());
@@ -260,6 +271,16 @@ public final class TestPki {
     }
     keytool(gen.toArray(new String[0]));
     writeKey(name);
+  }
+
+  private String[] genkeypair(String name, String dname, String... ext) {
+    List<String> a = new ArrayList<>(List.of("-genkeypair", "-alias", name));
+    a.addAll(rsa ? List.of("-keyalg", "RSA", "-keysize", "2048")
+        : List.of("-keyalg", "EC", "-groupname", "secp256r1"));
+    a.addAll(List.of("-dname", dname, "-validity", "2"));
+    a.addAll(List.of(ext));
+    a.addAll(List.of("-keystore", store(name), "-storepass", PASS, "-storetype", "PKCS12"));
+    return a.toArray(new String[0]);
   }
 
   private String store(String name) {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -50,8 +51,12 @@ final class DemoCommand implements Callable<Integer> {
       description = "Size of volume 'demo' when it is created (default: ${DEFAULT-VALUE}).")
   Size size;
 
+  @Mixin
+  NbdTlsOptions tls;
+
   @Override
   public Integer call() throws Exception {
+    io.torus.nbd.NbdTls nbdTls = tls.tls();
     if (peers < 1 || peers > 16) {
       throw new IllegalArgumentException("--peers must be 1 to 16: " + peers);
     }
@@ -99,7 +104,7 @@ final class DemoCommand implements Callable<Integer> {
             Size.format(info.size()), info.replication());
       }
       BlockVolume volume = torus.openVolume("demo");
-      server = NbdServer.builder().bindAddress(listen.host()).port(listen.port())
+      server = NbdServer.builder().bindAddress(listen.host()).port(listen.port()).tls(nbdTls)
           .addExport(NbdExport.builder("demo", volume)
               .description("Torus demo volume").closeVolumeOnStop(true).build())
           .start();
@@ -132,6 +137,10 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println();
     System.out.println("Serving volume 'demo' at " + uri);
     System.out.println();
+    if (server.tls() != null) {
+      printTlsUsage(server);
+      return;
+    }
     System.out.println("Try it (Debian: apt-get install libnbd-bin qemu-utils fuse3):");
     System.out.println("  nbdinfo " + uri);
     System.out.println("  qemu-io -f raw -c 'write -P 0x5a 0 1M' -c 'read -P 0x5a 0 1M' " + uri);
@@ -139,6 +148,21 @@ final class DemoCommand implements Callable<Integer> {
         + " &");
     System.out.println("    then: LOOP=$(losetup -f --show /tmp/torus-nbd/disk) &&"
         + " mkfs.ext4 $LOOP && mount $LOOP /mnt");
+    System.out.println();
+    System.out.println("Press Ctrl-C to stop.");
+    System.out.flush();
+  }
+
+  private static void printTlsUsage(NbdServer server) {
+    String host = server.address().getAddress().getHostAddress();
+    System.out.println("TLS " + server.tls().mode().name().toLowerCase(java.util.Locale.ROOT)
+        + (server.tls().verifyClient() ? ", client certificates required" : "")
+        + ". DIR holds ca-cert.pem (and client-cert.pem, client-key.pem):");
+    System.out.println("  nbdinfo 'nbds://" + host + ":" + server.port()
+        + "/demo?tls-certificates=DIR'");
+    System.out.println("  qemu-img info --object tls-creds-x509,id=tls0,endpoint=client,dir=DIR"
+        + " --image-opts driver=nbd,host=" + host + ",port=" + server.port()
+        + ",export=demo,tls-creds=tls0");
     System.out.println();
     System.out.println("Press Ctrl-C to stop.");
     System.out.flush();

@@ -22,10 +22,14 @@ import picocli.CommandLine.Parameters;
     description = {"Export volumes over NBD, each under its own name.",
         "VOL is opened for writing (refused if another writer holds it);",
         "VOL@SNAP exports a snapshot read-only. Stops cleanly on Ctrl-C or SIGTERM:",
-        "drains clients, flushes, releases the volumes, exits 0."})
+        "drains clients, flushes, releases the volumes, exits 0.",
+        "With --tls-cert/--tls-key clients connect over TLS (NBD STARTTLS)."})
 final class NbdCommand implements Callable<Integer> {
   @Mixin
   NodeOptions node;
+
+  @Mixin
+  NbdTlsOptions tls;
 
   @Option(names = "--listen", defaultValue = "127.0.0.1:10809", paramLabel = "HOST:PORT",
       description = "NBD listen address (default: ${DEFAULT-VALUE}).")
@@ -41,6 +45,7 @@ final class NbdCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     HostPort at = HostPort.parse(listen);
+    io.torus.nbd.NbdTls nbdTls = tls.tls();
     List<VolRef> refs = new ArrayList<>();
     for (String v : volumes) {
       refs.add(VolRef.parse(v));
@@ -54,7 +59,8 @@ final class NbdCommand implements Callable<Integer> {
           ? withMetrics(node, metricsServer)
           : NodeOptions.openLocal(node.data,
               metricsServer == null ? null : metricsServer.registry, true);
-      NbdServer.Builder b = NbdServer.builder().bindAddress(at.host()).port(at.port());
+      NbdServer.Builder b = NbdServer.builder().bindAddress(at.host()).port(at.port())
+          .tls(nbdTls);
       for (VolRef r : refs) {
         b.addExport(NbdExport.builder(r.toString(), open(torus, r)).readOnly(r.isSnapshot())
             .closeVolumeOnStop(true).build());

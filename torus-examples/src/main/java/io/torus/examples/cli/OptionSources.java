@@ -16,7 +16,7 @@ import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
- * Where the {@link ClusterOptions} not given on the command line come from, in order: the
+ * Where the {@link ClusterOptions} (and {@link NbdTlsOptions}) not given on the command line come from, in order: the
  * environment ({@code --etcd-ca} from {@code $TORUS_ETCD_CA}: {@code TORUS_}, then the long
  * name in capitals with {@code _} for {@code -}), then the Java-properties file of
  * {@code --config} (or {@code $TORUS_CONFIG}), keyed by the long name without {@code --}
@@ -34,8 +34,9 @@ final class OptionSources implements CommandLine.IDefaultValueProvider {
   static final String PASSWORD_ENV = "TORUS_ETCD_PASSWORD";
 
   /** Long names (without {@code --}) of the options these sources fill. */
-  static final Set<String> KEYS = CommandLine.Model.CommandSpec
-      .forAnnotatedObject(new ClusterOptions()).options().stream()
+  static final Set<String> KEYS = java.util.stream.Stream.of(new ClusterOptions(),
+          new NbdTlsOptions())
+      .flatMap(o -> CommandLine.Model.CommandSpec.forAnnotatedObject(o).options().stream())
       .map(o -> o.longestName().substring(2)).collect(Collectors.toUnmodifiableSet());
 
   private final Map<String, String> env;

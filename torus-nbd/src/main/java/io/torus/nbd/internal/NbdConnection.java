@@ -7,6 +7,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.torus.nbd.NbdExport;
@@ -81,6 +83,7 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
   private boolean disconnecting;
   private boolean flushScheduled;
   private boolean decoding;
+  private boolean tlsFailed;
 
   private volatile Phase phase = Phase.CLIENT_FLAGS;
   private volatile int inFlight;
@@ -151,7 +154,53 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof SslHandshakeCompletionEvent e) {
+      if (e.isSuccess()) {
+        LOG.debug("TLS with {}: {}", remote(), ctx.pipeline().get(SslHandler.class)
+            .engine().getSession().getProtocol());
+      } else if (e.cause() instanceof java.nio.channels.ClosedChannelException) {
+        tlsFailed = true; // the client went away during the handshake: nothing to report
+        LOG.debug("TLS handshake with {} cut short: connection closed", remote());
+      } else if (phase != Phase.CLOSED) {
+        tlsFailed = true;
+        server.tlsLog().warn("NBD TLS handshake with " + remote() + " failed, closing: "
+            + rootMessage(e.cause()), null);
+        close();
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    String m = c == t ? t.toString() : t.getClass().getSimpleName() + ": " + c;
+    return m.length() <= 200 ? m : m.substring(0, 200) + "..."; // NotSslRecord dumps bytes
+  }
+
+  /**
+   * Puts TLS under the byte stream after the STARTTLS reply has been written (it is below
+   * the new handler, so it leaves in plaintext). Input buffered past the STARTTLS option was
+   * sent before the reply, against the protocol: the connection is closed. Event loop only.
+   */
+  void startTls(ServerTls tls) {
+    if (cum != null && cum.isReadable()) {
+      violation("data after STARTTLS before its reply");
+      return;
+    }
+    ctx.pipeline().addFirst("tls", tls.newHandler(ctx.alloc(),
+        server.limits().handshakeTimeout()));
+  }
+
+  @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (tlsFailed) {
+      return;
+    }
     LOG.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
     close();
   }

@@ -30,6 +30,14 @@ import java.util.List;
  * <p>Concurrency: event loop of the connection only. Malformed option data gets
  * {@code NBD_REP_ERR_INVALID} and the handshake goes on; unknown options get
  * {@code NBD_REP_ERR_UNSUP}.
+ *
+ * <p>TLS ({@code NBD_OPT_STARTTLS}, no data): if the server offers TLS it answers ACK and the
+ * connection puts TLS under the byte stream; haggling goes on inside it, with whatever was
+ * negotiated in plaintext (structured replies, the meta context) forgotten, so an attacker
+ * in the middle cannot inject state (CVE-2021-3716 in nbdkit). A second STARTTLS gets
+ * ERR_INVALID; without TLS settings STARTTLS gets ERR_POLICY. In forced mode every option
+ * before TLS other than ABORT and STARTTLS gets ERR_TLS_REQD, and EXPORT_NAME, which has no
+ * error reply, closes the connection.
  */
 final class OptionHandler {
   /** Largest option payload buffered; longer options get ERR_TOO_BIG. */
@@ -38,6 +46,7 @@ final class OptionHandler {
   private final NbdConnection conn;
   private final ServerState server;
   private boolean noZeroes;
+  private boolean tlsActive;
   private boolean structured;
   /** Export named in the last SET_META_CONTEXT that selected base:allocation, else null. */
   private String allocationContextExport;
@@ -109,6 +118,16 @@ final class OptionHandler {
 
   /** Answers one option whose data is {@code data} (exactly the option's length). */
   void handle(int option, ByteBuf data) {
+    ServerTls tls = server.tls();
+    if (tls != null && tls.forced() && !tlsActive && option != Nbd.OPT_ABORT
+        && option != Nbd.OPT_STARTTLS) {
+      if (option == Nbd.OPT_EXPORT_NAME) {
+        conn.violation("EXPORT_NAME before STARTTLS on a server that requires TLS");
+      } else {
+        error(option, Nbd.REP_ERR_TLS_REQD, "TLS is required: send STARTTLS first");
+      }
+      return;
+    }
     switch (option) {
       case Nbd.OPT_EXPORT_NAME:
         exportName(data);
@@ -136,10 +155,32 @@ final class OptionHandler {
         metaContext(option, data);
         break;
       case Nbd.OPT_STARTTLS:
-        error(option, Nbd.REP_ERR_POLICY, "TLS is not offered by this server");
+        startTls(data);
         break;
       default:
         error(option, Nbd.REP_ERR_UNSUP, "unsupported option " + option);
+    }
+  }
+
+  /** Whether TLS has been started on this connection (the handshake may still be running). */
+  boolean tlsActive() {
+    return tlsActive;
+  }
+
+  private void startTls(ByteBuf data) {
+    ServerTls tls = server.tls();
+    if (tls == null) {
+      error(Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not offered by this server");
+    } else if (tlsActive) {
+      error(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "TLS is already active");
+    } else if (data.isReadable()) {
+      error(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "STARTTLS takes no data");
+    } else {
+      tlsActive = true;
+      structured = false;
+      allocationContextExport = null;
+      conn.send(NbdCodec.optionReply(alloc(), Nbd.OPT_STARTTLS, Nbd.REP_ACK, null));
+      conn.startTls(tls);
     }
   }
 

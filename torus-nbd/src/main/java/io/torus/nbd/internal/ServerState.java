@@ -52,6 +52,8 @@ public final class ServerState {
   private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
   private final Map<String, RateLimitedLog> errorLogs = new ConcurrentHashMap<>();
   private final RateLimitedLog evictionLog;
+  private final RateLimitedLog tlsLog;
+  private final ServerTls tls;
   private final AtomicLong evictions = new AtomicLong();
   private final AtomicLong timeouts = new AtomicLong();
   private final AtomicLong refusals = new AtomicLong();
@@ -63,6 +65,17 @@ public final class ServerState {
    * @param nanoTime the clock of every timeout, as {@link System#nanoTime()}
    */
   public ServerState(List<NbdExport> exports, ServerLimits limits, LongSupplier nanoTime) {
+    this(exports, limits, null, nanoTime);
+  }
+
+  /**
+   * @param exports in the order LIST shows them; the first one is also served for the
+   *     empty name unless an export is named ""
+   * @param tls the STARTTLS settings, or null if TLS is not offered
+   * @param nanoTime the clock of every timeout, as {@link System#nanoTime()}
+   */
+  public ServerState(List<NbdExport> exports, ServerLimits limits, ServerTls tls,
+      LongSupplier nanoTime) {
     Map<String, NbdExport> m = new LinkedHashMap<>();
     for (NbdExport e : exports) {
       m.put(e.name(), e);
@@ -73,6 +86,19 @@ public final class ServerState {
     this.budget = new InFlightBudget(limits.maxTotalInFlightBytes());
     this.nanoTime = nanoTime;
     this.evictionLog = new RateLimitedLog(LOG, LOG_INTERVAL, nanoTime);
+    this.tlsLog = new RateLimitedLog(LoggerFactory.getLogger(NbdConnection.class),
+        LOG_INTERVAL, nanoTime);
+    this.tls = tls;
+  }
+
+  /** The STARTTLS settings, or null if TLS is not offered. */
+  ServerTls tls() {
+    return tls;
+  }
+
+  /** The rate-limited WARN log of failed TLS handshakes. */
+  RateLimitedLog tlsLog() {
+    return tlsLog;
   }
 
   /** The export a client names, the default export for "", or null if unknown. */
