@@ -1,5 +1,9 @@
 package io.torus.nbd.internal;
 
+// Over 600 lines because one connection's state machine (hand-off from negotiation, decoding,
+// backpressure, reply ordering) shares fields confined to its event loop; the TLS handshake
+// events are in TlsEvents and the option haggling in OptionHandler.
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -7,8 +11,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.torus.nbd.NbdExport;
@@ -83,7 +85,6 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
   private boolean disconnecting;
   private boolean flushScheduled;
   private boolean decoding;
-  private boolean tlsFailed;
 
   private volatile Phase phase = Phase.CLIENT_FLAGS;
   private volatile int inFlight;
@@ -153,35 +154,6 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     ctx.fireChannelInactive();
   }
 
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof SslHandshakeCompletionEvent e) {
-      if (e.isSuccess()) {
-        LOG.debug("TLS with {}: {}", remote(), ctx.pipeline().get(SslHandler.class)
-            .engine().getSession().getProtocol());
-      } else if (e.cause() instanceof java.nio.channels.ClosedChannelException) {
-        tlsFailed = true; // the client went away during the handshake: nothing to report
-        LOG.debug("TLS handshake with {} cut short: connection closed", remote());
-      } else if (phase != Phase.CLOSED) {
-        tlsFailed = true;
-        server.tlsLog().warn("NBD TLS handshake with " + remote() + " failed, closing: "
-            + rootMessage(e.cause()), null);
-        close();
-      }
-      return;
-    }
-    ctx.fireUserEventTriggered(evt);
-  }
-
-  private static String rootMessage(Throwable t) {
-    Throwable c = t;
-    while (c.getCause() != null && c.getCause() != c) {
-      c = c.getCause();
-    }
-    String m = c == t ? t.toString() : t.getClass().getSimpleName() + ": " + c;
-    return m.length() <= 200 ? m : m.substring(0, 200) + "..."; // NotSslRecord dumps bytes
-  }
-
   /**
    * Puts TLS under the byte stream after the STARTTLS reply has been written (it is below
    * the new handler, so it leaves in plaintext). Input buffered past the STARTTLS option was
@@ -194,13 +166,11 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
     }
     ctx.pipeline().addFirst("tls", tls.newHandler(ctx.alloc(),
         server.limits().handshakeTimeout()));
+    ctx.pipeline().addAfter("tls", "tls-events", new TlsEvents(this, server));
   }
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (tlsFailed) {
-      return;
-    }
     LOG.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
     close();
   }
@@ -589,6 +559,10 @@ public final class NbdConnection extends ChannelInboundHandlerAdapter {
 
   SocketAddress remote() {
     return ctx == null ? null : ctx.channel().remoteAddress();
+  }
+
+  boolean isClosed() {
+    return phase == Phase.CLOSED;
   }
 
   boolean isInHandshake() {
