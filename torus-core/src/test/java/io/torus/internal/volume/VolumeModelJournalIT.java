@@ -1,8 +1,12 @@
 package io.torus.internal.volume;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.torus.BlockVolume;
 import io.torus.Torus;
 import io.torus.testing.cluster.MiniCluster;
 import io.torus.testing.etcd.EtcdCluster;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -40,8 +44,15 @@ class VolumeModelJournalIT {
         .configure(n -> n.dirtyBytes(dirty).cacheBytes(cache)).start()) {
       cluster.awaitRing(Duration.ofSeconds(60));
       Torus writer = cluster.node(0);
-      VolumeModelTest.runModel(writer, cluster.node(1), blockSize, size, 2, seed, 800,
-          new byte[size]);
+      byte[] model = new byte[size];
+      VolumeModelTest.runModel(writer, cluster.node(1), blockSize, size, 2, seed, 800, model);
+      // closed: everything is in the head, as a third node reads it
+      try (BlockVolume v = cluster.node(2).openVolumeReadOnly("m")) {
+        ByteBuffer all = ByteBuffer.allocate(size);
+        v.read(0, all);
+        assertThat(all.array()).as("seed %d after close, on another node", seed)
+            .isEqualTo(model);
+      }
     }
   }
 }
