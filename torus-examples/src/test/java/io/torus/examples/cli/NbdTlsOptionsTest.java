@@ -3,9 +3,6 @@ package io.torus.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.nbd.NbdTls;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -39,18 +36,9 @@ class NbdTlsOptionsTest {
   }
 
   private int run(String... args) {
-    PrintStream oldErr = System.err;
-    PrintStream oldOut = System.out;
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-    System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-    try {
-      return TorusCommand.run(env, args);
-    } finally {
-      System.setErr(oldErr);
-      System.setOut(oldOut);
-      err = e.toString(StandardCharsets.UTF_8);
-    }
+    CapturedRun r = CapturedRun.of(env, args);
+    err = r.err();
+    return r.exit();
   }
 
   private Path file(String name) throws Exception {
