@@ -332,15 +332,8 @@ final class DirtyBuffer {
    * Starts a flush, under the write side of the phase lock: if anything is dirty, calls
    * {@code reserve} with the pending generation's number (it throws to refuse it; nothing has
    * changed then), moves the pending generation up by one and the dirty blocks to frozen.
-   * Returns null if nothing is dirty.
-   */
-  Frozen freeze(LongConsumer reserve) {
-    return freeze(reserve, false);
-  }
-
-  /**
-   * {@link #freeze}; with {@code evenIfClean}, also when nothing is dirty (a head commit of
-   * the journaled changes alone), then with an empty frozen map.
+   * Returns null if nothing is dirty, unless {@code evenIfClean} (a head commit of the
+   * journaled changes alone): then the frozen map is empty.
    */
   Frozen freeze(LongConsumer reserve, boolean evenIfClean) {
     phase.writeLock().lock();
