@@ -145,11 +145,30 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
     }
   }
 
-  /** Starts every member and waits until the cluster is healthy. */
+  /**
+   * Starts every member and waits until the cluster is healthy. A port found free can be taken
+   * by another process before etcd binds it: then the cluster is stopped and started again on
+   * new ports (three attempts).
+   */
   public void start() {
     if (!members.isEmpty()) {
       throw new IllegalStateException("already started");
     }
+    for (int attempt = 1; ; attempt++) {
+      try {
+        startOnce();
+        return;
+      } catch (IllegalStateException e) {
+        if (attempt == 3 || e.getMessage() == null
+            || !e.getMessage().contains("address already in use")) {
+          throw e;
+        }
+        close();
+      }
+    }
+  }
+
+  private void startOnce() {
     String exe = findBinary();
     try {
       baseDir = Files.createTempDirectory("torus-etcd-");
