@@ -78,6 +78,16 @@ public interface Torus extends AutoCloseable {
   VolumeInfo cloneVolume(String volume, String snapshot, String newVolume);
 
   /**
+   * Wraps the data keys of the encrypted volume {@code name} with another key-encryption key:
+   * the data is not touched (it stays encrypted with the same data keys), and from then on
+   * opening the volume needs {@code newKek} instead of the old key, which this node must have
+   * been given ({@link TorusBuilder#keyProvider}). Snapshots go with the volume; clones made
+   * before keep their own copy of the keys (rekey them separately). Throws EINVAL for a volume
+   * that is not encrypted, {@link EncryptionKeyException} without the old key.
+   */
+  VolumeInfo rekeyVolume(String name, io.torus.spi.KeyProvider newKek);
+
+  /**
    * Runs one garbage-collection cycle over this node's stores now: deletes every block that no
    * volume head (nor a handle open on this node) can reach and that is not of a generation a
    * writer may still commit. If the metadata cannot be read completely, it deletes nothing and

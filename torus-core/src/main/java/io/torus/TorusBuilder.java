@@ -56,6 +56,7 @@ public final class TorusBuilder {
   private LocalCluster localCluster;
   private TorusResources resources;
   private java.util.function.UnaryOperator<String> peerAddressMapper = a -> a;
+  private final List<io.torus.spi.KeyProvider> keyProviders = new ArrayList<>();
 
   TorusBuilder() {}
 
@@ -289,6 +290,16 @@ public final class TorusBuilder {
     return this;
   }
 
+  /**
+   * A key-encryption key this node may use: to create encrypted volumes
+   * ({@link VolumeSpec.Builder#encryption}) and to open those whose keys it wrapped (a node
+   * given no provider for a volume's key cannot open it). May be called several times.
+   */
+  public TorusBuilder keyProvider(io.torus.spi.KeyProvider provider) {
+    keyProviders.add(Objects.requireNonNull(provider, "provider"));
+    return this;
+  }
+
   /** How many replicas a write and flush need on a clustered node. Default {@code ALL}. */
   public TorusBuilder writeLevel(WriteLevel level) {
     this.writeLevel = Objects.requireNonNull(level, "level");
@@ -446,7 +457,7 @@ public final class TorusBuilder {
     NodeConfig.Storage storage = new NodeConfig.Storage(dataDirectory, List.copyOf(stores),
         storeType, storeCapacity);
     NodeConfig.Volumes volumes = new NodeConfig.Volumes(cacheBytes, dirtyBytes, ioTimeout,
-        gcInterval);
+        gcInterval, List.copyOf(keyProviders));
     NodeConfig.Metadata meta = new NodeConfig.Metadata(metadata,
         localCluster == null ? null : localCluster.service(), etcdEndpoints, etcdPrefix,
         etcdTls, leaseTtl, etcdUser, etcdPassword);

@@ -11,6 +11,24 @@ import java.time.Instant;
  * @param blockSize block size in bytes
  * @param replication number of copies of each block
  * @param created when the volume was created
+ * @param encryption the volume's wrapped data keys if it is encrypted, else null
  */
 public record VolumeInfo(long id, String name, long size, int blockSize, int replication,
-    Instant created) {}
+    Instant created, VolumeKeys encryption) {
+
+  /** A volume that is not encrypted. */
+  public VolumeInfo(long id, String name, long size, int blockSize, int replication,
+      Instant created) {
+    this(id, name, size, blockSize, replication, created, null);
+  }
+
+  /** Whether the volume is encrypted. */
+  public boolean encrypted() {
+    return encryption != null;
+  }
+
+  /** This description with {@code size} and {@code replication}, the rest unchanged. */
+  public VolumeInfo with(long newSize, int newReplication) {
+    return new VolumeInfo(id, name, newSize, blockSize, newReplication, created, encryption);
+  }
+}

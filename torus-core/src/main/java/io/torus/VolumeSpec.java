@@ -1,5 +1,6 @@
 package io.torus;
 
+import io.torus.spi.KeyProvider;
 import java.util.regex.Pattern;
 
 /**
@@ -9,8 +10,11 @@ import java.util.regex.Pattern;
  * @param size bytes, a positive multiple of 512, at most {@link #MAX_SIZE}
  * @param blockSize a power of two from 4 KiB to 4 MiB
  * @param replication copies of each block, 1 to 16
+ * @param encryption the wrapped data keys if the volume is encrypted, else null (see
+ *     {@link Builder#encryption})
  */
-public record VolumeSpec(String name, long size, int blockSize, int replication) {
+public record VolumeSpec(String name, long size, int blockSize, int replication,
+    VolumeKeys encryption) {
 
   /** The default block size: 16 KiB (see {@code src-docs/benchmarks.md} for why). */
   public static final int DEFAULT_BLOCK_SIZE = 16 * 1024;
@@ -36,6 +40,16 @@ public record VolumeSpec(String name, long size, int blockSize, int replication)
     if (replication < 1 || replication > 16) {
       throw TorusException.invalid("replication must be 1 to 16: " + replication);
     }
+  }
+
+  /** A spec of a volume that is not encrypted. */
+  public VolumeSpec(String name, long size, int blockSize, int replication) {
+    this(name, size, blockSize, replication, null);
+  }
+
+  /** Whether the volume is encrypted. */
+  public boolean encrypted() {
+    return encryption != null;
   }
 
   /** Throws {@link TorusException} (EINVAL) unless {@code name} is a valid volume name. */
@@ -67,6 +81,7 @@ public record VolumeSpec(String name, long size, int blockSize, int replication)
     private final long size;
     private int blockSize = DEFAULT_BLOCK_SIZE;
     private int replication = DEFAULT_REPLICATION;
+    private KeyProvider kek;
 
     private Builder(String name, long size) {
       this.name = name;
@@ -85,9 +100,22 @@ public record VolumeSpec(String name, long size, int blockSize, int replication)
       return this;
     }
 
+    /**
+     * Encrypts the volume at rest: {@link #build} makes a random data key and wraps it with
+     * {@code kek}; every block and map node is encrypted with it (AES-256-GCM) on the node
+     * that writes it, before it leaves the process. Opening the volume needs a node given
+     * the same key-encryption key ({@link TorusBuilder#keyProvider}).
+     */
+    public Builder encryption(KeyProvider kek) {
+      this.kek = java.util.Objects.requireNonNull(kek, "kek");
+      return this;
+    }
+
     /** The spec; throws {@link TorusException} (EINVAL) for a bad value. */
     public VolumeSpec build() {
-      return new VolumeSpec(name, size, blockSize, replication);
+      VolumeSpec plain = new VolumeSpec(name, size, blockSize, replication);
+      return kek == null ? plain : new VolumeSpec(name, size, blockSize, replication,
+          io.torus.internal.crypto.DataKeys.forNewVolume(kek));
     }
   }
 }

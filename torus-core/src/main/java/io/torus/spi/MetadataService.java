@@ -195,6 +195,40 @@ public interface MetadataService extends AutoCloseable {
   }
 
   /**
+   * {@link #createClone} of a volume that may be encrypted: {@code keys} are the clone's
+   * keys (null exactly when the source is not encrypted), the source's keys as
+   * {@link io.torus.VolumeKeys#forClone} makes them, with a new key of the clone's own. The
+   * service stores them; it checks that they hold the source's keys (EINVAL otherwise).
+   */
+  default VolumeInfo createClone(String name, String sourceVolume, String snapshot,
+      io.torus.VolumeKeys keys) {
+    if (keys == null) {
+      return createClone(name, sourceVolume, snapshot);
+    }
+    throw unsupported("encrypted volumes");
+  }
+
+  /**
+   * Whether the service stores the keys of encrypted volumes ({@link VolumeSpec#encryption},
+   * {@link #setVolumeKeys}). A node refuses to create an encrypted volume on a service that
+   * does not.
+   */
+  default boolean supportsEncryption() {
+    return false;
+  }
+
+  /**
+   * Replaces the wrapped keys of an encrypted volume (a rekey: the same data keys wrapped by
+   * another key-encryption key), if they are still {@code expected}; else
+   * {@link io.torus.ConcurrentUpdateException}. Throws
+   * {@link io.torus.VolumeNotFoundException}; ENOTSUP where unsupported.
+   */
+  default VolumeInfo setVolumeKeys(String volume, io.torus.VolumeKeys expected,
+      io.torus.VolumeKeys replacement) {
+    throw unsupported("encrypted volumes");
+  }
+
+  /**
    * Where a volume was cloned from, or empty if it was created empty.
    *
    * @throws io.torus.VolumeNotFoundException if there is no such volume

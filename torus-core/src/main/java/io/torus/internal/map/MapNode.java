@@ -23,9 +23,16 @@ import java.util.Arrays;
  *                 4   slot (0..1023)
  *                 24  BlockRef (see BlockRef)
  * </pre>
+ *
+ * <p>A map node of an encrypted volume is stored sealed ({@code "TMAE"}: the refs in the
+ * clear, sorted, the slots encrypted; see {@code io.torus.internal.crypto.SealedNodes} and
+ * {@code src-docs/formats.md}). {@link #decode} reads that form without the key as an
+ * <em>opaque</em> node: its level and refs (all garbage collection needs), no slots.
  */
 public final class MapNode {
   public static final int MAGIC = 0x544D4150;
+  /** Magic of the sealed form, "TMAE". */
+  public static final int SEALED_MAGIC = 0x544D4145;
   public static final int VERSION = 1;
   public static final int FANOUT_BITS = 10;
   public static final int FANOUT = 1 << FANOUT_BITS;
@@ -46,6 +53,39 @@ public final class MapNode {
     this.refs = refs;
   }
 
+  /**
+   * A node from its entries ({@code slots} strictly increasing, below {@link #FANOUT}; data
+   * refs at level 0, map refs above); throws {@link CorruptBlockException} naming
+   * {@code ref} if they are not well formed. The arrays are copied.
+   */
+  public static MapNode of(BlockRef ref, int level, int[] slots, BlockRef[] refs) {
+    if (level < 0 || level > 6 || slots.length != refs.length || slots.length > FANOUT) {
+      throw new CorruptBlockException("map node " + ref + ": bad shape (level " + level
+          + ", " + slots.length + " slots, " + refs.length + " refs)");
+    }
+    BlockKind want = level == 0 ? BlockKind.DATA : BlockKind.MAP;
+    for (int i = 0; i < slots.length; i++) {
+      boolean ordered = i == 0 ? slots[i] >= 0 : slots[i] > slots[i - 1];
+      if (!ordered || slots[i] >= FANOUT || refs[i].kind() != want) {
+        throw new CorruptBlockException("map node " + ref + ": bad entry " + i);
+      }
+    }
+    return new MapNode(level, slots.clone(), refs.clone());
+  }
+
+  /** Whether this node was read sealed without its key: it has refs but no slots. */
+  public boolean opaque() {
+    return slots == null;
+  }
+
+  private int[] slots() {
+    if (slots == null) {
+      throw new IllegalStateException("a sealed map node read without its volume's key has"
+          + " no slots");
+    }
+    return slots;
+  }
+
   /** An empty node of {@code level}. */
   public static MapNode empty(int level) {
     return level == 0 ? EMPTY_LEAF : new MapNode(level, new int[0], new BlockRef[0]);
@@ -57,11 +97,11 @@ public final class MapNode {
 
   /** Number of non-hole entries. */
   public int size() {
-    return slots.length;
+    return refs.length;
   }
 
   public int slotAt(int i) {
-    return slots[i];
+    return slots()[i];
   }
 
   public BlockRef refAt(int i) {
@@ -70,23 +110,24 @@ public final class MapNode {
 
   /** The ref at {@code slot}, or null for a hole. */
   public BlockRef get(int slot) {
-    int i = Arrays.binarySearch(slots, slot);
+    int i = Arrays.binarySearch(slots(), slot);
     return i >= 0 ? refs[i] : null;
   }
 
   /** Index of the first entry whose slot is {@code >= slot}. */
   public int ceilingIndex(int slot) {
-    int i = Arrays.binarySearch(slots, slot);
+    int i = Arrays.binarySearch(slots(), slot);
     return i >= 0 ? i : -i - 1;
   }
 
   /** Bytes of the encoded form. */
   public int encodedSize() {
-    return HEADER_BYTES + slots.length * ENTRY_BYTES;
+    return HEADER_BYTES + refs.length * ENTRY_BYTES;
   }
 
   /** Encodes the node into a new heap buffer (position 0, limit = size). */
   public ByteBuffer encode() {
+    int[] slots = slots();
     ByteBuffer b = ByteBuffer.allocate(encodedSize());
     b.putInt(MAGIC).put((byte) VERSION).put((byte) level).put((byte) FANOUT_BITS).put((byte) 0);
     b.putInt(slots.length);
@@ -98,10 +139,14 @@ public final class MapNode {
   }
 
   /**
-   * Decodes a node; throws {@link CorruptBlockException} naming {@code ref} if the bytes are
-   * not a well-formed map node.
+   * Decodes a node (a sealed one as an {@linkplain #opaque opaque} node); throws
+   * {@link CorruptBlockException} naming {@code ref} if the bytes are not a well-formed map
+   * node.
    */
   public static MapNode decode(BlockRef ref, ByteBuffer in) {
+    if (in.remaining() >= 4 && in.getInt(in.position()) == SEALED_MAGIC) {
+      return decodeOpaque(ref, in);
+    }
     ByteBuffer b = in.duplicate();
     try {
       if (b.remaining() < HEADER_BYTES || b.getInt() != MAGIC) {
@@ -134,6 +179,41 @@ public final class MapNode {
         throw e;
       }
       throw new CorruptBlockException("map node " + ref + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The clear part of a sealed node: its level and refs (sorted), checked; the slots stay
+   * sealed. Layout in {@code src-docs/formats.md} ("Sealed map node").
+   */
+  private static MapNode decodeOpaque(BlockRef ref, ByteBuffer in) {
+    ByteBuffer b = in.duplicate();
+    try {
+      b.getInt();
+      int version = b.get() & 0xff;
+      int level = b.get() & 0xff;
+      int bits = b.get() & 0xff;
+      b.get();
+      int n = b.getInt();
+      if (version != VERSION || bits != FANOUT_BITS || level > 6 || n < 0 || n > FANOUT
+          || b.remaining() != n * (BlockRef.BYTES + 4) + 16) {
+        throw new CorruptBlockException("sealed map node " + ref + ": bad header (version "
+            + version + ", level " + level + ", fan-out bits " + bits + ", entries " + n + ")");
+      }
+      BlockKind want = level == 0 ? BlockKind.DATA : BlockKind.MAP;
+      BlockRef[] refs = new BlockRef[n];
+      for (int i = 0; i < n; i++) {
+        refs[i] = BlockRef.readFrom(b);
+        if (refs[i].kind() != want || (i > 0 && refs[i].compareTo(refs[i - 1]) < 0)) {
+          throw new CorruptBlockException("sealed map node " + ref + ": bad ref " + i);
+        }
+      }
+      return new MapNode(level, null, refs);
+    } catch (RuntimeException e) {
+      if (e instanceof CorruptBlockException) {
+        throw e;
+      }
+      throw new CorruptBlockException("sealed map node " + ref + ": " + e.getMessage(), e);
     }
   }
 

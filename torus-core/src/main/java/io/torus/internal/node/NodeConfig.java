@@ -44,9 +44,10 @@ public record NodeConfig(String nodeId, Storage storage, Volumes volumes, Metada
    * @param dirtyBytes unflushed bytes per open volume before early write-out
    * @param ioTimeout deadline of one metadata or block operation
    * @param gcInterval background collection interval, zero for none
+   * @param keyProviders the key-encryption keys for encrypted volumes
    */
   public record Volumes(long cacheBytes, long dirtyBytes, Duration ioTimeout,
-      Duration gcInterval) {}
+      Duration gcInterval, List<io.torus.spi.KeyProvider> keyProviders) {}
 
   /**
    * At most one of {@code service}, {@code shared} and {@code etcdEndpoints} is set.

@@ -59,6 +59,7 @@ public final class TorusNode implements Torus {
   private final BlockCache cache;
   private final long dirtyBytes;
   private final OpenVolumes open = new OpenVolumes();
+  private final VolumeCrypto crypto;
   private final DirectoryLock dirLock;
   private final Placement placement;
   private final GcScheduler gc;
@@ -78,6 +79,7 @@ public final class TorusNode implements Torus {
     this.executor = c.runtime().executor() != null ? c.runtime().executor() : resources.io();
     this.cache = new BlockCache(c.volumes().cacheBytes());
     this.dirtyBytes = c.volumes().dirtyBytes();
+    this.crypto = new VolumeCrypto(c.volumes().keyProviders(), meta);
     this.registry = c.runtime().meterRegistry() != null ? c.runtime().meterRegistry()
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     meta.addSessionListener(this::sessionLost);
@@ -165,6 +167,7 @@ public final class TorusNode implements Torus {
   public VolumeInfo createVolume(VolumeSpec spec) {
     checkOpen();
     placement.checkReplication(spec.replication());
+    crypto.checkCreate(spec);
     return meta.createVolume(spec);
   }
 
@@ -186,6 +189,7 @@ public final class TorusNode implements Torus {
   public BlockVolume openVolume(String name) {
     VolumeInfo info = volume(name);
     placement.checkReplication(info.replication()); // before locking
+    crypto.checkKeys(info);
     VolumeLock lock = meta.lockVolume(info.id(), nodeId);
     return track(info, layer(info, lock.epoch()), lock, lock.head());
   }
@@ -202,7 +206,7 @@ public final class TorusNode implements Torus {
   }
 
   private BlockLayer layer(VolumeInfo info, long epoch) {
-    return placement.layer(info, epoch);
+    return crypto.layer(info, placement.layer(info, epoch));
   }
 
   private VolumeEngine track(VolumeInfo info, BlockLayer layer, VolumeLock lock,
@@ -256,7 +260,7 @@ public final class TorusNode implements Torus {
     Snapshot snap = snapshot(volume, snapshot);
     VolumeInfo v = volume(volume);
     VolumeInfo frozen = new VolumeInfo(v.id(), snap.fullName(), snap.size(), v.blockSize(),
-        v.replication(), v.created());
+        v.replication(), v.created(), v.encryption());
     Head head = new Head(v.id(), snap.root(), snap.generation(), 0);
     return track(frozen, layer(v, 0), null, head);
   }
@@ -265,7 +269,14 @@ public final class TorusNode implements Torus {
   public VolumeInfo cloneVolume(String volume, String snapshot, String newVolume) {
     checkOpen();
     snapshot(volume, snapshot);
-    return meta.createClone(VolumeSpec.checkName(newVolume), volume, snapshot);
+    return meta.createClone(VolumeSpec.checkName(newVolume), volume, snapshot,
+        crypto.cloneKeys(volume(volume)));
+  }
+
+  @Override
+  public VolumeInfo rekeyVolume(String name, io.torus.spi.KeyProvider newKek) {
+    checkOpen();
+    return crypto.rekey(volume(name), java.util.Objects.requireNonNull(newKek, "newKek"));
   }
 
   private Snapshot snapshot(String volume, String snapshot) {

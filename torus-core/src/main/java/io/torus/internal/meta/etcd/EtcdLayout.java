@@ -2,6 +2,7 @@ package io.torus.internal.meta.etcd;
 
 import io.torus.ErrorCode;
 import io.torus.TorusException;
+import io.torus.VolumeKeys;
 import io.torus.VolumeSpec;
 import io.torus.internal.meta.LeaderElection;
 import io.torus.internal.meta.PeerInfo;
@@ -33,6 +34,8 @@ import java.util.regex.Pattern;
  * | volumes/ID/info           | v1 id=N size=N block-size=N replication=N                |
  * |                           |    created=ISO-8601-INSTANT name=NAME                    |
  * |                           |    [origin=ID/NAME@SNAP] (clones only)                   |
+ * |                           |    [cipher=aes-256-gcm kek=KEK-ID keys=VOL:HEX,...]      |
+ * |                           |    (encrypted only: wrapped data keys, own (VOL 0) first)|
  * | volumes/ID/head           | v1 generation=N root=KIND:VOLUME/GENERATION/SEQUENCE     |
  * |                           |    or v1 generation=N root=none; then [reserved=N]       |
  * |                           |    (absent: = generation; see io.torus.spi.Head)         |
@@ -76,7 +79,8 @@ final class EtcdLayout {
   private static final Pattern ROOT = Pattern.compile("(/[A-Za-z0-9._-]+)+");
   private static final Pattern INFO = Pattern.compile("v1 id=(\\d{1,19}) size=(\\d{1,19})"
       + " block-size=(\\d{1,10}) replication=(\\d{1,3}) created=(\\S+) name=(\\S+)"
-      + "(?: origin=([0-9a-f]{16})/([^\\s/@]+)@(\\S+))?");
+      + "(?: origin=([0-9a-f]{16})/([^\\s/@]+)@(\\S+))?"
+      + EtcdKeyFields.PATTERN + "?");
   private static final String ROOT_RE =
       "(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))";
   private static final Pattern SNAPSHOT = Pattern.compile("v1 volume=(\\d{1,19}) name=(\\S+)"
@@ -303,7 +307,7 @@ final class EtcdLayout {
     return "v1 id=" + id + " size=" + spec.size() + " block-size=" + spec.blockSize()
         + " replication=" + spec.replication() + " created=" + created + " name="
         + spec.name() + (origin == null ? "" : " origin=" + hex(origin.volumeId()) + "/"
-        + origin.volumeName() + "@" + origin.snapshot());
+        + origin.volumeName() + "@" + origin.snapshot()) + EtcdKeyFields.encode(spec.encryption());
   }
 
   /** A parsed info value: the volume's id, spec, creation time and origin (or null). */
@@ -320,11 +324,13 @@ final class EtcdLayout {
     }
     try {
       VolumeSpec spec = new VolumeSpec(m.group(6), Long.parseLong(m.group(2)),
-          Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)));
+          Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), EtcdKeyFields.decode(m, 10));
       CloneOrigin origin = m.group(7) == null ? null : new CloneOrigin(
           Long.parseUnsignedLong(m.group(7), 16), m.group(8), m.group(9));
       return new Info(Long.parseLong(m.group(1)), spec, Instant.parse(m.group(5)), origin);
     } catch (NumberFormatException | DateTimeParseException | TorusException e) {
+      throw corrupt(key, value, e.getMessage());
+    } catch (IllegalArgumentException e) { // odd hex digits
       throw corrupt(key, value, e.getMessage());
     }
   }

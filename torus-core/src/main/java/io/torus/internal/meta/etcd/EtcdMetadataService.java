@@ -180,7 +180,24 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
 
   @Override
   public VolumeInfo createClone(String name, String sourceVolume, String snapshot) {
-    return snapshots.createClone(name, sourceVolume, snapshot);
+    return snapshots.createClone(name, sourceVolume, snapshot, null);
+  }
+
+  @Override
+  public VolumeInfo createClone(String name, String sourceVolume, String snapshot,
+      io.torus.VolumeKeys keys) {
+    return snapshots.createClone(name, sourceVolume, snapshot, keys);
+  }
+
+  @Override
+  public boolean supportsEncryption() {
+    return true;
+  }
+
+  @Override
+  public VolumeInfo setVolumeKeys(String volume, io.torus.VolumeKeys expected,
+      io.torus.VolumeKeys replacement) {
+    return volumes.setVolumeKeys(volume, expected, replacement);
   }
 
   @Override

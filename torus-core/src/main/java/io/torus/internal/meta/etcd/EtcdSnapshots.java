@@ -18,6 +18,7 @@ import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeExistsException;
 import io.torus.VolumeInfo;
+import io.torus.VolumeKeys;
 import io.torus.VolumeLockedException;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
@@ -161,7 +162,7 @@ final class EtcdSnapshots {
     throw contention("restoring " + volume + "@" + snapshot, MAX_CAS_ATTEMPTS);
   }
 
-  VolumeInfo createClone(String name, String sourceVolume, String snapshot) {
+  VolumeInfo createClone(String name, String sourceVolume, String snapshot, VolumeKeys keys) {
     VolumeSpec.checkName(name);
     Snapshot.checkName(snapshot);
     kv.checkOpen();
@@ -169,7 +170,7 @@ final class EtcdSnapshots {
       Found src = volumes.existing(sourceVolume);
       FoundSnapshot s = existingSnapshot(src, snapshot);
       VolumeSpec spec = new VolumeSpec(name, s.snap().size(), src.info().blockSize(),
-          src.info().replication());
+          src.info().replication(), io.torus.internal.meta.KeyRules.cloneKeys(src.info(), keys));
       CloneOrigin origin = new CloneOrigin(src.info().id(), sourceVolume, snapshot);
       VolumeInfo v = volumes.create(spec, origin, s.snap().root(), s.snap().generation(),
           modRevision(s.key(), s.revision()));

@@ -24,6 +24,7 @@ import io.torus.LeaseLostException;
 import io.torus.TorusException;
 import io.torus.VolumeExistsException;
 import io.torus.VolumeInfo;
+import io.torus.VolumeKeys;
 import io.torus.VolumeLockedException;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
@@ -117,7 +118,7 @@ final class EtcdVolumes {
           .commit(), "creating volume " + spec.name());
       if (r.isSucceeded()) {
         return new VolumeInfo(id, spec.name(), spec.size(), spec.blockSize(),
-            spec.replication(), created);
+            spec.replication(), created, spec.encryption());
       }
       if (first(r.getGetResponses().get(0)) != null) {
         throw new VolumeExistsException("volume '" + spec.name() + "' already exists");
@@ -158,12 +159,13 @@ final class EtcdVolumes {
         throw new VolumeNotFoundException("no volume named '" + name + "'");
       }
       VolumeInfo v = f.info();
-      VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), replication);
+      VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), replication,
+          v.encryption());
       if (replication == v.replication()) {
         return v;
       }
       if (replaceInfo(f, spec, "changing the replication of volume " + name)) {
-        return new VolumeInfo(v.id(), name, v.size(), v.blockSize(), replication, v.created());
+        return v.with(v.size(), replication);
       }
     }
     throw contention("changing the replication of volume " + name, MAX_CAS_ATTEMPTS);
@@ -186,13 +188,29 @@ final class EtcdVolumes {
       if (newSize == v.size()) {
         return v;
       }
-      VolumeSpec spec = new VolumeSpec(name, newSize, v.blockSize(), v.replication());
+      VolumeSpec spec = new VolumeSpec(name, newSize, v.blockSize(), v.replication(),
+          v.encryption());
       if (replaceInfo(f, spec, "resizing volume " + name)) {
-        return new VolumeInfo(v.id(), name, newSize, v.blockSize(), v.replication(),
-            v.created());
+        return v.with(newSize, v.replication());
       }
     }
     throw contention("resizing volume " + name, MAX_CAS_ATTEMPTS);
+  }
+
+  VolumeInfo setVolumeKeys(String name, VolumeKeys expected, VolumeKeys replacement) {
+    VolumeSpec.checkName(name);
+    kv.checkOpen();
+    Found f = existing(name);
+    VolumeInfo v = f.info();
+    io.torus.internal.meta.KeyRules.checkRekey(v, expected, replacement);
+    VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), v.replication(),
+        replacement);
+    if (!replaceInfo(f, spec, "replacing the keys of volume " + name)) {
+      throw new ConcurrentUpdateException("volume '" + name + "' changed while its keys were"
+          + " replaced; read them again");
+    }
+    return new VolumeInfo(v.id(), name, v.size(), v.blockSize(), v.replication(), v.created(),
+        replacement);
   }
 
   /** Writes {@code spec} into the info key of {@code f} if it is unchanged since read. */
@@ -428,6 +446,6 @@ final class EtcdVolumes {
     }
     VolumeSpec s = i.spec();
     return new VolumeInfo(i.id(), s.name(), s.size(), s.blockSize(), s.replication(),
-        i.created());
+        i.created(), s.encryption());
   }
 }

@@ -1,5 +1,8 @@
 package io.torus.internal.meta.local;
 
+// Over 600 lines because it is the whole embedded metadata contract (volumes, heads, locks,
+// snapshots, clones, keys) under one monitor; state, log, file and codec are classes of their own.
+
 import static io.torus.internal.meta.LockRules.checkCommit;
 import static io.torus.internal.meta.LockRules.checkHolder;
 import static io.torus.internal.meta.LockRules.committedReservation;
@@ -19,6 +22,8 @@ import io.torus.TorusClosedException;
 import io.torus.TorusException;
 import io.torus.VolumeExistsException;
 import io.torus.VolumeInfo;
+import io.torus.VolumeKeys;
+import io.torus.internal.meta.KeyRules;
 import io.torus.VolumeLockedException;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
@@ -150,7 +155,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
     long id = state.nextVolumeId();
     long rev = state.revision() + 1;
     VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
-        spec.replication(), clock.instant(), null, 0, rev);
+        spec.replication(), clock.instant(), null, 0, rev).withKeys(spec.encryption());
     publish(state.with(v, id + 1, rev));
     return v.info();
   }
@@ -344,8 +349,20 @@ public final class LocalMetadataService implements MetadataService, Coordination
   @Override
   public synchronized VolumeInfo createClone(String name, String sourceVolume,
       String snapshot) {
+    return createClone(name, sourceVolume, snapshot, null);
+  }
+
+  @Override
+  public boolean supportsEncryption() {
+    return true;
+  }
+
+  @Override
+  public synchronized VolumeInfo createClone(String name, String sourceVolume,
+      String snapshot, VolumeKeys keys) {
     VolumeSpec.checkName(name);
     VolumeRecord src = existing(sourceVolume);
+    KeyRules.cloneKeys(src.info(), keys);
     Snapshot snap = existingSnapshot(src, snapshot);
     if (state.volumes().containsKey(name)) {
       throw new VolumeExistsException("volume '" + name + "' already exists");
@@ -355,9 +372,21 @@ public final class LocalMetadataService implements MetadataService, Coordination
     long rev = state.revision() + 1;
     VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
         spec.replication(), clock.instant(), snap.root(), snap.generation(), rev,
-        new CloneOrigin(src.id(), src.name(), snap.name()), new java.util.TreeMap<>());
+        new CloneOrigin(src.id(), src.name(), snap.name()), new java.util.TreeMap<>())
+        .withKeys(keys);
     publish(state.with(v, id + 1, rev));
     return v.info();
+  }
+
+  @Override
+  public synchronized VolumeInfo setVolumeKeys(String volume, VolumeKeys expected,
+      VolumeKeys replacement) {
+    VolumeRecord v = existing(volume);
+    KeyRules.checkRekey(v.info(), expected, replacement);
+    long rev = state.revision() + 1;
+    VolumeRecord rekeyed = v.withKeys(replacement);
+    publish(state.with(rekeyed, state.nextVolumeId(), rev));
+    return rekeyed.info();
   }
 
   @Override

@@ -178,6 +178,25 @@ public final class LocalSession implements MetadataService, Coordination {
   }
 
   @Override
+  public VolumeInfo createClone(String name, String sourceVolume, String snapshot,
+      io.torus.VolumeKeys keys) {
+    checkLive();
+    return shared.createClone(name, sourceVolume, snapshot, keys);
+  }
+
+  @Override
+  public boolean supportsEncryption() {
+    return true;
+  }
+
+  @Override
+  public VolumeInfo setVolumeKeys(String volume, io.torus.VolumeKeys expected,
+      io.torus.VolumeKeys replacement) {
+    checkLive();
+    return shared.setVolumeKeys(volume, expected, replacement);
+  }
+
+  @Override
   public Optional<CloneOrigin> cloneOrigin(String volume) {
     checkLive();
     return shared.cloneOrigin(volume);

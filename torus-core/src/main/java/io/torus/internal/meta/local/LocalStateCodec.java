@@ -3,6 +3,7 @@ package io.torus.internal.meta.local;
 import io.torus.spi.BlockRef;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
+import io.torus.VolumeKeys;
 import io.torus.VolumeSpec;
 import io.torus.internal.Crc32c;
 import io.torus.internal.meta.PeerInfo;
@@ -26,7 +27,7 @@ import java.util.TreeMap;
  * | offset | size | field                                                        |
  * +--------+------+--------------------------------------------------------------+
  * | 0      | 4    | magic "TRMD" (0x54 0x52 0x4D 0x44)                           |
- * | 4      | 2    | format version, 4 (versions 1 to 3 are still read)           |
+ * | 4      | 2    | format version, 5 (versions 1 to 4 are still read)           |
  * | 6      | 2    | flags, 0                                                     |
  * | 8      | 4    | body length B                                                |
  * | 12     | B    | body                                                         |
@@ -74,6 +75,12 @@ import java.util.TreeMap;
  * | ...  | S snapshot entries, sorted by name                                      |
  * | -- version 3 only from here --                                                 |
  * | 8    | reserved generation (>= head generation; see {@link io.torus.spi.Head}) |
+ * | -- version 5 only from here --                                                 |
+ * | 1    | encrypted: 0 or 1                                                       |
+ * | 2+L  | cipher, "aes-256-gcm"             } only when encrypted                 |
+ * | 2+L  | key-encryption key id             } only when encrypted                 |
+ * | 1    | key count K (1..64)               } only when encrypted                 |
+ * | ...  | K keys: 8 volume id (0 = own), 2 length W (1..512), W wrapped key bytes  |
  * +------+-------------------------------------------------------------------------+
  *
  * Member entry (version 4): a peer that shares the service, as it last registered
@@ -106,7 +113,7 @@ final class LocalStateCodec {
   /** "TRMD". */
   static final int MAGIC = 0x54524D44;
   /** The format version written. */
-  static final int VERSION = 4;
+  static final int VERSION = 5;
   /** The oldest format version read (no origins, no snapshots). */
   static final int MIN_VERSION = 1;
   static final int HEADER_BYTES = 12;
@@ -123,14 +130,16 @@ final class LocalStateCodec {
 
   /**
    * The file bytes of {@code state} in format {@code version} (1 drops origins and
-   * snapshots, 1 and 2 drop the reserved generation, 1 to 3 drop peers and ring).
+   * snapshots, 1 and 2 drop the reserved generation, 1 to 3 drop peers and ring, 1 to 4
+   * drop keys).
    */
   static byte[] encode(LocalState state, int version) {
     ByteBuffer body = ByteBuffer.allocate(1 << 16);
     body.putLong(state.nextVolumeId()).putLong(state.revision());
     body.putInt(state.volumes().size());
     for (VolumeRecord v : state.volumes().values()) {
-      body = ensure(body, 512 + v.snapshots().size() * 200);
+      body = ensure(body, 512 + v.snapshots().size() * 200
+          + (v.encryption() == null ? 0 : 600 + v.encryption().keys().size() * 530));
       body.putLong(v.id());
       putName(body, v.name());
       body.putLong(v.size()).putInt(v.blockSize()).put((byte) v.replication());
@@ -157,6 +166,9 @@ final class LocalStateCodec {
       }
       if (version >= 3) {
         body.putLong(v.reserved());
+      }
+      if (version >= 5) {
+        putKeys(body, v.encryption());
       }
     }
     if (version >= 4) {
@@ -198,6 +210,42 @@ final class LocalStateCodec {
       body.put((byte) 1).putLong(ring.version()).putInt(rb.length).put(rb);
     }
     return body;
+  }
+
+  private static void putKeys(ByteBuffer b, VolumeKeys keys) {
+    if (keys == null) {
+      b.put((byte) 0);
+      return;
+    }
+    b.put((byte) 1);
+    putName(b, keys.cipher());
+    putName(b, keys.kekId());
+    b.put((byte) keys.keys().size());
+    for (VolumeKeys.Wrapped w : keys.keys()) {
+      byte[] k = w.wrapped();
+      b.putLong(w.volumeId()).putShort((short) k.length).put(k);
+    }
+  }
+
+  private static VolumeKeys getKeys(ByteBuffer b) {
+    int encrypted = b.get();
+    if (encrypted == 0) {
+      return null;
+    }
+    if (encrypted != 1) {
+      throw TorusException.invalid("encrypted flag " + encrypted);
+    }
+    String cipher = getName(b);
+    String kekId = getName(b);
+    int count = b.get() & 0xff;
+    java.util.List<VolumeKeys.Wrapped> keys = new java.util.ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      long volumeId = b.getLong();
+      byte[] k = new byte[b.getShort() & 0xffff];
+      b.get(k);
+      keys.add(new VolumeKeys.Wrapped(volumeId, k));
+    }
+    return new VolumeKeys(cipher, kekId, keys);
   }
 
   private static void putName(ByteBuffer b, String name) {
@@ -360,8 +408,9 @@ final class LocalStateCodec {
             + generation);
       }
     }
+    VolumeKeys keys = version >= 5 ? getKeys(b) : null;
     return new VolumeRecord(id, spec.name(), size, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved);
+        generation, revision, origin, snapshots, reserved, keys);
   }
 
   private static String getName(ByteBuffer b) {

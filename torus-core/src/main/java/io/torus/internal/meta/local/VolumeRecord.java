@@ -2,6 +2,7 @@ package io.torus.internal.meta.local;
 
 import io.torus.spi.BlockRef;
 import io.torus.VolumeInfo;
+import io.torus.VolumeKeys;
 import io.torus.spi.CloneOrigin;
 import io.torus.spi.Head;
 import io.torus.spi.Snapshot;
@@ -28,16 +29,25 @@ import java.util.TreeMap;
  * @param snapshots its snapshots by name (unmodifiable, sorted)
  * @param reserved the highest generation reserved for writers, {@code >= generation}
  *     (see {@link Head})
+ * @param encryption the wrapped data keys of an encrypted volume, else null
  */
 record VolumeRecord(long id, String name, long size, int blockSize, int replication,
     Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
-    NavigableMap<String, Snapshot> snapshots, long reserved) {
+    NavigableMap<String, Snapshot> snapshots, long reserved, VolumeKeys encryption) {
 
   VolumeRecord {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(created, "created");
     snapshots = Collections.unmodifiableNavigableMap(new TreeMap<>(snapshots));
     reserved = Math.max(reserved, generation);
+  }
+
+  /** A record of a volume that is not encrypted. */
+  VolumeRecord(long id, String name, long size, int blockSize, int replication,
+      Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
+      NavigableMap<String, Snapshot> snapshots, long reserved) {
+    this(id, name, size, blockSize, replication, created, root, generation, revision, origin,
+        snapshots, reserved, null);
   }
 
   /** A record with no generations reserved above the committed one. */
@@ -57,7 +67,7 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
 
   /** The public description of the volume. */
   VolumeInfo info() {
-    return new VolumeInfo(id, name, size, blockSize, replication, created);
+    return new VolumeInfo(id, name, size, blockSize, replication, created, encryption);
   }
 
   /** The volume's head. */
@@ -65,15 +75,21 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
     return new Head(id, root, generation, revision, reserved);
   }
 
-  /** This record with a new size. */
+  /** This record with other keys. */
+  VolumeRecord withKeys(VolumeKeys keys) {
+    return new VolumeRecord(id, name, size, blockSize, replication, created, root,
+        generation, revision, origin, snapshots, reserved, keys);
+  }
+
+  /** This record with a new replication. */
   VolumeRecord withReplication(int newReplication) {
     return new VolumeRecord(id, name, size, blockSize, newReplication, created, root,
-        generation, revision, origin, snapshots, reserved);
+        generation, revision, origin, snapshots, reserved, encryption);
   }
 
   VolumeRecord withSize(long newSize) {
     return new VolumeRecord(id, name, newSize, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved);
+        generation, revision, origin, snapshots, reserved, encryption);
   }
 
   /** This record with a new head. */
@@ -85,7 +101,7 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   VolumeRecord withHead(BlockRef newRoot, long newGeneration, long newRevision,
       long newReserved) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, newRoot,
-        newGeneration, newRevision, origin, snapshots, newReserved);
+        newGeneration, newRevision, origin, snapshots, newReserved, encryption);
   }
 
   /** This record with {@code s} added, or removed if {@code add} is false. */
@@ -97,6 +113,6 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
       m.remove(s.name());
     }
     return new VolumeRecord(id, name, size, blockSize, replication, created, root,
-        generation, revision, origin, m, reserved);
+        generation, revision, origin, m, reserved, encryption);
   }
 }

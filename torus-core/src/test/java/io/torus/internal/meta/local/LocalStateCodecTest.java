@@ -149,7 +149,7 @@ class LocalStateCodecTest {
 
   @Test
   void encodesVersion4ToTheGoldenBytesAndBack() {
-    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV4())))
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV4(), 4)))
         .isEqualTo(GOLDEN_V4);
     LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V4), "golden");
     assertThat(back).isEqualTo(sampleV4());
@@ -158,6 +158,47 @@ class LocalStateCodecTest {
     LocalState v3 = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V3), "v3");
     assertThat(v3.members()).isEmpty();
     assertThat(v3.ring()).isNull();
+  }
+
+  /** One encrypted volume (own key and one inherited), no members, no ring: version 5. */
+  static final String GOLDEN_V5 =
+      "54524d44000500000000009d"                              // magic, version 5, length
+      + "0000000000000002" + "0000000000000003" + "00000001"  // next id, revision, 1 volume
+      + "0000000000000001" + "000165"                         // id 1, name "e"
+      + "0000000000100000" + "00001000" + "02"                // 1 MiB, 4 KiB, replication 2
+      + "000000006553f100" + "00000000"                       // created
+      + "0000000000000000" + "0000000000000003" + "00"        // generation 0, revision 3, no root
+      + "00" + "00000000" + "0000000000000000"                // no origin, 0 snapshots, reserved
+      + "01" + "000b" + "6165732d3235362d67636d"              // encrypted, "aes-256-gcm"
+      + "0017" + "7374617469633a30303131323233333434353536363737" // "static:0011223344556677"
+      + "02"                                                  // 2 keys
+      + "0000000000000000" + "0004" + "01020304"              // own key, 4 bytes
+      + "0000000000000005" + "0002" + "0a0b"                  // volume 5's key, 2 bytes
+      + "00000000" + "00"                                     // no members, no ring
+      + "d9ad72a1";                                           // CRC32C
+
+  private static LocalState sampleV5() {
+    TreeMap<String, VolumeRecord> m = new TreeMap<>();
+    io.torus.VolumeKeys keys = new io.torus.VolumeKeys("aes-256-gcm",
+        "static:0011223344556677", java.util.List.of(
+            new io.torus.VolumeKeys.Wrapped(0, new byte[] {1, 2, 3, 4}),
+            new io.torus.VolumeKeys.Wrapped(5, new byte[] {10, 11})));
+    m.put("e", new VolumeRecord(1, "e", 1 << 20, 4096, 2, Instant.ofEpochSecond(1700000000),
+        null, 0, 3).withKeys(keys));
+    return new LocalState(2, 3, m);
+  }
+
+  @Test
+  void encodesVersion5ToTheGoldenBytesAndBack() {
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV5())))
+        .isEqualTo(GOLDEN_V5);
+    LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V5), "golden");
+    assertThat(back).isEqualTo(sampleV5());
+    assertThat(back.volumes().get("e").info().encryption().keys().get(1).volumeId())
+        .isEqualTo(5);
+    // version 4 and older: no keys
+    assertThat(LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V4), "v4").volumes()
+        .values()).allMatch(v -> v.encryption() == null);
   }
 
   @Test
@@ -203,11 +244,11 @@ class LocalStateCodecTest {
   @Test
   void unknownVersionIsRefusedByName() {
     byte[] bytes = HexFormat.of().parseHex(GOLDEN);
-    bytes[5] = 5;
+    bytes[5] = 6;
     assertThatThrownBy(() -> LocalStateCodec.decode(bytes, "/x/metadata"))
         .isInstanceOf(TorusException.class)
         .hasMessageContaining("/x/metadata")
-        .hasMessageContaining("unsupported format version 5");
+        .hasMessageContaining("unsupported format version 6");
   }
 
   @Test

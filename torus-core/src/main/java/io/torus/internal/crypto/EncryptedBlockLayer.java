@@ -1,0 +1,113 @@
+package io.torus.internal.crypto;
+
+import io.torus.internal.Crc32c;
+import io.torus.internal.layer.BlockLayer;
+import io.torus.internal.layer.FlushJournal;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
+import java.nio.ByteBuffer;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The layer of an encrypted volume: seals every block before it goes down to the stores or
+ * peers and opens every block that comes up, so below it there is only ciphertext. A data
+ * block is stored as its AES-256-GCM ciphertext followed by the tag ({@link BlockCipher}); a
+ * map node in its sealed form ({@link SealedNodes}). The checksum given to the layer below
+ * is that of the stored (sealed) bytes.
+ *
+ * <p>A block that fails authentication is a {@link io.torus.CorruptBlockException} naming its
+ * ref: never returned. (A copy damaged on a peer's disk is already caught below by its
+ * checksum, and read from another replica.)
+ *
+ * <p>Threads: sealing runs on the caller's thread; opening on the thread that completes the
+ * get below (for peers: after the answer, on the layer's completion executor).
+ */
+public final class EncryptedBlockLayer implements BlockLayer {
+  private final BlockLayer next;
+  private final Keyring keys;
+
+  public EncryptedBlockLayer(BlockLayer next, Keyring keys) {
+    this.next = next;
+    this.keys = keys;
+  }
+
+  private ByteBuffer seal(BlockRef ref, ByteBuffer plain) {
+    BlockCipher c = keys.cipher(ref);
+    if (ref.kind() == BlockKind.MAP) {
+      return SealedNodes.seal(c, ref, plain);
+    }
+    ByteBuffer out = ByteBuffer.allocate(plain.remaining() + BlockCipher.TAG_BYTES);
+    c.seal(ref, plain, null, out);
+    return out.flip();
+  }
+
+  private ByteBuffer open(BlockRef ref, ByteBuffer sealed) {
+    BlockCipher c = keys.cipher(ref);
+    return ref.kind() == BlockKind.MAP ? SealedNodes.open(c, ref, sealed)
+        : c.open(ref, sealed, null);
+  }
+
+  @Override
+  public void put(BlockRef ref, ByteBuffer data, int crc32c) {
+    ByteBuffer s = seal(ref, data);
+    next.put(ref, s, Crc32c.of(s));
+  }
+
+  @Override
+  public CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c) {
+    ByteBuffer s = seal(ref, data);
+    return next.putAsync(ref, s, Crc32c.of(s));
+  }
+
+  @Override
+  public CompletableFuture<Void> putDurableAsync(BlockRef ref, ByteBuffer data, int crc32c) {
+    ByteBuffer s = seal(ref, data);
+    return next.putDurableAsync(ref, s, Crc32c.of(s));
+  }
+
+  @Override
+  public ByteBuffer get(BlockRef ref) {
+    return open(ref, next.get(ref));
+  }
+
+  @Override
+  public CompletableFuture<ByteBuffer> getAsync(BlockRef ref) {
+    return next.getAsync(ref).thenApply(b -> open(ref, b));
+  }
+
+  @Override
+  public void delete(BlockRef ref) {
+    next.delete(ref);
+  }
+
+  @Override
+  public CompletableFuture<Void> deleteAsync(BlockRef ref) {
+    return next.deleteAsync(ref);
+  }
+
+  @Override
+  public int readParallelism() {
+    return next.readParallelism();
+  }
+
+  @Override
+  public boolean memoryResident() {
+    return next.memoryResident();
+  }
+
+  @Override
+  public void flush() {
+    next.flush();
+  }
+
+  @Override
+  public CompletableFuture<Void> flushAsync() {
+    return next.flushAsync();
+  }
+
+  @Override
+  public Optional<FlushJournal> journal() {
+    return next.journal();
+  }
+}

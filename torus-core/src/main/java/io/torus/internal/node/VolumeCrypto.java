@@ -1,0 +1,73 @@
+package io.torus.internal.node;
+
+import io.torus.TorusException;
+import io.torus.VolumeInfo;
+import io.torus.VolumeKeys;
+import io.torus.VolumeSpec;
+import io.torus.internal.crypto.DataKeys;
+import io.torus.internal.crypto.EncryptedBlockLayer;
+import io.torus.internal.layer.BlockLayer;
+import io.torus.spi.KeyProvider;
+import io.torus.spi.MetadataService;
+import java.util.List;
+
+/**
+ * The node's part in encryption at rest: which key-encryption keys it holds, the layer of an
+ * encrypted volume, the keys of a clone, rekeys. Stateless apart from the providers;
+ * thread-safe.
+ */
+final class VolumeCrypto {
+  private final List<KeyProvider> providers;
+  private final MetadataService meta;
+
+  VolumeCrypto(List<KeyProvider> providers, MetadataService meta) {
+    this.providers = List.copyOf(providers);
+    this.meta = meta;
+  }
+
+  /** Refuses an encrypted spec where the metadata service cannot keep its keys. */
+  void checkCreate(VolumeSpec spec) {
+    if (spec.encrypted() && !meta.supportsEncryption()) {
+      throw new TorusException(io.torus.ErrorCode.ENOTSUP, "this metadata service does not"
+          + " store the keys of encrypted volumes");
+    }
+  }
+
+  /**
+   * {@code plain} as the layer of {@code info}: itself for a volume that is not encrypted,
+   * else wrapped in an encrypting layer over the unwrapped keys (throws
+   * {@link io.torus.EncryptionKeyException} if this node holds no key for them).
+   */
+  BlockLayer layer(VolumeInfo info, BlockLayer plain) {
+    return info.encrypted() ? new EncryptedBlockLayer(plain, DataKeys.unwrap(info, providers))
+        : plain;
+  }
+
+  /** Checks that the volume can be opened here, before anything is locked. */
+  void checkKeys(VolumeInfo info) {
+    if (info.encrypted()) {
+      DataKeys.unwrap(info, providers);
+    }
+  }
+
+  /** The keys of a clone of {@code source}: null if it is not encrypted. */
+  VolumeKeys cloneKeys(VolumeInfo source) {
+    VolumeKeys keys = source.encryption();
+    if (keys == null) {
+      return null;
+    }
+    KeyProvider kek = DataKeys.providerFor(source.name(), keys, providers);
+    DataKeys.unwrap(source, providers); // the source's keys must unwrap with it
+    return keys.forClone(source.id(), DataKeys.newWrapped(kek));
+  }
+
+  /** Rewraps the keys of {@code info} with {@code to} and stores them. */
+  VolumeInfo rekey(VolumeInfo info, KeyProvider to) {
+    VolumeKeys keys = info.encryption();
+    if (keys == null) {
+      throw TorusException.invalid("volume '" + info.name() + "' is not encrypted");
+    }
+    KeyProvider from = DataKeys.providerFor(info.name(), keys, providers);
+    return meta.setVolumeKeys(info.name(), keys, DataKeys.rewrap(keys, from, to));
+  }
+}
