@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.torus.BlockVolume;
 import io.torus.Extent;
 import io.torus.Torus;
+import io.torus.KeyProviders;
 import io.torus.TorusBuilder;
+import io.torus.spi.KeyProvider;
 import io.torus.VolumeSpec;
 import io.torus.testing.cluster.MiniCluster;
 import java.nio.ByteBuffer;
@@ -35,6 +37,8 @@ class VolumeModelTest {
       "1048576, memory, 2097152, 0",
       "4096, cluster, 65536, 0",
       "65536, cluster, 262144, 1048576",
+      "16384, file-encrypted, 65536, 0",
+      "4096, cluster-encrypted, 65536, 0",
   })
   void randomOperationsMatchModel(int blockSize, String store, long dirty, long cache) {
     long seed = Long.getLong("torus.seed", System.nanoTime());
@@ -42,41 +46,61 @@ class VolumeModelTest {
     int blocks = blockSize >= 1 << 20 ? 10 : 40;
     int size = blockSize * blocks + 512 * 3; // not a multiple of the block size
     byte[] model = new byte[size];
+    KeyProvider kek = store.endsWith("-encrypted") ? KeyProviders.ofKey(new byte[32]) : null;
     TorusBuilder b = Torus.builder().dirtyBytes(dirty).cacheBytes(cache).ioThreads(4);
-    if (store.equals("file")) {
+    if (kek != null) {
+      b.keyProvider(kek);
+    }
+    if (store.startsWith("file")) {
       b.dataDirectory(dir).storeCapacity(64L << 20);
     }
-    boolean clustered = store.equals("cluster");
+    boolean clustered = store.startsWith("cluster");
     MiniCluster cluster = clustered ? MiniCluster.builder(dir).nodes(3)
-        .configure(n -> n.dirtyBytes(dirty).cacheBytes(cache)).start() : null;
+        .configure(n -> {
+          n.dirtyBytes(dirty).cacheBytes(cache);
+          if (kek != null) {
+            n.keyProvider(kek);
+          }
+        }).start() : null;
     try (MiniCluster closedLast = cluster; Torus torus = clustered ? cluster.node(0) : b.build()) {
       if (clustered) {
         closedLast.awaitRing(java.time.Duration.ofSeconds(20));
       }
       int ops = blockSize >= 1 << 20 ? 150 : clustered ? 1000 : 2500;
       runModel(torus, clustered ? closedLast.node(1) : null, blockSize, size,
-          clustered ? 2 : 1, seed, ops, model);
+          clustered ? 2 : 1, seed, ops, model, kek);
     }
-    if (store.equals("file")) {
-      try (Torus again = Torus.builder().dataDirectory(dir).build();
-          BlockVolume v = again.openVolumeReadOnly("m")) {
+    if (store.startsWith("file")) {
+      TorusBuilder again = Torus.builder().dataDirectory(dir);
+      if (kek != null) {
+        again.keyProvider(kek);
+      }
+      try (Torus t = again.build(); BlockVolume v = t.openVolumeReadOnly("m")) {
         checkAll(v, model, "seed " + seed + " after node restart");
       }
     }
+  }
+
+  /** {@link #runModel(Torus, Torus, int, int, int, long, int, byte[], KeyProvider)}, plain. */
+  static void runModel(Torus torus, Torus other, int blockSize, int size, int replication,
+      long seed, int ops, byte[] model) {
+    runModel(torus, other, blockSize, size, replication, seed, ops, model, null);
   }
 
   /**
    * Creates volume {@code m} on {@code torus} and runs {@code ops} random operations on it
    * against {@code model} (filled in as it goes). With {@code other} (another node of the
    * cluster), some operations open the volume read-only there while it is open for writing
-   * and check that it shows exactly what was flushed.
+   * and check that it shows exactly what was flushed. With {@code kek}, the volume is
+   * encrypted with it.
    */
   static void runModel(Torus torus, Torus other, int blockSize, int size, int replication,
-      long seed, int ops, byte[] model) {
+      long seed, int ops, byte[] model, KeyProvider kek) {
     Random rnd = new Random(seed);
     byte[] flushed = model.clone();
-    torus.createVolume(VolumeSpec.builder("m", size).blockSize(blockSize)
-        .replication(replication).build());
+    VolumeSpec.Builder spec = VolumeSpec.builder("m", size).blockSize(blockSize)
+        .replication(replication);
+    torus.createVolume((kek == null ? spec : spec.encryption(kek)).build());
     BlockVolume v = torus.openVolume("m");
     for (int op = 0; op < ops; op++) {
       int kind = rnd.nextInt(100);
