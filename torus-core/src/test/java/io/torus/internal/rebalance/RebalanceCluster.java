@@ -48,6 +48,8 @@ final class RebalanceCluster implements AutoCloseable {
   private final PeerTransport transport;
   byte[] model;
   long volumeId;
+  /** Set before {@link #write}: the volume is encrypted with it, and clients are given it. */
+  io.torus.spi.KeyProvider kek;
 
   RebalanceCluster(String etcd, String prefix, int n, List<String> jvmOptions)
       throws IOException {
@@ -61,9 +63,13 @@ final class RebalanceCluster implements AutoCloseable {
   }
 
   Torus client() {
-    return Torus.builder().etcd(List.of(etcd)).etcdPrefix(prefix).peer(false)
-        .readLevel(ReadLevel.FIRST).peerTimeout(Duration.ofSeconds(3))
-        .ioTimeout(Duration.ofSeconds(20)).cacheBytes(0).build();
+    io.torus.TorusBuilder b = Torus.builder().etcd(List.of(etcd)).etcdPrefix(prefix)
+        .peer(false).readLevel(ReadLevel.FIRST).peerTimeout(Duration.ofSeconds(3))
+        .ioTimeout(Duration.ofSeconds(20)).cacheBytes(0);
+    if (kek != null) {
+      b.keyProvider(kek);
+    }
+    return b.build();
   }
 
   /** The node id of peer {@code i}. */
@@ -107,8 +113,9 @@ final class RebalanceCluster implements AutoCloseable {
     model = new byte[(int) size];
     new SplittableRandom(seed).nextBytes(model);
     try (Torus c = client()) {
-      volumeId = c.createVolume(VolumeSpec.builder("vol", size).blockSize(blockSize)
-          .replication(2).build()).id();
+      VolumeSpec.Builder spec = VolumeSpec.builder("vol", size).blockSize(blockSize)
+          .replication(2);
+      volumeId = c.createVolume((kek == null ? spec : spec.encryption(kek)).build()).id();
       awaitWritable(c);
       try (BlockVolume v = c.openVolume("vol")) {
         for (int off = 0; off < size; off += MIB) {

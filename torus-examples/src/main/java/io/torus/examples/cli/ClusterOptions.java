@@ -1,7 +1,9 @@
 package io.torus.examples.cli;
 
 import io.torus.TlsConfig;
+import io.torus.KeyProviders;
 import io.torus.TorusBuilder;
+import io.torus.spi.KeyProvider;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,8 +86,35 @@ class ClusterOptions {
           + " (env: $TORUS_PEER_TLS_CA).")
   Path peerTlsCa;
 
+  @Option(names = "--key-file", paramLabel = "FILE",
+      description = "File with a 256-bit key-encryption key (64 hex digits; 'torus key"
+          + " generate' writes one): creates encrypted volumes (--encrypt) and opens those it"
+          + " wrapped (env: $TORUS_KEY_FILE).")
+  Path keyFile;
+
+  @Option(names = "--key-env", paramLabel = "VAR",
+      description = "Name of an environment variable holding a key-encryption key, like"
+          + " --key-file (env: $TORUS_KEY_ENV).")
+  String keyEnv;
+
   @Spec(Spec.Target.MIXEE)
   CommandSpec mixee;
+
+  /** The key-encryption keys of {@code --key-file} and {@code --key-env}, in that order. */
+  List<KeyProvider> keyProviders() {
+    List<KeyProvider> out = new ArrayList<>();
+    try {
+      if (keyFile != null) {
+        out.add(KeyProviders.keyFile(keyFile));
+      }
+      if (keyEnv != null && !keyEnv.isEmpty()) {
+        out.add(KeyProviders.environment(keyEnv));
+      }
+    } catch (io.torus.EncryptionKeyException e) {
+      throw new UsageError(e.getMessage());
+    }
+    return out;
+  }
 
   /** The etcd endpoints; fails with how to give them if there are none. */
   List<String> endpoints() {
@@ -128,6 +157,7 @@ class ClusterOptions {
    */
   TorusBuilder configure(TorusBuilder b) {
     b.etcd(endpoints()).etcdPrefix(etcdPrefix);
+    keyProviders().forEach(b::keyProvider);
     TlsConfig peer = peerTls();
     if (peer != null) {
       b.tls(peer);

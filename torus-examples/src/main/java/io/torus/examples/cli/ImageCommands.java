@@ -212,7 +212,7 @@ final class ImageCommands {
       }
       long volSize = Math.max(512, (bytes + 511) / 512 * 512);
       VolumeInfo info = torus.createVolume(specOptions.spec(torus, name, volSize,
-          node.data == null ? 0 : NodeOptions.storeDirs(node.data).size()));
+          node.data == null ? 0 : NodeOptions.storeDirs(node.data).size(), node.keyProviders()));
       Progress p = new Progress("import " + name, bytes);
       long written = 0;
       long pos = 0;

@@ -56,9 +56,16 @@ final class InProcessCluster implements AutoCloseable {
    * @param capacity each peer's store capacity
    * @param registry where metrics go, or null
    * @param gcInterval background collection interval (zero: none)
+   * @param keys key-encryption keys for encrypted volumes
    */
   static InProcessCluster start(Path data, int count, String storeType, long capacity,
       MeterRegistry registry, Duration gcInterval) {
+    return start(data, count, storeType, capacity, registry, gcInterval, List.of());
+  }
+
+  /** {@link #start(Path, int, String, long, MeterRegistry, Duration)} with {@code keys}. */
+  static InProcessCluster start(Path data, int count, String storeType, long capacity,
+      MeterRegistry registry, Duration gcInterval, List<io.torus.spi.KeyProvider> keys) {
     InProcessCluster c = new InProcessCluster(LocalCluster.open(data.resolve("meta")),
         TorusResources.create());
     try {
@@ -70,6 +77,7 @@ final class InProcessCluster implements AutoCloseable {
         if (registry != null) {
           b.meterRegistry(registry);
         }
+        keys.forEach(b::keyProvider);
         c.peers.add(b.build());
       }
       c.awaitRing(Duration.ofSeconds(30));

@@ -58,7 +58,8 @@ final class NbdCommand implements Callable<Integer> {
       torus = node.clustered()
           ? withMetrics(node, metricsServer)
           : NodeOptions.openLocal(node.data,
-              metricsServer == null ? null : metricsServer.registry, true);
+              metricsServer == null ? null : metricsServer.registry, true,
+              node.keyProviders());
       NbdServer.Builder b = NbdServer.builder().bindAddress(at.host()).port(at.port())
           .tls(nbdTls);
       for (VolRef r : refs) {

@@ -52,7 +52,7 @@ final class NodeOptions extends ClusterOptions {
     if (clustered()) {
       return configure(Torus.builder()).peer(false).gcInterval(java.time.Duration.ZERO).build();
     }
-    return openLocal(data);
+    return openLocal(data, null, false, keyProviders());
   }
 
   /**
@@ -92,19 +92,20 @@ final class NodeOptions extends ClusterOptions {
   }
 
   static Torus openLocal(Path data) {
-    return openLocal(data, null, false);
+    return openLocal(data, null, false, List.of());
   }
 
   /**
    * Opens the local node in {@code data}, publishing metrics to {@code registry} if set;
-   * a {@code longRunning} node collects garbage in the background.
+   * a {@code longRunning} node collects garbage in the background; {@code keys} open
+   * encrypted volumes.
    */
   static Torus openLocal(Path data, io.micrometer.core.instrument.MeterRegistry registry,
-      boolean longRunning) {
+      boolean longRunning, List<io.torus.spi.KeyProvider> keys) {
     if (InProcessCluster.isLayout(data)) { // a stopped demo: run its peers here
       return InProcessCluster.start(data, InProcessCluster.peerCount(data), "file", 1L << 30,
-          registry, longRunning ? java.time.Duration.ofMinutes(5) : java.time.Duration.ZERO)
-          .asTorus();
+          registry, longRunning ? java.time.Duration.ofMinutes(5) : java.time.Duration.ZERO,
+          keys).asTorus();
     }
     Path dir = nodeDir(data);
     if (!Files.isDirectory(dir.resolve("meta"))) {
@@ -112,6 +113,7 @@ final class NodeOptions extends ClusterOptions {
           + data + "' or 'torus demo --data " + data + "' first)");
     }
     TorusBuilder b = Torus.builder().dataDirectory(dir);
+    keys.forEach(b::keyProvider);
     if (!longRunning) {
       b.gcInterval(java.time.Duration.ZERO);
     }

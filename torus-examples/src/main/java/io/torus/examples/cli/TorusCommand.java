@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     description = "Distributed block storage for the JVM.",
     subcommands = {DemoCommand.class, NodeCommand.class, InitCommand.class, PeerCommand.class,
         VolumeCommand.class, SnapshotCommand.class, NbdCommand.class, RingCommand.class,
-        StatusCommand.class, CommandLine.HelpCommand.class})
+        StatusCommand.class, KeyCommand.class, CommandLine.HelpCommand.class})
 public final class TorusCommand {
 
   @picocli.CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,

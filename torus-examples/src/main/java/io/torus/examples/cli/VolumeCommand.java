@@ -16,7 +16,8 @@ import picocli.CommandLine.Parameters;
     description = "Create, list, inspect, resize, delete, clone, export and import volumes.",
     subcommands = {VolumeCommand.Create.class, VolumeCommand.ListVolumes.class,
         VolumeCommand.Info.class, VolumeCommand.Resize.class, VolumeCommand.Delete.class,
-        VolumeCommand.Clone.class, ImageCommands.Export.class, ImageCommands.Import.class})
+        VolumeCommand.Clone.class, VolumeCommand.Rekey.class, ImageCommands.Export.class,
+        ImageCommands.Import.class})
 final class VolumeCommand {
 
   /** Options that choose a new volume's geometry; unset values come from the defaults. */
@@ -31,8 +32,17 @@ final class VolumeCommand {
             + " 2 without one; on a local node at most its number of stores).")
     Integer replication;
 
-    /** The spec of a new volume created through {@code torus}. */
-    VolumeSpec spec(Torus torus, String name, long size, int localStores) {
+    @Option(names = "--encrypt",
+        description = "Encrypt the volume at rest (AES-256-GCM) with a new data key wrapped by"
+            + " the key of --key-file or --key-env; opening it later needs that key.")
+    boolean encrypt;
+
+    /**
+     * The spec of a new volume created through {@code torus}; {@code keys} are the node's
+     * key-encryption keys (the first wraps the data key of an encrypted one).
+     */
+    VolumeSpec spec(Torus torus, String name, long size, int localStores,
+        java.util.List<io.torus.spi.KeyProvider> keys) {
       Optional<ClusterAdmin.Defaults> d = torus.cluster().defaults();
       int r = replication != null ? replication
           : d.map(ClusterAdmin.Defaults::replication).orElse(torus.cluster().clustered()
@@ -40,8 +50,16 @@ final class VolumeCommand {
               : Math.max(1, Math.min(VolumeSpec.DEFAULT_REPLICATION, localStores)));
       long bs = blockSize != null ? blockSize.bytes()
           : d.map(ClusterAdmin.Defaults::blockSize).orElse(VolumeSpec.DEFAULT_BLOCK_SIZE);
-      return VolumeSpec.builder(name, size).blockSize((int) Math.min(Integer.MAX_VALUE, bs))
-          .replication(r).build();
+      VolumeSpec.Builder b = VolumeSpec.builder(name, size)
+          .blockSize((int) Math.min(Integer.MAX_VALUE, bs)).replication(r);
+      if (encrypt) {
+        if (keys.isEmpty()) {
+          throw new UsageError("--encrypt needs a key-encryption key: --key-file FILE or"
+              + " --key-env VAR ('torus key generate --out FILE' makes one)");
+        }
+        b.encryption(keys.get(0));
+      }
+      return b.build();
     }
   }
 
@@ -63,9 +81,11 @@ final class VolumeCommand {
     public Integer call() {
       try (Torus torus = node.open()) {
         VolumeInfo v = torus.createVolume(specOptions.spec(torus, name, size.bytes(),
-            node.data == null ? 0 : NodeOptions.storeDirs(node.data).size()));
-        System.out.printf("created volume '%s': %s, %s blocks, %d copies%n", v.name(),
-            Size.format(v.size()), Size.format(v.blockSize()), v.replication());
+            node.data == null ? 0 : NodeOptions.storeDirs(node.data).size(),
+            node.keyProviders()));
+        System.out.printf("created volume '%s': %s, %s blocks, %d copies%s%n", v.name(),
+            Size.format(v.size()), Size.format(v.blockSize()), v.replication(),
+            v.encrypted() ? ", encrypted with key " + v.encryption().kekId() : "");
       }
       return 0;
     }
@@ -102,9 +122,12 @@ final class VolumeCommand {
       try (Torus torus = node.open()) {
         VolumeInfo v = torus.volume(name);
         System.out.printf("name:        %s%nid:          %d%nsize:        %s (%d bytes)%n"
-            + "block size:  %s%nreplication: %d%ncreated:     %s%nsnapshots:   %d%n",
+            + "block size:  %s%nreplication: %d%ncreated:     %s%nsnapshots:   %d%n"
+            + "encryption:  %s%n",
             v.name(), v.id(), Size.format(v.size()), v.size(), Size.format(v.blockSize()),
-            v.replication(), v.created(), torus.snapshots(name).size());
+            v.replication(), v.created(), torus.snapshots(name).size(),
+            v.encrypted() ? v.encryption().cipher() + ", key " + v.encryption().kekId() + ", "
+                + v.encryption().keys().size() + " data key(s)" : "none");
       }
       return 0;
     }
@@ -173,6 +196,49 @@ final class VolumeCommand {
         VolumeInfo v = torus.cloneVolume(src.volume(), src.snapshot(), name);
         System.out.printf("created volume '%s' from %s (%s)%n", v.name(), src,
             Size.format(v.size()));
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "rekey", mixinStandardHelpOptions = true,
+      description = "Wrap an encrypted volume's data keys with another key-encryption key."
+          + " The data is not rewritten; afterwards the volume opens only with the new key."
+          + " The current key comes from --key-file or --key-env.")
+  static final class Rekey implements Callable<Integer> {
+    @Mixin
+    NodeOptions node;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "Volume name.")
+    String name;
+
+    @Option(names = "--new-key-file", paramLabel = "FILE",
+        description = "File with the new key-encryption key.")
+    java.nio.file.Path newKeyFile;
+
+    @Option(names = "--new-key-env", paramLabel = "VAR",
+        description = "Environment variable with the new key-encryption key.")
+    String newKeyEnv;
+
+    @Override
+    public Integer call() {
+      if ((newKeyFile == null) == (newKeyEnv == null)) {
+        throw new UsageError("give the new key with exactly one of --new-key-file and"
+            + " --new-key-env");
+      }
+      io.torus.spi.KeyProvider next;
+      try {
+        next = newKeyFile != null ? io.torus.KeyProviders.keyFile(newKeyFile)
+            : io.torus.KeyProviders.environment(newKeyEnv);
+      } catch (io.torus.EncryptionKeyException e) {
+        throw new UsageError(e.getMessage());
+      }
+      try (Torus torus = node.open()) {
+        String before = torus.volume(name).encrypted() ? torus.volume(name).encryption().kekId()
+            : "none";
+        VolumeInfo v = torus.rekeyVolume(name, next);
+        System.out.printf("volume '%s': data keys rewrapped, key %s -> %s%n", v.name(), before,
+            v.encryption().kekId());
       }
       return 0;
     }
