@@ -62,15 +62,21 @@ public final class BlockCipher {
    * after the ref as further associated data.
    */
   void seal(BlockRef ref, ByteBuffer plain, byte[] aad, ByteBuffer out) {
-    Cipher c = init(Cipher.ENCRYPT_MODE, ref);
+    seal(nonce(ref), refBytes(ref), aad, plain, out, "block " + ref);
+  }
+
+  /** Seals with an explicit nonce and associated data ({@code aad2} may be null). */
+  void seal(byte[] nonce, byte[] aad1, byte[] aad2, ByteBuffer plain, ByteBuffer out,
+      String what) {
+    Cipher c = init(Cipher.ENCRYPT_MODE, nonce);
     try {
-      c.updateAAD(refBytes(ref));
-      if (aad != null) {
-        c.updateAAD(aad);
+      c.updateAAD(aad1);
+      if (aad2 != null) {
+        c.updateAAD(aad2);
       }
       c.doFinal(plain.duplicate(), out);
     } catch (GeneralSecurityException e) {
-      throw new TorusException(ErrorCode.EIO, "cannot encrypt block " + ref + ": " + e, e);
+      throw new TorusException(ErrorCode.EIO, "cannot encrypt " + what + ": " + e, e);
     }
   }
 
@@ -80,29 +86,54 @@ public final class BlockCipher {
    * authentication.
    */
   ByteBuffer open(BlockRef ref, ByteBuffer sealed, byte[] aad) {
+    return open(nonce(ref), refBytes(ref), aad, sealed, "block " + ref);
+  }
+
+  /** Opens with an explicit nonce and associated data ({@code aad2} may be null). */
+  ByteBuffer open(byte[] nonce, byte[] aad1, byte[] aad2, ByteBuffer sealed, String what) {
     if (sealed.remaining() < TAG_BYTES) {
-      throw new CorruptBlockException("encrypted block " + ref + " is " + sealed.remaining()
+      throw new CorruptBlockException("encrypted " + what + " is " + sealed.remaining()
           + " bytes, shorter than its tag");
     }
-    Cipher c = init(Cipher.DECRYPT_MODE, ref);
+    Cipher c = init(Cipher.DECRYPT_MODE, nonce);
     ByteBuffer out = ByteBuffer.allocate(sealed.remaining() - TAG_BYTES);
     try {
-      c.updateAAD(refBytes(ref));
-      if (aad != null) {
-        c.updateAAD(aad);
+      c.updateAAD(aad1);
+      if (aad2 != null) {
+        c.updateAAD(aad2);
       }
       c.doFinal(sealed.duplicate(), out);
     } catch (AEADBadTagException e) {
-      throw new CorruptBlockException("encrypted block " + ref + " fails authentication (altered,"
+      throw new CorruptBlockException("encrypted " + what + " fails authentication (altered,"
           + " stored under another name, or written with another key)", e);
     } catch (GeneralSecurityException e) {
-      throw new TorusException(ErrorCode.EIO, "cannot decrypt block " + ref + ": " + e, e);
+      throw new TorusException(ErrorCode.EIO, "cannot decrypt " + what + ": " + e, e);
     }
     return out.flip();
   }
 
-  private Cipher init(int mode, BlockRef ref) {
-    GCMParameterSpec spec = new GCMParameterSpec(TAG_BYTES * 8, nonce(ref));
+  /**
+   * A cipher under a key derived from this one for {@code purpose} (HMAC-SHA256 of the
+   * purpose's name under this key), so that other pieces than blocks never share a key, and
+   * so a nonce, with blocks.
+   */
+  BlockCipher derive(String purpose) {
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(key.getEncoded(), "HmacSHA256"));
+      byte[] k = mac.doFinal(purpose.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      try {
+        return new BlockCipher(k);
+      } finally {
+        java.util.Arrays.fill(k, (byte) 0);
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HMAC-SHA256 missing from the JDK", e);
+    }
+  }
+
+  private Cipher init(int mode, byte[] nonce) {
+    GCMParameterSpec spec = new GCMParameterSpec(TAG_BYTES * 8, nonce);
     Cipher c = ciphers.get();
     try {
       c.init(mode, key, spec);

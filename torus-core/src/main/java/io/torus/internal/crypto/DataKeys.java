@@ -67,7 +67,7 @@ public final class DataKeys {
         Arrays.fill(key, (byte) 0);
       }
     }
-    return new Keyring(info.name(), ciphers);
+    return new Keyring(info.name(), info.id(), ciphers);
   }
 
   /** {@code keys} unwrapped by {@code from} and wrapped again by {@code to}. */

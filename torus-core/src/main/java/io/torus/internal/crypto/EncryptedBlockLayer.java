@@ -13,7 +13,8 @@ import java.util.concurrent.CompletableFuture;
  * The layer of an encrypted volume: seals every block before it goes down to the stores or
  * peers and opens every block that comes up, so below it there is only ciphertext. A data
  * block is stored as its AES-256-GCM ciphertext followed by the tag ({@link BlockCipher}); a
- * map node in its sealed form ({@link SealedNodes}). The checksum given to the layer below
+ * map node in its sealed form ({@link SealedNodes}); a flush-journal entry is sealed too
+ * ({@link SealedJournal}). The checksum given to the layer below
  * is that of the stored (sealed) bytes.
  *
  * <p>A block that fails authentication is a {@link io.torus.CorruptBlockException} naming its
@@ -108,6 +109,6 @@ public final class EncryptedBlockLayer implements BlockLayer {
 
   @Override
   public Optional<FlushJournal> journal() {
-    return next.journal();
+    return next.journal().map(j -> new SealedJournal(j, keys));
   }
 }

@@ -231,6 +231,65 @@ class FlushJournalIT {
   }
 
   /** Rounds of a write of 1 to 128 KiB at a random offset, each followed by a flush. */
+  /**
+   * An encrypted volume's journal entries are sealed: the journal peers' files hold no entry
+   * in the clear, and the next writer (given the key) replays them; one without it cannot.
+   */
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void anEncryptedVolumesJournalIsSealedAndReplays() throws Exception {
+    io.torus.spi.KeyProvider kek = io.torus.KeyProviders.ofKey(new byte[32]);
+    try (MiniCluster peers = MiniCluster.builder(dir).nodes(3).etcd(ETCD.endpoints(), "/fj6")
+        .start()) {
+      byte[] model = new byte[SIZE];
+      SimpleMeterRegistry m1 = new SimpleMeterRegistry();
+      Torus c1 = peers.client(b -> b.meterRegistry(m1).keyProvider(kek));
+      c1.createVolume(VolumeSpec.builder("e", SIZE).replication(2).encryption(kek).build());
+      peers.awaitRing(Duration.ofSeconds(60));
+      BlockVolume v = c1.openVolume("e");
+      writeAndFlush(v, model, new Random(6), 12);
+      assertThat(commits(m1, "journal")).as("flushes through the journal").isEqualTo(12);
+      assertThat(journalFilesHold(dir, new byte[] {'T', 'J', 'E', 'N'}))
+          .as("a journal entry in the clear").isFalse();
+      crash(peers, c1);
+
+      try (Torus none = peers.client(b -> { })) {
+        assertThatThrownBy(() -> none.openVolume("e"))
+            .isInstanceOf(io.torus.EncryptionKeyException.class);
+      }
+      SimpleMeterRegistry m2 = new SimpleMeterRegistry();
+      try (Torus c2 = peers.client(b -> b.meterRegistry(m2).keyProvider(kek));
+          BlockVolume w = c2.openVolume("e")) {
+        assertThat(commits(m2, "head")).as("the replay is committed to the head").isEqualTo(1);
+        assertThat(readAll(w)).as("every flushed byte after the replay").isEqualTo(model);
+      }
+      // the same search finds the entries of a volume that is not encrypted
+      try (Torus c3 = peers.client(b -> { })) {
+        c3.createVolume(VolumeSpec.builder("p", SIZE).replication(2).build());
+        try (BlockVolume p = c3.openVolume("p")) {
+          writeAndFlush(p, new byte[SIZE], new Random(7), 3);
+          assertThat(journalFilesHold(dir, new byte[] {'T', 'J', 'E', 'N'})).isTrue();
+        }
+      }
+    }
+  }
+
+  /** Whether any peer's journal file under {@code root} contains {@code needle}. */
+  private static boolean journalFilesHold(Path root, byte[] needle) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(root)) {
+      for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString()
+          .equals("journal.log"))::iterator) {
+        byte[] b = java.nio.file.Files.readAllBytes(f);
+        for (int i = 0; i + needle.length <= b.length; i++) {
+          if (java.util.Arrays.equals(b, i, i + needle.length, needle, 0, needle.length)) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
   private static void writeAndFlush(BlockVolume v, byte[] model, Random rnd, int rounds) {
     for (int i = 0; i < rounds; i++) {
       int len = (1 + rnd.nextInt(32)) * 4096;

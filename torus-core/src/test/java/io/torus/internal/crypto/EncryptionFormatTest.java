@@ -80,6 +80,30 @@ class EncryptionFormatTest {
         .isEqualTo(ByteBuffer.wrap(PLAIN));
   }
 
+  /**
+   * {@link #PLAIN} as the flush-journal entry of generation 5 of volume 7: key HMAC-SHA256 of
+   * "torus flush journal key v1" under {@link #KEY}, nonce 5 then ff ff ff ff, associated data
+   * "TJES", volume, generation (checked against an independent AES-GCM and HMAC).
+   */
+  static final String GOLDEN_JOURNAL =
+      "bdcc9a5d5018fdf1700332824506924524e025e3b0f7a21e8500ddc397883df5";
+
+  @Test
+  void aSealedJournalEntryUsesADerivedKeyAndItsGeneration() {
+    BlockCipher journal = new BlockCipher(KEY).derive(SealedJournal.KEY_PURPOSE);
+    ByteBuffer out = ByteBuffer.allocate(PLAIN.length + BlockCipher.TAG_BYTES);
+    journal.seal(SealedJournal.nonce(5), SealedJournal.aad(7, 5), null, ByteBuffer.wrap(PLAIN),
+        out, "entry");
+    assertThat(hex(out.flip())).isEqualTo(GOLDEN_JOURNAL);
+    // another generation or volume does not open it
+    assertThatThrownBy(() -> journal.open(SealedJournal.nonce(6), SealedJournal.aad(7, 6), null,
+        ByteBuffer.wrap(HEX.parseHex(GOLDEN_JOURNAL)), "entry"))
+        .isInstanceOf(CorruptBlockException.class);
+    assertThatThrownBy(() -> journal.open(SealedJournal.nonce(5), SealedJournal.aad(8, 5), null,
+        ByteBuffer.wrap(HEX.parseHex(GOLDEN_JOURNAL)), "entry"))
+        .isInstanceOf(CorruptBlockException.class);
+  }
+
   /** A leaf with slot 9 → data:7/2/0 and slot 1 → data:7/2/1, stored as map:7/2/2. */
   static final String GOLDEN_NODE = "544d4145" + "01000a00" + "00000002"
       + "0000000000000007" + "0000000000000002" + "00000000" + "00000000"
