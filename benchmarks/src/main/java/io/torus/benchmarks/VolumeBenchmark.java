@@ -1,9 +1,11 @@
 package io.torus.benchmarks;
 
 import io.torus.BlockVolume;
+import io.torus.KeyProviders;
 import io.torus.Torus;
 import io.torus.TorusBuilder;
 import io.torus.VolumeSpec;
+import io.torus.spi.KeyProvider;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -28,6 +30,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Volume I/O through the public API on one node: sequential 1 MiB and random 4 KiB reads and
  * writes, per store and block size. Writes flush every 64 MiB, so the figures include making
  * data durable. A fresh node per iteration keeps unreclaimed blocks from piling up.
+ *
+ * <p>{@code -p encrypted=false,true} compares an encrypted volume with a plain one in the same
+ * run (AES-256-GCM on the node, see {@code src-docs/benchmarks.md}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -44,6 +49,9 @@ public class VolumeBenchmark {
 
   @Param({"4096", "65536", "1048576"})
   public int blockSize;
+
+  @Param({"false"})
+  public boolean encrypted;
 
   private Path dir;
   private Torus torus;
@@ -64,9 +72,11 @@ public class VolumeBenchmark {
     } else {
       b.storeCapacity(5L << 30);
     }
-    torus = b.build();
-    torus.createVolume(VolumeSpec.builder("bench", SIZE).blockSize(blockSize).replication(1)
-        .build());
+    KeyProvider kek = KeyProviders.ofKey(new byte[32]);
+    torus = b.keyProvider(kek).build();
+    VolumeSpec.Builder spec = VolumeSpec.builder("bench", SIZE).blockSize(blockSize)
+        .replication(1);
+    torus.createVolume((encrypted ? spec.encryption(kek) : spec).build());
     volume = torus.openVolume("bench");
     for (long off = 0; off < 256L * MIB; off += MIB) { // something to read
       volume.write(off, mib.clear());

@@ -18,13 +18,17 @@ import java.util.List;
  * @param tmpRoot the file system the data directories, nbdkit's file and the input live in
  * @param torusJar the {@code torus} jar setup (c) runs
  * @param benchClasspath the class path of this harness (for {@link LocalExportMain})
+ * @param encrypted whether each setup also runs our side with an encrypted volume (the same
+ *     jobs, a third column and the ratio encrypted/plain)
  */
 record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pgbenchSeconds,
-    Path runDir, Path tmpRoot, Path torusJar, String benchClasspath) {
+    Path runDir, Path tmpRoot, Path torusJar, String benchClasspath, boolean encrypted) {
 
   static final String USAGE = String.join("\n",
       "usage: NbdSideBySide [--setups a,b,c] [--jfr] [--pgbench-seconds N] [--no-pgbench]",
-      "                     [--out DIR] [--tmp DIR] [--torus-jar JAR] [seconds] [size-MiB]",
+      "                     [--encrypted] [--out DIR] [--tmp DIR] [--torus-jar JAR]",
+      "                     [seconds] [size-MiB]",
+      "  --encrypted: also run our side on an encrypted volume (ratio encrypted/plain)",
       "  setups: a = single node, memory store vs nbdkit memory",
       "          b = single node, file store vs nbdkit file",
       "          c = etcd + 3 torus node (file, R=2) + torus nbd vs nbdkit file",
@@ -52,6 +56,7 @@ record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pg
   static Config parse(String[] args) {
     List<Setup> setups = new ArrayList<>(List.of(Setup.values()));
     boolean jfr = false;
+    boolean encrypted = false;
     Integer pgSeconds = null;
     Path out = Path.of("benchmarks", "target");
     Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
@@ -67,6 +72,7 @@ record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pg
           }
         }
         case "--jfr" -> jfr = true;
+        case "--encrypted" -> encrypted = true;
         case "--pgbench-seconds" -> pgSeconds = Integer.parseInt(value(args, ++i, a));
         case "--no-pgbench" -> pgSeconds = 0;
         case "--out" -> out = Path.of(value(args, ++i, a));
@@ -97,7 +103,7 @@ record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pg
     String stamp = java.time.LocalDateTime.now().withNano(0).toString().replace(":", "");
     return new Config(List.copyOf(setups), seconds, sizeMiB, jfr, pg,
         out.resolve("nbd-side-by-side-" + stamp).toAbsolutePath(), tmp.toAbsolutePath(),
-        jar.toAbsolutePath(), absolute(System.getProperty("java.class.path")));
+        jar.toAbsolutePath(), absolute(System.getProperty("java.class.path")), encrypted);
   }
 
   private static String absolute(String classPath) {

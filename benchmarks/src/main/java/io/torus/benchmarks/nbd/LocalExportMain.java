@@ -23,8 +23,9 @@ import java.util.concurrent.CountDownLatch;
  * flushed and closed, exit 0). A process of its own so its CPU time and JFR recording are its
  * own, as with {@code torus nbd} in setup (c).
  *
- * <p>Usage: {@code LocalExportMain memory|file DIR SIZE_BYTES NBD_PORT METRICS_PORT}
- * ({@code DIR} is ignored for {@code memory}). {@code GET http://127.0.0.1:METRICS_PORT/metrics}
+ * <p>Usage: {@code LocalExportMain memory|file DIR SIZE_BYTES NBD_PORT METRICS_PORT
+ * [KEY_FILE]} ({@code DIR} is ignored for {@code memory}; with {@code KEY_FILE} the volume is
+ * encrypted with that key-encryption key). {@code GET http://127.0.0.1:METRICS_PORT/metrics}
  * answers the count of each volume operation in the Prometheus text format of
  * {@code torus nbd --metrics} ({@code torus_volume_latency_seconds_count{op="flush",...} N}),
  * which the harness reads to check that flushes reach the volume.
@@ -34,9 +35,10 @@ public final class LocalExportMain {
 
   /** Runs the export; see the class doc for arguments. */
   public static void main(String[] args) throws Exception {
-    if (args.length != 5 || !(args[0].equals("memory") || args[0].equals("file"))) {
+    if (args.length < 5 || args.length > 6
+        || !(args[0].equals("memory") || args[0].equals("file"))) {
       throw new IllegalArgumentException(
-          "usage: LocalExportMain memory|file DIR SIZE_BYTES NBD_PORT METRICS_PORT");
+          "usage: LocalExportMain memory|file DIR SIZE_BYTES NBD_PORT METRICS_PORT [KEY_FILE]");
     }
     long size = Long.parseLong(args[2]);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -47,8 +49,14 @@ public final class LocalExportMain {
     } else {
       b.dataDirectory(Path.of(args[1])).storeCapacity(Math.max(size * 4, 2L << 30));
     }
+    VolumeSpec.Builder spec = VolumeSpec.builder("bench", size).replication(1);
+    if (args.length == 6) {
+      io.torus.spi.KeyProvider kek = io.torus.KeyProviders.keyFile(Path.of(args[5]));
+      b.keyProvider(kek);
+      spec.encryption(kek);
+    }
     Torus torus = b.build();
-    torus.createVolume(VolumeSpec.builder("bench", size).replication(1).build());
+    torus.createVolume(spec.build());
     NbdServer server = NbdServer.builder().bindAddress("127.0.0.1")
         .port(Integer.parseInt(args[3]))
         .addExport(NbdExport.builder("bench", torus.openVolume("bench"))

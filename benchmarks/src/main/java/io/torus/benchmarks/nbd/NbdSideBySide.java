@@ -68,9 +68,10 @@ public final class NbdSideBySide {
       writeRandom(input, c.sizeBytes());
       for (Setup s : c.setups()) {
         try {
-          Result ours = side(c, s, true, tmp, input);
-          Result theirs = side(c, s, false, tmp, input);
-          report.append(table(s, ours, theirs));
+          Result ours = side(c, s, Side.TORUS, tmp, input);
+          Result enc = c.encrypted() ? side(c, s, Side.TORUS_ENCRYPTED, tmp, input) : null;
+          Result theirs = side(c, s, Side.NBDKIT, tmp, input);
+          report.append(table(s, ours, theirs, enc));
         } catch (Exception e) {
           failed = true;
           System.err.println("nbd-bench: setup " + s.key + " failed:");
@@ -91,13 +92,25 @@ public final class NbdSideBySide {
     }
   }
 
+  /** The servers of one setup. */
+  private enum Side {
+    TORUS("torus"), TORUS_ENCRYPTED("torus-encrypted"), NBDKIT("nbdkit");
+
+    final String label;
+
+    Side(String label) {
+      this.label = label;
+    }
+  }
+
   /** Starts one side of setup {@code s}, runs every job on it, stops it. */
-  private static Result side(Config c, Setup s, boolean ours, Path tmp, Path input)
+  private static Result side(Config c, Setup s, Side side, Path tmp, Path input)
       throws Exception {
-    String label = s.key + "-" + (ours ? "torus" : "nbdkit");
+    String label = s.key + "-" + side.label;
     try (Launcher l = new Launcher(c.runDir().resolve("logs").resolve(label))) {
       Path dir = l.tempDir(tmp, label + "-");
-      Target t = ours ? Setups.startOurs(s, l, c, dir) : Setups.startNbdkit(s, l, c, dir);
+      Target t = side == Side.NBDKIT ? Setups.startNbdkit(s, l, c, dir)
+          : Setups.startOurs(s, l, c, dir, side == Side.TORUS_ENCRYPTED);
       System.err.printf("nbd-bench: setup %s, %s at %s (%s)%n", s.key, t.server(), t.uri(),
           t.procs().stream().map(p -> p.name() + " pid " + p.pid())
               .collect(Collectors.joining(", ")));
@@ -135,29 +148,51 @@ public final class NbdSideBySide {
             + " (nbdkit log filter): the write+flush rows do not measure flushes.";
   }
 
-  private static String table(Setup s, Result ours, Result theirs) {
-    Map<String, Figure> kit = new LinkedHashMap<>();
-    theirs.figures().forEach(f -> kit.put(f.job(), f));
+  private static String table(Setup s, Result ours, Result theirs, Result enc) {
+    Map<String, Figure> kit = byJob(theirs);
+    Map<String, Figure> encrypted = enc == null ? Map.of() : byJob(enc);
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "%n## Setup %s: %s vs %s%n%n", s.key, s.ours,
         s.theirs));
-    b.append("| job | unit | torus | nbdkit | ratio | CPU s/GB torus | CPU s/GB nbdkit |\n");
-    b.append("|---|---|---:|---:|---:|---|---|\n");
+    b.append("| job | unit | torus | nbdkit | ratio | CPU s/GB torus | CPU s/GB nbdkit |")
+        .append(enc == null ? "" : " torus encrypted | encrypted/plain | CPU s/GB encrypted |")
+        .append("\n|---|---|---:|---:|---:|---|---|")
+        .append(enc == null ? "" : "---:|---:|---|").append("\n");
     for (Figure f : ours.figures()) {
       Figure k = kit.get(f.job());
-      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", f.job(),
-          f.unit(), format(f.value()), k == null ? "-" : format(k.value()),
-          k == null ? "-" : String.format(Locale.ROOT, "%.2f", f.value() / k.value()),
+      b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |", f.job(),
+          f.unit(), format(f.value()), k == null ? "-" : format(k.value()), ratio(f, k),
           cpu(f), k == null ? "" : cpu(k)));
+      if (enc != null) {
+        Figure e = encrypted.get(f.job());
+        b.append(String.format(Locale.ROOT, " %s | %s | %s |", e == null ? "-"
+            : format(e.value()), ratio(e, f), e == null ? "" : cpu(e)));
+      }
+      b.append("\n");
     }
     List<String> notes = new ArrayList<>();
     ours.notes().forEach(n -> notes.add("torus: " + n));
     theirs.notes().forEach(n -> notes.add("nbdkit: " + n));
+    if (enc != null) {
+      enc.notes().forEach(n -> notes.add("torus encrypted: " + n));
+    }
     if (!notes.isEmpty()) {
       b.append("\n");
       notes.forEach(n -> b.append("- ").append(n).append("\n"));
     }
     return b.toString();
+  }
+
+  private static Map<String, Figure> byJob(Result r) {
+    Map<String, Figure> m = new LinkedHashMap<>();
+    r.figures().forEach(f -> m.put(f.job(), f));
+    return m;
+  }
+
+  /** {@code a / b} with two decimals, or "-" if either is missing. */
+  private static String ratio(Figure a, Figure b) {
+    return a == null || b == null ? "-"
+        : String.format(Locale.ROOT, "%.2f", a.value() / b.value());
   }
 
   private static String cpu(Figure f) {

@@ -7,6 +7,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -92,12 +93,21 @@ final class Setups {
     }
   }
 
-  /** Starts our side of {@code s} with data under {@code tmp}. */
-  static Target startOurs(Setup s, Launcher l, Config c, Path tmp) throws Exception {
+  /**
+   * Starts our side of {@code s} with data under {@code tmp}; with {@code encrypted}, the
+   * exported volume is encrypted (a key file under {@code tmp}).
+   */
+  static Target startOurs(Setup s, Launcher l, Config c, Path tmp, boolean encrypted)
+      throws Exception {
+    Path key = null;
+    if (encrypted) {
+      key = tmp.resolve("kek.hex");
+      Files.writeString(key, io.torus.KeyProviders.generateHex() + "\n");
+    }
     return switch (s) {
-      case A -> local(l, c, "memory", tmp, s);
-      case B -> local(l, c, "file", tmp.resolve("torus-data"), s);
-      case C -> cluster(l, c, tmp, s);
+      case A -> local(l, c, "memory", tmp, s, key);
+      case B -> local(l, c, "file", tmp.resolve("torus-data"), s, key);
+      case C -> cluster(l, c, tmp, s, key);
     };
   }
 
@@ -120,7 +130,7 @@ final class Setups {
     return new Target("nbdkit", "nbd://127.0.0.1:" + port + "/", List.of(kit), null);
   }
 
-  private static Target local(Launcher l, Config c, String store, Path dir, Setup s)
+  private static Target local(Launcher l, Config c, String store, Path dir, Setup s, Path key)
       throws Exception {
     int port = Launcher.freePort();
     int metrics = Launcher.freePort();
@@ -130,13 +140,18 @@ final class Setups {
     cmd.addAll(List.of("-cp", c.benchClasspath(), LocalExportMain.class.getName(), store,
         dir.toString(), String.valueOf(c.sizeBytes()), String.valueOf(port),
         String.valueOf(metrics)));
+    if (key != null) {
+      cmd.add(key.toString());
+    }
     Proc p = l.start("server", cmd);
     Launcher.awaitLog(p, "nbd ready", Duration.ofSeconds(120));
     return new Target("torus", "nbd://127.0.0.1:" + port + "/bench", List.of(p),
         "http://127.0.0.1:" + metrics + "/metrics");
   }
 
-  private static Target cluster(Launcher l, Config c, Path tmp, Setup s) throws Exception {
+  private static Target cluster(Launcher l, Config c, Path tmp, Setup s, Path key)
+      throws Exception {
+    List<String> keyArgs = key == null ? List.of() : List.of("--key-file", key.toString());
     String etcdUrl = "http://127.0.0.1:" + Launcher.freePort();
     String etcdPeer = "http://127.0.0.1:" + Launcher.freePort();
     Proc etcd = l.start("etcd", List.of("etcd", "--name", "m0",
@@ -162,13 +177,21 @@ final class Setups {
       Launcher.awaitLog(p, "node ready", Duration.ofSeconds(120));
     }
     awaitPeersUp(c, etcdUrl, 3, Duration.ofSeconds(60));
-    admin(c, etcdUrl, "volume", "create", "bench", c.sizeMiB() + "MiB");
+    List<String> create = new ArrayList<>(List.of("volume", "create", "bench",
+        c.sizeMiB() + "MiB"));
+    if (key != null) {
+      create.add("--encrypt");
+      create.addAll(keyArgs);
+    }
+    admin(c, etcdUrl, create.toArray(String[]::new));
     int port = Launcher.freePort();
     int metrics = Launcher.freePort();
     List<String> cmd = new ArrayList<>(List.of(c.java(), "-Xmx512m"));
     cmd.addAll(c.jfrOptions(s, "nbd"));
     cmd.addAll(List.of("-jar", c.torusJar().toString(), "nbd", "--etcd", etcdUrl,
-        "--listen", "127.0.0.1:" + port, "--metrics", "127.0.0.1:" + metrics, "bench"));
+        "--listen", "127.0.0.1:" + port, "--metrics", "127.0.0.1:" + metrics));
+    cmd.addAll(keyArgs);
+    cmd.add("bench");
     Proc nbd = l.start("nbd", cmd);
     Launcher.awaitLog(nbd, "nbd ready", Duration.ofSeconds(120));
     List<Proc> all = new ArrayList<>();
