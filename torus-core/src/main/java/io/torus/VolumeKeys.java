@@ -53,6 +53,24 @@ public record VolumeKeys(String cipher, String kekId, List<Wrapped> keys) {
     }
   }
 
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+  /** A new random 256-bit data key, wrapped by {@code kek}; the plain key is not kept. */
+  public static byte[] newWrappedKey(io.torus.spi.KeyProvider kek) {
+    byte[] key = new byte[32];
+    RANDOM.nextBytes(key);
+    try {
+      return kek.wrap(key);
+    } finally {
+      Arrays.fill(key, (byte) 0);
+    }
+  }
+
+  /** Keys for a new volume: a new data key wrapped by {@code kek}. */
+  public static VolumeKeys forNewVolume(io.torus.spi.KeyProvider kek) {
+    return of(checkKekId(kek.keyId()), newWrappedKey(kek));
+  }
+
   /** Keys with only the volume's own, wrapped by {@code kekId}. */
   public static VolumeKeys of(String kekId, byte[] wrappedOwnKey) {
     return new VolumeKeys(AES_256_GCM, kekId, List.of(new Wrapped(SELF, wrappedOwnKey)));

@@ -115,7 +115,7 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     public VolumeSpec build() {
       VolumeSpec plain = new VolumeSpec(name, size, blockSize, replication);
       return kek == null ? plain : new VolumeSpec(name, size, blockSize, replication,
-          io.torus.internal.crypto.DataKeys.forNewVolume(kek));
+          VolumeKeys.forNewVolume(kek));
     }
   }
 }

@@ -4,7 +4,6 @@ import io.torus.EncryptionKeyException;
 import io.torus.VolumeInfo;
 import io.torus.VolumeKeys;
 import io.torus.spi.KeyProvider;
-import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -16,25 +15,7 @@ public final class DataKeys {
   /** Bytes of a data key and of a key-encryption key: AES-256. */
   public static final int KEY_BYTES = 32;
 
-  private static final SecureRandom RANDOM = new SecureRandom();
-
   private DataKeys() {}
-
-  /** A new random data key wrapped by {@code kek}. */
-  public static byte[] newWrapped(KeyProvider kek) {
-    byte[] key = new byte[KEY_BYTES];
-    RANDOM.nextBytes(key);
-    try {
-      return kek.wrap(key);
-    } finally {
-      Arrays.fill(key, (byte) 0);
-    }
-  }
-
-  /** Keys for a new volume: a new data key wrapped by {@code kek}. */
-  public static VolumeKeys forNewVolume(KeyProvider kek) {
-    return VolumeKeys.of(VolumeKeys.checkKekId(kek.keyId()), newWrapped(kek));
-  }
 
   /**
    * The provider among {@code providers} for {@code keys}' KEK; throws

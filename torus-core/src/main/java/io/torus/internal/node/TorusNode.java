@@ -189,9 +189,10 @@ public final class TorusNode implements Torus {
   public BlockVolume openVolume(String name) {
     VolumeInfo info = volume(name);
     placement.checkReplication(info.replication()); // before locking
-    crypto.checkKeys(info);
+    var keys = crypto.keys(info); // before locking: a node without the key changes nothing
     VolumeLock lock = meta.lockVolume(info.id(), nodeId);
-    return track(info, layer(info, lock.epoch()), lock, lock.head());
+    return track(info, crypto.layer(keys, placement.layer(info, lock.epoch())), lock,
+        lock.head());
   }
 
   @Override

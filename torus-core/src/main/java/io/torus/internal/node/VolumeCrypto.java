@@ -6,6 +6,7 @@ import io.torus.VolumeKeys;
 import io.torus.VolumeSpec;
 import io.torus.internal.crypto.DataKeys;
 import io.torus.internal.crypto.EncryptedBlockLayer;
+import io.torus.internal.crypto.Keyring;
 import io.torus.internal.layer.BlockLayer;
 import io.torus.spi.KeyProvider;
 import io.torus.spi.MetadataService;
@@ -39,15 +40,21 @@ final class VolumeCrypto {
    * {@link io.torus.EncryptionKeyException} if this node holds no key for them).
    */
   BlockLayer layer(VolumeInfo info, BlockLayer plain) {
-    return info.encrypted() ? new EncryptedBlockLayer(plain, DataKeys.unwrap(info, providers))
-        : plain;
+    return layer(keys(info), plain);
   }
 
-  /** Checks that the volume can be opened here, before anything is locked. */
-  void checkKeys(VolumeInfo info) {
-    if (info.encrypted()) {
-      DataKeys.unwrap(info, providers);
-    }
+  /** {@code plain} under {@code keys} ({@link #keys}); itself for null keys. */
+  BlockLayer layer(Keyring keys, BlockLayer plain) {
+    return keys == null ? plain : new EncryptedBlockLayer(plain, keys);
+  }
+
+  /**
+   * The unwrapped keys of {@code info}, null if it is not encrypted; throws
+   * {@link io.torus.EncryptionKeyException} if this node holds no key for them (called before
+   * anything is locked).
+   */
+  Keyring keys(VolumeInfo info) {
+    return info.encrypted() ? DataKeys.unwrap(info, providers) : null;
   }
 
   /** The keys of a clone of {@code source}: null if it is not encrypted. */
@@ -58,7 +65,7 @@ final class VolumeCrypto {
     }
     KeyProvider kek = DataKeys.providerFor(source.name(), keys, providers);
     DataKeys.unwrap(source, providers); // the source's keys must unwrap with it
-    return keys.forClone(source.id(), DataKeys.newWrapped(kek));
+    return keys.forClone(source.id(), VolumeKeys.newWrappedKey(kek));
   }
 
   /** Rewraps the keys of {@code info} with {@code to} and stores them. */

@@ -72,7 +72,8 @@ public final class BoundaryRules {
    * {@code BlockVolume} join through {@code Futures}; {@code TorusBuilder.build()} starts the
    * node with its configuration; {@code LocalCluster} and {@code TorusResources} are handles
    * of the engine's shared local metadata and shared threads; {@code BlockStores} wraps every
-   * store it opens in the contract's checks.
+   * store it opens in the contract's checks; {@code KeyProviders} makes the built-in key
+   * providers.
    */
   private static final DescribedPredicate<Dependency> PUBLIC_API_ENTRY_POINTS =
       entry("io.torus.BlockVolume", "io.torus.internal.Futures")
@@ -85,10 +86,12 @@ public final class BoundaryRules {
           .or(entry("io.torus.LocalCluster", "io.torus.internal.meta.local.LocalMetadataService"))
           .or(entry("io.torus.TorusResources", "io.torus.internal.node.NodeResources"))
           .or(entry("io.torus.spi.BlockStores", "io.torus.internal.storage.CheckedBlockStore"))
+          .or(entry("io.torus.KeyProviders", "io.torus.internal.crypto.StaticKeyProvider"))
           .as("one of the named entry points (BlockVolume -> Futures; TorusBuilder -> "
               + "TorusNode, NodeConfig, NodeResources, RebalanceOptions, "
               + "LocalMetadataService; LocalCluster -> LocalMetadataService; TorusResources -> "
-              + "NodeResources; BlockStores -> CheckedBlockStore)");
+              + "NodeResources; BlockStores -> CheckedBlockStore; KeyProviders ->"
+              + " StaticKeyProvider)");
 
   /** A dependency of class {@code from} on class {@code to} or a class nested in it. */
   private static DescribedPredicate<Dependency> entry(String from, String to) {
