@@ -144,33 +144,37 @@ public final class MapNode {
    * node.
    */
   public static MapNode decode(BlockRef ref, ByteBuffer in) {
-    if (in.remaining() >= 4 && in.getInt(in.position()) == SEALED_MAGIC) {
-      return decodeOpaque(ref, in);
-    }
     ByteBuffer b = in.duplicate();
+    boolean sealed = b.remaining() >= 4 && b.getInt(b.position()) == SEALED_MAGIC;
+    String what = (sealed ? "sealed map node " : "map node ") + ref;
     try {
-      if (b.remaining() < HEADER_BYTES || b.getInt() != MAGIC) {
-        throw new CorruptBlockException("map node " + ref + ": bad magic");
+      if (b.remaining() < HEADER_BYTES || b.getInt() != (sealed ? SEALED_MAGIC : MAGIC)) {
+        throw new CorruptBlockException(what + ": bad magic");
       }
       int version = b.get() & 0xff;
       int level = b.get() & 0xff;
       int bits = b.get() & 0xff;
       b.get();
       int n = b.getInt();
+      // sealed: refs, then the slots sealed with their tag (see the class doc)
+      long body = sealed ? (long) n * (BlockRef.BYTES + 4) + 16 : (long) n * ENTRY_BYTES;
       if (version != VERSION || bits != FANOUT_BITS || level > 6 || n < 0 || n > FANOUT
-          || b.remaining() != n * ENTRY_BYTES) {
-        throw new CorruptBlockException("map node " + ref + ": bad header (version " + version
+          || b.remaining() != body) {
+        throw new CorruptBlockException(what + ": bad header (version " + version
             + ", level " + level + ", fan-out bits " + bits + ", entries " + n + ")");
       }
-      int[] slots = new int[n];
+      BlockKind want = level == 0 ? BlockKind.DATA : BlockKind.MAP;
+      int[] slots = sealed ? null : new int[n];
       BlockRef[] refs = new BlockRef[n];
       for (int i = 0; i < n; i++) {
-        slots[i] = b.getInt();
+        if (!sealed) {
+          slots[i] = b.getInt();
+        }
         refs[i] = BlockRef.readFrom(b);
-        boolean ordered = i == 0 ? slots[i] >= 0 : slots[i] > slots[i - 1];
-        BlockKind want = level == 0 ? BlockKind.DATA : BlockKind.MAP;
-        if (!ordered || slots[i] >= FANOUT || refs[i].kind() != want) {
-          throw new CorruptBlockException("map node " + ref + ": bad entry " + i);
+        boolean ordered = sealed ? i == 0 || refs[i].compareTo(refs[i - 1]) >= 0
+            : i == 0 ? slots[i] >= 0 : slots[i] > slots[i - 1];
+        if (!ordered || (!sealed && slots[i] >= FANOUT) || refs[i].kind() != want) {
+          throw new CorruptBlockException(what + ": bad entry " + i);
         }
       }
       return new MapNode(level, slots, refs);
@@ -178,42 +182,7 @@ public final class MapNode {
       if (e instanceof CorruptBlockException) {
         throw e;
       }
-      throw new CorruptBlockException("map node " + ref + ": " + e.getMessage(), e);
-    }
-  }
-
-  /**
-   * The clear part of a sealed node: its level and refs (sorted), checked; the slots stay
-   * sealed. Layout in {@code src-docs/formats.md} ("Sealed map node").
-   */
-  private static MapNode decodeOpaque(BlockRef ref, ByteBuffer in) {
-    ByteBuffer b = in.duplicate();
-    try {
-      b.getInt();
-      int version = b.get() & 0xff;
-      int level = b.get() & 0xff;
-      int bits = b.get() & 0xff;
-      b.get();
-      int n = b.getInt();
-      if (version != VERSION || bits != FANOUT_BITS || level > 6 || n < 0 || n > FANOUT
-          || b.remaining() != n * (BlockRef.BYTES + 4) + 16) {
-        throw new CorruptBlockException("sealed map node " + ref + ": bad header (version "
-            + version + ", level " + level + ", fan-out bits " + bits + ", entries " + n + ")");
-      }
-      BlockKind want = level == 0 ? BlockKind.DATA : BlockKind.MAP;
-      BlockRef[] refs = new BlockRef[n];
-      for (int i = 0; i < n; i++) {
-        refs[i] = BlockRef.readFrom(b);
-        if (refs[i].kind() != want || (i > 0 && refs[i].compareTo(refs[i - 1]) < 0)) {
-          throw new CorruptBlockException("sealed map node " + ref + ": bad ref " + i);
-        }
-      }
-      return new MapNode(level, null, refs);
-    } catch (RuntimeException e) {
-      if (e instanceof CorruptBlockException) {
-        throw e;
-      }
-      throw new CorruptBlockException("sealed map node " + ref + ": " + e.getMessage(), e);
+      throw new CorruptBlockException(what + ": " + e.getMessage(), e);
     }
   }
 

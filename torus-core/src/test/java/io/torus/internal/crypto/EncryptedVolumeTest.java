@@ -103,6 +103,16 @@ class EncryptedVolumeTest {
     return info;
   }
 
+  /** {@code v} holds what {@link #writePattern} wrote. */
+  private static void assertHoldsPattern(BlockVolume v) {
+    ByteBuffer got = ByteBuffer.allocate(8 * BS);
+    v.read(0, got);
+    assertThat(got.array()).isEqualTo(patterned(8 * BS));
+    ByteBuffer tail = ByteBuffer.allocate(3000);
+    v.read(20 * BS + 100, tail);
+    assertThat(tail.array()).isEqualTo(patterned(3000));
+  }
+
   @Test
   void storesHoldOnlyCiphertextAndTheVolumeReadsBack() {
     Torus t = node(kek);
@@ -125,12 +135,7 @@ class EncryptedVolumeTest {
     assertThat(refs(plain.id()).stream().anyMatch(r -> contains(store.get(r), window))).isTrue();
 
     try (BlockVolume v = t.openVolumeReadOnly("enc")) {
-      ByteBuffer got = ByteBuffer.allocate(8 * BS);
-      v.read(0, got);
-      assertThat(got.array()).isEqualTo(patterned(8 * BS));
-      ByteBuffer tail = ByteBuffer.allocate(3000);
-      v.read(20 * BS + 100, tail);
-      assertThat(tail.array()).isEqualTo(patterned(3000));
+      assertHoldsPattern(v);
     }
     assertThat(t.volume("enc").encryption().kekId()).isEqualTo(kek.keyId());
   }
@@ -274,12 +279,7 @@ class EncryptedVolumeTest {
     var result = keyless.collectGarbage();
     assertThat(result.deletedBlocks()).isPositive();
     try (BlockVolume v = node(kek).openVolumeReadOnly("enc")) {
-      ByteBuffer got = ByteBuffer.allocate(8 * BS);
-      v.read(0, got);
-      assertThat(got.array()).isEqualTo(patterned(8 * BS));
-      ByteBuffer tail = ByteBuffer.allocate(3000);
-      v.read(20 * BS + 100, tail);
-      assertThat(tail.array()).isEqualTo(patterned(3000));
+      assertHoldsPattern(v);
     }
   }
 }
