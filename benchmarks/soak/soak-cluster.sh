@@ -12,6 +12,7 @@
 #
 #   benchmarks/soak/soak-cluster.sh                 # 30 minutes
 #   SOAK_MINUTES=3 benchmarks/soak/soak-cluster.sh  # a short run
+#   SOAK_ENCRYPT=1 benchmarks/soak/soak-cluster.sh  # the volume encrypted at rest
 #
 # Output: benchmarks/target/soak-cluster-*/. Exit status 0 only if everything passed.
 source "$(dirname "$0")/lib.sh"
@@ -21,6 +22,7 @@ SOAK_NODE_CAPACITY=${SOAK_NODE_CAPACITY:-6GiB}
 SOAK_RESTART_ROUNDS=${SOAK_RESTART_ROUNDS:-4}
 SOAK_NODE_DELAY=${SOAK_NODE_DELAY:-15}    # seconds into a round's fio before a node is stopped
 SOAK_DOWN_SECS=${SOAK_DOWN_SECS:-20}
+SOAK_ENCRYPT=${SOAK_ENCRYPT:-0}           # 1: vol1 is encrypted at rest (key file in the run's temp dir)
 : "${SEQ_MB:=1024}" "${RAND_MB:=128}" "${MIX_MB:=128}" "${TRIMW_MB:=64}" "${TRIM_MB:=128}" "${SCRATCH_MB:=0}"
 : "${SEQ_READ_MB:=512}" "${RAND_READ_MB:=32}"
 export SEQ_READ_MB RAND_READ_MB
@@ -65,7 +67,7 @@ start_node() { # start_node I
 start_nbd() {
   local t0; t0=$(date +%s%N)
   start_proc nbd java -Xmx512m -jar "$JAR" nbd --etcd "$ETCD" --listen "127.0.0.1:$NBDP" \
-    --metrics "127.0.0.1:$NBDM" vol1
+    --metrics "127.0.0.1:$NBDM" "${KEYARGS[@]}" vol1
   wait_log nbd 'exporting vol1' 120 || { fail "nbd export did not start"; exit 1; }
   event start "nbd pid ${PIDS[nbd]} exporting after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 }
@@ -104,7 +106,16 @@ start_etcd
 torus init --replication 2 >> "$OUT/logs/admin.log" 2>&1 || { fail "torus init failed"; exit 1; }
 for i in 0 1 2; do start_node "$i"; done
 wait_peers_up 3 60 || exit 1
-torus volume create vol1 "${SOAK_VOLUME_GIB}GiB" >> "$OUT/logs/admin.log" 2>&1 || { fail "volume create failed"; exit 1; }
+KEYARGS=()
+if [ "$SOAK_ENCRYPT" = 1 ]; then
+  java -jar "$JAR" key generate --out "$TMP/kek.hex" >> "$OUT/logs/admin.log" 2>&1 || { fail "key generate failed"; exit 1; }
+  KEYARGS=(--key-file "$TMP/kek.hex")
+  echo "encrypted: yes" >> "$OUT/meta.txt"
+  ENC=(--encrypt)
+else
+  ENC=()
+fi
+torus volume create vol1 "${SOAK_VOLUME_GIB}GiB" "${ENC[@]}" "${KEYARGS[@]}" >> "$OUT/logs/admin.log" 2>&1 || { fail "volume create failed"; exit 1; }
 start_nbd
 start_sampler
 
