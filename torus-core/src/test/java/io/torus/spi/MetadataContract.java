@@ -511,6 +511,51 @@ public abstract class MetadataContract {
         .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("r@missing");
   }
 
+  /**
+   * A service that stores encrypted volumes keeps their wrapped keys through every change of
+   * the record, gives clones exactly their source's keys plus their own, and rekeys by
+   * compare-and-swap.
+   */
+  @Test
+  void encryptedVolumesKeepTheirKeysThroughEveryChange() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(meta.supportsEncryption());
+    io.torus.VolumeKeys keys = io.torus.VolumeKeys.of("static:00000000000000aa",
+        new byte[] {1, 2, 3});
+    VolumeInfo v = meta.createVolume(new VolumeSpec("enc", 4 * MIB, 4096, 1, keys));
+    assertThat(v.encryption()).isEqualTo(keys);
+    meta.resizeVolume("enc", 8 * MIB);
+    meta.setVolumeReplication("enc", 2);
+    assertThat(meta.volume("enc").orElseThrow().encryption()).isEqualTo(keys);
+    commitRoot(v, meta.lockVolume(v.id(), "w"), 1);
+    meta.createSnapshot("enc", "s");
+
+    assertThatThrownBy(() -> meta.createClone("c0", "enc", "s"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("encrypted");
+    io.torus.VolumeKeys forged = io.torus.VolumeKeys.of("static:00000000000000aa",
+        new byte[] {9}).forClone(v.id(), new byte[] {7});
+    assertThatThrownBy(() -> meta.createClone("c0", "enc", "s", forged))
+        .isInstanceOf(TorusException.class);
+    io.torus.VolumeKeys cloneKeys = keys.forClone(v.id(), new byte[] {4, 5});
+    VolumeInfo c = meta.createClone("c1", "enc", "s", cloneKeys);
+    assertThat(c.encryption()).isEqualTo(cloneKeys);
+    assertThat(meta.volume("c1").orElseThrow().encryption().keys()).extracting(
+        io.torus.VolumeKeys.Wrapped::volumeId).containsExactly(0L, v.id());
+    assertThat(meta.volume("c0")).isEmpty();
+
+    io.torus.VolumeKeys rewrapped = keys.rewrapped("static:00000000000000bb",
+        List.of(new byte[] {6, 6}));
+    assertThat(meta.setVolumeKeys("enc", keys, rewrapped).encryption()).isEqualTo(rewrapped);
+    assertThat(meta.volume("enc").orElseThrow().encryption()).isEqualTo(rewrapped);
+    assertThatThrownBy(() -> meta.setVolumeKeys("enc", keys, rewrapped))
+        .isInstanceOf(io.torus.ConcurrentUpdateException.class);
+    assertThatThrownBy(() -> meta.setVolumeKeys("enc", rewrapped, cloneKeys))
+        .isInstanceOf(TorusException.class).hasMessageContaining("keep its");
+    VolumeInfo plain = create("plain", MIB);
+    assertThat(plain.encryption()).isNull();
+    assertThatThrownBy(() -> meta.setVolumeKeys("plain", null, keys))
+        .isInstanceOf(TorusException.class).hasMessageContaining("not encrypted");
+  }
+
   @Test
   void cloneStartsAtTheSnapshotAndOutlivesItsOrigin() {
     VolumeInfo src = meta.createVolume(VolumeSpec.builder("src", 4 * MIB).blockSize(8192)

@@ -175,6 +175,20 @@ class EtcdLayoutTest {
     assertThat(EtcdLayout.decodeInfo("k", info))
         .isEqualTo(new EtcdLayout.Info(43, spec, t, origin));
 
+    // an encrypted clone: its own wrapped key (volume 0) first, then its origin's (42)
+    io.torus.VolumeKeys keys = new io.torus.VolumeKeys("aes-256-gcm", "static:0011223344556677",
+        java.util.List.of(new io.torus.VolumeKeys.Wrapped(0, new byte[] {1, 2, (byte) 0xff}),
+            new io.torus.VolumeKeys.Wrapped(42, new byte[] {10, 11})));
+    VolumeSpec encrypted = new VolumeSpec("copy", 4 << 20, 4096, 2, keys);
+    String encInfo = info + " cipher=aes-256-gcm kek=static:0011223344556677 keys=0:0102ff,42:0a0b";
+    assertThat(EtcdLayout.encodeInfo(43, encrypted, t, origin)).isEqualTo(encInfo);
+    assertThat(EtcdLayout.decodeInfo("k", encInfo))
+        .isEqualTo(new EtcdLayout.Info(43, encrypted, t, origin));
+    assertThatThrownBy(() -> EtcdLayout.decodeInfo("/i", encInfo.replace("0:0102ff,", "")))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/i'");
+    assertThatThrownBy(() -> EtcdLayout.decodeInfo("/i", encInfo.replace("0102ff", "0102f")))
+        .isInstanceOf(TorusException.class).hasMessageContaining("'/i'");
+
     assertThat(EtcdLayout.encodeCandidate("node-a@10.0.0.1:7000"))
         .isEqualTo("v1 candidate=node-a@10.0.0.1:7000");
     assertThat(EtcdLayout.decodeCandidate("k", "v1 candidate=node-a@10.0.0.1:7000"))
