@@ -202,6 +202,9 @@ final class PeerHost implements Host {
 
   @Override
   public long stop() {
+    if (closed) {
+      return 0;
+    }
     long t0 = System.nanoTime();
     ExecutorService stoppers = Executors.newFixedThreadPool(8);
     try {

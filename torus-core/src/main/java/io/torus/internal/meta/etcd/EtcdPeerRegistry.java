@@ -9,7 +9,6 @@ import static io.torus.internal.meta.etcd.EtcdKv.str;
 
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.watch.WatchEvent;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.torus.ErrorCode;
 import io.torus.TorusClosedException;
@@ -125,9 +124,9 @@ final class EtcdPeerRegistry implements PeerRegistry {
   @Override
   public List<PeerStatus> peers() {
     kv.checkOpen();
-    GetResponse r = kv.getPrefix(layout.peersPrefix(), "listing peers");
+    EtcdKv.Listing r = kv.getPrefix(layout.peersPrefix(), "listing peers");
     Map<String, String> records = new TreeMap<>();
-    for (KeyValue e : r.getKvs()) {
+    for (KeyValue e : r.kvs()) {
       records.put(key(e), str(e));
     }
     return decode(records);
@@ -200,13 +199,13 @@ final class EtcdPeerRegistry implements PeerRegistry {
 
     @Override
     public long resync() {
-      GetResponse r = kv.getPrefix(layout.peersPrefix(), "listing peers");
+      EtcdKv.Listing r = kv.getPrefix(layout.peersPrefix(), "listing peers");
       records.clear();
-      for (KeyValue e : r.getKvs()) {
+      for (KeyValue e : r.kvs()) {
         records.put(key(e), str(e));
       }
       deliver();
-      return r.getHeader().getRevision();
+      return r.revision();
     }
 
     @Override
