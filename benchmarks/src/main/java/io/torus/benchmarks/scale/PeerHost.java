@@ -40,6 +40,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * Commands are issued from one thread.
  */
 final class PeerHost implements Host {
+  /**
+   * Deadline of one peer request: longer than the 5 s default, because hundreds of peers on
+   * two shared cores are sometimes starved for seconds (see scale.md).
+   */
+  static final Duration PEER_TIMEOUT = Duration.ofSeconds(30);
+
   private final List<String> etcd;
   private final String prefix;
   private final long storeBytes;
@@ -90,7 +96,7 @@ final class PeerHost implements Host {
     Torus node = Torus.builder().etcd(etcd).etcdPrefix(prefix).nodeId(id).addStore(store)
         .resources(resources).meterRegistry(meters).cacheBytes(1 << 20)
         .gcInterval(Duration.ZERO).scrubInterval(Duration.ofHours(1))
-        .antiEntropyInterval(Duration.ofMinutes(1)).build();
+        .antiEntropyInterval(Duration.ofMinutes(1)).peerTimeout(PEER_TIMEOUT).build();
     Gauge ring = Search.in(meters).name("torus.cluster.ring.version").tag("node", id).gauge();
     if (ring == null) {
       node.close();

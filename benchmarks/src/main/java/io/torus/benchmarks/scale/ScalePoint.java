@@ -66,9 +66,19 @@ final class ScalePoint {
     join(r);
     drain(r);
     if (options.volumes()) {
-      volumes(r);
+      try {
+        volumes(r);
+      } catch (RuntimeException e) {
+        r.failed = "volumes: " + e.getMessage();
+        System.err.println("the volume measurements failed: " + e);
+      }
     }
-    r.gcMillis = gcTimed();
+    try {
+      r.gcMillis = gcTimed();
+    } catch (RuntimeException e) {
+      r.gcMillis = -1;
+      r.failed = (r.failed == null ? "" : r.failed + "; ") + "gc: " + e.getMessage();
+    }
     r.stopMillis = stop();
     return r.build();
   }

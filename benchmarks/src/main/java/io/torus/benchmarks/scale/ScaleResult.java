@@ -15,12 +15,14 @@ import java.util.Locale;
  *     baseline, resident set
  * @param volumes for the thin (1 TiB) and the small (1 GiB) volume: open µs (median), map
  *     blocks, map bytes, data blocks (one copy each), flush of 64 random blocks µs (median)
+ * @param failed what failed (a phase that could not be measured), or "-"
  */
 record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
     EtcdMetrics.Rates steady, double dbBytes, double dbInUseBytes, double[] joinPropagation,
     long joinSettleMillis, long joinMoved, long joinIdeal, long joinNewPeerHolds,
     double[] drainPropagation, long drainSettleMillis, long drainMoved, long drainIdeal,
-    long[] memory, int volumeBlocksWritten, long[][] volumes, long gcMillis, long stopMillis) {
+    long[] memory, int volumeBlocksWritten, long[][] volumes, long gcMillis, long stopMillis,
+    String failed) {
 
   static final class Builder {
     final int peers;
@@ -44,6 +46,7 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
     final long[][] volumes = new long[2][];
     long gcMillis;
     long stopMillis;
+    String failed;
 
     Builder(int peers, int jvms) {
       this.peers = peers;
@@ -63,7 +66,8 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
       return new ScaleResult(peers, jvms, startMillis, ringFormedMillis, steady, dbBytes,
           dbInUseBytes, joinPropagation, joinSettleMillis, joinMoved, joinIdeal,
           joinNewPeerHolds, drainPropagation, drainSettleMillis, drainMoved, drainIdeal,
-          memory, volumeBlocksWritten, volumes, gcMillis, stopMillis);
+          memory, volumeBlocksWritten, volumes, gcMillis, stopMillis,
+          failed == null ? "-" : failed.replace('\t', ' ').replace('\n', ' '));
     }
   }
 
@@ -89,7 +93,7 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
         "threads_per_peer", "rss_total", "blocks_written", "thin_open_us", "thin_map_blocks",
         "thin_map_bytes", "thin_data_blocks", "thin_flush_us", "small_open_us",
         "small_map_blocks", "small_map_bytes", "small_data_blocks", "small_flush_us",
-        "gc_ms", "stop_ms");
+        "gc_ms", "stop_ms", "failed");
   }
 
   /** This result as one tab-separated line (see {@link #columns}). */
@@ -109,7 +113,7 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
         v.add(vol == null ? "-" : Long.toString(vol[i]));
       }
     }
-    add(v, gcMillis, stopMillis);
+    add(v, gcMillis, stopMillis, failed);
     return String.join("\t", v);
   }
 

@@ -91,10 +91,11 @@ public final class ScaleRun {
         hosts.add(new RemoteHost(List.of(java, "-Xmx" + heap, "-XX:+UseG1GC",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", cp,
             PeerHost.class.getName(), String.join(",", etcd.endpoints()), prefix,
-            Long.toString(storeBytes), "8", "4"), log));
+            Long.toString(storeBytes), "8", "8"), log));
       }
       try (Torus client = Torus.builder().etcd(etcd.endpoints()).etcdPrefix(prefix)
           .peer(false).ioTimeout(Duration.ofSeconds(30)).gcInterval(Duration.ZERO)
+          .peerTimeout(PeerHost.PEER_TIMEOUT)
           .build()) {
         return new ScalePoint(hosts, etcd.endpoints(), client, peers, options).run();
       }
