@@ -8,8 +8,8 @@ import io.torus.internal.meta.PeerRegistry;
 import io.torus.internal.meta.PeerStatus;
 import io.torus.internal.meta.Subscription;
 import io.torus.internal.meta.VersionedRing;
+import io.torus.internal.rebalance.RingEditor;
 import io.torus.internal.ring.Ring;
-import io.torus.internal.ring.RingCodec;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.PeerTransport;
 import java.net.InetSocketAddress;
@@ -47,6 +47,9 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants: the ring only moves forward (a delivered version lower than the current one
  * is ignored); a peer that is down in the registry has no client ({@link #client} returns
  * null), so the data path skips it at once.
+ *
+ * <p>Memory: a decoded ring is shared by every node of the process that holds the same
+ * version ({@link RingEditor#decode}).
  *
  * <p>Concurrency: the ring and the peer list are immutable values replaced atomically
  * (volatile); readers always see one consistent version of each. Ring listeners run on the
@@ -139,7 +142,7 @@ final class ClusterView implements PeerView, AutoCloseable {
   private synchronized void accept(VersionedRing stored) {
     Ring r;
     try {
-      r = RingCodec.decode(stored.bytes());
+      r = RingEditor.decode(stored.bytes());
     } catch (TorusException e) {
       log.warn("ignoring ring version {} that does not decode: {}", stored.version(),
           e.getMessage());
