@@ -49,6 +49,7 @@ final class PeerHost implements Host {
   private final List<String> etcd;
   private final String prefix;
   private final long storeBytes;
+  private final Duration leaseTtl;
   private final TorusResources resources;
   private final MeterRegistry meters = new SimpleMeterRegistry();
   private final List<Peer> peers = new CopyOnWriteArrayList<>();
@@ -60,8 +61,10 @@ final class PeerHost implements Host {
   private record Peer(String id, Torus node, BlockStore store, Gauge ring,
       Map<Long, Long> seen) {}
 
-  PeerHost(List<String> etcd, String prefix, long storeBytes, int ioThreads, int peerThreads) {
+  PeerHost(List<String> etcd, String prefix, long storeBytes, int ioThreads, int peerThreads,
+      Duration leaseTtl) {
     this.etcd = List.copyOf(etcd);
+    this.leaseTtl = leaseTtl;
     this.prefix = prefix;
     this.storeBytes = storeBytes;
     this.baseHeap = heapAfterGc();
@@ -96,7 +99,8 @@ final class PeerHost implements Host {
     Torus node = Torus.builder().etcd(etcd).etcdPrefix(prefix).nodeId(id).addStore(store)
         .resources(resources).meterRegistry(meters).cacheBytes(1 << 20)
         .gcInterval(Duration.ZERO).scrubInterval(Duration.ofHours(1))
-        .antiEntropyInterval(Duration.ofMinutes(1)).peerTimeout(PEER_TIMEOUT).build();
+        .antiEntropyInterval(Duration.ofMinutes(1)).peerTimeout(PEER_TIMEOUT).leaseTtl(leaseTtl)
+        .build();
     Gauge ring = Search.in(meters).name("torus.cluster.ring.version").tag("node", id).gauge();
     if (ring == null) {
       node.close();
@@ -257,12 +261,14 @@ final class PeerHost implements Host {
   }
 
   /**
-   * Child JVM entry: {@code PeerHost ETCD_URLS PREFIX STORE_BYTES IO_THREADS PEER_THREADS},
+   * Child JVM entry: {@code PeerHost ETCD_URLS PREFIX STORE_BYTES IO_THREADS PEER_THREADS
+   * LEASE_TTL_SECONDS},
    * then commands on standard input (see {@link RemoteHost}).
    */
   public static void main(String[] args) throws Exception {
     PeerHost host = new PeerHost(List.of(args[0].split(",")), args[1], Long.parseLong(args[2]),
-        Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+        Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+        Duration.ofSeconds(Long.parseLong(args[5])));
     RemoteHost.serve(host, System.in, System.out);
   }
 }

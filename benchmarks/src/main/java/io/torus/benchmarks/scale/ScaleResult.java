@@ -10,18 +10,21 @@ import java.util.Locale;
  *
  * @param joinPropagation and {@code drainPropagation}: ms from the first peer seeing the new
  *     ring to p50, p99 and the last peer; ms from the trigger to the last peer; peers that
- *     never saw it
+ *     never saw it; {@code joinStartMillis}: how long starting the joining peer took
+ *     (part of the trigger-to-last time)
  * @param memory summed over the hosts: peers, heap above baseline, non-heap, threads above
  *     baseline, resident set
- * @param volumes for the thin (1 TiB) and the small (1 GiB) volume: open µs (median), map
+ * @param volumes for the thin (1 TiB) and the small (1 GiB) volume: open µs (median of 9,
+ *     the two volumes' opens interleaved), map
  *     blocks, map bytes, data blocks (one copy each), flush of 64 random blocks µs (median)
  * @param failed what failed (a phase that could not be measured), or "-"
  */
 record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
     EtcdMetrics.Rates steady, double dbBytes, double dbInUseBytes, double[] joinPropagation,
-    long joinSettleMillis, long joinMoved, long joinIdeal, long joinNewPeerHolds,
-    double[] drainPropagation, long drainSettleMillis, long drainMoved, long drainIdeal,
-    long[] memory, int volumeBlocksWritten, long[][] volumes, long gcMillis, long stopMillis,
+    long joinSettleMillis, long joinStartMillis, long joinMoved, long joinIdeal,
+    long joinNewPeerHolds, double[] drainPropagation, long drainSettleMillis, long drainMoved,
+    long drainIdeal, long[] memory, int volumeBlocksWritten, long[][] volumes, long gcMillis,
+    long stopMillis,
     String failed) {
 
   static final class Builder {
@@ -34,6 +37,7 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
     double dbInUseBytes;
     double[] joinPropagation;
     long joinSettleMillis;
+    long joinStartMillis;
     long joinMoved;
     long joinIdeal;
     long joinNewPeerHolds;
@@ -64,8 +68,8 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
 
     ScaleResult build() {
       return new ScaleResult(peers, jvms, startMillis, ringFormedMillis, steady, dbBytes,
-          dbInUseBytes, joinPropagation, joinSettleMillis, joinMoved, joinIdeal,
-          joinNewPeerHolds, drainPropagation, drainSettleMillis, drainMoved, drainIdeal,
+          dbInUseBytes, joinPropagation, joinSettleMillis, joinStartMillis, joinMoved,
+          joinIdeal, joinNewPeerHolds, drainPropagation, drainSettleMillis, drainMoved, drainIdeal,
           memory, volumeBlocksWritten, volumes, gcMillis, stopMillis,
           failed == null ? "-" : failed.replace('\t', ' ').replace('\n', ' '));
     }
@@ -87,8 +91,8 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
         "txn_s", "put_s", "other_writes_s", "keepalive_s", "watch_req_s", "watch_events_s",
         "proposals_s", "keys_written_s", "db_bytes", "db_in_use_bytes", "join_p50_ms",
         "join_p99_ms", "join_max_ms", "join_trigger_to_last_ms", "join_unseen",
-        "join_settle_ms", "join_moved", "join_ideal", "join_new_peer_holds", "drain_p50_ms",
-        "drain_p99_ms", "drain_max_ms", "drain_trigger_to_last_ms", "drain_unseen",
+        "join_settle_ms", "join_start_ms", "join_moved", "join_ideal", "join_new_peer_holds",
+        "drain_p50_ms", "drain_p99_ms", "drain_max_ms", "drain_trigger_to_last_ms", "drain_unseen",
         "drain_settle_ms", "drain_moved", "drain_ideal", "heap_per_peer", "nonheap_total",
         "threads_per_peer", "rss_total", "blocks_written", "thin_open_us", "thin_map_blocks",
         "thin_map_bytes", "thin_data_blocks", "thin_flush_us", "small_open_us",
@@ -104,7 +108,7 @@ record ScaleResult(int peers, int jvms, long startMillis, long ringFormedMillis,
     add(v, s.range(), s.txn(), s.put(), s.otherWrites(), s.keepAlives(), s.watchRequests(),
         s.watchEvents(), s.proposals(), s.keysWritten(), dbBytes, dbInUseBytes);
     add(v, (Object[]) box(joinPropagation));
-    add(v, joinSettleMillis, joinMoved, joinIdeal, joinNewPeerHolds);
+    add(v, joinSettleMillis, joinStartMillis, joinMoved, joinIdeal, joinNewPeerHolds);
     add(v, (Object[]) box(drainPropagation));
     add(v, drainSettleMillis, drainMoved, drainIdeal);
     add(v, heapPerPeer(), memory[2], threadsPerPeer(), memory[4], volumeBlocksWritten);

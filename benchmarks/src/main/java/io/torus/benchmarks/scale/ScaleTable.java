@@ -46,6 +46,11 @@ final class ScaleTable {
           r.heapPerPeer() / (1 << 20), r.threadsPerPeer(), r.memory()[4] / (double) (1 << 20),
           vol, r.gcMillis() / 1e3));
     }
+    for (ScaleResult r : results) {
+      if (!r.failed().equals("-")) {
+        b.append(f("%n%d peers: not measured: %s%n", r.peers(), r.failed()));
+      }
+    }
     return b.toString();
   }
 

@@ -28,7 +28,8 @@ class ScaleIT {
     ScalePoint.Options options = new ScalePoint.Options(Duration.ofSeconds(8), 16, 0, false,
         Duration.ofSeconds(60));
     ScaleResult r;
-    try (PeerHost host = new PeerHost(ETCD.endpoints(), "/scale-it", 4L << 20, 4, 2);
+    try (PeerHost host = new PeerHost(ETCD.endpoints(), "/scale-it", 4L << 20, 4, 2,
+        Duration.ofSeconds(10));
         Torus client = Torus.builder().etcd(ETCD.endpoints()).etcdPrefix("/scale-it")
             .peer(false).gcInterval(Duration.ZERO).build()) {
       r = new ScalePoint(List.of(host), ETCD.endpoints(), client, PEERS, options).run();

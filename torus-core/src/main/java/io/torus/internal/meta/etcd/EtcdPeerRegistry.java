@@ -137,21 +137,43 @@ final class EtcdPeerRegistry implements PeerRegistry {
     Map<String, PeerInfo> members = new TreeMap<>();
     Map<String, PeerInfo> alive = new TreeMap<>();
     for (Map.Entry<String, String> e : records.entrySet()) {
-      String key = e.getKey();
-      String value = e.getValue();
-      String rest = key.substring(layout.peersPrefix().length());
-      int slash = rest.indexOf('/');
-      String kind = slash < 0 ? "" : rest.substring(slash + 1);
-      if (!kind.equals("member") && !kind.equals("alive")) {
-        continue;
+      Record r = record(e.getKey(), e.getValue());
+      if (r != null) {
+        (r.member() ? members : alive).put(r.info().nodeId(), r.info());
       }
-      PeerValue v = EtcdLayout.decodePeer(key, value);
-      if (!v.info().nodeId().equals(rest.substring(0, slash))
-          || kind.equals("alive") == (v.lease() == null)) {
-        throw EtcdLayout.corrupt(key, value, "does not match its key");
-      }
-      (kind.equals("member") ? members : alive).put(v.info().nodeId(), v.info());
     }
+    return statuses(members, alive);
+  }
+
+  /** A decoded {@code peers/NODE/member} or {@code peers/NODE/alive} record. */
+  private record Record(boolean member, PeerInfo info) {}
+
+  /**
+   * The record under {@code key}, or null for a key of another kind under the prefix; EIO if
+   * the value does not parse or does not match its key. A null {@code value} (a deleted key)
+   * gives a record with a null {@code info}.
+   */
+  private Record record(String key, String value) {
+    String rest = key.substring(layout.peersPrefix().length());
+    int slash = rest.indexOf('/');
+    String kind = slash < 0 ? "" : rest.substring(slash + 1);
+    if (!kind.equals("member") && !kind.equals("alive")) {
+      return null;
+    }
+    if (value == null) {
+      return new Record(kind.equals("member"), null);
+    }
+    PeerValue v = EtcdLayout.decodePeer(key, value);
+    if (!v.info().nodeId().equals(rest.substring(0, slash))
+        || kind.equals("alive") == (v.lease() == null)) {
+      throw EtcdLayout.corrupt(key, value, "does not match its key");
+    }
+    return new Record(kind.equals("member"), v.info());
+  }
+
+  /** Every peer from its member and alive records (by node id), sorted by node id. */
+  private static List<PeerStatus> statuses(Map<String, PeerInfo> members,
+      Map<String, PeerInfo> alive) {
     List<PeerStatus> out = new ArrayList<>();
     for (Map.Entry<String, PeerInfo> e : members.entrySet()) {
       PeerInfo live = alive.get(e.getKey());
@@ -193,16 +215,22 @@ final class EtcdPeerRegistry implements PeerRegistry {
     return () -> subscribers.remove(mine);
   }
 
-  /** The watched copy of the {@code peers/} records; confined to the watcher's thread. */
+  /**
+   * The watched copy of the {@code peers/} records, decoded: an event decodes only the record
+   * it changed. Confined to the watcher's thread.
+   */
   private final class Copy implements EtcdWatcher.Handler {
-    private final Map<String, String> records = new TreeMap<>();
+    /** Member and alive records by node id. */
+    private final Map<String, PeerInfo> members = new TreeMap<>();
+    private final Map<String, PeerInfo> alive = new TreeMap<>();
 
     @Override
     public long resync() {
       EtcdKv.Listing r = kv.getPrefix(layout.peersPrefix(), "listing peers");
-      records.clear();
+      members.clear();
+      alive.clear();
       for (KeyValue e : r.kvs()) {
-        records.put(key(e), str(e));
+        apply(key(e), str(e));
       }
       deliver();
       return r.revision();
@@ -211,24 +239,34 @@ final class EtcdPeerRegistry implements PeerRegistry {
     @Override
     public void events(List<WatchEvent> events) {
       for (WatchEvent e : events) {
-        String key = key(e.getKeyValue());
-        if (e.getEventType() == WatchEvent.EventType.DELETE) {
-          records.remove(key);
-        } else {
-          records.put(key, str(e.getKeyValue()));
-        }
+        apply(key(e.getKeyValue()), e.getEventType() == WatchEvent.EventType.DELETE ? null
+            : str(e.getKeyValue()));
       }
       deliver();
     }
 
-    private void deliver() {
-      List<PeerStatus> now;
+    private void apply(String key, String value) {
+      Record r;
       try {
-        now = decode(records);
+        r = record(key, value);
       } catch (TorusException e) {
-        LOG.warn("a peer record is damaged; watchers keep the last list: {}", e.getMessage());
+        LOG.warn("a peer record is damaged; watchers keep its last value: {}", e.getMessage());
         return;
       }
+      if (r == null) {
+        return;
+      }
+      Map<String, PeerInfo> into = r.member() ? members : alive;
+      if (r.info() == null) {
+        String rest = key.substring(layout.peersPrefix().length());
+        into.remove(rest.substring(0, rest.indexOf('/')));
+      } else {
+        into.put(r.info().nodeId(), r.info());
+      }
+    }
+
+    private void deliver() {
+      List<PeerStatus> now = statuses(members, alive);
       for (Consumer<List<PeerStatus>> s : subscribers) {
         try {
           s.accept(now);
