@@ -2,6 +2,7 @@ package io.torus.internal.meta;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The cluster's peers: each node registers itself, refreshes its usage, and sees every known
@@ -60,6 +61,24 @@ public interface PeerRegistry extends AutoCloseable {
    */
   default Subscription onChange(Runnable changed) {
     return () -> { };
+  }
+
+  /**
+   * Calls {@code listener} with every known peer (as {@link #peers} lists them) after each
+   * change, on a thread of the registry (never the caller's), one call at a time. A registry
+   * that watches its store keeps the list from the watch's events, so a change costs each
+   * watcher only the changed record, not a new listing; the default reads {@link #peers}
+   * after each {@link #onChange} call (and never calls if the registry cannot tell).
+   * Readers that need the list at once read {@link #peers} themselves.
+   */
+  default Subscription watch(Consumer<List<PeerStatus>> listener) {
+    return onChange(() -> {
+      try {
+        listener.accept(peers());
+      } catch (io.torus.TorusException e) {
+        // the next change delivers again; the reader keeps what it had
+      }
+    });
   }
 
   /**

@@ -181,6 +181,13 @@ final class ClusterMember implements AutoCloseable {
   /** Registers this member's rebalance and scrub meters; returns them for removal. */
   List<Meter> bindMetrics(MeterRegistry registry) {
     List<Meter> out = new ArrayList<>();
+    ClusterView v = view;
+    if (v != null) {
+      out.add(Gauge.builder("torus.cluster.ring.version", v,
+          cv -> cv.ring() == null ? 0 : cv.ring().version())
+          .description("the ring version this node places blocks by")
+          .tag("node", nodeId).register(registry));
+    }
     Rebalancer rb = rebalancer;
     if (rb != null) {
       out.add(FunctionCounter.builder("torus.rebalance.moved", rb, Rebalancer::bytesMoved)

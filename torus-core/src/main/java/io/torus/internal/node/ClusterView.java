@@ -4,11 +4,12 @@ import io.torus.TorusException;
 import io.torus.internal.layer.PeerView;
 import io.torus.internal.meta.Coordination;
 import io.torus.internal.meta.PeerInfo;
+import io.torus.internal.meta.PeerRegistry;
 import io.torus.internal.meta.PeerStatus;
 import io.torus.internal.meta.Subscription;
 import io.torus.internal.meta.VersionedRing;
+import io.torus.internal.rebalance.RingEditor;
 import io.torus.internal.ring.Ring;
-import io.torus.internal.ring.RingCodec;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.PeerTransport;
 import java.net.InetSocketAddress;
@@ -29,9 +30,15 @@ import org.slf4j.LoggerFactory;
 /**
  * A node's live picture of the cluster, built on {@link Coordination}: the ring (delivered by
  * the ring store's watch, which survives disconnects and compaction), the known peers with
- * their up/down state (re-read from the peer registry every {@code refresh}), and, for a peer
- * node, its heartbeat: registration in the registry and a periodic refresh of its capacity
- * and used bytes.
+ * their up/down state (delivered by the peer registry's watch, {@link PeerRegistry#watch}),
+ * and, for a peer node, its registration in the registry, whose capacity and used bytes are
+ * written again only when they changed notably (see {@link #USAGE_STEP}).
+ *
+ * <p>Cost at steady state: nothing here reads or writes etcd periodically. The peer list
+ * changes by watch events only (each costs the changed record), the lease keep-alive keeps
+ * the registration up, and a node asking for a peer it has never heard of reads the registry
+ * at most every 200 ms (a peer known to be down does not cause a read: its coming up arrives
+ * by the watch).
  *
  * <p>Ring membership is not decided here: the cluster's coordinator
  * ({@link RebalanceCoordinator}) adds registered peers to the ring and removes drained or lost
@@ -40,6 +47,9 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants: the ring only moves forward (a delivered version lower than the current one
  * is ignored); a peer that is down in the registry has no client ({@link #client} returns
  * null), so the data path skips it at once.
+ *
+ * <p>Memory: a decoded ring is shared by every node of the process that holds the same
+ * version ({@link RingEditor#decode}).
  *
  * <p>Concurrency: the ring and the peer list are immutable values replaced atomically
  * (volatile); readers always see one consistent version of each. Ring listeners run on the
@@ -64,6 +74,17 @@ final class ClusterView implements PeerView, AutoCloseable {
   private final Map<String, PeerClient> clients = new ConcurrentHashMap<>();
   private final List<Consumer<Ring>> ringListeners = new CopyOnWriteArrayList<>();
   private long lastUsageRefresh;
+  /** The usage last registered: capacity, used bytes. */
+  private long registeredCapacity;
+  private long registeredUsed;
+  /**
+   * Used bytes are registered again when they moved by at least 1/128 of the capacity since
+   * the last registration, or moved at all and the last registration is
+   * {@link #USAGE_MAX_AGE_NANOS} old.
+   */
+  static final int USAGE_STEP = 128;
+  private static final long USAGE_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(60);
+  private long usageRegisteredAt;
   private final UnaryOperator<String> dial;
   /** The shortest pause between two registry reads caused by asking for an unknown peer. */
   private static final long MISS_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
@@ -71,7 +92,8 @@ final class ClusterView implements PeerView, AutoCloseable {
 
   /**
    * Registers {@code self} (if given), reads the peers once (throwing if the registry cannot
-   * be reached), starts watching the ring and refreshes the peers every {@code refresh}.
+   * be reached), starts watching the peers and the ring, and every {@code refresh} looks at
+   * this peer's usage (registering it when it changed notably).
    *
    * @param self this node's registration, or null for a client-only node
    * @param capacity this peer's capacity now (ignored for a client-only node)
@@ -85,9 +107,12 @@ final class ClusterView implements PeerView, AutoCloseable {
     this.transport = transport;
     this.self = self;
     this.usage = new LongSupplier[] {capacity, used};
-    this.peerWatch = coordination.peers().onChange(this::refreshQuietly);
+    this.peerWatch = coordination.peers().watch(this::acceptPeers);
     if (self != null) {
       coordination.peers().register(self);
+      registeredCapacity = self.capacityBytes();
+      registeredUsed = self.usedBytes();
+      usageRegisteredAt = System.nanoTime();
     }
     refreshPeers();
     this.watch = coordination.ring().watch(new io.torus.internal.meta.RingStore.RingListener() {
@@ -117,7 +142,7 @@ final class ClusterView implements PeerView, AutoCloseable {
   private synchronized void accept(VersionedRing stored) {
     Ring r;
     try {
-      r = RingCodec.decode(stored.bytes());
+      r = RingEditor.decode(stored.bytes());
     } catch (TorusException e) {
       log.warn("ignoring ring version {} that does not decode: {}", stored.version(),
           e.getMessage());
@@ -143,28 +168,36 @@ final class ClusterView implements PeerView, AutoCloseable {
   }
 
   private void tick() {
-    try {
-      if (self != null && System.nanoTime() - lastUsageRefresh > TimeUnit.SECONDS.toNanos(2)) {
-        lastUsageRefresh = System.nanoTime();
-        coordination.peers().refresh(usage[0].getAsLong(), usage[1].getAsLong());
-      }
-      refreshPeers();
-    } catch (RuntimeException e) {
-      log.warn("cluster refresh failed (keeping the last known peers): {}", e.toString());
+    long now = System.nanoTime();
+    if (self == null || now - lastUsageRefresh < TimeUnit.SECONDS.toNanos(2)) {
+      return;
     }
-  }
-
-  private void refreshQuietly() {
+    lastUsageRefresh = now;
     try {
-      refreshPeers();
+      long capacity = usage[0].getAsLong();
+      long used = usage[1].getAsLong();
+      boolean notable = capacity != registeredCapacity
+          || Math.abs(used - registeredUsed) >= Math.max(1, capacity / USAGE_STEP)
+          || (used != registeredUsed && now - usageRegisteredAt >= USAGE_MAX_AGE_NANOS);
+      if (notable) {
+        registeredCapacity = capacity;
+        registeredUsed = used;
+        usageRegisteredAt = now;
+      }
+      // Unchanged values write nothing (the registry compares), except to register again
+      // after a re-registration under a new lease failed.
+      coordination.peers().refresh(registeredCapacity, registeredUsed);
     } catch (RuntimeException e) {
-      log.debug("peer refresh on a registry change failed: {}", e.toString());
+      log.warn("registering this peer's usage failed (retrying): {}", e.toString());
     }
   }
 
   private synchronized void refreshPeers() {
     lastPeerRead = System.nanoTime();
-    List<PeerStatus> all = coordination.peers().peers();
+    acceptPeers(coordination.peers().peers());
+  }
+
+  private synchronized void acceptPeers(List<PeerStatus> all) {
     Map<String, InetSocketAddress> up = new ConcurrentHashMap<>();
     for (PeerStatus p : all) {
       if (p.up()) {
@@ -183,6 +216,15 @@ final class ClusterView implements PeerView, AutoCloseable {
     }
     return InetSocketAddress.createUnresolved(host,
         Integer.parseInt(hostPort.substring(colon + 1)));
+  }
+
+  private boolean known(String peerId) {
+    for (PeerStatus p : peers) {
+      if (p.nodeId().equals(peerId)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Calls {@code listener} (on the ring watch thread) with every later ring version. */
@@ -213,10 +255,11 @@ final class ClusterView implements PeerView, AutoCloseable {
   @Override
   public PeerClient client(String peerId) {
     InetSocketAddress a = live.get(peerId);
-    if (a == null && System.nanoTime() - lastPeerRead > MISS_REFRESH_NANOS) {
-      // A peer that came up since the last refresh (all peers starting at once) is found
-      // now rather than at the next tick; a peer that is down costs one registry read per
-      // MISS_REFRESH_NANOS at most.
+    if (a == null && !known(peerId)
+        && System.nanoTime() - lastPeerRead > MISS_REFRESH_NANOS) {
+      // A peer the ring names before its registration reached this node's watch (all peers
+      // starting at once) is found now; a peer known to be down causes no read (the watch
+      // brings it back), an unknown one one registry read per MISS_REFRESH_NANOS at most.
       try {
         refreshPeers();
       } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package io.torus.internal.rebalance;
 import io.torus.internal.meta.Coordination;
 import io.torus.internal.meta.LeaderElection;
 import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.meta.Subscription;
 import io.torus.internal.meta.ReplicationReport;
 import io.torus.internal.ring.KetamaRing;
 import io.torus.internal.ring.Ring;
@@ -48,6 +49,10 @@ import org.slf4j.LoggerFactory;
  * transition at a time; a peer is lost only after this leader itself has seen it down for
  * the grace period (a new leader starts counting afresh: late, never early).
  *
+ * <p><b>Cost.</b> A tick reads the ring and the drain requests; the peers come from the
+ * registry's watch ({@link io.torus.internal.meta.PeerRegistry#watch}), so the leader does not
+ * list every peer twice a second.
+ *
  * <p><b>Concurrency.</b> One timer thread; the election's listener only starts and stops
  * nothing: each tick asks {@link LeaderElection#isLeader()}.
  *
@@ -67,6 +72,9 @@ public final class RebalanceCoordinator implements AutoCloseable {
   private final LongSupplier nanoTime;
   private final ScheduledExecutorService timer;
   private final Map<String, Long> downSince = new HashMap<>();
+  /** The peer list as the registry's watch last delivered it; null before the first. */
+  private volatile List<PeerStatus> watchedPeers;
+  private final Subscription peerWatch;
 
   /**
    * Campaigns at once and ticks every {@code options.tick()}.
@@ -85,6 +93,7 @@ public final class RebalanceCoordinator implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.peerWatch = coordination.peers().watch(list -> watchedPeers = list);
     election.campaign();
     long tick = Math.max(10, options.tick().toMillis());
     timer.scheduleWithFixedDelay(this::tick, 0, tick, TimeUnit.MILLISECONDS);
@@ -109,7 +118,9 @@ public final class RebalanceCoordinator implements AutoCloseable {
 
   private void step() {
     Optional<Ring> stored = rings.read();
-    List<PeerStatus> peers = coordination.peers().peers();
+    // The watched list costs etcd nothing per tick; before its first delivery, read.
+    List<PeerStatus> watched = watchedPeers;
+    List<PeerStatus> peers = watched != null ? watched : coordination.peers().peers();
     Map<String, PeerStatus> byId = new HashMap<>();
     peers.forEach(p -> byId.put(p.nodeId(), p));
     if (stored.isEmpty()) {
@@ -206,6 +217,7 @@ public final class RebalanceCoordinator implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    peerWatch.close();
     election.close();
   }
 }

@@ -38,6 +38,8 @@ final class RebalanceProgress {
   private final AtomicLong deleted = new AtomicLong();
   private final AtomicLong passes = new AtomicLong();
   private volatile long rate;
+  /** The last report published, or null. */
+  private volatile ReplicationReport published;
   private long rateAt = System.nanoTime();
   private long rateMoved;
 
@@ -155,9 +157,22 @@ final class RebalanceProgress {
         s == null ? 0 : s.repaired(), Instant.now());
   }
 
+  /**
+   * Publishes the report if it differs from the last one published in anything but its time
+   * (a settled peer writes nothing); a failed publish is tried again on the next call.
+   */
   void publish() {
     try {
-      reports.publish(report(scrubber));
+      ReplicationReport r = report(scrubber);
+      ReplicationReport last = published;
+      if (last != null && last.equals(new ReplicationReport(r.nodeId(), r.ringVersion(),
+          r.done(), r.scanned(), r.total(), r.missing(), r.bytesToMove(), r.bytesMoved(),
+          r.rateBytesPerSecond(), r.scrubbed(), r.corruptFound(), r.repaired(),
+          last.updated()))) {
+        return;
+      }
+      reports.publish(r);
+      published = r;
     } catch (RuntimeException e) {
       log.debug("could not publish the replication report: {}", e.toString());
     }

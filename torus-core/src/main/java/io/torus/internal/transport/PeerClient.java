@@ -1,5 +1,9 @@
 package io.torus.internal.transport;
 
+// Over 600 lines because a connection's whole life (connect, TLS, handshake, multiplexed
+// requests, deadlines, idle close and the hand-over of a request to a fresh connection)
+// shares one Link's state and reads best in one place.
+
 import io.torus.internal.Crc32c;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -12,6 +16,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.torus.spi.BlockRef;
 import io.torus.CorruptBlockException;
@@ -39,9 +45,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The peer protocol client for one remote peer: a small pool of long-lived connections
+ * The peer protocol client for one remote peer: a small pool of connections
  * ({@link TransportOptions#connectionsPerPeer()}), requests multiplexed on them by id and
- * pipelined (many in flight per connection, answered in any order).
+ * pipelined (many in flight per connection, answered in any order). Connections open on the
+ * first request and close after {@link TransportOptions#idleTimeout()} without traffic and
+ * with nothing in flight, so a node holds connections only to the peers it works with now;
+ * a request that picked a connection just as it closed for idleness goes out on a new one.
  *
  * <p><b>Futures</b> complete on the transport's callback executor, never on an event loop.
  * Failures are {@link TorusException}s: EIO and retryable for a lost connection or a passed
@@ -327,6 +336,17 @@ public final class PeerClient implements AutoCloseable {
     }
   }
 
+  /** Connections open now (the idle ones are closed, see {@link TransportOptions}). */
+  public int openConnections() {
+    synchronized (links) {
+      int n = 0;
+      for (Link l : links) {
+        n += l != null && !l.dead && l.channel.channel().isOpen() ? 1 : 0;
+      }
+      return n;
+    }
+  }
+
   /** Fails every request in flight and closes the connections. Idempotent. */
   @Override
   public void close() {
@@ -440,6 +460,8 @@ public final class PeerClient implements AutoCloseable {
     final ChannelFuture channel;
     volatile boolean dead;
     volatile String tlsFailure;
+    /** Closed for being idle: takes no request (set and read under the links' lock). */
+    boolean retired;
 
     Link() {
       this.channel = new Bootstrap().group(transport.group).channel(EventLoops.socketChannel())
@@ -454,6 +476,10 @@ public final class PeerClient implements AutoCloseable {
                     transport.options.connectTimeout()));
               }
               FrameCodec.install(ch.pipeline());
+              long idle = transport.options.idleTimeout().toMillis();
+              if (idle > 0) {
+                ch.pipeline().addLast(new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
+              }
               ch.pipeline().addLast("peer-client", new Handler());
             }
           })
@@ -493,8 +519,25 @@ public final class PeerClient implements AutoCloseable {
       });
     }
 
+    /** Retires this idle link if no request is in flight on it; whether it did. */
+    boolean retire() {
+      synchronized (links) {
+        retired = pending.isEmpty();
+        dead |= retired;
+        return retired;
+      }
+    }
+
     void send(long id, Pending<?> p, Frame f, Duration d) {
-      pending.put(id, p);
+      synchronized (links) {
+        if (!retired) {
+          pending.put(id, p);
+        }
+      }
+      if (retired) { // chosen just before it went idle: a new connection carries it
+        link().send(id, p, f, d);
+        return;
+      }
       p.timer = channel.channel().eventLoop().schedule(() -> expire(id, d),
           d.toNanos(), TimeUnit.NANOSECONDS);
       channel.addListener(c -> {
@@ -560,6 +603,13 @@ public final class PeerClient implements AutoCloseable {
         if (h.getStatus() != Status.OK || h.getProtocolVersion() != PeerProtocol.VERSION) {
           log.warn("peer {} refused the handshake (version {}): {}; closing", address,
               h.getProtocolVersion(), h.getMessage());
+          ctx.close();
+        }
+      }
+
+      @Override
+      public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof IdleStateEvent && retire()) {
           ctx.close();
         }
       }

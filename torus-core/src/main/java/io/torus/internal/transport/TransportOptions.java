@@ -14,9 +14,13 @@ import java.time.Duration;
  *     as {@link #GET_RESERVE}, anything else 1 KiB); a request without room queues, first
  *     come first sent, until answers free room or its deadline passes (backpressure; no
  *     thread waits)
+ * @param idleTimeout a connection that carried nothing for this long, with no request in
+ *     flight, is closed (the next request opens a new one); zero keeps connections open
  */
 public record TransportOptions(int connectionsPerPeer, Duration requestTimeout,
-    Duration connectTimeout, int maxInFlightBytes) {
+    Duration connectTimeout, int maxInFlightBytes, Duration idleTimeout) {
+  /** Default of {@link #idleTimeout}. */
+  public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(60);
   /** Bytes reserved for the answer of a get. */
   public static final int GET_RESERVE = 64 << 10;
 
@@ -27,19 +31,38 @@ public record TransportOptions(int connectionsPerPeer, Duration requestTimeout,
     if (requestTimeout.isNegative() || requestTimeout.isZero()) {
       throw TorusException.invalid("requestTimeout must be > 0: " + requestTimeout);
     }
+    if (idleTimeout == null || idleTimeout.isNegative()) {
+      throw TorusException.invalid("idleTimeout must be >= 0: " + idleTimeout);
+    }
     if (maxInFlightBytes < (4 << 20) + (64 << 10)) {
       throw TorusException.invalid("maxInFlightBytes must hold one 4 MiB block: "
           + maxInFlightBytes);
     }
   }
 
-  /** Defaults: 2 connections, 5 s requests, 3 s connects, 64 MiB in flight per peer. */
+  /** Options with the default {@link #IDLE_TIMEOUT}. */
+  public TransportOptions(int connectionsPerPeer, Duration requestTimeout,
+      Duration connectTimeout, int maxInFlightBytes) {
+    this(connectionsPerPeer, requestTimeout, connectTimeout, maxInFlightBytes, IDLE_TIMEOUT);
+  }
+
+  /**
+   * Defaults: 2 connections, 5 s requests, 3 s connects, 64 MiB in flight per peer, idle
+   * connections closed after 60 s.
+   */
   public static TransportOptions defaults() {
     return new TransportOptions(2, Duration.ofSeconds(5), Duration.ofSeconds(3), 64 << 20);
   }
 
   /** These options with another request deadline. */
   public TransportOptions withRequestTimeout(Duration timeout) {
-    return new TransportOptions(connectionsPerPeer, timeout, connectTimeout, maxInFlightBytes);
+    return new TransportOptions(connectionsPerPeer, timeout, connectTimeout, maxInFlightBytes,
+        idleTimeout);
+  }
+
+  /** These options with another idle timeout (zero: never close an idle connection). */
+  public TransportOptions withIdleTimeout(Duration idle) {
+    return new TransportOptions(connectionsPerPeer, requestTimeout, connectTimeout,
+        maxInFlightBytes, idle);
   }
 }

@@ -186,6 +186,26 @@ class PeerProtocolIT {
   }
 
   @Test
+  void connectionsOpenOnTheFirstRequestAndCloseWhenIdle() throws Exception {
+    TransportOptions idle = TransportOptions.defaults().withIdleTimeout(Duration.ofMillis(300));
+    try (PeerTransport t = new PeerTransport("idle", idle, callbacks, null, TOKEN)) {
+      PeerClient c = t.client(server.address());
+      assertThat(c.openConnections()).isZero();
+      ByteBuffer b = block(3, 4096);
+      c.put(ref(40), 1, b.duplicate(), crc(b), false, D).get(5, TimeUnit.SECONDS);
+      assertThat(c.openConnections()).isPositive();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (c.openConnections() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(c.openConnections()).isZero();
+      // the next request opens a connection again and is served
+      assertThat(c.get(ref(40), D).get(5, TimeUnit.SECONDS)).isEqualTo(b);
+      assertThat(c.openConnections()).isPositive();
+    }
+  }
+
+  @Test
   void aSenderWithoutRoomIsNotBlockedAndItsRequestGoesOutWhenRoomFrees() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
     ExecutorService stuck = Executors.newSingleThreadExecutor();

@@ -54,6 +54,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
 
   private final int size;
   private final String binary;
+  private final Duration heartbeat;
+  private final Duration election;
   private final List<Member> members = new ArrayList<>();
   private final TlsConfig serverTls;
   private final HttpClient http;
@@ -64,6 +66,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
   private EtcdCluster(Builder b) {
     this.size = b.members;
     this.binary = b.binary;
+    this.heartbeat = b.heartbeat;
+    this.election = b.election;
     this.serverTls = b.serverTls;
     HttpClient.Builder hb = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500));
     if (b.clientTls != null) {
@@ -83,8 +87,27 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
     private String binary = "etcd";
     private TlsConfig serverTls;
     private TlsConfig clientTls;
+    private Duration heartbeat = Duration.ofMillis(20);
+    private Duration election = Duration.ofMillis(200);
 
     private Builder() {}
+
+    /**
+     * The members' raft heartbeat interval and election timeout (default 20 ms and 200 ms:
+     * healthy in a tenth of a second, for tests). Under heavy CPU load such short timeouts
+     * make members hold elections again and again; load harnesses use etcd's own defaults,
+     * 100 ms and 1 s.
+     */
+    public Builder timing(Duration heartbeatInterval, Duration electionTimeout) {
+      if (heartbeatInterval.toMillis() < 1 || electionTimeout.toMillis()
+          < 5 * heartbeatInterval.toMillis()) {
+        throw new IllegalArgumentException("heartbeat >= 1 ms and election >= 5 heartbeats: "
+            + heartbeatInterval + ", " + electionTimeout);
+      }
+      this.heartbeat = heartbeatInterval;
+      this.election = electionTimeout;
+      return this;
+    }
 
     /**
      * Serves clients over mutual TLS: members listen on {@code https://} client URLs with
@@ -412,7 +435,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback,
             "--listen-peer-urls", peerUrl(), "--initial-advertise-peer-urls", peerUrl(),
             "--initial-cluster", initialCluster, "--initial-cluster-state", "new",
             "--initial-cluster-token", "torus-test",
-            "--heartbeat-interval", "20", "--election-timeout", "200",
+            "--heartbeat-interval", Long.toString(heartbeat.toMillis()),
+            "--election-timeout", Long.toString(election.toMillis()),
             "--log-outputs", "stderr"));
         if (serverTls != null) {
           cmd.addAll(List.of("--cert-file", serverTls.certificateChain().toString(),

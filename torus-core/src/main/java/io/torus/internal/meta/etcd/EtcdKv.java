@@ -12,12 +12,14 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
 import io.torus.ErrorCode;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -119,9 +121,39 @@ final class EtcdKv implements AutoCloseable {
     return await(kv.get(bytes(key)), what);
   }
 
-  /** Every key under {@code prefix}, with the revision of the read. */
-  GetResponse getPrefix(String prefix, String what) {
-    return await(kv.get(bytes(prefix), GetOption.builder().isPrefix(true).build()), what);
+  /** Keys a prefix read asks etcd for at a time. */
+  static final int PAGE = 1000;
+
+  /** The keys under a prefix in key order, and the revision they were read at. */
+  record Listing(List<KeyValue> kvs, long revision) {}
+
+  /**
+   * Every key under {@code prefix}, in key order, read in pages of {@link #PAGE} keys, every
+   * page at the revision of the first: one consistent picture however many keys there are,
+   * and no response larger than a page (10 000 volumes would otherwise be one response of
+   * megabytes). Fails with EIO (retryable) if that revision is compacted between two pages.
+   */
+  Listing getPrefix(String prefix, String what) {
+    ByteSequence end = OptionsUtil.prefixEndOf(bytes(prefix));
+    List<KeyValue> out = new ArrayList<>();
+    ByteSequence from = bytes(prefix);
+    long revision = 0;
+    while (true) {
+      GetOption.Builder o = GetOption.builder().withRange(end).withLimit(PAGE);
+      if (revision != 0) {
+        o.withRevision(revision);
+      }
+      GetResponse r = await(kv.get(from, o.build()), what);
+      if (revision == 0) {
+        revision = r.getHeader().getRevision();
+      }
+      out.addAll(r.getKvs());
+      if (!r.isMore() || r.getKvs().isEmpty()) {
+        return new Listing(List.copyOf(out), revision);
+      }
+      from = r.getKvs().get(r.getKvs().size() - 1).getKey()
+          .concat(ByteSequence.from(new byte[] {0}));
+    }
   }
 
   /** Every key under {@code prefix}, oldest (smallest create revision) first. */

@@ -13,6 +13,8 @@ import io.torus.TorusException;
 import io.torus.internal.meta.PeerAuthority;
 import java.security.SecureRandom;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -28,7 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * exactly that create revision (the epoch of a lock is its key's create revision). Positive
  * answers are cached per volume (the newest confirmed epoch): a volume's epochs only grow,
  * and the peer asks only for epochs above the highest it accepted. Negative answers are not
- * cached.
+ * cached. Concurrent questions about one volume share one read of its lock (a caller whose
+ * epoch that read does not confirm reads again: the shared read may predate its lock).
  *
  * <p>Thread-safe. Calls block for at most the metadata service's request timeout and throw
  * {@link TorusException} (EIO, retryable) if etcd does not answer.
@@ -37,6 +40,8 @@ final class EtcdPeerAuthority implements PeerAuthority {
   private final EtcdKv kv;
   private final byte[] token;
   private final Map<Long, Long> confirmed = new ConcurrentHashMap<>();
+  /** Per volume, the read of its lock in progress (see {@link #isCurrent}). */
+  private final Map<Long, CompletableFuture<Long>> reading = new ConcurrentHashMap<>();
 
   private EtcdPeerAuthority(EtcdKv kv, byte[] token) {
     this.kv = kv;
@@ -82,13 +87,43 @@ final class EtcdPeerAuthority implements PeerAuthority {
       return true;
     }
     kv.checkOpen();
-    String key = kv.layout().lockKey(volumeId);
-    KeyValue e = kv.get(key, "reading the lock of volume " + volumeId);
-    boolean ok = e != null && e.getCreateRevision() == epoch;
+    // The first puts of a new writer reach a peer together: they share one read of the lock
+    // instead of each taking a peer worker for an etcd round trip of its own.
+    CompletableFuture<Long> mine = new CompletableFuture<>();
+    CompletableFuture<Long> shared = reading.putIfAbsent(volumeId, mine);
+    long found;
+    if (shared == null) {
+      try {
+        found = lockRevision(volumeId);
+        mine.complete(found);
+      } catch (RuntimeException e) {
+        mine.completeExceptionally(e);
+        throw e;
+      } finally {
+        reading.remove(volumeId, mine);
+      }
+    } else {
+      try {
+        found = shared.join();
+      } catch (CompletionException e) {
+        found = lockRevision(volumeId);
+      }
+      if (found != epoch) {
+        found = lockRevision(volumeId); // that read may have begun before this lock existed
+      }
+    }
+    boolean ok = found == epoch;
     if (ok) {
       confirmed.merge(volumeId, epoch, Math::max);
     }
     return ok;
+  }
+
+  /** The create revision of the volume's lock key now, or -1 if there is no lock. */
+  private long lockRevision(long volumeId) {
+    KeyValue e = kv.get(kv.layout().lockKey(volumeId), "reading the lock of volume "
+        + volumeId);
+    return e == null ? -1 : e.getCreateRevision();
   }
 
   @Override

@@ -8,7 +8,7 @@ import static io.torus.internal.meta.etcd.EtcdKv.putUnder;
 import static io.torus.internal.meta.etcd.EtcdKv.str;
 
 import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.torus.ErrorCode;
 import io.torus.TorusClosedException;
@@ -16,6 +16,7 @@ import io.torus.TorusException;
 import io.torus.internal.meta.PeerInfo;
 import io.torus.internal.meta.PeerRegistry;
 import io.torus.internal.meta.PeerStatus;
+import io.torus.internal.meta.Subscription;
 import io.torus.internal.meta.etcd.EtcdLayout.PeerValue;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +24,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +38,18 @@ import org.slf4j.LoggerFactory;
  * down peer is listed with what it last registered. A peer is up exactly while its alive key
  * exists (etcd deletes it when the lease ends).
  *
- * <p>Concurrency: thread-safe; this node's own values are kept under this object's monitor.
+ * <p>Watching ({@link #watch}): one {@link EtcdWatcher} on the {@code peers/} prefix per
+ * registry, started by the first subscriber, keeps a copy of the records from the watch's
+ * events; each change hands every subscriber the list decoded from that copy. A change costs
+ * a watcher the changed record only, so a cluster of N peers that all watch pays O(N) per
+ * change, not O(N) listings of N records. {@link #peers} stays a fresh read.
+ *
+ * <p>Writes: {@link #refresh} with the values already registered under the current lease
+ * writes nothing, so a peer whose usage does not change adds no etcd writes (its lease
+ * keep-alive keeps it up).
+ *
+ * <p>Concurrency: thread-safe; this node's own values are kept under this object's monitor;
+ * the watched copy is confined to the watcher's thread.
  *
  * <p>Failure: after a lost session the node re-registers itself from the session thread as
  * soon as a new lease is granted; if that fails, the next {@link #refresh} does it.
@@ -48,7 +62,11 @@ final class EtcdPeerRegistry implements PeerRegistry {
   private final EtcdLayout layout;
   private final LongConsumer onGrant = lease -> reRegister();
   private PeerInfo self;
+  /** The lease {@link #self} was last written under, or 0 if its last write failed. */
+  private long writtenLease;
   private boolean closed;
+  private final List<Consumer<List<PeerStatus>>> subscribers = new CopyOnWriteArrayList<>();
+  private EtcdWatcher watcher;
 
   EtcdPeerRegistry(EtcdKv kv, EtcdSession session) {
     this.kv = kv;
@@ -72,6 +90,9 @@ final class EtcdPeerRegistry implements PeerRegistry {
       throw TorusException.invalid("this node is not registered as a peer; register first");
     }
     PeerInfo next = self.withUsage(capacityBytes, usedBytes);
+    if (next.equals(self) && writtenLease != 0 && writtenLease == session.leaseId()) {
+      return self; // registered as it is under the live lease: nothing to write
+    }
     write(next);
     self = next;
     return next;
@@ -79,10 +100,12 @@ final class EtcdPeerRegistry implements PeerRegistry {
 
   private void write(PeerInfo info) {
     long lease = session.leaseId();
+    writtenLease = 0;
     kv.await(kv.txn().Then(
         put(layout.memberKey(info.nodeId()), EtcdLayout.encodePeer(info, null)),
         putUnder(layout.aliveKey(info.nodeId()), EtcdLayout.encodePeer(info, lease), lease))
         .commit(), "registering peer " + info.nodeId());
+    writtenLease = lease;
   }
 
   private synchronized void reRegister() {
@@ -101,24 +124,56 @@ final class EtcdPeerRegistry implements PeerRegistry {
   @Override
   public List<PeerStatus> peers() {
     kv.checkOpen();
-    GetResponse r = kv.getPrefix(layout.peersPrefix(), "listing peers");
+    EtcdKv.Listing r = kv.getPrefix(layout.peersPrefix(), "listing peers");
+    Map<String, String> records = new TreeMap<>();
+    for (KeyValue e : r.kvs()) {
+      records.put(key(e), str(e));
+    }
+    return decode(records);
+  }
+
+  /** The peers of the {@code peers/} records given by key (in any order). */
+  private List<PeerStatus> decode(Map<String, String> records) {
     Map<String, PeerInfo> members = new TreeMap<>();
     Map<String, PeerInfo> alive = new TreeMap<>();
-    for (KeyValue e : r.getKvs()) {
-      String key = key(e);
-      String rest = key.substring(layout.peersPrefix().length());
-      int slash = rest.indexOf('/');
-      String kind = slash < 0 ? "" : rest.substring(slash + 1);
-      if (!kind.equals("member") && !kind.equals("alive")) {
-        continue;
+    for (Map.Entry<String, String> e : records.entrySet()) {
+      Record r = record(e.getKey(), e.getValue());
+      if (r != null) {
+        (r.member() ? members : alive).put(r.info().nodeId(), r.info());
       }
-      PeerValue v = EtcdLayout.decodePeer(key, str(e));
-      if (!v.info().nodeId().equals(rest.substring(0, slash))
-          || kind.equals("alive") == (v.lease() == null)) {
-        throw EtcdLayout.corrupt(key, str(e), "does not match its key");
-      }
-      (kind.equals("member") ? members : alive).put(v.info().nodeId(), v.info());
     }
+    return statuses(members, alive);
+  }
+
+  /** A decoded {@code peers/NODE/member} or {@code peers/NODE/alive} record. */
+  private record Record(boolean member, PeerInfo info) {}
+
+  /**
+   * The record under {@code key}, or null for a key of another kind under the prefix; EIO if
+   * the value does not parse or does not match its key. A null {@code value} (a deleted key)
+   * gives a record with a null {@code info}.
+   */
+  private Record record(String key, String value) {
+    String rest = key.substring(layout.peersPrefix().length());
+    int slash = rest.indexOf('/');
+    String kind = slash < 0 ? "" : rest.substring(slash + 1);
+    if (!kind.equals("member") && !kind.equals("alive")) {
+      return null;
+    }
+    if (value == null) {
+      return new Record(kind.equals("member"), null);
+    }
+    PeerValue v = EtcdLayout.decodePeer(key, value);
+    if (!v.info().nodeId().equals(rest.substring(0, slash))
+        || kind.equals("alive") == (v.lease() == null)) {
+      throw EtcdLayout.corrupt(key, value, "does not match its key");
+    }
+    return new Record(kind.equals("member"), v.info());
+  }
+
+  /** Every peer from its member and alive records (by node id), sorted by node id. */
+  private static List<PeerStatus> statuses(Map<String, PeerInfo> members,
+      Map<String, PeerInfo> alive) {
     List<PeerStatus> out = new ArrayList<>();
     for (Map.Entry<String, PeerInfo> e : members.entrySet()) {
       PeerInfo live = alive.get(e.getKey());
@@ -141,6 +196,88 @@ final class EtcdPeerRegistry implements PeerRegistry {
   }
 
   @Override
+  public Subscription onChange(Runnable changed) {
+    Objects.requireNonNull(changed, "changed");
+    return watch(peers -> changed.run());
+  }
+
+  @Override
+  public Subscription watch(Consumer<List<PeerStatus>> listener) {
+    Objects.requireNonNull(listener, "listener");
+    checkOpen();
+    Consumer<List<PeerStatus>> mine = listener::accept; // one listener added twice: two
+    subscribers.add(mine);
+    synchronized (this) {
+      if (watcher == null && !closed) {
+        watcher = new EtcdWatcher(kv, layout.peersPrefix(), true, new Copy(), "peers");
+      }
+    }
+    return () -> subscribers.remove(mine);
+  }
+
+  /**
+   * The watched copy of the {@code peers/} records, decoded: an event decodes only the record
+   * it changed. Confined to the watcher's thread.
+   */
+  private final class Copy implements EtcdWatcher.Handler {
+    /** Member and alive records by node id. */
+    private final Map<String, PeerInfo> members = new TreeMap<>();
+    private final Map<String, PeerInfo> alive = new TreeMap<>();
+
+    @Override
+    public long resync() {
+      EtcdKv.Listing r = kv.getPrefix(layout.peersPrefix(), "listing peers");
+      members.clear();
+      alive.clear();
+      for (KeyValue e : r.kvs()) {
+        apply(key(e), str(e));
+      }
+      deliver();
+      return r.revision();
+    }
+
+    @Override
+    public void events(List<WatchEvent> events) {
+      for (WatchEvent e : events) {
+        apply(key(e.getKeyValue()), e.getEventType() == WatchEvent.EventType.DELETE ? null
+            : str(e.getKeyValue()));
+      }
+      deliver();
+    }
+
+    private void apply(String key, String value) {
+      Record r;
+      try {
+        r = record(key, value);
+      } catch (TorusException e) {
+        LOG.warn("a peer record is damaged; watchers keep its last value: {}", e.getMessage());
+        return;
+      }
+      if (r == null) {
+        return;
+      }
+      Map<String, PeerInfo> into = r.member() ? members : alive;
+      if (r.info() == null) {
+        String rest = key.substring(layout.peersPrefix().length());
+        into.remove(rest.substring(0, rest.indexOf('/')));
+      } else {
+        into.put(r.info().nodeId(), r.info());
+      }
+    }
+
+    private void deliver() {
+      List<PeerStatus> now = statuses(members, alive);
+      for (Consumer<List<PeerStatus>> s : subscribers) {
+        try {
+          s.accept(now);
+        } catch (RuntimeException e) {
+          LOG.warn("peer list subscriber failed", e);
+        }
+      }
+    }
+  }
+
+  @Override
   public boolean remove(String nodeId) {
     String member = layout.memberKey(nodeId);
     String alive = layout.aliveKey(nodeId);
@@ -159,13 +296,19 @@ final class EtcdPeerRegistry implements PeerRegistry {
   @Override
   public void close() {
     PeerInfo me;
+    EtcdWatcher w;
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
       me = self;
+      w = watcher;
     }
+    if (w != null) {
+      w.close();
+    }
+    subscribers.clear();
     session.removeGrantListener(onGrant);
     if (me != null) {
       try {

@@ -75,6 +75,6 @@ final class EtcdRebalanceStore implements RebalanceStore {
 
   private Iterable<KeyValue> list(String prefix, String what) {
     kv.checkOpen();
-    return kv.getPrefix(prefix, what).getKvs();
+    return kv.getPrefix(prefix, what).kvs();
   }
 }

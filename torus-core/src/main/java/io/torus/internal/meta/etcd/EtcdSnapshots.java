@@ -12,7 +12,6 @@ import static io.torus.internal.meta.etcd.EtcdLayout.corrupt;
 import static io.torus.internal.meta.etcd.EtcdVolumes.MAX_CAS_ATTEMPTS;
 
 import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
@@ -102,9 +101,9 @@ final class EtcdSnapshots {
     kv.checkOpen();
     Found f = volumes.existing(volume);
     long id = f.info().id();
-    GetResponse r = kv.getPrefix(layout.snapshotsPrefix(id), "listing snapshots of " + volume);
+    EtcdKv.Listing r = kv.getPrefix(layout.snapshotsPrefix(id), "listing snapshots of " + volume);
     List<Snapshot> out = new ArrayList<>();
-    for (KeyValue e : r.getKvs()) {
+    for (KeyValue e : r.kvs()) {
       String key = key(e);
       if (!layout.isSnapshotKey(key)) {
         throw corrupt(key, str(e), "unexpected key among the snapshots of volume " + id);
@@ -189,11 +188,11 @@ final class EtcdSnapshots {
 
   LiveRoots liveRoots() {
     kv.checkOpen();
-    GetResponse r = kv.getPrefix(layout.volumesPrefix(), "reading every volume's roots");
+    EtcdKv.Listing r = kv.getPrefix(layout.volumesPrefix(), "reading every volume's roots");
     Map<Long, VolumeInfo> infos = new TreeMap<>();
     Map<Long, KeyValue> heads = new TreeMap<>();
     Map<Long, List<KeyValue>> snaps = new TreeMap<>();
-    for (KeyValue e : r.getKvs()) {
+    for (KeyValue e : r.kvs()) {
       String key = key(e);
       long id = layout.volumeIdOf(key);
       if (layout.isInfoKey(key)) {
@@ -238,7 +237,7 @@ final class EtcdSnapshots {
       throw new TorusException(ErrorCode.EIO, "keys under " + layout.volumePrefix(id)
           + " without an info key " + layout.infoKey(id) + "; refusing to list live roots");
     }
-    return new LiveRoots(r.getHeader().getRevision(), roots);
+    return new LiveRoots(r.revision(), roots);
   }
 
   private Snapshot decodeSnapshot(String key, String value, long id, String volume) {

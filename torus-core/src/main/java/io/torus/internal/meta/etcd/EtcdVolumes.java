@@ -16,7 +16,6 @@ import static io.torus.internal.meta.etcd.EtcdKv.str;
 import static io.torus.internal.meta.etcd.EtcdLayout.corrupt;
 
 import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.torus.ConcurrentUpdateException;
@@ -138,9 +137,9 @@ final class EtcdVolumes {
 
   List<VolumeInfo> volumes() {
     kv.checkOpen();
-    GetResponse r = kv.getPrefix(layout.volumesPrefix(), "listing volumes");
+    EtcdKv.Listing r = kv.getPrefix(layout.volumesPrefix(), "listing volumes");
     List<VolumeInfo> out = new ArrayList<>();
-    for (KeyValue e : r.getKvs()) {
+    for (KeyValue e : r.kvs()) {
       String key = key(e);
       if (layout.isInfoKey(key)) {
         out.add(info(key, str(e)));

@@ -116,6 +116,6 @@ class EtcdLeaderElectionIT {
 
   private static long candidateCount(EtcdMetadataService node, String election) {
     EtcdKv kv = node.kv();
-    return kv.getPrefix(kv.layout().electionPrefix(election), "counting candidates").getCount();
+    return kv.getPrefix(kv.layout().electionPrefix(election), "counting candidates").kvs().size();
   }
 }

@@ -1,0 +1,58 @@
+package io.torus.internal.meta.etcd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.etcd.jetcd.KeyValue;
+import io.torus.VolumeSpec;
+import io.torus.testing.etcd.EtcdCluster;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Prefix reads come in pages ({@link EtcdKv#PAGE} keys) at one revision, on a real etcd: every
+ * key once, in key order, none of a neighbouring prefix.
+ */
+class EtcdPagedListingIT {
+  @RegisterExtension
+  static final EtcdCluster ETCD = EtcdCluster.builder().members(1).build();
+
+  @Test
+  void aPrefixOfMoreKeysThanAPageIsReadWholeAtOneRevision() {
+    try (EtcdMetadataService meta = EtcdMetadataService.builder().endpoints(ETCD.endpoints())
+        .rootPrefix("/paged").build()) {
+      EtcdKv kv = meta.kv();
+      int n = 2 * EtcdKv.PAGE + 37;
+      List<CompletableFuture<?>> puts = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        puts.add(kv.client().getKVClient().put(EtcdKv.bytes(String.format("/p/a/%05d", i)),
+            EtcdKv.bytes("v" + i)));
+      }
+      puts.add(kv.client().getKVClient().put(EtcdKv.bytes("/p/b/0"), EtcdKv.bytes("x")));
+      puts.add(kv.client().getKVClient().put(EtcdKv.bytes("/p/a"), EtcdKv.bytes("x")));
+      CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).join();
+
+      EtcdKv.Listing all = kv.getPrefix("/p/a/", "listing");
+      assertThat(all.kvs()).hasSize(n);
+      for (int i = 0; i < n; i++) {
+        KeyValue e = all.kvs().get(i);
+        assertThat(EtcdKv.key(e)).isEqualTo(String.format("/p/a/%05d", i));
+        assertThat(EtcdKv.str(e)).isEqualTo("v" + i);
+      }
+      // the listing's revision is that of its first page: a later write has a higher one
+      kv.put("/p/a/99999", "late", "a later write");
+      EtcdKv.Listing again = kv.getPrefix("/p/a/", "again");
+      assertThat(again.kvs()).hasSize(n + 1);
+      assertThat(again.revision()).isGreaterThan(all.revision());
+
+      // the volume listing goes through the same reads
+      for (int i = 0; i < 3; i++) {
+        meta.createVolume(VolumeSpec.builder("vol" + i, 1 << 20).build());
+      }
+      assertThat(meta.volumes()).extracting(v -> v.name())
+          .containsExactly("vol0", "vol1", "vol2");
+    }
+  }
+}
