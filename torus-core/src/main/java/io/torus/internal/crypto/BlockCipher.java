@@ -74,10 +74,31 @@ public final class BlockCipher {
       if (aad2 != null) {
         c.updateAAD(aad2);
       }
-      c.doFinal(plain.duplicate(), out);
+      if (out.hasArray()) {
+        int n = crypt(c, plain, out.array(), out.arrayOffset() + out.position());
+        out.position(out.position() + n);
+      } else {
+        c.doFinal(plain.duplicate(), out);
+      }
     } catch (GeneralSecurityException e) {
       throw new TorusException(ErrorCode.EIO, "cannot encrypt " + what + ": " + e, e);
     }
+  }
+
+  /**
+   * Runs {@code c} over {@code in}'s remaining bytes (not consumed) into {@code out} at
+   * {@code off}; returns the bytes written. Works on arrays: the JDK's cipher runs about twice
+   * as fast on arrays as on a buffer without one (a read-only view), so such input is copied
+   * first.
+   */
+  private static int crypt(Cipher c, ByteBuffer in, byte[] out, int off)
+      throws GeneralSecurityException {
+    if (in.hasArray()) {
+      return c.doFinal(in.array(), in.arrayOffset() + in.position(), in.remaining(), out, off);
+    }
+    byte[] copy = new byte[in.remaining()];
+    in.duplicate().get(copy);
+    return c.doFinal(copy, 0, copy.length, out, off);
   }
 
   /**
@@ -96,20 +117,20 @@ public final class BlockCipher {
           + " bytes, shorter than its tag");
     }
     Cipher c = init(Cipher.DECRYPT_MODE, nonce);
-    ByteBuffer out = ByteBuffer.allocate(sealed.remaining() - TAG_BYTES);
+    byte[] out = new byte[sealed.remaining() - TAG_BYTES];
     try {
       c.updateAAD(aad1);
       if (aad2 != null) {
         c.updateAAD(aad2);
       }
-      c.doFinal(sealed.duplicate(), out);
+      crypt(c, sealed, out, 0);
     } catch (AEADBadTagException e) {
       throw new CorruptBlockException("encrypted " + what + " fails authentication (altered,"
           + " stored under another name, or written with another key)", e);
     } catch (GeneralSecurityException e) {
       throw new TorusException(ErrorCode.EIO, "cannot decrypt " + what + ": " + e, e);
     }
-    return out.flip();
+    return ByteBuffer.wrap(out);
   }
 
   /**

@@ -8,6 +8,7 @@ import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * The layer of an encrypted volume: seals every block before it goes down to the stores or
@@ -21,16 +22,28 @@ import java.util.concurrent.CompletableFuture;
  * ref: never returned. (A copy damaged on a peer's disk is already caught below by its
  * checksum, and read from another replica.)
  *
- * <p>Threads: sealing runs on the caller's thread; opening on the thread that completes the
- * get below (for peers: after the answer, on the layer's completion executor).
+ * <p>Threads: the synchronous operations and {@link #putDurableAsync} (a flush's blocks,
+ * often one) seal and open on the caller's thread; {@link #putAsync} and {@link #getAsync}
+ * on {@code cipher}, a pool of about one thread per core, so that the blocks of a large read
+ * or write-out are encrypted in parallel. For that the layer reports a read parallelism of at
+ * least {@link #PARALLEL}, also over local stores.
  */
 public final class EncryptedBlockLayer implements BlockLayer {
+  /** The least read parallelism: gets that decrypt are worth running side by side. */
+  static final int PARALLEL = 4;
+
   private final BlockLayer next;
   private final Keyring keys;
+  private final Executor cipher;
 
-  public EncryptedBlockLayer(BlockLayer next, Keyring keys) {
+  /**
+   * @param cipher runs sealing and opening for the asynchronous operations; its tasks never
+   *     wait on one another
+   */
+  public EncryptedBlockLayer(BlockLayer next, Keyring keys, Executor cipher) {
     this.next = next;
     this.keys = keys;
+    this.cipher = cipher;
   }
 
   private ByteBuffer seal(BlockRef ref, ByteBuffer plain) {
@@ -57,8 +70,8 @@ public final class EncryptedBlockLayer implements BlockLayer {
 
   @Override
   public CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c) {
-    ByteBuffer s = seal(ref, data);
-    return next.putAsync(ref, s, Crc32c.of(s));
+    return CompletableFuture.supplyAsync(() -> seal(ref, data), cipher)
+        .thenCompose(s -> next.putAsync(ref, s, Crc32c.of(s)));
   }
 
   @Override
@@ -74,7 +87,7 @@ public final class EncryptedBlockLayer implements BlockLayer {
 
   @Override
   public CompletableFuture<ByteBuffer> getAsync(BlockRef ref) {
-    return next.getAsync(ref).thenApply(b -> open(ref, b));
+    return next.getAsync(ref).thenApplyAsync(b -> open(ref, b), cipher);
   }
 
   @Override
@@ -89,12 +102,12 @@ public final class EncryptedBlockLayer implements BlockLayer {
 
   @Override
   public int readParallelism() {
-    return next.readParallelism();
+    return Math.max(PARALLEL, next.readParallelism());
   }
 
   @Override
   public boolean memoryResident() {
-    return next.memoryResident();
+    return false; // a get decrypts: worth caching, and not to be run inline on a caller's loop
   }
 
   @Override

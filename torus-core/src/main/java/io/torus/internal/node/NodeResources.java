@@ -28,6 +28,7 @@ public final class NodeResources implements AutoCloseable {
   private final ExecutorService peerCallbacks;
   private final ExecutorService peerWorkers;
   private final ExecutorService repairs;
+  private final ExecutorService cipher;
   private final ScheduledExecutorService scheduler;
   private final EventLoops eventLoops;
   private final LongSupplier ticker;
@@ -39,6 +40,8 @@ public final class NodeResources implements AutoCloseable {
     this.peerCallbacks = Executors.newFixedThreadPool(4, daemon("torus-peer-callback-"));
     this.peerWorkers = Executors.newFixedThreadPool(peerThreads, daemon("torus-peer-worker-"));
     this.repairs = Executors.newFixedThreadPool(2, daemon("torus-repair-"));
+    this.cipher = Executors.newFixedThreadPool(
+        Math.max(2, Runtime.getRuntime().availableProcessors()), daemon("torus-cipher-"));
     this.scheduler = Executors.newScheduledThreadPool(2, daemon("torus-background-"));
     this.eventLoops = EventLoops.create(2, 2);
     this.ticker = ticker;
@@ -89,6 +92,14 @@ public final class NodeResources implements AutoCloseable {
     return repairs;
   }
 
+  /**
+   * Encrypts and decrypts blocks of encrypted volumes, one per core: tasks are CPU work that
+   * never waits for another task.
+   */
+  public ExecutorService cipher() {
+    return cipher;
+  }
+
   /** Runs periodic background work (collection, reports); tasks must not block long. */
   public ScheduledExecutorService scheduler() {
     return scheduler;
@@ -124,7 +135,7 @@ public final class NodeResources implements AutoCloseable {
    */
   public boolean shutdown(long deadline) {
     List<ExecutorService> all = new ArrayList<>(List.of(scheduler, io, blocks, repairs,
-        peerWorkers, peerCallbacks));
+        peerWorkers, peerCallbacks, cipher));
     all.forEach(ExecutorService::shutdown);
     boolean clean = true;
     try {

@@ -79,7 +79,7 @@ public final class TorusNode implements Torus {
     this.executor = c.runtime().executor() != null ? c.runtime().executor() : resources.io();
     this.cache = new BlockCache(c.volumes().cacheBytes());
     this.dirtyBytes = c.volumes().dirtyBytes();
-    this.crypto = new VolumeCrypto(c.volumes().keyProviders(), meta);
+    this.crypto = new VolumeCrypto(c.volumes().keyProviders(), meta, resources.cipher());
     this.registry = c.runtime().meterRegistry() != null ? c.runtime().meterRegistry()
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     meta.addSessionListener(this::sessionLost);

@@ -20,10 +20,13 @@ import java.util.List;
 final class VolumeCrypto {
   private final List<KeyProvider> providers;
   private final MetadataService meta;
+  private final java.util.concurrent.Executor cipher;
 
-  VolumeCrypto(List<KeyProvider> providers, MetadataService meta) {
+  VolumeCrypto(List<KeyProvider> providers, MetadataService meta,
+      java.util.concurrent.Executor cipher) {
     this.providers = List.copyOf(providers);
     this.meta = meta;
+    this.cipher = cipher;
   }
 
   /** Refuses an encrypted spec where the metadata service cannot keep its keys. */
@@ -45,7 +48,7 @@ final class VolumeCrypto {
 
   /** {@code plain} under {@code keys} ({@link #keys}); itself for null keys. */
   BlockLayer layer(Keyring keys, BlockLayer plain) {
-    return keys == null ? plain : new EncryptedBlockLayer(plain, keys);
+    return keys == null ? plain : new EncryptedBlockLayer(plain, keys, cipher);
   }
 
   /**
