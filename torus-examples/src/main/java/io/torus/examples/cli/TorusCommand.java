@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
     versionProvider = TorusCommand.Version.class,
     description = "Distributed block storage for the JVM.",
     subcommands = {DemoCommand.class, NodeCommand.class, InitCommand.class, PeerCommand.class,
-        VolumeCommand.class, SnapshotCommand.class, NbdCommand.class, RingCommand.class,
+        VolumeCommand.class, SnapshotCommand.class, NbdCommand.class, CsiCommand.class, RingCommand.class,
         StatusCommand.class, CommandLine.HelpCommand.class})
 public final class TorusCommand {
 
