@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * <p>The chain, top to bottom: a {@code torus nbd} process of its own exports the volume on
  * loopback (it holds the volume's single-writer lock); {@code nbdfuse} serves that export as
  * a file; a loop device makes the file a block device; for mount access the device carries a
- * file system (made on first use) mounted at the staging path. The two processes run in
+ * file system (made on first use, grown to the device when the volume grew since) mounted at
+ * the staging path. The two processes run in
  * sessions of their own with their output in the state directory: they are not children that
  * die with the plugin, so restarting the plugin leaves mounted volumes working.
  *
@@ -132,6 +133,7 @@ final class Attacher {
     }
   }
 
+  /** Makes the file system on first use, or grows it to the device on later ones. */
   private static void makeFileSystemOnFirstUse(StageState s) {
     Host.Result probe = Host.run("blkid", "-p", "-s", "TYPE", "-o", "value", s.loop);
     if (probe.ok() && !probe.output().isEmpty()) {
@@ -140,6 +142,7 @@ final class Attacher {
         throw CsiErrors.precondition("volume " + s.volume + " holds a " + found
             + " file system, not the " + s.fsType + " asked for");
       }
+      growOffline(s);
       return;
     }
     if (probe.exit() != 2) { // 2: nothing recognised, the device is blank
@@ -152,6 +155,40 @@ final class Attacher {
     } else {
       Host.check("mkfs." + s.fsType, s.loop);
     }
+  }
+
+  /**
+   * Grows an ext file system that is smaller than its device (the volume was expanded while
+   * not staged) before it is mounted: an offline resize needs no privilege beyond the
+   * device's, where an online one needs CAP_SYS_RESOURCE.
+   */
+  private static void growOffline(StageState s) {
+    if (!extNeedsGrowth(s)) {
+      return;
+    }
+    Host.Result fsck = Host.run("e2fsck", "-f", "-p", s.loop);
+    if (fsck.exit() > 1) { // 1: errors corrected
+      throw CsiErrors.internal("e2fsck " + s.loop + " failed (exit " + fsck.exit() + "): "
+          + fsck.output());
+    }
+    Host.check("resize2fs", s.loop);
+  }
+
+  /** True if {@code s} holds an ext file system smaller than its device by a block or more. */
+  static boolean extNeedsGrowth(StageState s) {
+    if (!s.fsType.startsWith("ext")) {
+      return false; // xfs grows only when mounted: NodeExpandVolume
+    }
+    long blocks = 0;
+    long blockSize = 0;
+    for (String line : Host.check("dumpe2fs", "-h", s.loop).split("\n")) {
+      if (line.startsWith("Block count:")) {
+        blocks = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+      } else if (line.startsWith("Block size:")) {
+        blockSize = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+      }
+    }
+    return blockSize > 0 && deviceSize(s.loop) >= (blocks + 1) * blockSize;
   }
 
   /** Takes everything {@code s} records down, bottom-up; then removes its state. */

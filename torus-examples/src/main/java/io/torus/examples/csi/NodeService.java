@@ -35,7 +35,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * The CSI Node service: stages a volume by attaching it through its own NBD export, nbdfuse
  * and a loop device ({@link Attacher}), with a file system made on first use and mounted at
  * the staging path; publishes it by bind mount (a directory, or for block access the loop
- * device at a file); reports usage; grows the file system.
+ * device at a file); reports usage; grows the file system (offline when it is staged, the
+ * volume having grown since; online in NodeExpandVolume, which needs CAP_SYS_RESOURCE).
  *
  * <p>Every call is idempotent: it looks at what exists (the volume's {@link StageState}, the
  * mount table, live processes) and does only what is missing. A call for a volume another
@@ -281,12 +282,13 @@ final class NodeService extends NodeGrpc.NodeImplBase {
               + " less than the " + required + " asked for: an attached volume sees a new size"
               + " when it is staged again (offline expansion)");
         }
-        if (!s.block()) {
-          if (s.fsType.startsWith("ext")) {
-            Host.check("resize2fs", s.loop);
-          } else if (s.fsType.equals("xfs")) {
-            Host.check("xfs_growfs", s.staging);
-          }
+        if (s.block()) {
+          return NodeExpandVolumeResponse.newBuilder().setCapacityBytes(size).build();
+        }
+        if (Attacher.extNeedsGrowth(s)) { // staging grows it offline; this is online
+          Host.check("resize2fs", s.loop);
+        } else if (s.fsType.equals("xfs")) {
+          Host.check("xfs_growfs", s.staging);
         }
         return NodeExpandVolumeResponse.newBuilder().setCapacityBytes(size).build();
       });
