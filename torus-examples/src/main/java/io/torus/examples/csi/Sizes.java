@@ -32,12 +32,21 @@ final class Sizes {
       throw CsiErrors.invalid("capacity_range: required_bytes " + required
           + " exceeds limit_bytes " + limit);
     }
-    long want = required > 0 ? required : limit > 0 ? Math.min(defaultSize, limit) : defaultSize;
-    long size = roundUp(want, PAGE);
-    if (limit > 0 && size > limit) {
-      size = roundUp(want, SECTOR);
+    long size;
+    if (required > 0) {
+      size = roundUp(required, PAGE);
+      if (limit > 0 && size > limit) {
+        size = roundUp(required, SECTOR);
+      }
+    } else if (limit > 0 && limit < defaultSize) {
+      size = limit / PAGE * PAGE; // as much as the limit allows
+      if (size == 0) {
+        size = limit / SECTOR * SECTOR;
+      }
+    } else {
+      size = defaultSize;
     }
-    if (limit > 0 && size > limit) {
+    if (size == 0 || limit > 0 && size > limit) {
       throw CsiErrors.outOfRange("no volume size of whole 512-byte sectors fits capacity_range"
           + " [" + required + ", " + limit + "]");
     }
