@@ -51,6 +51,15 @@ final class ClusterAccess implements AutoCloseable {
     return torus;
   }
 
+  /** Opens the node now if it can; a failure is left for the next call to report. */
+  void warmUp() {
+    try {
+      torus();
+    } catch (RuntimeException e) {
+      // UNAVAILABLE: the next call tries again and reports it
+    }
+  }
+
   /**
    * Checks, within 5 s, that etcd answers and at least {@code minPeers} peers are up; throws
    * FAILED_PRECONDITION saying what is missing.

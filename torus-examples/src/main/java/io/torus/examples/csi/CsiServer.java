@@ -74,7 +74,11 @@ public final class CsiServer implements AutoCloseable {
       b.addService(new NodeService(config, cluster));
     }
     try {
-      return new CsiServer(b.build().start(), loops, cluster, socket);
+      CsiServer started = new CsiServer(b.build().start(), loops, cluster, socket);
+      Thread warm = new Thread(cluster::warmUp, "csi-connect"); // first calls need not wait
+      warm.setDaemon(true);
+      warm.start();
+      return started;
     } catch (IOException | RuntimeException e) {
       loops.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       cluster.close();

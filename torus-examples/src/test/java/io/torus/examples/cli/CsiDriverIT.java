@@ -136,6 +136,29 @@ class CsiDriverIT {
   }
 
   @Test
+  void probeIsUnhealthyWhileEtcdDoesNotAnswer() throws Exception {
+    ETCD.pause(0);
+    try {
+      assertThat(fails(Code.FAILED_PRECONDITION,
+          () -> b.identity().probe(ProbeRequest.getDefaultInstance()))).contains("etcd");
+    } finally {
+      ETCD.resume(0);
+    }
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (true) {
+      try {
+        assertThat(b.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue())
+            .isTrue();
+        break;
+      } catch (io.grpc.StatusRuntimeException e) {
+        assertThat(System.nanoTime()).as("healthy again after etcd resumed: %s", e)
+            .isLessThan(deadline);
+        Thread.sleep(200);
+      }
+    }
+  }
+
+  @Test
   void createIsIdempotentByNameAndHonoursCapacityRanges() {
     Volume v = a.create("pvc-range", 100L << 20);
     assertThat(v.getVolumeId()).isEqualTo("pvc-range");
