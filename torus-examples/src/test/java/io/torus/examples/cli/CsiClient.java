@@ -82,9 +82,13 @@ final class CsiClient implements AutoCloseable {
   }
 
   void publish(String id, Path staging, Path target, VolumeCapability cap) {
+    publish(id, staging, target, cap, false);
+  }
+
+  void publish(String id, Path staging, Path target, VolumeCapability cap, boolean readOnly) {
     node().nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(id)
         .setStagingTargetPath(staging.toString()).setTargetPath(target.toString())
-        .setVolumeCapability(cap).build());
+        .setVolumeCapability(cap).setReadonly(readOnly).build());
   }
 
   void unpublish(String id, Path target) {

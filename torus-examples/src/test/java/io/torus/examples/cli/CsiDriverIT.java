@@ -361,6 +361,7 @@ class CsiDriverIT {
     assertThat(Files.readAllBytes(targetA.resolve("big.bin"))).isEqualTo(big);
     a.stage(id, stagingA, MOUNT); // the new plugin finds it staged
     assertThat(stats(a, id, stagingA).getUsageCount()).isEqualTo(2);
+    fails(Code.FAILED_PRECONDITION, () -> a.unstage(id, stagingA)); // still published
     a.unpublish(id, targetA);
     a.unpublish(id, targetA);
     assertThat(targetA).doesNotExist();
@@ -377,6 +378,14 @@ class CsiDriverIT {
     assertThat(Files.readString(targetB.resolve("note.txt"))).isEqualTo("written on node a");
     assertThat(Files.readString(targetB.resolve("after-kill.txt")))
         .isEqualTo("the plugin was down");
+    Path readOnly = dir.resolve("b/pods/p3/volumes/data");
+    b.publish(id, stagingB, readOnly, MOUNT, true);
+    assertThat(Files.readString(readOnly.resolve("note.txt"))).isEqualTo("written on node a");
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(
+        () -> Files.writeString(readOnly.resolve("new.txt"), "x")))
+        .as("writing through a read-only publish").isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("Read-only file system");
+    b.unpublish(id, readOnly);
     b.unpublish(id, targetB);
     b.unstage(id, stagingB);
 
