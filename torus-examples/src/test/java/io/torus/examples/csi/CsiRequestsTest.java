@@ -48,7 +48,8 @@ class CsiRequestsTest {
     assertThat(Sizes.parse("blockSize", "64KiB")).isEqualTo(65536);
     assertThat(Sizes.parse("blockSize", "4096")).isEqualTo(4096);
     assertThat(Sizes.parse("blockSize", "1 M")).isEqualTo(1 << 20);
-    assertThat(code(() -> Sizes.parse("blockSize", "lots"))).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(code(() -> Sizes.parse("blockSize", "lots")))
+        .isEqualTo(Status.Code.INVALID_ARGUMENT);
   }
 
   @Test
