@@ -78,6 +78,7 @@ class CsiDriverIT {
   private static CsiClient b;
 
   @BeforeAll
+  @Timeout(240)
   static void startCluster() throws Exception {
     requireTool("nbdfuse", "libnbd-bin");
     requireTool("fusermount3", "fuse3");
@@ -100,6 +101,7 @@ class CsiDriverIT {
   }
 
   @AfterAll
+  @Timeout(120)
   static void stopAll() throws Exception {
     try {
       for (CsiClient c : new CsiClient[] {a, b}) {
