@@ -21,10 +21,10 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "csi", mixinStandardHelpOptions = true,
     description = {"Serve the Container Storage Interface (CSI v1.1) on a Unix socket.",
-        "--mode controller: volumes, snapshots, expansion; --mode node: attach volumes on",
-        "this machine (a torus nbd process per volume, nbdfuse and a loop device, or the",
-        "kernel's nbd client's place); --mode all: both. Stops on Ctrl-C or SIGTERM; attached",
-        "volumes stay attached (their exports run in processes of their own)."})
+        "--mode controller: volumes, snapshots, expansion. --mode node: attach volumes",
+        "on this machine (a torus nbd process per volume, nbdfuse, a loop device).",
+        "--mode all: both. Stops on Ctrl-C or SIGTERM; attached volumes stay attached",
+        "(their exports run in processes of their own)."})
 final class CsiCommand implements Callable<Integer> {
   @Mixin
   ClusterOptions cluster;
