@@ -53,12 +53,17 @@ final class Attacher {
     }
     if (!nbdAlive) {
       startExport(s);
+    } else if (s.nbdUri.isEmpty()) { // a plugin stopped while the export was starting
+      awaitExport(s, Host.Pid.parse(s.nbd));
     }
     if (s.fuse.isEmpty() || !Host.Pid.parse(s.fuse).alive()) {
       startFuse(s);
     }
-    if (s.loop.isEmpty() || !loopsOf(s.fuseFile()).contains(s.loop)) {
-      s.loop = Host.check("losetup", "--find", "--show", s.fuseFile().toString());
+    List<String> loops = loopsOf(s.fuseFile());
+    if (s.loop.isEmpty() || !loops.contains(s.loop)) {
+      // one a plugin attached before it could record it, else a new one
+      s.loop = loops.isEmpty()
+          ? Host.check("losetup", "--find", "--show", s.fuseFile().toString()) : loops.get(0);
       s.save();
     }
     if (!s.block() && !Host.isMountPoint(Path.of(s.staging))) {
@@ -82,6 +87,13 @@ final class Attacher {
     Host.Pid pid = Host.spawn(cmd, log);
     s.nbd = pid.toString();
     s.save();
+    awaitExport(s, pid);
+  }
+
+  /** Waits for the export's "nbd ready" and records its URI; stops it if it fails. */
+  private static void awaitExport(StageState s, Host.Pid pid)
+      throws IOException, InterruptedException {
+    Path log = s.dir.resolve("nbd.log");
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (true) {
       String text = Files.readString(log);
