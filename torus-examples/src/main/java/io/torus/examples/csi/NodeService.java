@@ -110,7 +110,11 @@ final class NodeService extends NodeGrpc.NodeImplBase {
         s.access = access;
         if (!cap.hasBlock()) {
           s.fsType = Capabilities.fsType(cap);
-          s.mountFlags = String.join(",", cap.getMount().getMountFlagsList());
+          List<String> flags = new java.util.ArrayList<>(cap.getMount().getMountFlagsList());
+          if (Capabilities.readOnly(cap)) {
+            flags.add("ro"); // SINGLE_NODE_READER_ONLY: the file system is not written
+          }
+          s.mountFlags = String.join(",", flags);
           Files.createDirectories(Path.of(staging));
         }
         s.save();
