@@ -14,8 +14,9 @@ import picocli.CommandLine.Command;
     versionProvider = TorusCommand.Version.class,
     description = "Distributed block storage for the JVM.",
     subcommands = {DemoCommand.class, NodeCommand.class, InitCommand.class, PeerCommand.class,
-        VolumeCommand.class, SnapshotCommand.class, NbdCommand.class, RingCommand.class,
-        StatusCommand.class, KeyCommand.class, CommandLine.HelpCommand.class})
+        VolumeCommand.class, SnapshotCommand.class, NbdCommand.class, CsiCommand.class,
+        RingCommand.class, StatusCommand.class, KeyCommand.class,
+        CommandLine.HelpCommand.class})
 public final class TorusCommand {
 
   @picocli.CommandLine.Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
