@@ -8,13 +8,11 @@ import java.util.Map;
 public final class Keyring {
   private final String volume;
   private final Map<Long, BlockCipher> ciphers;
-  private final long ownId;
   private final BlockCipher journal;
 
   Keyring(String volume, long ownId, Map<Long, BlockCipher> ciphers) {
     this.volume = volume;
     this.ciphers = Map.copyOf(ciphers);
-    this.ownId = ownId;
     this.journal = ciphers.get(ownId).derive(SealedJournal.KEY_PURPOSE);
   }
 
@@ -23,10 +21,6 @@ public final class Keyring {
     return journal;
   }
 
-  /** The volume's own id (that of its writes). */
-  long ownId() {
-    return ownId;
-  }
 
   /** The cipher for {@code ref}'s blocks; a ref of a volume with no key here is corrupt. */
   BlockCipher cipher(BlockRef ref) {

@@ -67,7 +67,7 @@ final class VolumeCrypto {
       return null;
     }
     KeyProvider kek = DataKeys.providerFor(source.name(), keys, providers);
-    DataKeys.unwrap(source, providers); // the source's keys must unwrap with it
+    java.util.Arrays.fill(kek.unwrap(keys.keys().get(0).wrapped()), (byte) 0); // it is the key
     return keys.forClone(source.id(), VolumeKeys.newWrappedKey(kek));
   }
 
