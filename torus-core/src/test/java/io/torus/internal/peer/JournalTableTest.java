@@ -356,6 +356,9 @@ class JournalTableTest {
             } catch (StaleEpochException e) {
               return;
             } catch (TorusException e) {
+              if (e.code() == ErrorCode.ENOSPC) {
+                return; // a late fence: the volume's 4096 entries are full (not acknowledged)
+              }
               assertThat(e.code()).isEqualTo(ErrorCode.EINVAL); // overtaken by a higher one
             }
           }
