@@ -6,6 +6,8 @@ import io.torus.internal.layer.FlushJournal;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -78,6 +80,33 @@ public final class EncryptedBlockLayer implements BlockLayer {
   public CompletableFuture<Void> putDurableAsync(BlockRef ref, ByteBuffer data, int crc32c) {
     ByteBuffer s = seal(ref, data);
     return next.putDurableAsync(ref, s, Crc32c.of(s));
+  }
+
+  /**
+   * Seals every block on {@code cipher} (in parallel), then puts them all through one call of
+   * the layer below, so that an erasure-coded stripe reaches it whole (its parity is coded
+   * from the ciphertext).
+   */
+  @Override
+  public List<CompletableFuture<Void>> putAllAsync(List<Write> writes, boolean durable) {
+    List<CompletableFuture<ByteBuffer>> sealing = new ArrayList<>(writes.size());
+    for (Write w : writes) {
+      sealing.add(CompletableFuture.supplyAsync(() -> seal(w.ref(), w.data()), cipher));
+    }
+    CompletableFuture<List<CompletableFuture<Void>>> below =
+        CompletableFuture.allOf(sealing.toArray(CompletableFuture[]::new)).thenApply(v -> {
+          List<Write> sealed = new ArrayList<>(writes.size());
+          for (int i = 0; i < writes.size(); i++) {
+            sealed.add(new Write(writes.get(i).ref(), sealing.get(i).join()));
+          }
+          return next.putAllAsync(sealed, durable);
+        });
+    List<CompletableFuture<Void>> out = new ArrayList<>(writes.size());
+    for (int i = 0; i < writes.size(); i++) {
+      int at = i;
+      out.add(below.thenCompose(puts -> puts.get(at)));
+    }
+    return out;
   }
 
   @Override

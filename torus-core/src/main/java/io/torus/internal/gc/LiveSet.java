@@ -32,6 +32,9 @@ import java.util.Set;
  * a new seed, so the same block is not kept twice in a row but by chance), never deletes a
  * live one. So a collector over a 1 TiB volume holds megabytes, not a set of every ref.
  *
+ * <p><b>Stripes.</b> A live erasure-coded data block is marked by its stripe's name
+ * ({@link BlockRef#stripe}), so every shard of a stripe with a live block is kept.
+ *
  * <p>Built from a complete metadata listing or not at all: any error reading a volume or a
  * head propagates, and the caller deletes nothing.
  */
@@ -122,6 +125,8 @@ final class LiveSet {
     for (int i = 0; i < node.size(); i++) {
       BlockRef child = node.refAt(i);
       if (node.level() == 0) {
+        // an erasure-coded block keeps its whole stripe: its shards rebuild one another
+        child = child.striped() ? child.stripe() : child;
         if (data == null) {
           exactData.add(child);
         } else {
@@ -139,9 +144,12 @@ final class LiveSet {
         || (data == null ? exactData.contains(ref) : data.mightContain(ref));
   }
 
-  /** Whether {@code ref} may be deleted. */
+  /**
+   * Whether {@code ref} may be deleted. A shard of an erasure-coded stripe (data or parity) is
+   * garbage only when no data block of its stripe is live.
+   */
   boolean isGarbage(BlockRef ref) {
-    if (ref.volumeId() > maxVolumeId || reachable(ref)) {
+    if (ref.volumeId() > maxVolumeId || reachable(ref.striped() ? ref.stripe() : ref)) {
       return false;
     }
     Long committed = committedGeneration.get(ref.volumeId());

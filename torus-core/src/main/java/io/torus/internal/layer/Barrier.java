@@ -86,13 +86,12 @@ final class Barrier {
   /** After the barriers: done, or re-replication of the short blocks in the background. */
   private CompletableFuture<Void> check() {
     Ring ring = ctx.ring();
-    int required = ctx.required();
     Map<BlockRef, Set<String>> copies = new HashMap<>();
     boolean anyShort = false;
     for (Map.Entry<BlockRef, Set<String>> e : batch.entrySet()) {
       Set<String> ok = new HashSet<>(e.getValue());
       ok.retainAll(durable);
-      anyShort |= ok.size() < required;
+      anyShort |= ok.size() < ctx.required(e.getKey());
       copies.put(e.getKey(), ok);
     }
     if (!anyShort) {
@@ -108,15 +107,16 @@ final class Barrier {
 
   /** Re-replicates every short block, then fails if one is still short. Blocks. */
   private void repair(Ring ring, Map<BlockRef, Set<String>> copies) {
-    int required = ctx.required();
     for (Map.Entry<BlockRef, Set<String>> e : copies.entrySet()) {
       Set<String> ok = e.getValue();
+      int required = ctx.required(e.getKey());
       if (ok.size() < required) {
         ok.addAll(rereplicate(e.getKey(), batch.get(e.getKey()), ok, ring, required));
       }
     }
     for (Map.Entry<BlockRef, Set<String>> e : copies.entrySet()) {
       long n = e.getValue().size();
+      int required = ctx.required(e.getKey());
       if (n < required) {
         throw new TorusException(ErrorCode.EIO, "flush failed: block " + e.getKey()
             + " is durable on " + n + " peers, write level " + ctx.writeLevel

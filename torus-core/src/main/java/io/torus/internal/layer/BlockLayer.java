@@ -44,6 +44,20 @@ public interface BlockLayer {
    */
   CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c);
 
+  /** One block of {@link #putAllAsync}: its ref and bytes (the remaining ones). */
+  record Write(BlockRef ref, ByteBuffer data) {}
+
+  /**
+   * Many puts at once: one future per write, in order, each as {@link #putAsync} (with
+   * {@code durable}: as {@link #putDurableAsync}) would complete it. Shards of an
+   * erasure-coded stripe ({@linkplain BlockRef#striped striped} data refs) must be put by one
+   * call, all of a stripe's together: the layer encodes each stripe's parity from the shards
+   * of the call, and a position of the stripe with no block in the call stays absent for
+   * good. A stripe's futures all fail if any of its shards (data or parity) could not be
+   * stored: a data shard is acknowledged only with the redundancy of its whole stripe.
+   */
+  List<CompletableFuture<Void>> putAllAsync(List<Write> writes, boolean durable);
+
   /**
    * The block's bytes, verified against their checksum. The caller may keep the buffer; it is
    * either its own (it may modify it) or a read-only view of bytes that never change (a memory

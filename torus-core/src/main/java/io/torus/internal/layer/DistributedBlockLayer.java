@@ -77,6 +77,8 @@ public final class DistributedBlockLayer implements BlockLayer {
   private Map<BlockRef, Set<String>> unflushed = new ConcurrentHashMap<>();
   /** The batches of flushes still running; changed under the exclusive barrier lock. */
   private final Set<CompletableFuture<Void>> flushing = ConcurrentHashMap.newKeySet();
+  private final StripedWrites stripedWrites;
+  private final StripedReads stripedReads;
 
   /**
    * @param view the ring and peers
@@ -97,6 +99,8 @@ public final class DistributedBlockLayer implements BlockLayer {
     this.ctx = new LayerContext(view, health, replication, epoch, writeLevel, timeout,
         background);
     this.readLevel = readLevel;
+    this.stripedWrites = new StripedWrites(ctx);
+    this.stripedReads = new StripedReads(ctx, this::directGet);
   }
 
   /** The peers' flush journal (the volume's writer commits most flushes through it). */
@@ -115,6 +119,45 @@ public final class DistributedBlockLayer implements BlockLayer {
     return ctx.repairs.get();
   }
 
+  /** Gets of erasure-coded shards that were degraded (no direct copy: rebuilt or failed). */
+  public long degradedReads() {
+    return ctx.degradedReads.get();
+  }
+
+  /** Shards rebuilt from their stripes by degraded gets. */
+  public long rebuiltShards() {
+    return ctx.rebuiltShards.get();
+  }
+
+  /**
+   * Puts each replicated block as {@link #putAsync} does, and each erasure-coded stripe as
+   * {@link StripedWrites} does: parity encoded here, every shard to its own peer.
+   */
+  @Override
+  public List<CompletableFuture<Void>> putAllAsync(List<Write> writes, boolean durable) {
+    List<CompletableFuture<Void>> out = new ArrayList<>(writes.size());
+    Map<BlockRef, List<Integer>> stripes = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < writes.size(); i++) {
+      Write w = writes.get(i);
+      if (w.ref().striped() && w.ref().kind() == io.torus.spi.BlockKind.DATA) {
+        stripes.computeIfAbsent(w.ref().stripe(), s -> new ArrayList<>()).add(i);
+        out.add(null);
+      } else {
+        int crc = io.torus.internal.Crc32c.of(w.data());
+        out.add(durable ? putDurableAsync(w.ref(), w.data(), crc)
+            : putAsync(w.ref(), w.data(), crc));
+      }
+    }
+    for (List<Integer> members : stripes.values()) {
+      List<Write> shards = new ArrayList<>(members.size());
+      members.forEach(i -> shards.add(writes.get(i)));
+      CompletableFuture<Void> stored = durable ? stripedWrites.put(shards, true, null, null)
+          : stripedWrites.put(shards, false, this::track, this::trackLate);
+      members.forEach(i -> out.set(i, stored));
+    }
+    return out;
+  }
+
   @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
     Futures.join(putAsync(ref, data, crc32c));
@@ -122,10 +165,14 @@ public final class DistributedBlockLayer implements BlockLayer {
 
   /**
    * Sends the block to its peers as {@link ReplicatedPut} says; completes on a callback
-   * thread.
+   * thread. An erasure-coded data shard put alone is a stripe of its own.
    */
   @Override
   public CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c) {
+    if (ref.striped() && ref.kind() == io.torus.spi.BlockKind.DATA) {
+      return stripedWrites.put(List.of(new Write(ref, data)), false, this::track,
+          this::trackLate);
+    }
     try {
       return new ReplicatedPut(ctx, ref, data, crc32c, this::track, this::trackLate).start();
     } catch (RuntimeException e) {
@@ -139,6 +186,9 @@ public final class DistributedBlockLayer implements BlockLayer {
    */
   @Override
   public CompletableFuture<Void> putDurableAsync(BlockRef ref, ByteBuffer data, int crc32c) {
+    if (ref.striped() && ref.kind() == io.torus.spi.BlockKind.DATA) {
+      return stripedWrites.put(List.of(new Write(ref, data)), true, null, null);
+    }
     try {
       return new ReplicatedPut(ctx, ref, data, crc32c, true, (r, peers) -> { },
           (r, peer) -> { }).start();
@@ -185,6 +235,11 @@ public final class DistributedBlockLayer implements BlockLayer {
    */
   @Override
   public CompletableFuture<Void> deleteAsync(BlockRef ref) {
+    if (ref.striped()) {
+      // a shard rebuilds its stripe's other shards: only the collector, which sees the whole
+      // stripe is garbage, deletes it (and a barrier still covers it if it is unflushed)
+      return CompletableFuture.completedFuture(null);
+    }
     Set<String> holders;
     barrierLock.readLock().lock();
     try {
@@ -305,6 +360,14 @@ public final class DistributedBlockLayer implements BlockLayer {
    */
   @Override
   public CompletableFuture<ByteBuffer> getAsync(BlockRef ref) {
+    if (ref.striped() && ref.kind() == io.torus.spi.BlockKind.DATA) {
+      return stripedReads.get(ref);
+    }
+    return directGet(ref);
+  }
+
+  /** A get of the block's own copies (a shard's: no decoding). */
+  private CompletableFuture<ByteBuffer> directGet(BlockRef ref) {
     try {
       Ring ring = ctx.ring();
       List<String> order = new ArrayList<>();
@@ -316,7 +379,7 @@ public final class DistributedBlockLayer implements BlockLayer {
       }
       order.addAll(later);
       ReplicatedGet get = new ReplicatedGet(ctx, ref, order);
-      return readLevel == ReadLevel.VERIFY ? get.verify(ring.peers(ref, ctx.replication))
+      return readLevel == ReadLevel.VERIFY ? get.verify(ring.peers(ref, ctx.copies(ref)))
           : get.first();
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);

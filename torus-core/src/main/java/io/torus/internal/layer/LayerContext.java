@@ -33,6 +33,10 @@ final class LayerContext {
   final AtomicLong hints = new AtomicLong();
   /** Repairs of missing or corrupt copies started. */
   final AtomicLong repairs = new AtomicLong();
+  /** Gets of erasure-coded shards that had to rebuild the shard from its stripe. */
+  final AtomicLong degradedReads = new AtomicLong();
+  /** Shards rebuilt by degraded gets. */
+  final AtomicLong rebuiltShards = new AtomicLong();
   /** Read repairs queued or running on {@link #background}. */
   final java.util.concurrent.atomic.AtomicInteger repairsQueued =
       new java.util.concurrent.atomic.AtomicInteger();
@@ -65,13 +69,24 @@ final class LayerContext {
     return r;
   }
 
-  /** The peers that may hold {@code ref}, in ring order: its replicas, then fallbacks. */
+  /**
+   * The peers that may hold {@code ref}, in ring order: its replicas (a shard's one peer),
+   * then fallbacks.
+   */
   List<String> candidates(Ring ring, BlockRef ref) {
-    return ring.readPeers(ref, replication + DistributedBlockLayer.FALLBACKS);
+    return ring.readPeers(ref, copies(ref) + DistributedBlockLayer.FALLBACKS);
   }
 
-  /** Copies a block must have for the write level. */
-  int required() {
-    return writeLevel.required(replication);
+  /**
+   * Copies of {@code ref} to store: the replication, or 1 for a shard of an erasure-coded
+   * stripe (its redundancy is the stripe's parity).
+   */
+  int copies(BlockRef ref) {
+    return ref.striped() ? 1 : replication;
+  }
+
+  /** Copies {@code ref} must have for the write level: every one of a shard's. */
+  int required(BlockRef ref) {
+    return ref.striped() ? 1 : writeLevel.required(replication);
   }
 }

@@ -73,6 +73,33 @@ public final class LocalBlockLayer implements BlockLayer {
     return pool.stores().stream().noneMatch(s -> s.capabilities().persistent());
   }
 
+  /**
+   * Each write as {@link #put}, one after another on the calling thread (local puts are memory
+   * or page-cache copies). Erasure-coded shards are refused: they need a cluster's peers.
+   */
+  @Override
+  public List<CompletableFuture<Void>> putAllAsync(List<Write> writes, boolean durable) {
+    List<CompletableFuture<Void>> out = new java.util.ArrayList<>(writes.size());
+    for (Write w : writes) {
+      out.add(Futures.now(() -> {
+        if (w.ref().striped()) {
+          throw io.torus.TorusException.invalid("erasure-coded block " + w.ref()
+              + " needs a cluster: a local node does not code stripes");
+        }
+        put(w.ref(), w.data(), io.torus.internal.Crc32c.of(w.data()));
+        return null;
+      }));
+    }
+    if (durable) {
+      CompletableFuture<Void> flushed = Futures.now(() -> {
+        flush();
+        return null;
+      });
+      out.replaceAll(f -> f.thenCompose(v -> flushed));
+    }
+    return out;
+  }
+
   @Override
   public void put(BlockRef ref, ByteBuffer data, int crc32c) {
     for (int i = 0; i < replication; i++) {

@@ -53,6 +53,8 @@ final class ReplicatedPut {
   private final List<String> order;
   private final List<String> intended;
   private final int ringSize;
+  /** Copies to store: the replication, or 1 for a shard. */
+  private final int copies;
   private final int required;
   /** Records the copies of the put for the next barrier; called before the future completes. */
   private final BiConsumer<BlockRef, Set<String>> track;
@@ -92,13 +94,14 @@ final class ReplicatedPut {
     this.ctx = ctx;
     this.sync = sync;
     this.ref = ref;
-    this.required = ctx.required();
+    this.copies = ctx.copies(ref);
+    this.required = ctx.required(ref);
     // a weaker write level completes before every copy landed: the rest need bytes of their own
-    this.data = required < ctx.replication ? copy(data) : data;
+    this.data = required < copies ? copy(data) : data;
     this.crc32c = crc32c;
     var ring = ctx.ring();
     this.order = ctx.candidates(ring, ref);
-    this.intended = ring.peers(ref, ctx.replication);
+    this.intended = ring.peers(ref, copies);
     this.ringSize = ring.members().size();
     this.track = track;
     this.trackLate = trackLate;
@@ -139,7 +142,7 @@ final class ReplicatedPut {
 
   /** Chooses peers until enough copies are stored or on their way. Holds the monitor. */
   private void pick(List<Send> sends) {
-    while (!stopped && stored.size() + inFlight < ctx.replication && next < order.size()) {
+    while (!stopped && stored.size() + inFlight < copies && next < order.size()) {
       String p = order.get(next++);
       if (!tried.add(p)) {
         continue;
@@ -221,12 +224,12 @@ final class ReplicatedPut {
     Runnable warning = () -> { };
     if (settled) {
       settledOnce = true;
-      if (!stopped && stored.size() < ctx.replication && !problems.isEmpty()) {
+      if (!stopped && stored.size() < copies && !problems.isEmpty()) {
         int n = stored.size();
         List<String> why = List.copyOf(problems);
         // one line a second at most: a cluster out of space fails every block the same way
         warning = () -> ctx.warnings.warn("under-replicated",
-            "block {}: {} of {} copies stored; problems: {}", ref, n, ctx.replication, why);
+            "block {}: {} of {} copies stored; problems: {}", ref, n, copies, why);
       }
     }
     if (decided) {
@@ -263,7 +266,7 @@ final class ReplicatedPut {
     // full everywhere it was tried: say so with the code the NBD client sees (ENOSPC)
     boolean full = !codes.isEmpty() && codes.stream().allMatch(c -> c == ErrorCode.ENOSPC);
     return new TorusException(full ? ErrorCode.ENOSPC : ErrorCode.EIO, "block " + ref
-        + " stored on " + stored.size() + " of " + ctx.replication + " replicas; write level "
+        + " stored on " + stored.size() + " of " + copies + " replicas; write level "
         + ctx.writeLevel + " needs " + required + " (ring has " + ringSize + " peers)"
         + (problems.isEmpty() ? "" : ": " + String.join("; ", problems)), null, !full);
   }

@@ -81,11 +81,14 @@ final class ReplicaPlanner {
     return !(ring instanceof UnionRing);
   }
 
-  /** Each ref's owners under the target ring, in page order. */
+  /**
+   * Each ref's owners under the target ring, in page order: {@code replication} peers, or the
+   * one peer of a shard of an erasure-coded stripe.
+   */
   Map<BlockRef, List<String>> owners(List<BlockRef> refs, int replication) {
     Map<BlockRef, List<String>> owners = new LinkedHashMap<>();
     for (BlockRef ref : refs) {
-      owners.put(ref, target.peers(ref, replication));
+      owners.put(ref, target.peers(ref, ref.striped() ? 1 : replication));
     }
     return owners;
   }

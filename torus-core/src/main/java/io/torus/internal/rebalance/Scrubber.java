@@ -151,7 +151,8 @@ public final class Scrubber implements AutoCloseable {
       return false;
     }
     List<ReplicaCopier.Source> holders = new ArrayList<>();
-    for (String p : ring.readPeers(ref, r + DistributedBlockLayer.FALLBACKS)) {
+    for (String p : ring.readPeers(ref, (ref.striped() ? 1 : r)
+        + DistributedBlockLayer.FALLBACKS)) {
       PeerClient c = p.equals(self) ? null : view.client(p);
       if (c != null) {
         holders.add(ReplicaCopier.peerSource(p, c, timeout));

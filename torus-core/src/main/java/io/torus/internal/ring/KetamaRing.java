@@ -114,6 +114,9 @@ public final class KetamaRing implements Ring {
 
   @Override
   public List<String> peers(BlockRef ref, int n) {
+    if (ref.striped()) {
+      return StripePlacement.peers(this, ref, Members.checkCount(n));
+    }
     int want = Math.min(Members.checkCount(n), ids.length);
     int i = Arrays.binarySearch(points, Hash64.ref(ref));
     if (i < 0) {

@@ -37,6 +37,9 @@ public final class ModuloRing implements Ring {
 
   @Override
   public List<String> peers(BlockRef ref, int n) {
+    if (ref.striped()) {
+      return StripePlacement.peers(this, ref, Members.checkCount(n));
+    }
     int size = members.size();
     int want = Math.min(Members.checkCount(n), size);
     int start = (int) Long.remainderUnsigned(Hash64.ref(ref), size);

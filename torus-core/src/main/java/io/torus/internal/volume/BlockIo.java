@@ -179,28 +179,38 @@ final class BlockIo {
    * on an executor.
    */
   List<CompletableFuture<Void>> startPuts(List<Put> puts, Executor pool) {
+    if (layer.readParallelism() > 1) {
+      return putAllThenCache(puts, false);
+    }
     List<CompletableFuture<Void>> writes = new ArrayList<>(puts.size());
-    boolean async = layer.readParallelism() > 1;
     for (Put p : puts) {
       ByteBuffer data = ByteBuffer.wrap(p.data());
-      if (!async) {
-        writes.add(CompletableFuture.runAsync(() -> putBlock(p.ref(), data), pool));
-        continue;
-      }
-      writes.add(putThenCache(p.ref(), data, false));
+      writes.add(CompletableFuture.runAsync(() -> putBlock(p.ref(), data), pool));
     }
     return writes;
   }
 
-  /** A put through the layer's asynchronous interface (durable with {@code sync}), cached. */
-  private CompletableFuture<Void> putThenCache(BlockRef ref, ByteBuffer data, boolean sync) {
-    try {
-      int crc = Crc32c.of(data);
-      return (sync ? layer.putDurableAsync(ref, data, crc) : layer.putAsync(ref, data, crc))
-          .thenRun(() -> cacheBlock(ref, data.duplicate()));
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
+  /**
+   * Puts through the layer's {@link BlockLayer#putAllAsync} (all of a write-out or flush in
+   * one call, so an erasure-coded layer sees whole stripes), each block cached as it lands.
+   */
+  private List<CompletableFuture<Void>> putAllThenCache(List<Put> puts, boolean durable) {
+    List<BlockLayer.Write> writes = new ArrayList<>(puts.size());
+    for (Put p : puts) {
+      writes.add(new BlockLayer.Write(p.ref(), ByteBuffer.wrap(p.data())));
     }
+    List<CompletableFuture<Void>> started;
+    try {
+      started = layer.putAllAsync(writes, durable);
+    } catch (RuntimeException e) {
+      started = java.util.Collections.nCopies(puts.size(), CompletableFuture.failedFuture(e));
+    }
+    List<CompletableFuture<Void>> out = new ArrayList<>(puts.size());
+    for (int i = 0; i < puts.size(); i++) {
+      BlockLayer.Write w = writes.get(i);
+      out.add(started.get(i).thenRun(() -> cacheBlock(w.ref(), w.data().duplicate())));
+    }
+    return out;
   }
 
   private void cacheBlock(BlockRef ref, ByteBuffer data) {
@@ -303,12 +313,9 @@ final class BlockIo {
    * ({@link BlockLayer#putDurableAsync}), and caches the blocks as they land.
    */
   List<CompletableFuture<Void>> startDurablePuts(List<Put> puts) {
-    List<CompletableFuture<Void>> writes = new ArrayList<>(puts.size());
-    for (Put p : puts) {
-      writes.add(putThenCache(p.ref(), ByteBuffer.wrap(p.data()), true));
-    }
-    return writes;
+    return putAllThenCache(puts, true);
   }
+
 
   /**
    * Whether a read of {@code length} bytes gains from fetching its blocks in parallel first:

@@ -355,10 +355,15 @@ final class Committer {
     // a partial block is merged over its committed content, fetched together first
     Map<BlockRef, ByteBuffer> bases = partial.isEmpty() ? Map.of()
         : reader.fetchRootsOf(below, partial);
+    int inMemory = 0;
+    for (Entry e : frozen.values()) {
+      inMemory += e instanceof Entry.Mem ? 1 : 0;
+    }
+    java.util.Iterator<BlockRef> refs = g.nextData(inMemory).iterator();
     for (Map.Entry<Long, Entry> me : frozen.entrySet()) {
       Entry e = me.getValue();
       if (e instanceof Entry.Mem) {
-        BlockRef ref = g.next(BlockKind.DATA);
+        BlockRef ref = refs.next();
         changes.put(me.getKey(), ref);
         Entry.Mem m = (Entry.Mem) e;
         byte[] data = m.written == null ? m.data

@@ -78,8 +78,9 @@ final class DirtyBuffer {
    * @param head the head to start from: its root, and the generation after it as pending
    * @param ioPool runs the parallel block writes of an early write-out
    * @param dirtyLimit in-memory bytes past which writers write blocks out early
+   * @param first the pending generation to start with: the one after the head's
    */
-  DirtyBuffer(long volumeId, Head head, int blockSize, long dirtyLimit, Lifecycle lifecycle,
+  DirtyBuffer(Generation first, Head head, int blockSize, long dirtyLimit, Lifecycle lifecycle,
       Stripes stripes, ReadPath reader, BlockIo io, CommitDoubt doubt, Executor ioPool) {
     this.lifecycle = lifecycle;
     this.stripes = stripes;
@@ -91,7 +92,11 @@ final class DirtyBuffer {
     this.dirtyLimit = dirtyLimit;
     this.superseded = new Superseded(io, doubt, ioPool);
     this.state = VolumeState.fresh(Map.of(), new ConcurrentHashMap<>(), head.root());
-    this.pending = new Generation(volumeId, head.generation() + 1);
+    if (first.number != head.generation() + 1) {
+      throw new IllegalArgumentException("generation " + first.number + " after head "
+          + head.generation());
+    }
+    this.pending = first;
     this.writeOut = new WriteOut(this, phase, lifecycle, stripes, reader, io, superseded,
         ioPool, dirtyBytes, dirtyLimit, blockSize);
   }
@@ -344,7 +349,7 @@ final class DirtyBuffer {
       }
       Generation g = pending;
       reserve.accept(g.number);
-      pending = new Generation(g.volumeId, g.number + 1);
+      pending = g.following();
       state = VolumeState.fresh(s.dirty, s.journaled, s.root);
       return new Frozen(s.dirty, g, s.root);
     } finally {
@@ -361,7 +366,7 @@ final class DirtyBuffer {
     try {
       Generation g = pending;
       reserve.accept(g.number);
-      pending = new Generation(g.volumeId, g.number + 1);
+      pending = g.following();
       return new Frozen(Map.of(), g, state.root);
     } finally {
       phase.writeLock().unlock();

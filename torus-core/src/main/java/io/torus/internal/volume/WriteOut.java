@@ -2,7 +2,6 @@ package io.torus.internal.volume;
 
 import io.torus.TorusException;
 import io.torus.internal.storage.RateLimitedLog;
-import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -198,11 +197,12 @@ final class WriteOut {
     Map<BlockRef, ByteBuffer> fetched = partial.isEmpty() ? Map.of()
         : reader.fetchRootsOf(s.root, partial);
     List<BlockIo.Put> puts = new ArrayList<>(indexes.size());
+    List<BlockRef> refs = g.nextData(indexes.size());
     for (int i = 0; i < indexes.size(); i++) {
       Entry.Mem m = sealed.get(i);
       byte[] data = m.written == null ? m.data
           : m.over(reader.belowDirty(s, indexes.get(i), false, fetched));
-      puts.add(new BlockIo.Put(g.next(BlockKind.DATA), data));
+      puts.add(new BlockIo.Put(refs.get(i), data));
     }
     return puts;
   }

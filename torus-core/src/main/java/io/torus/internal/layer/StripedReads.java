@@ -1,0 +1,207 @@
+package io.torus.internal.layer;
+
+import io.torus.BlockUnavailableException;
+import io.torus.TorusException;
+import io.torus.internal.erasure.ParityBlock;
+import io.torus.internal.replica.ReplicaCopier;
+import io.torus.internal.ring.Ring;
+import io.torus.internal.transport.PeerClient;
+import io.torus.spi.BlockRef;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gets of erasure-coded data shards. A shard is read directly from its peer (then the
+ * stripe's fallbacks, where a put may have placed it while its peer was down): no decoding
+ * while that works. If no peer has a good copy the read is <em>degraded</em>: the stripe's
+ * parity shards are read, their header tells which other data shards exist, those are read,
+ * and the shard is rebuilt from any {@code k} shards known (absent positions count as known
+ * zeros) and checked against the CRC the header records. With fewer than {@code k} shards
+ * readable the get fails with {@link BlockUnavailableException} naming the stripe and what
+ * each shard's peers answered: never with wrong bytes.
+ *
+ * <p>Gets of shards of the same stripe that are degraded at once share one fetch of the
+ * stripe (a sequential read of a stripe whose peer is down reads it once, not k times). A
+ * rebuilt shard whose own peer is up is written back to it in the background (read repair).
+ *
+ * <p>Thread-safe; continuations run on the transport's callback threads and never block.
+ */
+final class StripedReads {
+  private static final Logger log = LoggerFactory.getLogger(DistributedBlockLayer.class);
+
+  private final LayerContext ctx;
+  /** Gets by peer order: one shard's direct read (a {@link ReplicatedGet}). */
+  private final Function<BlockRef, CompletableFuture<ByteBuffer>> direct;
+  /** Stripes being fetched for degraded reads, by stripe name. */
+  private final ConcurrentHashMap<BlockRef, CompletableFuture<Fetched>> fetching =
+      new ConcurrentHashMap<>();
+
+  StripedReads(LayerContext ctx, Function<BlockRef, CompletableFuture<ByteBuffer>> direct) {
+    this.ctx = ctx;
+    this.direct = direct;
+  }
+
+  /** The shards of a stripe that could be read, and why the others could not. */
+  private record Fetched(ParityBlock header, ByteBuffer[] data, ByteBuffer[] parity,
+      List<String> problems) {}
+
+  CompletableFuture<ByteBuffer> get(BlockRef ref) {
+    return direct.apply(ref).handle((b, e) -> {
+      if (e == null) {
+        return CompletableFuture.completedFuture(b);
+      }
+      TorusException t = TorusException.of(Futures.unwrap(e));
+      if (!(t instanceof BlockUnavailableException)) {
+        return CompletableFuture.<ByteBuffer>failedFuture(t);
+      }
+      return degraded(ref, t.getMessage());
+    }).thenCompose(f -> f);
+  }
+
+  private CompletableFuture<ByteBuffer> degraded(BlockRef ref, String directProblem) {
+    ctx.degradedReads.incrementAndGet();
+    BlockRef stripe = ref.stripe();
+    CompletableFuture<Fetched> mine = new CompletableFuture<>();
+    CompletableFuture<Fetched> shared = fetching.putIfAbsent(stripe, mine);
+    if (shared == null) {
+      shared = mine;
+      fetch(ref).whenComplete((f, e) -> {
+        fetching.remove(stripe, mine);
+        if (e != null) {
+          mine.completeExceptionally(Futures.unwrap(e));
+        } else {
+          mine.complete(f);
+        }
+      });
+    }
+    return shared.thenApply(f -> {
+      int want = ref.shardIndex();
+      String what = stripe + "@" + ref.dataShards() + "+" + ref.parityShards();
+      if (f.header() == null) {
+        throw new BlockUnavailableException("block " + ref + ": no good copy (" + directProblem
+            + ") and no parity shard of stripe " + what + " readable " + f.problems());
+      }
+      ByteBuffer[] data = f.data().clone();
+      data[want] = null;
+      ByteBuffer rebuilt;
+      try {
+        rebuilt = f.header().rebuild(StripedWrites.coder(ref.dataShards(),
+            ref.parityShards()), want, data, f.parity(), what);
+      } catch (BlockUnavailableException e) {
+        throw new BlockUnavailableException("block " + ref + ": " + e.getMessage() + "; "
+            + directProblem + "; " + f.problems());
+      }
+      ctx.rebuiltShards.incrementAndGet();
+      repair(ref, rebuilt);
+      return rebuilt.asReadOnlyBuffer();
+    });
+  }
+
+  /** Reads the stripe's parity, then every other data shard its header says exists. */
+  private CompletableFuture<Fetched> fetch(BlockRef ref) {
+    int k = ref.dataShards();
+    int m = ref.parityShards();
+    List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<CompletableFuture<ByteBuffer>> parityReads = new ArrayList<>(m);
+    for (int j = 0; j < m; j++) {
+      parityReads.add(quiet(ref.shard(k + j), problems));
+    }
+    return CompletableFuture.allOf(parityReads.toArray(CompletableFuture[]::new))
+        .thenCompose(v -> {
+          ByteBuffer[] parity = new ByteBuffer[m];
+          ParityBlock header = null;
+          for (int j = 0; j < m; j++) {
+            ByteBuffer p = parityReads.get(j).getNow(null);
+            if (p == null) {
+              continue;
+            }
+            try {
+              ParityBlock h = ParityBlock.parse(p, k, m, ref.shard(k + j).toString());
+              if (h.index() != j || (header != null && !header.sameStripe(h))) {
+                problems.add(ref.shard(k + j) + ": header of another stripe");
+                continue;
+              }
+              header = header == null ? h : header;
+              parity[j] = p;
+            } catch (TorusException e) {
+              problems.add(e.getMessage());
+            }
+          }
+          if (header == null) {
+            return CompletableFuture.completedFuture(
+                new Fetched(null, new ByteBuffer[k], parity, List.copyOf(problems)));
+          }
+          ParityBlock h = header;
+          List<CompletableFuture<ByteBuffer>> dataReads = new ArrayList<>(k);
+          for (int i = 0; i < k; i++) {
+            dataReads.add(i == ref.shardIndex() || !h.has(i)
+                ? CompletableFuture.completedFuture(null) : quiet(ref.shard(i), problems));
+          }
+          return CompletableFuture.allOf(dataReads.toArray(CompletableFuture[]::new))
+              .thenApply(w -> {
+                ByteBuffer[] data = new ByteBuffer[k];
+                for (int i = 0; i < k; i++) {
+                  data[i] = dataReads.get(i).getNow(null);
+                }
+                return new Fetched(h, data, parity, List.copyOf(problems));
+              });
+        });
+  }
+
+  /** A direct read that never fails: null and a problem noted instead. */
+  private CompletableFuture<ByteBuffer> quiet(BlockRef shard, List<String> problems) {
+    return direct.apply(shard).handle((b, e) -> {
+      if (e != null) {
+        problems.add(Futures.unwrap(e).getMessage());
+      }
+      return e == null ? b : null;
+    });
+  }
+
+  /** Writes a rebuilt shard back to its own peer, in the background, if that peer is up. */
+  private void repair(BlockRef ref, ByteBuffer rebuilt) {
+    Ring ring = ctx.view.ring();
+    if (ring == null) {
+      return;
+    }
+    String owner = ring.peers(ref, 1).get(0);
+    PeerClient c = ctx.view.client(owner);
+    if (c == null || ctx.health.suspect(owner)) {
+      return;
+    }
+    if (ctx.repairsQueued.incrementAndGet() > LayerContext.MAX_QUEUED_REPAIRS) {
+      ctx.repairsQueued.decrementAndGet(); // the rebalancer's stripe check rebuilds it later
+      return;
+    }
+    ByteBuffer copy = ByteBuffer.allocate(rebuilt.remaining()).put(rebuilt.duplicate()).flip()
+        .asReadOnlyBuffer();
+    ReplicaCopier.Target target = ReplicaCopier.peerTarget(owner, c, ctx.epoch, true,
+        ctx.timeout);
+    try {
+      ctx.background.execute(() -> {
+        try {
+          ctx.copier.copy(ref, copy, target);
+          ctx.repairs.incrementAndGet();
+          log.info("rebuilt shard {} written back to its peer {}", ref, owner);
+        } catch (io.torus.TorusClosedException e) {
+          log.debug("write-back of shard {} dropped: {}", ref, e.toString());
+        } catch (RuntimeException e) {
+          ctx.warnings.warn("shard write-back failed", "write-back of rebuilt shard {} to"
+              + " peer {} failed: {}", ref, owner, e.toString());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          ctx.repairsQueued.decrementAndGet();
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      ctx.repairsQueued.decrementAndGet();
+    }
+  }
+}
