@@ -58,9 +58,6 @@ public record BlockRef(long volumeId, long generation, int sequence, BlockKind k
       throw TorusException.invalid("bad stripe layout " + dataShards + "+" + parityShards
           + " for a " + kind + " ref");
     }
-    if (dataShards == 0 && kind == BlockKind.PARITY) {
-      throw TorusException.invalid("a parity ref needs a stripe layout");
-    }
   }
 
   /** A ref of a replicated block. */
