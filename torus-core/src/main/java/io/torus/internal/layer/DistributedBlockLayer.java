@@ -366,6 +366,19 @@ public final class DistributedBlockLayer implements BlockLayer {
     return directGet(ref);
   }
 
+  /**
+   * The bytes of a shard of an erasure-coded stripe, rebuilt from the other shards if no good
+   * copy is stored: a data shard decoded (not written back), a parity shard encoded anew. For
+   * the rebalancer, which stores the result on the shard's peer itself.
+   */
+  public CompletableFuture<ByteBuffer> rebuildShard(BlockRef shard) {
+    if (!shard.striped()) {
+      return CompletableFuture.failedFuture(TorusException.invalid("not a shard: " + shard));
+    }
+    return shard.kind() == io.torus.spi.BlockKind.PARITY ? stripedReads.parity(shard)
+        : stripedReads.get(shard, false);
+  }
+
   /** A get of the block's own copies (a shard's: no decoding). */
   private CompletableFuture<ByteBuffer> directGet(BlockRef ref) {
     try {

@@ -52,6 +52,15 @@ final class StripedReads {
       List<String> problems) {}
 
   CompletableFuture<ByteBuffer> get(BlockRef ref) {
+    return get(ref, true);
+  }
+
+  /**
+   * A data shard's bytes, rebuilt from its stripe if need be.
+   *
+   * @param writeBack whether a rebuilt shard is written back to its peer in the background
+   */
+  CompletableFuture<ByteBuffer> get(BlockRef ref, boolean writeBack) {
     return direct.apply(ref).handle((b, e) -> {
       if (e == null) {
         return CompletableFuture.completedFuture(b);
@@ -60,11 +69,66 @@ final class StripedReads {
       if (!(t instanceof BlockUnavailableException)) {
         return CompletableFuture.<ByteBuffer>failedFuture(t);
       }
-      return degraded(ref, t.getMessage());
+      return degraded(ref, t.getMessage(), writeBack);
     }).thenCompose(f -> f);
   }
 
-  private CompletableFuture<ByteBuffer> degraded(BlockRef ref, String directProblem) {
+  /**
+   * A parity shard encoded anew from its stripe's data shards (each read directly or rebuilt):
+   * the same bytes the writer stored, since coding is deterministic. Which data shards the
+   * stripe has comes from another parity shard's header, or, with none readable, from which
+   * data shards can be read (with every parity shard lost, no more than {@code m} shards are
+   * lost only if every data shard is readable).
+   */
+  CompletableFuture<ByteBuffer> parity(BlockRef ref) {
+    int k = ref.dataShards();
+    int m = ref.parityShards();
+    List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<CompletableFuture<ByteBuffer>> others = new ArrayList<>(m);
+    for (int j = 0; j < m; j++) {
+      others.add(k + j == ref.shardIndex() ? CompletableFuture.completedFuture(null)
+          : quiet(ref.shard(k + j), problems));
+    }
+    return CompletableFuture.allOf(others.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+      ParityBlock header = null;
+      for (int j = 0; j < m && header == null; j++) {
+        ByteBuffer p = others.get(j).getNow(null);
+        if (p != null) {
+          try {
+            header = ParityBlock.parse(p, k, m, ref.shard(k + j).toString());
+          } catch (TorusException e) {
+            problems.add(e.getMessage());
+          }
+        }
+      }
+      ParityBlock h = header;
+      List<CompletableFuture<ByteBuffer>> data = new ArrayList<>(k);
+      for (int i = 0; i < k; i++) {
+        data.add(h == null ? quiet(ref.shard(i), problems)
+            : h.has(i) ? get(ref.shard(i), false) : CompletableFuture.completedFuture(null));
+      }
+      return CompletableFuture.allOf(data.toArray(CompletableFuture[]::new)).thenApply(w -> {
+        ByteBuffer[] shards = new ByteBuffer[k];
+        for (int i = 0; i < k; i++) {
+          shards[i] = data.get(i).getNow(null);
+        }
+        if (java.util.Arrays.stream(shards).allMatch(java.util.Objects::isNull)) {
+          throw new BlockUnavailableException("parity shard " + ref + ": no data shard of its"
+              + " stripe readable " + problems);
+        }
+        ByteBuffer[] parity = ParityBlock.encode(StripedWrites.coder(k, m), shards);
+        ByteBuffer mine = parity[ref.shardIndex() - k];
+        if (h != null && !h.sameStripe(ParityBlock.parse(mine, k, m, ref.toString()))) {
+          throw new io.torus.CorruptBlockException("parity shard " + ref + ": its stripe's"
+              + " data shards do not match the header of the other parity shards");
+        }
+        return mine;
+      });
+    });
+  }
+
+  private CompletableFuture<ByteBuffer> degraded(BlockRef ref, String directProblem,
+      boolean writeBack) {
     ctx.degradedReads.incrementAndGet();
     BlockRef stripe = ref.stripe();
     CompletableFuture<Fetched> mine = new CompletableFuture<>();
@@ -98,7 +162,9 @@ final class StripedReads {
             + directProblem + "; " + f.problems());
       }
       ctx.rebuiltShards.incrementAndGet();
-      repair(ref, rebuilt);
+      if (writeBack) {
+        repair(ref, rebuilt);
+      }
       return rebuilt.asReadOnlyBuffer();
     });
   }

@@ -122,6 +122,8 @@ final class ClusterMember implements AutoCloseable {
         () -> coordination.ring().read().map(VersionedRing::version).orElse(0L),
         coordination.rebalance(), dir == null ? null : dir.resolve("rebalance.progress"),
         options, c.peer().timeout());
+    rebalancer.attachStripes(ref -> layer(1, 0).getAsync(ref),
+        ref -> ((DistributedBlockLayer) layer(1, 0)).rebuildShard(ref));
     view.onRingChange(r -> rebalancer.wake());
     if (!options.scrubInterval().isZero()) {
       scrubber = new Scrubber(nodeId, local, view, volumes,

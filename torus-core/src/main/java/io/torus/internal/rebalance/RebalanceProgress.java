@@ -102,6 +102,12 @@ final class RebalanceProgress {
   }
 
   /** Copies made (put and covered by a barrier): no longer missing. */
+  /** Shards rebuilt from their stripes onto their peers: copies and bytes moved too. */
+  void rebuilt(int count, long bytes) {
+    moved.addAndGet(bytes);
+    copies.addAndGet(count);
+  }
+
   void copied(int count, long bytes) {
     moved.addAndGet(bytes);
     copies.addAndGet(count);

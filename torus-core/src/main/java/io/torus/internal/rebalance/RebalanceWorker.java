@@ -55,6 +55,8 @@ final class RebalanceWorker {
   private final Thread thread;
   private final Object wake = new Object();
   private volatile boolean closed;
+  /** The check of erasure-coded stripes, once attached. */
+  private volatile StripeRepair stripes;
 
   RebalanceWorker(String self, StorePeerService local, PeerView view,
       Supplier<Map<Long, VolumeInfo>> volumes, LongSupplier storedRingVersion,
@@ -74,6 +76,11 @@ final class RebalanceWorker {
 
   void start() {
     thread.start();
+  }
+
+  /** Turns on the rebuild of lost shards of erasure-coded stripes. */
+  void attach(StripeRepair repair) {
+    this.stripes = repair;
   }
 
   void wake() {
@@ -202,6 +209,12 @@ final class RebalanceWorker {
       if (!sure.isEmpty()) {
         clean &= drop(planner.ring(), sure);
       }
+    }
+    StripeRepair s = stripes;
+    if (s != null && planner.deletes()) { // during a transition shards are still moving
+      StripeRepair.Result done = s.check(planner.target(), refs);
+      progress.rebuilt(done.rebuilt(), done.bytes());
+      clean &= done.clean();
     }
     return clean;
   }

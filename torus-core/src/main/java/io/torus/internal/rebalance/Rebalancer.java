@@ -8,9 +8,13 @@ import io.torus.internal.replica.RateLimiter;
 import io.torus.internal.replica.ReplicaCopier;
 import io.torus.internal.ring.UnionRing;
 import io.torus.internal.peer.StorePeerService;
+import io.torus.spi.BlockRef;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -68,6 +72,11 @@ public final class Rebalancer implements AutoCloseable {
 
   private final RebalanceProgress progress;
   private final RebalanceWorker worker;
+  private final String self;
+  private final StorePeerService local;
+  private final PeerView view;
+  private final ReplicaCopier copier;
+  private final Duration timeout;
 
   /**
    * Starts the worker thread.
@@ -87,7 +96,11 @@ public final class Rebalancer implements AutoCloseable {
       Supplier<Map<Long, VolumeInfo>> volumes, LongSupplier storedRingVersion,
       RebalanceStore reports, Path cursorFile, RebalanceOptions options, Duration timeout) {
     this.progress = new RebalanceProgress(self, cursorFile, reports);
-    ReplicaCopier copier = new ReplicaCopier(
+    this.self = self;
+    this.local = local;
+    this.view = view;
+    this.timeout = timeout;
+    this.copier = new ReplicaCopier(
         new RateLimiter(options.rebalanceBytesPerSecond(), System::nanoTime), IN_FLIGHT, timeout);
     this.worker = new RebalanceWorker(self, local, view, volumes, storedRingVersion, progress,
         copier, options.antiEntropyInterval());
@@ -107,6 +120,18 @@ public final class Rebalancer implements AutoCloseable {
   /** The scrubber whose counts go into this peer's reports. */
   public void attach(Scrubber s) {
     progress.attach(s);
+  }
+
+  /**
+   * Turns on the rebuild of shards of erasure-coded stripes that no peer holds any more
+   * ({@link StripeRepair}).
+   *
+   * @param read a shard's stored bytes from whichever peer has them
+   * @param rebuild a shard's bytes rebuilt from its stripe
+   */
+  public void attachStripes(Function<BlockRef, CompletableFuture<ByteBuffer>> read,
+      Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild) {
+    worker.attach(new StripeRepair(self, local, view, copier, read, rebuild, timeout));
   }
 
   /** Publishes this peer's report (best effort: failures are logged). */

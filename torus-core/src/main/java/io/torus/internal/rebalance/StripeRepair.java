@@ -1,0 +1,189 @@
+package io.torus.internal.rebalance;
+
+import io.torus.internal.erasure.ParityBlock;
+import io.torus.internal.layer.PeerView;
+import io.torus.internal.peer.StorePeerService;
+import io.torus.internal.replica.ReplicaCopier;
+import io.torus.internal.ring.Ring;
+import io.torus.internal.ring.StripePlacement;
+import io.torus.internal.transport.PeerClient;
+import io.torus.spi.BlockKind;
+import io.torus.spi.BlockRef;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rebalancer's check of erasure-coded stripes: a shard whose only copy was on a lost
+ * peer is listed by no peer, so moving copies never brings it back; it is rebuilt from the
+ * stripe's other shards instead. For each stripe with a shard on this peer, the owners of
+ * all its shards (under the target ring) are asked whether they hold theirs; the peer holding
+ * the lowest-numbered shard that is still held leads the stripe (so one peer, not k+m, does
+ * the work), and it rebuilds each missing shard (a data shard decoded, a parity shard encoded
+ * anew, through {@code rebuild}) and stores it on the shard's owner (a put and a barrier
+ * there), counting it as copied in the progress report.
+ *
+ * <p>Which positions of a stripe hold data comes from a parity shard's header (a position
+ * written with no block is absent, not missing). Runs on the rebalancer's thread; blocks.
+ */
+final class StripeRepair {
+  private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
+
+  private final String self;
+  private final PeerView view;
+  private final ReplicaCopier copier;
+  private final StorePeerService local;
+  private final Function<BlockRef, CompletableFuture<ByteBuffer>> read;
+  private final Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild;
+  private final Duration timeout;
+
+  /**
+   * @param read a shard's stored bytes, from whichever peer has them (a layer's get)
+   * @param rebuild a shard's bytes rebuilt from its stripe (see
+   *     {@code DistributedBlockLayer.rebuildShard})
+   */
+  StripeRepair(String self, StorePeerService local, PeerView view, ReplicaCopier copier,
+      Function<BlockRef, CompletableFuture<ByteBuffer>> read,
+      Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild, Duration timeout) {
+    this.self = self;
+    this.local = local;
+    this.view = view;
+    this.copier = copier;
+    this.read = read;
+    this.rebuild = rebuild;
+    this.timeout = timeout;
+  }
+
+  /** What a check of one page did. */
+  record Result(int rebuilt, long bytes, int failed, boolean clean) {}
+
+  /**
+   * Checks the stripes of the striped refs in {@code held} (refs this peer holds), rebuilding
+   * the missing shards of the stripes it leads.
+   */
+  Result check(Ring target, List<BlockRef> held) throws InterruptedException {
+    Map<BlockRef, List<BlockRef>> stripes = new LinkedHashMap<>();
+    for (BlockRef r : held) {
+      if (r.striped()) {
+        stripes.computeIfAbsent(r.stripe(), s -> new ArrayList<>()).add(r);
+      }
+    }
+    if (stripes.isEmpty()) {
+      return new Result(0, 0, 0, true);
+    }
+    // one HAS per owner for every shard of every stripe
+    Map<String, List<BlockRef>> ask = new HashMap<>();
+    Map<BlockRef, List<String>> owners = new HashMap<>();
+    stripes.forEach((s, mine) -> {
+      List<String> o = StripePlacement.owners(target, mine.get(0));
+      owners.put(s, o);
+      for (int i = 0; i < o.size(); i++) {
+        if (!o.get(i).equals(self)) {
+          ask.computeIfAbsent(o.get(i), p -> new ArrayList<>()).add(mine.get(0).shard(i));
+        }
+      }
+    });
+    Set<BlockRef> held0 = new java.util.HashSet<>(held);
+    Set<BlockRef> present = new java.util.HashSet<>(held0);
+    boolean clean = true;
+    Set<String> unanswered = new java.util.HashSet<>();
+    for (Map.Entry<String, List<BlockRef>> e : ask.entrySet()) {
+      PeerClient c = view.client(e.getKey());
+      if (c == null) {
+        continue; // down: its shards count as missing
+      }
+      try {
+        boolean[] has = ReplicaCopier.await(c.has(e.getValue(), timeout, true), timeout);
+        for (int i = 0; i < has.length; i++) {
+          if (has[i]) {
+            present.add(e.getValue().get(i));
+          }
+        }
+      } catch (RuntimeException ex) {
+        unanswered.add(e.getKey());
+        clean = false;
+      }
+    }
+    int rebuilt = 0;
+    long bytes = 0;
+    int failed = 0;
+    for (Map.Entry<BlockRef, List<BlockRef>> e : stripes.entrySet()) {
+      BlockRef any = e.getValue().get(0);
+      List<String> o = owners.get(e.getKey());
+      int width = any.dataShards() + any.parityShards();
+      int lead = -1;
+      for (int i = 0; i < width && lead < 0; i++) {
+        lead = present.contains(any.shard(i)) ? i : -1;
+      }
+      if (lead < 0 || !held0.contains(any.shard(lead))) {
+        continue; // another peer leads this stripe
+      }
+      if (o.stream().anyMatch(unanswered::contains)) {
+        continue; // not known what is missing
+      }
+      for (int i : missing(any, present)) {
+        BlockRef shard = any.shard(i);
+        String owner = o.get(i);
+        PeerClient c = owner.equals(self) ? null : view.client(owner);
+        if (!owner.equals(self) && c == null) {
+          clean = false; // the owner is down: rebuilt once it is back or the ring changes
+          continue;
+        }
+        try {
+          ByteBuffer b = ReplicaCopier.await(rebuild.apply(shard), timeout.multipliedBy(4));
+          ReplicaCopier.Target to = owner.equals(self) ? ReplicaCopier.storeTarget(self, local)
+              : ReplicaCopier.peerTarget(owner, c, 0, true, timeout);
+          copier.copy(shard, b, to);
+          rebuilt++;
+          bytes += b.remaining();
+          log.info("rebuilt shard {} of a stripe onto its peer {}", shard, owner);
+        } catch (RuntimeException ex) {
+          failed++;
+          clean = false;
+          log.warn("could not rebuild shard {} for peer {}: {}", shard, owner, ex.toString());
+        }
+      }
+    }
+    return new Result(rebuilt, bytes, failed, clean);
+  }
+
+  /**
+   * The positions of a stripe that should hold a shard and do not: every parity position
+   * not present, and every data position a parity header lists that is not present (with
+   * no header readable, data positions not present are taken as absent).
+   */
+  private List<Integer> missing(BlockRef any, Set<BlockRef> present) {
+    int k = any.dataShards();
+    int m = any.parityShards();
+    ParityBlock header = null;
+    for (int j = 0; j < m && header == null; j++) {
+      BlockRef p = any.shard(k + j);
+      if (present.contains(p)) {
+        try {
+          header = ParityBlock.parse(ReplicaCopier.await(read.apply(p), timeout), k, m,
+              p.toString());
+        } catch (RuntimeException e) {
+          log.debug("parity {} unreadable for the stripe check: {}", p, e.toString());
+        }
+      }
+    }
+    List<Integer> out = new ArrayList<>();
+    for (int i = 0; i < k + m; i++) {
+      BlockRef s = any.shard(i);
+      boolean should = s.kind() == BlockKind.PARITY || (header != null && header.has(i));
+      if (should && !present.contains(s)) {
+        out.add(i);
+      }
+    }
+    return out;
+  }
+}
