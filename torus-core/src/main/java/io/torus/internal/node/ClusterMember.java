@@ -129,6 +129,7 @@ final class ClusterMember implements AutoCloseable {
       scrubber = new Scrubber(nodeId, local, view, volumes,
           dir == null ? null : dir.resolve("scrub.progress"), options, c.peer().timeout());
       rebalancer.attach(scrubber);
+      scrubber.attachStripes(ref -> ((DistributedBlockLayer) layer(1, 0)).rebuildShard(ref));
     }
     reporter = resources.scheduler().scheduleWithFixedDelay(rebalancer::publish, 0, 1,
         TimeUnit.SECONDS);
