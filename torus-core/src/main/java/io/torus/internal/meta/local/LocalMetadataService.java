@@ -486,7 +486,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
 
       @Override
       public io.torus.ClusterAdmin.Defaults initialize(int replication, int blockSize,
-          boolean force) {
+          io.torus.Erasure erasure, boolean force) {
         throw refused();
       }
 
