@@ -69,17 +69,26 @@ public interface ClusterAdmin {
    * The cluster's defaults, written by {@code torus init}: what a new volume gets when its
    * creator does not say otherwise, and the replication the cluster should have.
    *
-   * @param replication copies of each block of a new volume, 1 to 16
+   * @param replication copies of each block of a new replicated volume, 1 to 16
    * @param blockSize block size of a new volume, as {@link VolumeSpec#blockSize()} allows
    * @param initialized when the cluster was initialised (or re-initialised with force)
    * @param updated when these values were last changed
+   * @param erasure the erasure-coding policy a new volume gets when its creator gives neither
+   *     a replication nor a policy (its map nodes then keep {@link Erasure#mapCopies()}
+   *     copies), or null: new volumes are replicated
    */
-  record Defaults(int replication, int blockSize, Instant initialized, Instant updated) {
+  record Defaults(int replication, int blockSize, Instant initialized, Instant updated,
+      Erasure erasure) {
     /** Validates the values as a {@link VolumeSpec} would. */
     public Defaults {
       new VolumeSpec("defaults", 512, blockSize, replication);
       Objects.requireNonNull(initialized, "initialized");
       Objects.requireNonNull(updated, "updated");
+    }
+
+    /** Defaults without an erasure-coding policy: new volumes are replicated. */
+    public Defaults(int replication, int blockSize, Instant initialized, Instant updated) {
+      this(replication, blockSize, initialized, updated, null);
     }
   }
 
@@ -140,15 +149,24 @@ public interface ClusterAdmin {
    * ({@link ErrorCode#EPERM}) if it already was, unless {@code force}; forcing replaces the
    * defaults only (volumes, peers and the ring stay). Refused (EINVAL) on a node without etcd.
    *
+   * @param erasure the policy of new volumes created without a replication or a policy of
+   *     their own ({@link Defaults#erasure()}), or null: replicated
    * @return the stored defaults
    */
-  Defaults initialize(int replication, int blockSize, boolean force);
+  Defaults initialize(int replication, int blockSize, Erasure erasure, boolean force);
+
+  /** {@link #initialize(int, int, Erasure, boolean)} without an erasure-coding policy. */
+  default Defaults initialize(int replication, int blockSize, boolean force) {
+    return initialize(replication, blockSize, null, force);
+  }
 
   /**
-   * Sets the cluster's replication: new volumes get it by default, and every existing volume
-   * is changed to it; rebalancing then adds or removes copies (watch {@link #replication()}).
-   * Handles opened before keep writing the old number of copies until reopened. Refused
-   * (EINVAL) if the cluster was never initialised.
+   * Sets the cluster's replication: new replicated volumes get it by default, and every
+   * existing replicated volume is changed to it; rebalancing then adds or removes copies
+   * (watch {@link #replication()}). Erasure-coded volumes keep theirs (m+1, fixed by their
+   * policy), and so does the default erasure-coding policy. Handles opened before keep writing
+   * the old number of copies until reopened. Refused (EINVAL) if the cluster was never
+   * initialised.
    *
    * @return the stored defaults
    */

@@ -19,7 +19,12 @@ public interface Torus extends AutoCloseable {
   /** This node's stable id. */
   String nodeId();
 
-  /** Creates a volume; throws {@link VolumeExistsException} if the name is taken. */
+  /**
+   * Creates a volume; throws {@link VolumeExistsException} if the name is taken, and
+   * {@link TorusException} (EINVAL) for a spec this node cannot place: more copies than a
+   * local node has stores, or an erasure-coded one on a local node (erasure coding needs a
+   * cluster of at least k+m peers).
+   */
   VolumeInfo createVolume(VolumeSpec spec);
 
   /** Every volume of the cluster, by name. */
@@ -73,7 +78,8 @@ public interface Torus extends AutoCloseable {
 
   /**
    * Creates a new writable volume whose content starts as a snapshot's. No data is copied;
-   * writes to the clone never show in the origin, nor the origin's in the clone.
+   * writes to the clone never show in the origin, nor the origin's in the clone. The clone
+   * gets its origin's block size, replication, encryption and erasure-coding policy.
    */
   VolumeInfo cloneVolume(String volume, String snapshot, String newVolume);
 

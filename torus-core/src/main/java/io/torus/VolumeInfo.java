@@ -9,17 +9,25 @@ import java.time.Instant;
  * @param name the volume's name
  * @param size size in bytes
  * @param blockSize block size in bytes
- * @param replication number of copies of each block
+ * @param replication number of copies of each block; of an erasure-coded volume, of each map
+ *     node and of the head ({@link Erasure#mapCopies()})
  * @param created when the volume was created
  * @param encryption the volume's wrapped data keys if it is encrypted, else null
+ * @param erasure the erasure-coding policy of its data blocks, or null if they are replicated
  */
 public record VolumeInfo(long id, String name, long size, int blockSize, int replication,
-    Instant created, VolumeKeys encryption) {
+    Instant created, VolumeKeys encryption, Erasure erasure) {
 
-  /** A volume that is not encrypted. */
+  /** A volume that is neither encrypted nor erasure-coded. */
   public VolumeInfo(long id, String name, long size, int blockSize, int replication,
       Instant created) {
-    this(id, name, size, blockSize, replication, created, null);
+    this(id, name, size, blockSize, replication, created, null, null);
+  }
+
+  /** A volume that is not erasure-coded. */
+  public VolumeInfo(long id, String name, long size, int blockSize, int replication,
+      Instant created, VolumeKeys encryption) {
+    this(id, name, size, blockSize, replication, created, encryption, null);
   }
 
   /** Whether the volume is encrypted. */
@@ -27,8 +35,14 @@ public record VolumeInfo(long id, String name, long size, int blockSize, int rep
     return encryption != null;
   }
 
+  /** Whether the volume's data blocks are erasure-coded ({@link #erasure()} is not null). */
+  public boolean erasureCoded() {
+    return erasure != null;
+  }
+
   /** This description with {@code size} and {@code replication}, the rest unchanged. */
   public VolumeInfo with(long newSize, int newReplication) {
-    return new VolumeInfo(id, name, newSize, blockSize, newReplication, created, encryption);
+    return new VolumeInfo(id, name, newSize, blockSize, newReplication, created, encryption,
+        erasure);
   }
 }

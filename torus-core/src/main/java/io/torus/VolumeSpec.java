@@ -9,12 +9,15 @@ import java.util.regex.Pattern;
  * @param name 1 to 128 characters of {@code [A-Za-z0-9._-]}, not starting with '.' or '-'
  * @param size bytes, a positive multiple of 512, at most {@link #MAX_SIZE}
  * @param blockSize a power of two from 4 KiB to 4 MiB
- * @param replication copies of each block, 1 to 16
+ * @param replication copies of each block, 1 to 16; of an erasure-coded volume, copies of
+ *     each map node and of the head, at least {@link Erasure#mapCopies()}
  * @param encryption the wrapped data keys if the volume is encrypted, else null (see
  *     {@link Builder#encryption})
+ * @param erasure the erasure-coding policy of the volume's data blocks, or null if they are
+ *     replicated (see {@link Builder#erasure(Erasure)})
  */
 public record VolumeSpec(String name, long size, int blockSize, int replication,
-    VolumeKeys encryption) {
+    VolumeKeys encryption, Erasure erasure) {
 
   /** The default block size: 16 KiB (see {@code src-docs/benchmarks.md} for why). */
   public static final int DEFAULT_BLOCK_SIZE = 16 * 1024;
@@ -40,16 +43,32 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     if (replication < 1 || replication > 16) {
       throw TorusException.invalid("replication must be 1 to 16: " + replication);
     }
+    if (erasure != null && replication < erasure.mapCopies()) {
+      throw TorusException.invalid("an erasure-coded " + erasure + " volume needs"
+          + " replication >= " + erasure.mapCopies() + " (its map nodes and head keep parity"
+          + " shards + 1 copies, to survive as many lost peers as its data): " + replication);
+    }
   }
 
-  /** A spec of a volume that is not encrypted. */
+  /** A spec of a volume that is neither encrypted nor erasure-coded. */
   public VolumeSpec(String name, long size, int blockSize, int replication) {
-    this(name, size, blockSize, replication, null);
+    this(name, size, blockSize, replication, null, null);
+  }
+
+  /** A spec of a volume that is not erasure-coded. */
+  public VolumeSpec(String name, long size, int blockSize, int replication,
+      VolumeKeys encryption) {
+    this(name, size, blockSize, replication, encryption, null);
   }
 
   /** Whether the volume is encrypted. */
   public boolean encrypted() {
     return encryption != null;
+  }
+
+  /** Whether the volume's data blocks are erasure-coded ({@link #erasure()} is not null). */
+  public boolean erasureCoded() {
+    return erasure != null;
   }
 
   /** Throws {@link TorusException} (EINVAL) unless {@code name} is a valid volume name. */
@@ -70,7 +89,7 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     return size;
   }
 
-  /** A builder with the defaults: 16 KiB blocks, replication 2. */
+  /** A builder with the defaults: 16 KiB blocks, replication 2, no erasure coding. */
   public static Builder builder(String name, long size) {
     return new Builder(name, size);
   }
@@ -81,6 +100,8 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     private final long size;
     private int blockSize = DEFAULT_BLOCK_SIZE;
     private int replication = DEFAULT_REPLICATION;
+    private boolean replicationSet;
+    private Erasure erasure;
     private KeyProvider kek;
 
     private Builder(String name, long size) {
@@ -94,9 +115,29 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
       return this;
     }
 
-    /** Copies of each block, 1 to 16. */
+    /**
+     * Copies of each block, 1 to 16. With {@link #erasure(Erasure)}: copies of each map node
+     * and of the head, at least m+1 ({@link #build} refuses fewer).
+     */
     public Builder replication(int replication) {
       this.replication = replication;
+      this.replicationSet = true;
+      return this;
+    }
+
+    /** {@link #erasure(Erasure)} of {@code new Erasure(dataShards, parityShards)}. */
+    public Builder erasure(int dataShards, int parityShards) {
+      return erasure(new Erasure(dataShards, parityShards));
+    }
+
+    /**
+     * Erasure-codes the volume's data blocks with {@code erasure} (null: replicated, the
+     * default). Unless {@link #replication} is set too, the replication becomes
+     * {@link Erasure#mapCopies()} (m+1), the copies of each map node and of the head; one
+     * set lower is refused by {@link #build} (EINVAL).
+     */
+    public Builder erasure(Erasure erasure) {
+      this.erasure = erasure;
       return this;
     }
 
@@ -113,9 +154,10 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
 
     /** The spec; throws {@link TorusException} (EINVAL) for a bad value. */
     public VolumeSpec build() {
-      VolumeSpec plain = new VolumeSpec(name, size, blockSize, replication);
-      return kek == null ? plain : new VolumeSpec(name, size, blockSize, replication,
-          VolumeKeys.forNewVolume(kek));
+      int r = erasure != null && !replicationSet ? erasure.mapCopies() : replication;
+      VolumeSpec plain = new VolumeSpec(name, size, blockSize, r, null, erasure);
+      return kek == null ? plain : new VolumeSpec(name, size, blockSize, r,
+          VolumeKeys.forNewVolume(kek), erasure);
     }
   }
 }

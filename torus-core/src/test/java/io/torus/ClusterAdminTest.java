@@ -18,6 +18,8 @@ class ClusterAdminTest {
       assertThat(c.defaults()).isEmpty();
       assertThatThrownBy(() -> c.initialize(2, 65536, false))
           .isInstanceOf(TorusException.class).hasMessageContaining("no etcd");
+      assertThatThrownBy(() -> c.initialize(2, 65536, new Erasure(4, 2), false))
+          .isInstanceOf(TorusException.class).hasMessageContaining("no etcd");
       assertThat(c.removePeer("nobody")).isFalse();
     }
   }
@@ -29,6 +31,9 @@ class ClusterAdminTest {
         .isInstanceOf(TorusException.class).hasMessageContaining("replication");
     assertThatThrownBy(() -> new ClusterAdmin.Defaults(2, 1000, now, now))
         .isInstanceOf(TorusException.class).hasMessageContaining("block size");
+    assertThat(new ClusterAdmin.Defaults(2, 65536, now, now).erasure()).isNull();
+    assertThat(new ClusterAdmin.Defaults(2, 65536, now, now, new Erasure(4, 2)).erasure())
+        .isEqualTo(Erasure.parse("4+2"));
   }
 
   @Test

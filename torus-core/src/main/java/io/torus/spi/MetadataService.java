@@ -18,7 +18,11 @@ public interface MetadataService extends AutoCloseable {
   /**
    * Creates a volume with a fresh id and an empty head (root null, generation 0). Exactly one
    * of several racing creators of one name wins; the others get
-   * {@link io.torus.VolumeExistsException}.
+   * {@link io.torus.VolumeExistsException}. The service stores the whole spec: the returned
+   * and every later {@link VolumeInfo} of the volume carries its
+   * {@link VolumeSpec#erasure() erasure-coding policy} (null: replicated) unchanged, through
+   * resizes and reopening; a node refuses (ENOTSUP, undoing the creation) a service that
+   * returns another.
    */
   VolumeInfo createVolume(VolumeSpec spec);
 
@@ -114,7 +118,9 @@ public interface MetadataService extends AutoCloseable {
   /**
    * Sets how many copies of each block a volume keeps (1 to 16). The cluster's rebalancing
    * adds or removes copies to match; handles opened before keep writing the old number.
-   * Throws {@link io.torus.VolumeNotFoundException}; ENOTSUP where unsupported.
+   * Refused (EINVAL) for an erasure-coded volume: its replication is fixed by its policy
+   * (m+1 copies of its map nodes). Throws {@link io.torus.VolumeNotFoundException}; ENOTSUP
+   * where unsupported.
    */
   default VolumeInfo setVolumeReplication(String volume, int replication) {
     throw unsupported("changing replication");
@@ -182,9 +188,9 @@ public interface MetadataService extends AutoCloseable {
   /**
    * Creates a writable volume whose first head is a snapshot's root: no data is copied, the
    * blocks are shared until either side overwrites them. The clone gets the snapshot's size
-   * and the source's block size and replication, and records where it came from
-   * ({@link #cloneOrigin}). It does not depend on its origin afterwards: the source volume
-   * and the snapshot can be deleted while the clone lives on.
+   * and the source's block size, replication and erasure-coding policy, and records where it
+   * came from ({@link #cloneOrigin}). It does not depend on its origin afterwards: the source
+   * volume and the snapshot can be deleted while the clone lives on.
    *
    * @param name the new volume's name
    * @throws io.torus.VolumeExistsException if a volume of that name exists

@@ -56,6 +56,15 @@ public abstract class MetadataContract {
     }
   }
 
+  /**
+   * Closes {@link #meta} and returns a new service over the same stored state, to check what
+   * outlives a restart. A service whose state lives only in its memory returns {@link #meta}
+   * itself, open (the default).
+   */
+  protected MetadataService reopen() {
+    return meta;
+  }
+
   /** Creates a volume of {@code size} bytes with default block size and replication. */
   protected VolumeInfo create(String name, long size) {
     return meta.createVolume(VolumeSpec.builder(name, size).build());
@@ -554,6 +563,50 @@ public abstract class MetadataContract {
     assertThat(plain.encryption()).isNull();
     assertThatThrownBy(() -> meta.setVolumeKeys("plain", null, keys))
         .isInstanceOf(TorusException.class).hasMessageContaining("not encrypted");
+  }
+
+  /**
+   * An erasure-coded volume keeps its policy through every change of its record and a
+   * restart; its clones inherit it; its replication (m+1 copies of its map nodes) is fixed.
+   */
+  @Test
+  void erasureCodedVolumesKeepTheirPolicyThroughCreateCloneResizeAndReopen() {
+    io.torus.Erasure policy = new io.torus.Erasure(4, 2);
+    VolumeInfo v = meta.createVolume(VolumeSpec.builder("ec", 4 * MIB).blockSize(4096)
+        .erasure(policy).build());
+    assertThat(v.erasure()).isEqualTo(policy);
+    assertThat(v.erasureCoded()).isTrue();
+    assertThat(v.replication()).isEqualTo(3);
+    assertThat(meta.volume("ec").orElseThrow().erasure()).isEqualTo(policy);
+    assertThat(meta.volumes()).filteredOn(i -> i.name().equals("ec"))
+        .extracting(VolumeInfo::erasure).containsExactly(policy);
+
+    assertThat(meta.resizeVolume("ec", 8 * MIB).erasure()).isEqualTo(policy);
+    assertThat(meta.volume("ec").orElseThrow().erasure()).isEqualTo(policy);
+    assertThatThrownBy(() -> meta.setVolumeReplication("ec", 4))
+        .isInstanceOf(TorusException.class)
+        .hasMessageContaining("volume 'ec' is erasure-coded 4+2: its map nodes keep m+1 = 3"
+            + " copies")
+        .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EINVAL));
+    assertThat(meta.volume("ec").orElseThrow().replication()).isEqualTo(3);
+
+    meta.unlock(commitRoot(v, meta.lockVolume(v.id(), "w"), 1));
+    meta.createSnapshot("ec", "s");
+    VolumeInfo c = meta.createClone("ec-copy", "ec", "s");
+    assertThat(c.erasure()).isEqualTo(policy);
+    assertThat(c.replication()).isEqualTo(3);
+    assertThat(c.blockSize()).isEqualTo(4096);
+    assertThat(meta.volume("ec-copy").orElseThrow().erasure()).isEqualTo(policy);
+    VolumeInfo plain = create("plain", MIB);
+    assertThat(plain.erasure()).isNull();
+    assertThat(plain.erasureCoded()).isFalse();
+    meta.setVolumeReplication("plain", 1); // a replicated volume's still changes
+
+    meta = reopen();
+    assertThat(meta.volume("ec").orElseThrow()).isEqualTo(v.with(8 * MIB, 3));
+    assertThat(meta.volume("ec-copy").orElseThrow()).isEqualTo(c);
+    assertThat(meta.volume("plain").orElseThrow().erasure()).isNull();
+    assertThat(meta.volume("plain").orElseThrow().replication()).isEqualTo(1);
   }
 
   @Test

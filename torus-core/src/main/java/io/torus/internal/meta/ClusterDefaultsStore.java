@@ -1,6 +1,7 @@
 package io.torus.internal.meta;
 
 import io.torus.ClusterAdmin.Defaults;
+import io.torus.Erasure;
 import java.util.Optional;
 
 /**
@@ -14,11 +15,20 @@ public interface ClusterDefaultsStore {
   Optional<Defaults> read();
 
   /**
-   * Stores new defaults. Without {@code force}, refused (EPERM) if defaults exist; with it,
-   * they are replaced (their {@code initialized} time too).
+   * Stores new defaults; {@code erasure} (null: none) is the policy of new volumes created
+   * without a replication or policy of their own. Without {@code force}, refused (EPERM) if
+   * defaults exist; with it, they are replaced (their {@code initialized} time too).
    */
-  Defaults initialize(int replication, int blockSize, boolean force);
+  Defaults initialize(int replication, int blockSize, Erasure erasure, boolean force);
 
-  /** Changes the default replication of an initialised cluster (EINVAL if not initialised). */
+  /** {@link #initialize(int, int, Erasure, boolean)} without an erasure-coding policy. */
+  default Defaults initialize(int replication, int blockSize, boolean force) {
+    return initialize(replication, blockSize, null, force);
+  }
+
+  /**
+   * Changes the default replication of an initialised cluster (EINVAL if not initialised);
+   * the default erasure-coding policy stays.
+   */
   Defaults setReplication(int replication);
 }

@@ -90,15 +90,18 @@ final class ClusterAdminImpl implements ClusterAdmin {
   }
 
   @Override
-  public Defaults initialize(int replication, int blockSize, boolean force) {
-    return defaults.initialize(replication, blockSize, force);
+  public Defaults initialize(int replication, int blockSize, io.torus.Erasure erasure,
+      boolean force) {
+    return defaults.initialize(replication, blockSize, erasure, force);
   }
 
   @Override
   public Defaults setReplication(int replication) {
     Defaults d = defaults.setReplication(replication);
     for (io.torus.VolumeInfo v : meta.volumes()) {
-      meta.setVolumeReplication(v.name(), replication);
+      if (!v.erasureCoded()) { // its replication is fixed by its policy
+        meta.setVolumeReplication(v.name(), replication);
+      }
     }
     return d;
   }

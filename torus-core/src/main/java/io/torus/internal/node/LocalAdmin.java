@@ -53,7 +53,8 @@ final class LocalAdmin implements ClusterAdmin {
   }
 
   @Override
-  public Defaults initialize(int replication, int blockSize, boolean force) {
+  public Defaults initialize(int replication, int blockSize, io.torus.Erasure erasure,
+      boolean force) {
     throw TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
   }
 

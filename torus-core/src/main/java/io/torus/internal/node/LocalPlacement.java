@@ -51,6 +51,15 @@ final class LocalPlacement implements Placement {
   }
 
   @Override
+  public void checkErasure(io.torus.Erasure erasure) {
+    if (erasure != null) {
+      throw TorusException.invalid("erasure coding needs a cluster of at least k+m peers ("
+          + erasure.totalShards() + " for " + erasure + "); this node is local, with "
+          + stores.size() + " store(s): use replication");
+    }
+  }
+
+  @Override
   public BlockLayer layer(VolumeInfo info, long epoch) {
     return new LocalBlockLayer(pool, info.replication());
   }

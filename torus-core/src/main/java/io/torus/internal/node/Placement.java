@@ -24,6 +24,14 @@ interface Placement extends AutoCloseable {
    */
   void checkReplication(int replication);
 
+  /**
+   * Throws {@link io.torus.TorusException} (EINVAL) if a volume erasure-coded with
+   * {@code erasure} cannot be placed here (a local node: its shards need k+m peers); null is
+   * a replicated volume. The default accepts every policy: a cluster's ring places shards as
+   * it places copies (too few peers show as missing shards).
+   */
+  default void checkErasure(io.torus.Erasure erasure) {}
+
   /** The block layer of a volume opened with fencing {@code epoch} (0: read-only). */
   BlockLayer layer(VolumeInfo info, long epoch);
 

@@ -166,9 +166,16 @@ public final class TorusNode implements Torus {
   @Override
   public VolumeInfo createVolume(VolumeSpec spec) {
     checkOpen();
+    placement.checkErasure(spec.erasure());
     placement.checkReplication(spec.replication());
     crypto.checkCreate(spec);
-    return meta.createVolume(spec);
+    VolumeInfo info = meta.createVolume(spec);
+    if (!java.util.Objects.equals(info.erasure(), spec.erasure())) {
+      meta.deleteVolume(info.name()); // a service that dropped the policy: undo, refuse
+      throw new TorusException(ErrorCode.ENOTSUP, "the metadata service"
+          + " does not store erasure-coding policies; volume '" + spec.name() + "' not created");
+    }
+    return info;
   }
 
   @Override
@@ -188,7 +195,8 @@ public final class TorusNode implements Torus {
   @Override
   public BlockVolume openVolume(String name) {
     VolumeInfo info = volume(name);
-    placement.checkReplication(info.replication()); // before locking
+    placement.checkErasure(info.erasure()); // before locking
+    placement.checkReplication(info.replication());
     var keys = crypto.keys(info); // before locking: a node without the key changes nothing
     VolumeLock lock = meta.lockVolume(info.id(), nodeId);
     return track(info, crypto.layer(keys, placement.layer(info, lock.epoch())), lock,
@@ -261,7 +269,7 @@ public final class TorusNode implements Torus {
     Snapshot snap = snapshot(volume, snapshot);
     VolumeInfo v = volume(volume);
     VolumeInfo frozen = new VolumeInfo(v.id(), snap.fullName(), snap.size(), v.blockSize(),
-        v.replication(), v.created(), v.encryption());
+        v.replication(), v.created(), v.encryption(), v.erasure());
     Head head = new Head(v.id(), snap.root(), snap.generation(), 0);
     return track(frozen, layer(v, 0), null, head);
   }

@@ -53,6 +53,12 @@ class TorusNodeTest {
           .hasMessageContaining("'nope'");
       assertThatThrownBy(() -> t.createVolume(VolumeSpec.builder("r3", 4096).build()))
           .hasMessageContaining("replication 2 needs at least 2 stores; this node has 1");
+      assertThatThrownBy(() -> t.createVolume(VolumeSpec.builder("ec", 4096).erasure(4, 2)
+          .build())).isInstanceOf(TorusException.class)
+          .hasMessageContaining("erasure coding needs a cluster of at least k+m peers")
+          .hasMessageContaining("(6 for 4+2)")
+          .extracting(e -> ((TorusException) e).code()).isEqualTo(ErrorCode.EINVAL);
+      assertThat(t.volumes()).extracting(io.torus.VolumeInfo::name).containsExactly("a");
       BlockVolume w = t.openVolume("a");
       assertThatThrownBy(() -> t.openVolume("a")).isInstanceOf(VolumeLockedException.class);
       assertThatThrownBy(() -> t.deleteVolume("a")).isInstanceOf(VolumeLockedException.class);

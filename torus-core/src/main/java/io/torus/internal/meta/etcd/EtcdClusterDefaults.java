@@ -9,6 +9,7 @@ import static io.torus.internal.meta.etcd.EtcdKv.str;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.torus.ClusterAdmin.Defaults;
+import io.torus.Erasure;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.internal.meta.ClusterDefaultsStore;
@@ -25,10 +26,14 @@ import java.util.regex.Pattern;
  * +---------------------------+----------------------------------------------------------+
  * | key (under ROOT/v1/)      | value (UTF-8 text)                                       |
  * +---------------------------+----------------------------------------------------------+
- * | cluster/defaults          | v1 replication=N block-size=N initialized=ISO-8601-INSTANT|
- * |                           |    updated=ISO-8601-INSTANT                              |
+ * | cluster/defaults          | v1 replication=N block-size=N [erasure=K+M]              |
+ * |                           |    initialized=ISO-8601-INSTANT updated=ISO-8601-INSTANT |
  * +---------------------------+----------------------------------------------------------+
  * </pre>
+ *
+ * <p>{@code erasure=K+M}: the erasure-coding policy of new volumes created without a
+ * replication or policy of their own (e.g. {@code erasure=4+2}); absent, as in every record
+ * written before the field existed: new volumes are replicated.
  *
  * <p>Created only if absent (a transaction comparing the key's create revision with 0),
  * replaced by compare-and-swap on its mod revision. Parsing is strict: a value that does not
@@ -36,7 +41,8 @@ import java.util.regex.Pattern;
  */
 final class EtcdClusterDefaults implements ClusterDefaultsStore {
   private static final Pattern VALUE = Pattern.compile("v1 replication=(\\d{1,3})"
-      + " block-size=(\\d{1,10}) initialized=(\\S+) updated=(\\S+)");
+      + " block-size=(\\d{1,10})" + EtcdErasureField.PATTERN
+      + " initialized=(\\S+) updated=(\\S+)");
   private static final int MAX_CAS_ATTEMPTS = 16;
 
   private final EtcdKv kv;
@@ -64,9 +70,9 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
    * they are replaced (their {@code initialized} time too).
    */
   @Override
-  public Defaults initialize(int replication, int blockSize, boolean force) {
+  public Defaults initialize(int replication, int blockSize, Erasure erasure, boolean force) {
     Instant now = Instant.now();
-    Defaults d = new Defaults(replication, blockSize, now, now);
+    Defaults d = new Defaults(replication, blockSize, now, now, erasure);
     kv.checkOpen();
     TxnResponse r = kv.await(force ? kv.txn().Then(put(key, encode(d))).commit()
         : kv.txn().If(absent(key)).Then(put(key, encode(d))).commit(),
@@ -87,7 +93,7 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
           + kv.layout().base() + " is not initialised; run 'torus init' first"));
       Defaults old = decode(key, str(e));
       Defaults next = new Defaults(replication, old.blockSize(), old.initialized(),
-          Instant.now());
+          Instant.now(), old.erasure());
       TxnResponse r = kv.await(kv.txn()
           .If(modRevision(key, e.getModRevision()))
           .Then(put(key, encode(next))).commit(), "setting the cluster's replication");
@@ -101,7 +107,8 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
   /** The stored form of {@code d}. */
   static String encode(Defaults d) {
     return "v1 replication=" + d.replication() + " block-size=" + d.blockSize()
-        + " initialized=" + d.initialized() + " updated=" + d.updated();
+        + EtcdErasureField.encode(d.erasure()) + " initialized=" + d.initialized()
+        + " updated=" + d.updated();
   }
 
   /** Parses a stored value; EIO naming {@code key} if it does not match the format. */
@@ -112,7 +119,8 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
     }
     try {
       return new Defaults(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-          Instant.parse(m.group(3)), Instant.parse(m.group(4)));
+          Instant.parse(m.group(5)), Instant.parse(m.group(6)),
+          EtcdErasureField.decode(m, 3));
     } catch (NumberFormatException | DateTimeParseException e) {
       throw EtcdLayout.corrupt(key, value, e.getMessage());
     } catch (TorusException e) {
@@ -122,6 +130,7 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
 
   private static String describe(Defaults d) {
     return "replication " + d.replication() + ", block size " + d.blockSize()
+        + (d.erasure() == null ? "" : ", erasure " + d.erasure())
         + ", initialised " + d.initialized();
   }
 }

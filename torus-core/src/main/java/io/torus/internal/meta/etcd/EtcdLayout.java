@@ -34,6 +34,7 @@ import java.util.regex.Pattern;
  * | volumes/ID/info           | v1 id=N size=N block-size=N replication=N                |
  * |                           |    created=ISO-8601-INSTANT name=NAME                    |
  * |                           |    [origin=ID/NAME@SNAP] (clones only)                   |
+ * |                           |    [erasure=K+M] (erasure-coded only; absent: replicated)|
  * |                           |    [cipher=aes-256-gcm kek=KEK-ID keys=VOL:HEX,...]      |
  * |                           |    (encrypted only: wrapped data keys, own (VOL 0) first)|
  * | volumes/ID/head           | v1 generation=N root=KIND:VOLUME/GENERATION/SEQUENCE     |
@@ -47,8 +48,9 @@ import java.util.regex.Pattern;
  * | peers/NODE/alive          | the member value + " lease=LEASE" (put under that lease) |
  * | ring/current              | v1 version=N length=N data=BASE64 (opaque ring bytes)    |
  * | elections/NAME/LEASE      | v1 candidate=CANDIDATE (put under that lease)            |
- * | cluster/defaults          | v1 replication=N block-size=N initialized=ISO-8601-INSTANT|
- * |                           |    updated=ISO-8601-INSTANT (see EtcdClusterDefaults)    |
+ * | cluster/defaults          | v1 replication=N block-size=N [erasure=K+M]              |
+ * |                           |    initialized=ISO-8601-INSTANT updated=ISO-8601-INSTANT |
+ * |                           |    (see EtcdClusterDefaults)                             |
  * | cluster/token             | v1 token=HEX (32 lowercase hex digits, created once)     |
  * | rebalance/reports/NODE    | v1 node=NODE ring=N done=BOOL scanned=N total=N          |
  * |                           |    missing=N to-move=N moved=N rate=N scrubbed=N         |
@@ -80,7 +82,7 @@ final class EtcdLayout {
   private static final Pattern INFO = Pattern.compile("v1 id=(\\d{1,19}) size=(\\d{1,19})"
       + " block-size=(\\d{1,10}) replication=(\\d{1,3}) created=(\\S+) name=(\\S+)"
       + "(?: origin=([0-9a-f]{16})/([^\\s/@]+)@(\\S+))?"
-      + EtcdKeyFields.PATTERN + "?");
+      + EtcdErasureField.PATTERN + EtcdKeyFields.PATTERN + "?");
   private static final String ROOT_RE =
       "(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))";
   private static final Pattern SNAPSHOT = Pattern.compile("v1 volume=(\\d{1,19}) name=(\\S+)"
@@ -307,7 +309,8 @@ final class EtcdLayout {
     return "v1 id=" + id + " size=" + spec.size() + " block-size=" + spec.blockSize()
         + " replication=" + spec.replication() + " created=" + created + " name="
         + spec.name() + (origin == null ? "" : " origin=" + hex(origin.volumeId()) + "/"
-        + origin.volumeName() + "@" + origin.snapshot()) + EtcdKeyFields.encode(spec.encryption());
+        + origin.volumeName() + "@" + origin.snapshot())
+        + EtcdErasureField.encode(spec.erasure()) + EtcdKeyFields.encode(spec.encryption());
   }
 
   /** A parsed info value: the volume's id, spec, creation time and origin (or null). */
@@ -324,7 +327,8 @@ final class EtcdLayout {
     }
     try {
       VolumeSpec spec = new VolumeSpec(m.group(6), Long.parseLong(m.group(2)),
-          Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), EtcdKeyFields.decode(m, 10));
+          Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)),
+          EtcdKeyFields.decode(m, 12), EtcdErasureField.decode(m, 10));
       CloneOrigin origin = m.group(7) == null ? null : new CloneOrigin(
           Long.parseUnsignedLong(m.group(7), 16), m.group(8), m.group(9));
       return new Info(Long.parseLong(m.group(1)), spec, Instant.parse(m.group(5)), origin);

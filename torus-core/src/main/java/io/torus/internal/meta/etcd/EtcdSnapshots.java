@@ -169,7 +169,8 @@ final class EtcdSnapshots {
       Found src = volumes.existing(sourceVolume);
       FoundSnapshot s = existingSnapshot(src, snapshot);
       VolumeSpec spec = new VolumeSpec(name, s.snap().size(), src.info().blockSize(),
-          src.info().replication(), io.torus.internal.meta.KeyRules.cloneKeys(src.info(), keys));
+          src.info().replication(), io.torus.internal.meta.KeyRules.cloneKeys(src.info(), keys),
+          src.info().erasure());
       CloneOrigin origin = new CloneOrigin(src.info().id(), sourceVolume, snapshot);
       VolumeInfo v = volumes.create(spec, origin, s.snap().root(), s.snap().generation(),
           modRevision(s.key(), s.revision()));

@@ -27,6 +27,7 @@ import io.torus.VolumeKeys;
 import io.torus.VolumeLockedException;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
+import io.torus.internal.meta.ErasureRules;
 import io.torus.internal.meta.LockRules;
 import io.torus.internal.meta.etcd.EtcdLayout.HeadValue;
 import io.torus.internal.meta.etcd.EtcdLayout.Info;
@@ -117,7 +118,7 @@ final class EtcdVolumes {
           .commit(), "creating volume " + spec.name());
       if (r.isSucceeded()) {
         return new VolumeInfo(id, spec.name(), spec.size(), spec.blockSize(),
-            spec.replication(), created, spec.encryption());
+            spec.replication(), created, spec.encryption(), spec.erasure());
       }
       if (first(r.getGetResponses().get(0)) != null) {
         throw new VolumeExistsException("volume '" + spec.name() + "' already exists");
@@ -158,8 +159,9 @@ final class EtcdVolumes {
         throw new VolumeNotFoundException("no volume named '" + name + "'");
       }
       VolumeInfo v = f.info();
+      ErasureRules.checkReplicationChange(v);
       VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), replication,
-          v.encryption());
+          v.encryption(), v.erasure());
       if (replication == v.replication()) {
         return v;
       }
@@ -188,7 +190,7 @@ final class EtcdVolumes {
         return v;
       }
       VolumeSpec spec = new VolumeSpec(name, newSize, v.blockSize(), v.replication(),
-          v.encryption());
+          v.encryption(), v.erasure());
       if (replaceInfo(f, spec, "resizing volume " + name)) {
         return v.with(newSize, v.replication());
       }
@@ -203,13 +205,13 @@ final class EtcdVolumes {
     VolumeInfo v = f.info();
     io.torus.internal.meta.KeyRules.checkRekey(v, expected, replacement);
     VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), v.replication(),
-        replacement);
+        replacement, v.erasure());
     if (!replaceInfo(f, spec, "replacing the keys of volume " + name)) {
       throw new ConcurrentUpdateException("volume '" + name + "' changed while its keys were"
           + " replaced; read them again");
     }
     return new VolumeInfo(v.id(), name, v.size(), v.blockSize(), v.replication(), v.created(),
-        replacement);
+        replacement, v.erasure());
   }
 
   /** Writes {@code spec} into the info key of {@code f} if it is unchanged since read. */
@@ -445,6 +447,6 @@ final class EtcdVolumes {
     }
     VolumeSpec s = i.spec();
     return new VolumeInfo(i.id(), s.name(), s.size(), s.blockSize(), s.replication(),
-        i.created(), s.encryption());
+        i.created(), s.encryption(), s.erasure());
   }
 }

@@ -23,6 +23,7 @@ import io.torus.TorusException;
 import io.torus.VolumeExistsException;
 import io.torus.VolumeInfo;
 import io.torus.VolumeKeys;
+import io.torus.internal.meta.ErasureRules;
 import io.torus.internal.meta.KeyRules;
 import io.torus.VolumeLockedException;
 import io.torus.VolumeNotFoundException;
@@ -155,7 +156,8 @@ public final class LocalMetadataService implements MetadataService, Coordination
     long id = state.nextVolumeId();
     long rev = state.revision() + 1;
     VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
-        spec.replication(), clock.instant(), null, 0, rev).withKeys(spec.encryption());
+        spec.replication(), clock.instant(), null, 0, rev).withKeys(spec.encryption())
+        .withErasure(spec.erasure());
     publish(state.with(v, id + 1, rev));
     return v.info();
   }
@@ -180,6 +182,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
   @Override
   public synchronized VolumeInfo setVolumeReplication(String name, int replication) {
     VolumeRecord v = existing(name);
+    ErasureRules.checkReplicationChange(v.info());
     new VolumeSpec(name, VolumeSpec.MIN_BLOCK_SIZE, v.blockSize(), replication); // validates
     if (replication == v.replication()) {
       return v.info();
@@ -367,13 +370,14 @@ public final class LocalMetadataService implements MetadataService, Coordination
     if (state.volumes().containsKey(name)) {
       throw new VolumeExistsException("volume '" + name + "' already exists");
     }
-    VolumeSpec spec = new VolumeSpec(name, snap.size(), src.blockSize(), src.replication());
+    VolumeSpec spec = new VolumeSpec(name, snap.size(), src.blockSize(), src.replication(),
+        null, src.erasure());
     long id = state.nextVolumeId();
     long rev = state.revision() + 1;
     VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
         spec.replication(), clock.instant(), snap.root(), snap.generation(), rev,
         new CloneOrigin(src.id(), src.name(), snap.name()), new java.util.TreeMap<>())
-        .withKeys(keys);
+        .withKeys(keys).withErasure(spec.erasure());
     publish(state.with(v, id + 1, rev));
     return v.info();
   }
@@ -482,7 +486,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
 
       @Override
       public io.torus.ClusterAdmin.Defaults initialize(int replication, int blockSize,
-          boolean force) {
+          io.torus.Erasure erasure, boolean force) {
         throw refused();
       }
 

@@ -1,6 +1,7 @@
 package io.torus.internal.meta.local;
 
 import io.torus.spi.BlockRef;
+import io.torus.Erasure;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeKeys;
@@ -27,7 +28,7 @@ import java.util.TreeMap;
  * | offset | size | field                                                        |
  * +--------+------+--------------------------------------------------------------+
  * | 0      | 4    | magic "TRMD" (0x54 0x52 0x4D 0x44)                           |
- * | 4      | 2    | format version, 5 (versions 1 to 4 are still read)           |
+ * | 4      | 2    | format version, 6 (versions 1 to 5 are still read)           |
  * | 6      | 2    | flags, 0                                                     |
  * | 8      | 4    | body length B                                                |
  * | 12     | B    | body                                                         |
@@ -81,6 +82,10 @@ import java.util.TreeMap;
  * | 2+L  | key-encryption key id             } only when encrypted                 |
  * | 1    | key count K (1..64)               } only when encrypted                 |
  * | ...  | K keys: 8 volume id (0 = own), 2 length W (1..512), W wrapped key bytes  |
+ * | -- version 6 only from here --                                                 |
+ * | 1    | erasure-coded: 0 (replicated) or 1                                      |
+ * | 1    | data shards k (1..16)             } only when erasure-coded             |
+ * | 1    | parity shards m (1..8)            } only when erasure-coded             |
  * +------+-------------------------------------------------------------------------+
  *
  * Member entry (version 4): a peer that shares the service, as it last registered
@@ -113,7 +118,7 @@ final class LocalStateCodec {
   /** "TRMD". */
   static final int MAGIC = 0x54524D44;
   /** The format version written. */
-  static final int VERSION = 5;
+  static final int VERSION = 6;
   /** The oldest format version read (no origins, no snapshots). */
   static final int MIN_VERSION = 1;
   static final int HEADER_BYTES = 12;
@@ -131,7 +136,7 @@ final class LocalStateCodec {
   /**
    * The file bytes of {@code state} in format {@code version} (1 drops origins and
    * snapshots, 1 and 2 drop the reserved generation, 1 to 3 drop peers and ring, 1 to 4
-   * drop keys).
+   * drop keys, 1 to 5 drop erasure policies).
    */
   static byte[] encode(LocalState state, int version) {
     ByteBuffer body = ByteBuffer.allocate(1 << 16);
@@ -169,6 +174,9 @@ final class LocalStateCodec {
       }
       if (version >= 5) {
         putKeys(body, v.encryption());
+      }
+      if (version >= 6) {
+        putErasure(body, v.erasure());
       }
     }
     if (version >= 4) {
@@ -225,6 +233,25 @@ final class LocalStateCodec {
       byte[] k = w.wrapped();
       b.putLong(w.volumeId()).putShort((short) k.length).put(k);
     }
+  }
+
+  private static void putErasure(ByteBuffer b, Erasure erasure) {
+    if (erasure == null) {
+      b.put((byte) 0);
+    } else {
+      b.put((byte) 1).put((byte) erasure.dataShards()).put((byte) erasure.parityShards());
+    }
+  }
+
+  private static Erasure getErasure(ByteBuffer b) {
+    int coded = b.get();
+    if (coded == 0) {
+      return null;
+    }
+    if (coded != 1) {
+      throw TorusException.invalid("erasure flag " + coded);
+    }
+    return new Erasure(b.get() & 0xff, b.get() & 0xff);
   }
 
   private static VolumeKeys getKeys(ByteBuffer b) {
@@ -409,8 +436,11 @@ final class LocalStateCodec {
       }
     }
     VolumeKeys keys = version >= 5 ? getKeys(b) : null;
+    Erasure erasure = version >= 6 ? getErasure(b) : null;
+    // Validates the replication against the policy the same way a new volume's is.
+    new VolumeSpec(name, size, blockSize, replication, null, erasure);
     return new VolumeRecord(id, spec.name(), size, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved, keys);
+        generation, revision, origin, snapshots, reserved, keys, erasure);
   }
 
   private static String getName(ByteBuffer b) {

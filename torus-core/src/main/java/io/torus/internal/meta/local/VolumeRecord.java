@@ -1,5 +1,6 @@
 package io.torus.internal.meta.local;
 
+import io.torus.Erasure;
 import io.torus.spi.BlockRef;
 import io.torus.VolumeInfo;
 import io.torus.VolumeKeys;
@@ -30,10 +31,12 @@ import java.util.TreeMap;
  * @param reserved the highest generation reserved for writers, {@code >= generation}
  *     (see {@link Head})
  * @param encryption the wrapped data keys of an encrypted volume, else null
+ * @param erasure the erasure-coding policy of an erasure-coded volume, else null
  */
 record VolumeRecord(long id, String name, long size, int blockSize, int replication,
     Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
-    NavigableMap<String, Snapshot> snapshots, long reserved, VolumeKeys encryption) {
+    NavigableMap<String, Snapshot> snapshots, long reserved, VolumeKeys encryption,
+    Erasure erasure) {
 
   VolumeRecord {
     Objects.requireNonNull(name, "name");
@@ -42,7 +45,15 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
     reserved = Math.max(reserved, generation);
   }
 
-  /** A record of a volume that is not encrypted. */
+  /** A record of a volume that is not erasure-coded. */
+  VolumeRecord(long id, String name, long size, int blockSize, int replication,
+      Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
+      NavigableMap<String, Snapshot> snapshots, long reserved, VolumeKeys encryption) {
+    this(id, name, size, blockSize, replication, created, root, generation, revision, origin,
+        snapshots, reserved, encryption, null);
+  }
+
+  /** A record of a volume that is neither encrypted nor erasure-coded. */
   VolumeRecord(long id, String name, long size, int blockSize, int replication,
       Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
       NavigableMap<String, Snapshot> snapshots, long reserved) {
@@ -67,7 +78,8 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
 
   /** The public description of the volume. */
   VolumeInfo info() {
-    return new VolumeInfo(id, name, size, blockSize, replication, created, encryption);
+    return new VolumeInfo(id, name, size, blockSize, replication, created, encryption,
+        erasure);
   }
 
   /** The volume's head. */
@@ -78,18 +90,26 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   /** This record with other keys. */
   VolumeRecord withKeys(VolumeKeys keys) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved, keys);
+        generation, revision, origin, snapshots, reserved, keys, erasure);
+  }
+
+  /** This record with another erasure-coding policy (null: replicated). */
+  VolumeRecord withErasure(Erasure policy) {
+    return new VolumeRecord(id, name, size, blockSize, replication, created, root,
+        generation, revision, origin, snapshots, reserved, encryption, policy);
   }
 
   /** This record with a new replication. */
   VolumeRecord withReplication(int newReplication) {
     return new VolumeRecord(id, name, size, blockSize, newReplication, created, root,
-        generation, revision, origin, snapshots, reserved, encryption);
+        generation, revision, origin, snapshots, reserved, encryption,
+        erasure);
   }
 
   VolumeRecord withSize(long newSize) {
     return new VolumeRecord(id, name, newSize, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved, encryption);
+        generation, revision, origin, snapshots, reserved, encryption,
+        erasure);
   }
 
   /** This record with a new head. */
@@ -101,7 +121,7 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   VolumeRecord withHead(BlockRef newRoot, long newGeneration, long newRevision,
       long newReserved) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, newRoot,
-        newGeneration, newRevision, origin, snapshots, newReserved, encryption);
+        newGeneration, newRevision, origin, snapshots, newReserved, encryption, erasure);
   }
 
   /** This record with {@code s} added, or removed if {@code add} is false. */
@@ -113,6 +133,6 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
       m.remove(s.name());
     }
     return new VolumeRecord(id, name, size, blockSize, replication, created, root,
-        generation, revision, origin, m, reserved, encryption);
+        generation, revision, origin, m, reserved, encryption, erasure);
   }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.torus.ClusterAdmin.Defaults;
+import io.torus.Erasure;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.testing.etcd.EtcdCluster;
@@ -81,5 +82,32 @@ class EtcdClusterDefaultsIT {
     assertThat(v).isEqualTo("v1 replication=2 block-size=65536 initialized=2026-01-02T03:04:05Z"
         + " updated=2026-01-02T03:04:06Z");
     assertThat(EtcdClusterDefaults.decode("k", v)).isEqualTo(d);
+    assertThat(d.erasure()).isNull();
+
+    Defaults coded = new Defaults(2, 65536, d.initialized(), d.updated(), new Erasure(4, 2));
+    String cv = EtcdClusterDefaults.encode(coded);
+    assertThat(cv).isEqualTo("v1 replication=2 block-size=65536 erasure=4+2"
+        + " initialized=2026-01-02T03:04:05Z updated=2026-01-02T03:04:06Z");
+    assertThat(EtcdClusterDefaults.decode("k", cv)).isEqualTo(coded);
+    for (String bad : new String[] {"erasure=0+2", "erasure=17+2", "erasure=4+9", "erasure=4",
+        "erasure=4+2+1"}) {
+      assertThatThrownBy(() -> EtcdClusterDefaults.decode("/d", cv.replace("erasure=4+2", bad)))
+          .as(bad).isInstanceOf(TorusException.class).hasMessageContaining("/d")
+          .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EIO));
+    }
+  }
+
+  @Test
+  void theErasurePolicyIsStoredAndKeptBySetReplication() {
+    EtcdClusterDefaults d = new EtcdClusterDefaults(meta.kv());
+    Defaults first = d.initialize(2, 65536, new Erasure(4, 2), false);
+    assertThat(first.erasure()).isEqualTo(new Erasure(4, 2));
+    assertThat(d.read()).contains(first);
+    Defaults next = d.setReplication(3);
+    assertThat(next.erasure()).isEqualTo(new Erasure(4, 2));
+    assertThat(new EtcdClusterDefaults(meta.kv()).read()).contains(next);
+    Defaults plain = d.initialize(2, 65536, null, true);
+    assertThat(new EtcdClusterDefaults(meta.kv()).read().orElseThrow().erasure()).isNull();
+    assertThat(plain.erasure()).isNull();
   }
 }

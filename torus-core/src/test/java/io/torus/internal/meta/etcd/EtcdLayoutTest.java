@@ -8,6 +8,7 @@ import io.torus.internal.meta.ReplicationReport;
 import io.torus.internal.meta.VersionedRing;
 import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
+import io.torus.Erasure;
 import io.torus.TorusException;
 import io.torus.VolumeSpec;
 import java.time.Instant;
@@ -188,6 +189,26 @@ class EtcdLayoutTest {
         .isInstanceOf(TorusException.class).hasMessageContaining("'/i'");
     assertThatThrownBy(() -> EtcdLayout.decodeInfo("/i", encInfo.replace("0102ff", "0102f")))
         .isInstanceOf(TorusException.class).hasMessageContaining("'/i'");
+
+    // an erasure-coded clone: its policy after the origin, before any keys
+    VolumeSpec coded = new VolumeSpec("copy", 4 << 20, 4096, 3, null, new Erasure(4, 2));
+    String codedInfo = "v1 id=43 size=4194304 block-size=4096 replication=3"
+        + " created=2026-03-01T10:00:00Z name=copy origin=000000000000002a/disk@s1 erasure=4+2";
+    assertThat(EtcdLayout.encodeInfo(43, coded, t, origin)).isEqualTo(codedInfo);
+    assertThat(EtcdLayout.decodeInfo("k", codedInfo))
+        .isEqualTo(new EtcdLayout.Info(43, coded, t, origin));
+    VolumeSpec both = new VolumeSpec("copy", 4 << 20, 4096, 9, keys, new Erasure(16, 8));
+    String bothInfo = info.replace("replication=2", "replication=9") + " erasure=16+8"
+        + " cipher=aes-256-gcm kek=static:0011223344556677 keys=0:0102ff,42:0a0b";
+    assertThat(EtcdLayout.encodeInfo(43, both, t, origin)).isEqualTo(bothInfo);
+    assertThat(EtcdLayout.decodeInfo("k", bothInfo))
+        .isEqualTo(new EtcdLayout.Info(43, both, t, origin));
+    for (String bad : new String[] {"erasure=0+2", "erasure=4+0", "erasure=17+2",
+        "erasure=4+9", "erasure=4+2+1", "erasure=4", "erasure=04+2", "erasure=4+3"}) {
+      assertThatThrownBy(() -> EtcdLayout.decodeInfo("/i", codedInfo.replace("erasure=4+2",
+          bad))).as(bad).isInstanceOf(TorusException.class).hasMessageContaining("'/i'")
+          .extracting(e -> ((TorusException) e).code()).isEqualTo(io.torus.ErrorCode.EIO);
+    }
 
     assertThat(EtcdLayout.encodeCandidate("node-a@10.0.0.1:7000"))
         .isEqualTo("v1 candidate=node-a@10.0.0.1:7000");

@@ -18,11 +18,25 @@ class EtcdMetadataContractIT extends MetadataContract {
 
   private static final AtomicInteger TEST = new AtomicInteger();
 
+  /** The root prefix of the last service made. */
+  private String prefix;
+
   @Override
   protected MetadataService newService() {
+    prefix = "/contract/t" + TEST.incrementAndGet();
+    return service(prefix);
+  }
+
+  @Override
+  protected MetadataService reopen() {
+    meta.close();
+    return service(prefix);
+  }
+
+  private static MetadataService service(String rootPrefix) {
     return EtcdMetadataService.builder()
         .endpoints(ETCD.endpoints())
-        .rootPrefix("/contract/t" + TEST.incrementAndGet())
+        .rootPrefix(rootPrefix)
         .leaseTtl(Duration.ofSeconds(5))
         .requestTimeout(Duration.ofSeconds(5))
         .build();

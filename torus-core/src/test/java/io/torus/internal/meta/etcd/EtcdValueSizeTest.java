@@ -84,7 +84,8 @@ class EtcdValueSizeTest {
     int report = bytes(EtcdLayout.encodeReport(new ReplicationReport(name('p', 999),
         Long.MAX_VALUE, true, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE,
         Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, T)));
-    VolumeSpec spec = new VolumeSpec(name('v', 9999), 1L << 60, 4 << 20, 16);
+    VolumeSpec spec = new VolumeSpec(name('v', 9999), 1L << 60, 4 << 20, 16, null,
+        new io.torus.Erasure(16, 8)); // the longest policy too
     int info = bytes(EtcdLayout.encodeInfo(10_000, spec, T,
         new CloneOrigin(9_999, name('v', 9998), name('s', 1))));
     BlockRef root = new BlockRef(10_000, Long.MAX_VALUE, Integer.MAX_VALUE, BlockKind.MAP);

@@ -28,6 +28,12 @@ class LocalMetadataServiceTest extends MetadataContract {
     return LocalMetadataService.open(dir);
   }
 
+  @Override
+  protected MetadataService reopen() {
+    meta.close();
+    return LocalMetadataService.open(dir);
+  }
+
   private Path stateFile() {
     return dir.resolve(LocalStateFile.STATE);
   }

@@ -190,7 +190,7 @@ class LocalStateCodecTest {
 
   @Test
   void encodesVersion5ToTheGoldenBytesAndBack() {
-    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV5())))
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV5(), 5)))
         .isEqualTo(GOLDEN_V5);
     LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V5), "golden");
     assertThat(back).isEqualTo(sampleV5());
@@ -199,6 +199,82 @@ class LocalStateCodecTest {
     // version 4 and older: no keys
     assertThat(LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V4), "v4").volumes()
         .values()).allMatch(v -> v.encryption() == null);
+  }
+
+  /**
+   * An erasure-coded volume "ec" (4+2, replication 3) and a replicated one "r", no members, no
+   * ring: version 6. Bytes and CRC computed independently of the Java code.
+   */
+  static final String GOLDEN_V6 =
+      "54524d4400060000000000a4"                              // magic, version 6, length 164
+      + "0000000000000003" + "0000000000000004" + "00000002"  // next id, revision, 2 volumes
+      + "0000000000000001" + "00026563"                       // id 1, name "ec"
+      + "0000000000100000" + "00001000" + "03"                // 1 MiB, 4 KiB, replication 3
+      + "000000006553f100" + "00000000"                       // created
+      + "0000000000000000" + "0000000000000003" + "00"        // generation 0, revision 3, no root
+      + "00" + "00000000" + "0000000000000000"                // no origin, 0 snapshots, reserved
+      + "00"                                                  // not encrypted
+      + "01" + "04" + "02"                                    // erasure-coded 4+2
+      + "0000000000000002" + "000172"                         // id 2, name "r"
+      + "0000000000200000" + "00004000" + "02"                // 2 MiB, 16 KiB, replication 2
+      + "000000006553f101" + "00000000"                       // created
+      + "0000000000000000" + "0000000000000004" + "00"        // generation 0, revision 4, no root
+      + "00" + "00000000" + "0000000000000000"                // no origin, 0 snapshots, reserved
+      + "00"                                                  // not encrypted
+      + "00"                                                  // replicated
+      + "00000000" + "00"                                     // no members, no ring
+      + "89537926";                                           // CRC32C
+
+  private static LocalState sampleV6() {
+    TreeMap<String, VolumeRecord> m = new TreeMap<>();
+    m.put("ec", new VolumeRecord(1, "ec", 1 << 20, 4096, 3, Instant.ofEpochSecond(1700000000),
+        null, 0, 3).withErasure(new io.torus.Erasure(4, 2)));
+    m.put("r", new VolumeRecord(2, "r", 2 << 20, 16384, 2, Instant.ofEpochSecond(1700000001),
+        null, 0, 4));
+    return new LocalState(3, 4, m);
+  }
+
+  @Test
+  void encodesVersion6ToTheGoldenBytesAndBack() {
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV6())))
+        .isEqualTo(GOLDEN_V6);
+    LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V6), "golden");
+    assertThat(back).isEqualTo(sampleV6());
+    assertThat(back.volumes().get("ec").info().erasure())
+        .isEqualTo(io.torus.Erasure.parse("4+2"));
+    assertThat(back.volumes().get("r").info().erasure()).isNull();
+    // version 5 and older: replicated, keys kept
+    LocalState v5 = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V5), "v5");
+    assertThat(v5).isEqualTo(sampleV5());
+    assertThat(v5.volumes().values()).allMatch(v -> v.erasure() == null);
+    assertThat(LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V4), "v4").volumes()
+        .values()).allMatch(v -> v.erasure() == null);
+    assertThat(LocalStateCodec.decode(LocalStateCodec.encode(sampleV5()), "v6"))
+        .isEqualTo(sampleV5());
+  }
+
+  @Test
+  void anErasureFlagOtherThanZeroOrOneAndABadPolicyAreRefused() {
+    byte[] bytes = HexFormat.of().parseHex(GOLDEN_V6);
+    int flag = 12 + 20 + 68; // the "ec" entry's erasure flag
+    assertThat(bytes[flag]).isEqualTo((byte) 1);
+    bytes[flag] = 2;
+    assertThatThrownBy(() -> LocalStateCodec.decode(withCrc(bytes), "f"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("erasure flag 2");
+    bytes[flag] = 1;
+    bytes[flag + 2] = 9; // 4+9: more parity shards than allowed
+    assertThatThrownBy(() -> LocalStateCodec.decode(withCrc(bytes), "f"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("parity shards: 9");
+    bytes[flag + 2] = 3; // 4+3 needs replication 4; the entry has 3
+    assertThatThrownBy(() -> LocalStateCodec.decode(withCrc(bytes), "f"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("replication >= 4");
+  }
+
+  private static byte[] withCrc(byte[] bytes) {
+    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+    c.update(bytes, 0, bytes.length - 4);
+    java.nio.ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) c.getValue());
+    return bytes;
   }
 
   @Test
@@ -244,11 +320,11 @@ class LocalStateCodecTest {
   @Test
   void unknownVersionIsRefusedByName() {
     byte[] bytes = HexFormat.of().parseHex(GOLDEN);
-    bytes[5] = 6;
+    bytes[5] = 7;
     assertThatThrownBy(() -> LocalStateCodec.decode(bytes, "/x/metadata"))
         .isInstanceOf(TorusException.class)
         .hasMessageContaining("/x/metadata")
-        .hasMessageContaining("unsupported format version 6");
+        .hasMessageContaining("unsupported format version 7");
   }
 
   @Test
