@@ -121,12 +121,12 @@ public final class VolumeEngine implements BlockVolume {
 
   /** k of the volume's stripes, 0 for a replicated volume. */
   private static int dataShards(VolumeInfo info) {
-    return 0;
+    return info.erasure() == null ? 0 : info.erasure().dataShards();
   }
 
   /** m of the volume's stripes, 0 for a replicated volume. */
   private static int parityShards(VolumeInfo info) {
-    return 0;
+    return info.erasure() == null ? 0 : info.erasure().parityShards();
   }
 
   /**
