@@ -83,8 +83,8 @@ final class ReplicatedGet {
       i++;
     }
     if (i == order.size()) {
-      return CompletableFuture.failedFuture(
-          new BlockUnavailableException("no good copy of block " + ref + " " + problems));
+      return CompletableFuture.failedFuture(new BlockUnavailableException("no good copy of block "
+          + ref + (problems.isEmpty() ? ": none of its peers is up" : " " + problems)));
     }
     int at = i;
     return read(order.get(i)).thenCompose(r -> {

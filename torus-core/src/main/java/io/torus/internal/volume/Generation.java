@@ -36,6 +36,11 @@ final class Generation {
     this.parityShards = parityShards;
   }
 
+  /** Data blocks per stripe: k of an erasure-coded volume, 1 for a replicated one. */
+  int stripeBlocks() {
+    return Math.max(1, dataShards);
+  }
+
   /** The same volume's next generation, with the same stripe layout. */
   Generation following() {
     return new Generation(volumeId, number + 1, dataShards, parityShards);

@@ -154,6 +154,13 @@ final class WriteOut {
             }
           }
         }
+        int keep = wholeStripes(indexes.size(), g.stripeBlocks());
+        for (int i = indexes.size() - 1; i >= keep; i--) {
+          settle(s, indexes.get(i), sealed.get(i), null, false); // back in the queue
+          partial.remove(indexes.get(i));
+          indexes.remove(i);
+          sealed.remove(i);
+        }
         if (indexes.isEmpty()) {
           return;
         }
@@ -185,6 +192,20 @@ final class WriteOut {
         phase.readLock().unlock();
       }
     }
+  }
+
+  /**
+   * How many of {@code n} sealed blocks a write-out puts: whole stripes of an erasure-coded
+   * volume ({@code k} blocks each), so that its parity costs m/k of the data and not more;
+   * the rest waits in memory for the next write-out or the flush. Fewer than {@code k} are
+   * written out only when memory is past its limit (the stripe is then partial).
+   */
+  private int wholeStripes(int n, int k) {
+    if (k == 1 || n % k == 0) {
+      return n;
+    }
+    int whole = n - n % k;
+    return whole > 0 || dirtyBytes.get() <= dirtyLimit ? whole : n;
   }
 
   /**
