@@ -31,6 +31,12 @@ final class InitCommand implements Callable<Integer> {
       description = "Copies of each block of a new volume (default: ${DEFAULT-VALUE}).")
   int replication;
 
+  @Option(names = "--erasure", paramLabel = "K+M",
+      description = "Erasure-code new volumes by default, e.g. 4+2 (K data, M parity blocks"
+          + " per stripe; map nodes keep M+1 copies): 'volume create' without --replication or"
+          + " --erasure gets it. Cluster only (default: none, new volumes get copies).")
+  io.torus.Erasure erasure;
+
   @Option(names = "--block-size", defaultValue = "16KiB", paramLabel = "SIZE",
       description = "Block size of a new volume (default: ${DEFAULT-VALUE}).")
   Size blockSize;
@@ -51,6 +57,10 @@ final class InitCommand implements Callable<Integer> {
     int bs = (int) Math.min(Integer.MAX_VALUE, blockSize.bytes());
     new VolumeSpec("defaults", 512, bs, replication); // validates both values
     if (!node.clustered()) {
+      if (erasure != null) {
+        throw new UsageError("--erasure needs a cluster (--etcd): erasure coding places a"
+            + " stripe's K+M blocks on as many peers; a local node uses replication");
+      }
       return initLocal(node.data);
     }
     try (Torus torus = node.open()) {
@@ -58,12 +68,21 @@ final class InitCommand implements Callable<Integer> {
       if (old != null && !force) {
         throw new IllegalStateException("the cluster at " + node.etcd + " (prefix "
             + node.etcdPrefix + ") is already initialised (" + old.replication() + " copies, "
+            + (old.erasure() == null ? "" : "erasure " + old.erasure() + ", ")
             + Size.format(old.blockSize()) + " blocks, since " + old.initialized()
             + "); --force replaces its defaults");
       }
-      ClusterAdmin.Defaults d = torus.cluster().initialize(replication, bs, force);
-      System.out.printf("initialised cluster %s at %s: new volumes get %d copies, %s blocks%n",
-          node.etcdPrefix, node.etcd, d.replication(), Size.format(d.blockSize()));
+      ClusterAdmin.Defaults d = torus.cluster().initialize(replication, bs, erasure, force);
+      if (d.erasure() == null) {
+        System.out.printf("initialised cluster %s at %s: new volumes get %d copies, %s"
+            + " blocks%n", node.etcdPrefix, node.etcd, d.replication(),
+            Size.format(d.blockSize()));
+      } else {
+        System.out.printf("initialised cluster %s at %s: new volumes get %s, %s blocks"
+            + " (with --replication: %d copies)%n", node.etcdPrefix, node.etcd,
+            VolumeCommand.redundancy(d.erasure().mapCopies(), d.erasure()),
+            Size.format(d.blockSize()), d.replication());
+      }
     }
     return 0;
   }

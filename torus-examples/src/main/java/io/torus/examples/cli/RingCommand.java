@@ -74,6 +74,15 @@ final class RingCommand {
         System.out.printf("replication is now %d: new volumes get %d copies, and every volume"
             + " is being brought to %d copies (watch 'torus status')%n", d.replication(),
             d.replication(), d.replication());
+        long coded = torus.volumes().stream().filter(io.torus.VolumeInfo::erasureCoded).count();
+        if (coded > 0) {
+          System.out.printf("%d erasure-coded volume(s) keep their policy (map nodes M+1"
+              + " copies)%n", coded);
+        }
+        if (d.erasure() != null) {
+          System.out.printf("new volumes without --replication or --erasure still get the"
+              + " cluster's default, erasure %s%n", d.erasure());
+        }
         long up = torus.cluster().peers().stream().filter(ClusterAdmin.PeerInfo::up).count();
         if (up < replication) {
           System.out.printf("warning: only %d peer(s) are up, fewer than %d%n", up,

@@ -21,6 +21,25 @@ final class StatusCommand implements Callable<Integer> {
   @Mixin
   NodeOptions node;
 
+  /**
+   * What {@code ringDown} ring members down mean for {@code v}: a replicated volume loses a
+   * block with all its copies, an erasure-coded one a stripe with more than M of its blocks
+   * (its replication, M+1, counts the same).
+   */
+  private static String health(VolumeInfo v, long ringDown) {
+    if (v.erasureCoded()) {
+      return ringDown == 0 ? "all blocks on peers up"
+          : ringDown < v.replication() ? "readable; stripes with blocks on the " + ringDown
+              + " down peer(s) have less parity until they return"
+          : "AT RISK: stripes may have more than " + v.erasure().parityShards()
+              + " blocks on down peers";
+    }
+    return ringDown == 0 ? "all copies on peers up"
+        : ringDown < v.replication() ? "readable; blocks on the " + ringDown
+            + " down peer(s) have fewer copies until they return"
+        : "AT RISK: blocks may have every copy on a down peer";
+  }
+
   @Override
   public Integer call() {
     try (Torus torus = node.openView()) {
@@ -32,8 +51,9 @@ final class StatusCommand implements Callable<Integer> {
       long used = peers.stream().filter(ClusterAdmin.PeerInfo::up)
           .mapToLong(ClusterAdmin.PeerInfo::usedBytes).sum();
       System.out.println(c.defaults().map(d -> String.format(
-          "cluster: initialised %s; new volumes get %d copies, %s blocks", d.initialized(),
-          d.replication(), Size.format(d.blockSize())))
+          "cluster: initialised %s; new volumes get %s, %s blocks", d.initialized(),
+          d.erasure() == null ? d.replication() + " copies" : VolumeCommand.redundancy(
+              d.erasure().mapCopies(), d.erasure()), Size.format(d.blockSize())))
           .orElse(c.clustered() ? (node.data != null ? "cluster in one process (no etcd)"
               : "cluster: not initialised (run 'torus init')") : "local node (no etcd)"));
       System.out.printf("peers: %d up, %d down; capacity %s, used %s (%s) on peers up%n", up,
@@ -57,12 +77,8 @@ final class StatusCommand implements Callable<Integer> {
       List<VolumeInfo> volumes = torus.volumes();
       System.out.printf("volumes: %d%n", volumes.size());
       for (VolumeInfo v : volumes) {
-        String health = ringDown == 0 ? "all copies on peers up"
-            : ringDown < v.replication() ? "readable; blocks on the " + ringDown
-                + " down peer(s) have fewer copies until they return"
-            : "AT RISK: blocks may have every copy on a down peer";
-        System.out.printf("  %-24s %10s %d copies: %s%n", v.name(), Size.format(v.size()),
-            v.replication(), health);
+        System.out.printf("  %-24s %10s %s: %s%n", v.name(), Size.format(v.size()),
+            VolumeCommand.copies(v), health(v, ringDown));
       }
       c.replication().ifPresent(r -> {
         System.out.printf("replication: ring %d%s; %d copies missing, %s to move",

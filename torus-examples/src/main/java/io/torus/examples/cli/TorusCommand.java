@@ -64,9 +64,19 @@ public final class TorusCommand {
   static CommandLine commandLine(OptionSources sources) {
     CommandLine cl = new CommandLine(new TorusCommand());
     cl.registerConverter(Size.class, Size::parse);
+    cl.registerConverter(io.torus.Erasure.class, TorusCommand::erasure);
     cl.setExecutionExceptionHandler(TorusCommand::handle);
     cl.setDefaultValueProvider(sources); // after the subcommands exist: reaches them all
     return cl;
+  }
+
+  /** An erasure-coding policy option ({@code K+M}); a bad one is a parse error. */
+  private static io.torus.Erasure erasure(String text) {
+    try {
+      return io.torus.Erasure.parse(text);
+    } catch (TorusException e) {
+      throw new CommandLine.TypeConversionException(e.getMessage());
+    }
   }
 
   private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {

@@ -1,9 +1,11 @@
 package io.torus.examples.cli;
 
 import io.torus.ClusterAdmin;
+import io.torus.Erasure;
 import io.torus.Torus;
 import io.torus.VolumeInfo;
 import io.torus.VolumeSpec;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -32,6 +34,14 @@ final class VolumeCommand {
             + " 2 without one; on a local node at most its number of stores).")
     Integer replication;
 
+    @Option(names = "--erasure", paramLabel = "K+M",
+        description = "Erasure-code the data instead of copying it, e.g. 4+2: K data and M"
+            + " parity blocks per stripe (1-16, 1-8); survives M lost peers at (K+M)/K times"
+            + " the space; map nodes keep M+1 copies. Needs a cluster of at least K+M peers;"
+            + " not with --replication (default without either: the cluster's, set by"
+            + " 'torus init --erasure').")
+    Erasure erasure;
+
     @Option(names = "--encrypt",
         description = "Encrypt the volume at rest (AES-256-GCM) with a new data key wrapped by"
             + " the key of --key-file or --key-env; opening it later needs that key.")
@@ -43,7 +53,13 @@ final class VolumeCommand {
      */
     VolumeSpec spec(Torus torus, String name, long size, int localStores,
         java.util.List<io.torus.spi.KeyProvider> keys) {
+      if (erasure != null && replication != null) {
+        throw new UsageError("give either --replication N (copies of each block) or --erasure"
+            + " K+M (erasure coding, whose map nodes keep M+1 copies), not both");
+      }
       Optional<ClusterAdmin.Defaults> d = torus.cluster().defaults();
+      Erasure e = erasure != null ? erasure : replication != null ? null
+          : d.map(ClusterAdmin.Defaults::erasure).orElse(null);
       int r = replication != null ? replication
           : d.map(ClusterAdmin.Defaults::replication).orElse(torus.cluster().clustered()
               ? VolumeSpec.DEFAULT_REPLICATION
@@ -51,7 +67,12 @@ final class VolumeCommand {
       long bs = blockSize != null ? blockSize.bytes()
           : d.map(ClusterAdmin.Defaults::blockSize).orElse(VolumeSpec.DEFAULT_BLOCK_SIZE);
       VolumeSpec.Builder b = VolumeSpec.builder(name, size)
-          .blockSize((int) Math.min(Integer.MAX_VALUE, bs)).replication(r);
+          .blockSize((int) Math.min(Integer.MAX_VALUE, bs));
+      if (e != null) {
+        b.erasure(e); // replication: M+1
+      } else {
+        b.replication(r);
+      }
       if (encrypt) {
         if (keys.isEmpty()) {
           throw new UsageError("--encrypt needs a key-encryption key: --key-file FILE or"
@@ -61,6 +82,21 @@ final class VolumeCommand {
       }
       return b.build();
     }
+  }
+
+  /**
+   * How a volume's blocks are kept, in full: {@code replication 2}, or {@code erasure 4+2
+   * (1.50x space, map nodes 3 copies)}.
+   */
+  static String redundancy(int replication, Erasure erasure) {
+    return erasure == null ? "replication " + replication
+        : String.format(Locale.ROOT, "erasure %s (%.2fx space, map nodes %d copies)", erasure,
+            erasure.overhead(), replication);
+  }
+
+  /** How a volume's blocks are kept, short: {@code 2 copies} or {@code erasure 4+2}. */
+  static String copies(VolumeInfo v) {
+    return v.erasureCoded() ? "erasure " + v.erasure() : v.replication() + " copies";
   }
 
   @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a volume.")
@@ -83,8 +119,8 @@ final class VolumeCommand {
         VolumeInfo v = torus.createVolume(specOptions.spec(torus, name, size.bytes(),
             node.data == null ? 0 : NodeOptions.storeDirs(node.data).size(),
             node.keyProviders()));
-        System.out.printf("created volume '%s': %s, %s blocks, %d copies%s%n", v.name(),
-            Size.format(v.size()), Size.format(v.blockSize()), v.replication(),
+        System.out.printf("created volume '%s': %s, %s blocks, %s%s%n", v.name(),
+            Size.format(v.size()), Size.format(v.blockSize()), copies(v),
             v.encrypted() ? ", encrypted with key " + v.encryption().kekId() : "");
       }
       return 0;
@@ -99,10 +135,10 @@ final class VolumeCommand {
     @Override
     public Integer call() {
       try (Torus torus = node.open()) {
-        System.out.printf("%-24s %12s %10s %6s%n", "NAME", "SIZE", "BLOCK", "COPIES");
+        System.out.printf("%-24s %12s %10s %s%n", "NAME", "SIZE", "BLOCK", "REDUNDANCY");
         for (VolumeInfo v : torus.volumes()) {
-          System.out.printf("%-24s %12s %10s %6d%n", v.name(), Size.format(v.size()),
-              Size.format(v.blockSize()), v.replication());
+          System.out.printf("%-24s %12s %10s %s%n", v.name(), Size.format(v.size()),
+              Size.format(v.blockSize()), copies(v));
         }
       }
       return 0;
@@ -122,10 +158,10 @@ final class VolumeCommand {
       try (Torus torus = node.open()) {
         VolumeInfo v = torus.volume(name);
         System.out.printf("name:        %s%nid:          %d%nsize:        %s (%d bytes)%n"
-            + "block size:  %s%nreplication: %d%ncreated:     %s%nsnapshots:   %d%n"
+            + "block size:  %s%nredundancy:  %s%ncreated:     %s%nsnapshots:   %d%n"
             + "encryption:  %s%n",
             v.name(), v.id(), Size.format(v.size()), v.size(), Size.format(v.blockSize()),
-            v.replication(), v.created(), torus.snapshots(name).size(),
+            redundancy(v.replication(), v.erasure()), v.created(), torus.snapshots(name).size(),
             v.encrypted() ? v.encryption().cipher() + ", key " + v.encryption().kekId() + ", "
                 + v.encryption().keys().size() + " data key(s)" : "none");
       }
