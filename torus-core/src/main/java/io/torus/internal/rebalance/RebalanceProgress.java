@@ -101,13 +101,13 @@ final class RebalanceProgress {
     missingBytes.addAndGet(bytes);
   }
 
-  /** Copies made (put and covered by a barrier): no longer missing. */
   /** Shards rebuilt from their stripes onto their peers: copies and bytes moved too. */
   void rebuilt(int count, long bytes) {
     moved.addAndGet(bytes);
     copies.addAndGet(count);
   }
 
+  /** Copies made (put and covered by a barrier): no longer missing. */
   void copied(int count, long bytes) {
     moved.addAndGet(bytes);
     copies.addAndGet(count);

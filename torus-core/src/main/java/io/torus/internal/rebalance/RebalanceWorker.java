@@ -214,6 +214,8 @@ final class RebalanceWorker {
     if (s != null && planner.deletes()) { // during a transition shards are still moving
       StripeRepair.Result done = s.check(planner.target(), refs);
       progress.rebuilt(done.rebuilt(), done.bytes());
+      int left = done.missing() - done.rebuilt(); // shards still to rebuild: bytes to repair
+      progress.missing(left, (long) left * blockSize);
       clean &= done.clean();
     }
     return clean;

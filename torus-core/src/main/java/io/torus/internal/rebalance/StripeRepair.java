@@ -64,7 +64,7 @@ final class StripeRepair {
   }
 
   /** What a check of one page did. */
-  record Result(int rebuilt, long bytes, int failed, boolean clean) {}
+  record Result(int missing, int rebuilt, long bytes, int failed, boolean clean) {}
 
   /**
    * Checks the stripes of the striped refs in {@code held} (refs this peer holds), rebuilding
@@ -78,7 +78,7 @@ final class StripeRepair {
       }
     }
     if (stripes.isEmpty()) {
-      return new Result(0, 0, 0, true);
+      return new Result(0, 0, 0, 0, true);
     }
     // one HAS per owner for every shard of every stripe
     Map<String, List<BlockRef>> ask = new HashMap<>();
@@ -113,6 +113,7 @@ final class StripeRepair {
         clean = false;
       }
     }
+    int found = 0;
     int rebuilt = 0;
     long bytes = 0;
     int failed = 0;
@@ -131,6 +132,7 @@ final class StripeRepair {
         continue; // not known what is missing
       }
       for (int i : missing(any, present)) {
+        found++;
         BlockRef shard = any.shard(i);
         String owner = o.get(i);
         PeerClient c = owner.equals(self) ? null : view.client(owner);
@@ -153,7 +155,7 @@ final class StripeRepair {
         }
       }
     }
-    return new Result(rebuilt, bytes, failed, clean);
+    return new Result(found, rebuilt, bytes, failed, clean);
   }
 
   /**
