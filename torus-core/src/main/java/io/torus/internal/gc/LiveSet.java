@@ -50,6 +50,8 @@ final class LiveSet {
 
   private final BloomFilter<BlockRef> data; // null: exact
   private final Set<BlockRef> exactData = new HashSet<>();
+  /** The stripes of the erasure-coded refs of {@link #exactData}. */
+  private final Set<BlockRef> exactStripes = new HashSet<>();
   private final long seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
   private long dataMarked;
   final Map<Long, Long> committedGeneration = new HashMap<>();
@@ -126,11 +128,13 @@ final class LiveSet {
       BlockRef child = node.refAt(i);
       if (node.level() == 0) {
         // an erasure-coded block keeps its whole stripe: its shards rebuild one another
-        child = child.striped() ? child.stripe() : child;
         if (data == null) {
           exactData.add(child);
+          if (child.striped()) {
+            exactStripes.add(child.stripe());
+          }
         } else {
-          data.put(child);
+          data.put(child.striped() ? child.stripe() : child);
         }
         dataMarked++;
       } else {
@@ -140,6 +144,10 @@ final class LiveSet {
   }
 
   private boolean reachable(BlockRef ref) {
+    if (ref.striped()) {
+      return data == null ? exactStripes.contains(ref.stripe())
+          : data.mightContain(ref.stripe());
+    }
     return nodes.contains(ref)
         || (data == null ? exactData.contains(ref) : data.mightContain(ref));
   }
@@ -149,7 +157,7 @@ final class LiveSet {
    * garbage only when no data block of its stripe is live.
    */
   boolean isGarbage(BlockRef ref) {
-    if (ref.volumeId() > maxVolumeId || reachable(ref.striped() ? ref.stripe() : ref)) {
+    if (ref.volumeId() > maxVolumeId || reachable(ref)) {
       return false;
     }
     Long committed = committedGeneration.get(ref.volumeId());

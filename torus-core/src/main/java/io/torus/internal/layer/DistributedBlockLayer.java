@@ -93,11 +93,19 @@ public final class DistributedBlockLayer implements BlockLayer {
    */
   public DistributedBlockLayer(PeerView view, PeerHealth health, int replication, long epoch,
       WriteLevel writeLevel, ReadLevel readLevel, Duration timeout, Executor background) {
+    this(view, health, replication, epoch, writeLevel, readLevel, timeout, background,
+        new StripeCounters());
+  }
+
+  /** As above, counting degraded reads of erasure-coded shards in {@code stripes}. */
+  public DistributedBlockLayer(PeerView view, PeerHealth health, int replication, long epoch,
+      WriteLevel writeLevel, ReadLevel readLevel, Duration timeout, Executor background,
+      StripeCounters stripes) {
     if (replication < 1) {
       throw TorusException.invalid("replication < 1: " + replication);
     }
     this.ctx = new LayerContext(view, health, replication, epoch, writeLevel, timeout,
-        background);
+        background, stripes);
     this.readLevel = readLevel;
     this.stripedWrites = new StripedWrites(ctx);
     this.stripedReads = new StripedReads(ctx, this::directGet);
@@ -119,14 +127,17 @@ public final class DistributedBlockLayer implements BlockLayer {
     return ctx.repairs.get();
   }
 
-  /** Gets of erasure-coded shards that were degraded (no direct copy: rebuilt or failed). */
+  /**
+   * Gets of erasure-coded shards that were degraded (no direct copy: rebuilt or failed), by
+   * every layer sharing this one's counters.
+   */
   public long degradedReads() {
-    return ctx.degradedReads.get();
+    return ctx.stripes.degradedReads();
   }
 
   /** Shards rebuilt from their stripes by degraded gets. */
   public long rebuiltShards() {
-    return ctx.rebuiltShards.get();
+    return ctx.stripes.rebuiltShards();
   }
 
   /**

@@ -33,10 +33,8 @@ final class LayerContext {
   final AtomicLong hints = new AtomicLong();
   /** Repairs of missing or corrupt copies started. */
   final AtomicLong repairs = new AtomicLong();
-  /** Gets of erasure-coded shards that had to rebuild the shard from its stripe. */
-  final AtomicLong degradedReads = new AtomicLong();
-  /** Shards rebuilt by degraded gets. */
-  final AtomicLong rebuiltShards = new AtomicLong();
+  /** Degraded gets of erasure-coded shards and the shards they rebuilt (node-wide). */
+  final StripeCounters stripes;
   /** Read repairs queued or running on {@link #background}. */
   final java.util.concurrent.atomic.AtomicInteger repairsQueued =
       new java.util.concurrent.atomic.AtomicInteger();
@@ -48,7 +46,8 @@ final class LayerContext {
           org.slf4j.LoggerFactory.getLogger(DistributedBlockLayer.class));
 
   LayerContext(PeerView view, PeerHealth health, int replication, long epoch,
-      WriteLevel writeLevel, Duration timeout, Executor background) {
+      WriteLevel writeLevel, Duration timeout, Executor background, StripeCounters stripes) {
+    this.stripes = stripes;
     this.view = view;
     this.health = health;
     this.replication = replication;

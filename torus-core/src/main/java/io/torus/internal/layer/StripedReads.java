@@ -129,7 +129,7 @@ final class StripedReads {
 
   private CompletableFuture<ByteBuffer> degraded(BlockRef ref, String directProblem,
       boolean writeBack) {
-    ctx.degradedReads.incrementAndGet();
+    ctx.stripes.degradedReads.increment();
     BlockRef stripe = ref.stripe();
     CompletableFuture<Fetched> mine = new CompletableFuture<>();
     CompletableFuture<Fetched> shared = fetching.putIfAbsent(stripe, mine);
@@ -161,7 +161,7 @@ final class StripedReads {
         throw new BlockUnavailableException("block " + ref + ": " + e.getMessage() + "; "
             + directProblem + "; " + f.problems());
       }
-      ctx.rebuiltShards.incrementAndGet();
+      ctx.stripes.rebuiltShards.increment();
       if (writeBack) {
         repair(ref, rebuilt);
       }

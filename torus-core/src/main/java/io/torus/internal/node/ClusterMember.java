@@ -8,6 +8,7 @@ import io.torus.VolumeInfo;
 import io.torus.internal.layer.BlockLayer;
 import io.torus.internal.layer.DistributedBlockLayer;
 import io.torus.internal.layer.PeerHealth;
+import io.torus.internal.layer.StripeCounters;
 import io.torus.internal.meta.Coordination;
 import io.torus.internal.meta.PeerAuthority;
 import io.torus.internal.meta.PeerInfo;
@@ -52,6 +53,8 @@ final class ClusterMember implements AutoCloseable {
   private final ExecutorService callbacks;
   private final ExecutorService workers;
   private final ExecutorService repairs;
+  /** Degraded reads of erasure-coded shards by this node's layers. */
+  private final StripeCounters stripeCounters = new StripeCounters();
   private final PeerTransport transport;
   private final PeerHealth health;
   private PeerServer server;
@@ -148,7 +151,7 @@ final class ClusterMember implements AutoCloseable {
   BlockLayer layer(int replication, long epoch) {
     return new DistributedBlockLayer(view, health, replication, epoch,
         config.peer().writeLevel(), config.peer().readLevel(), config.peer().timeout(),
-        repairs);
+        repairs, stripeCounters);
   }
 
   /**
@@ -191,6 +194,14 @@ final class ClusterMember implements AutoCloseable {
           .description("the ring version this node places blocks by")
           .tag("node", nodeId).register(registry));
     }
+    out.add(FunctionCounter.builder("torus.erasure.degraded.reads", stripeCounters,
+        StripeCounters::degradedReads)
+        .description("reads of erasure-coded shards with no stored copy, sent to the stripe")
+        .tag("node", nodeId).register(registry));
+    out.add(FunctionCounter.builder("torus.erasure.rebuilt.shards", stripeCounters,
+        StripeCounters::rebuiltShards)
+        .description("shards rebuilt from their stripes by degraded reads")
+        .tag("node", nodeId).register(registry));
     Rebalancer rb = rebalancer;
     if (rb != null) {
       out.add(FunctionCounter.builder("torus.rebalance.moved", rb, Rebalancer::bytesMoved)
@@ -213,6 +224,10 @@ final class ClusterMember implements AutoCloseable {
     }
     Scrubber s = scrubber;
     if (s != null) {
+      out.add(FunctionCounter.builder("torus.scrub.inconsistent.stripes", s,
+          Scrubber::inconsistentStripes)
+          .description("erasure-coded stripes whose parity did not match their data")
+          .tag("node", nodeId).register(registry));
       out.add(FunctionCounter.builder("torus.scrub.scrubbed", s, Scrubber::scrubbed)
           .description("blocks verified by scrub").tag("node", nodeId).register(registry));
       out.add(FunctionCounter.builder("torus.scrub.corrupt", s, Scrubber::corrupt)

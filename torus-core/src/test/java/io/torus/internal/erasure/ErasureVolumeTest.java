@@ -117,6 +117,10 @@ class ErasureVolumeTest {
       }
     }
 
+    double degraded = meters.find("torus.erasure.degraded.reads").functionCounters().stream()
+        .mapToDouble(io.micrometer.core.instrument.FunctionCounter::count).sum();
+    assertThat(degraded).as("degraded reads in the metrics").isPositive();
+
     // a third: blocks whose own shard is up read back, the rest fail clearly, none is wrong
     cluster.kill(5);
     int failed = 0;
@@ -129,8 +133,9 @@ class ErasureVolumeTest {
           assertThat(dst.array()).as("block %d with three peers down", b)
               .isEqualTo(Arrays.copyOfRange(model, b * BLOCK, b * BLOCK + len));
         } catch (TorusException e) {
+          // a shard's stripe, or a map node whose three copies were all on the lost peers
           assertThat(e).isInstanceOf(BlockUnavailableException.class)
-              .hasMessageContaining("stripe data:");
+              .hasMessageMatching("(?s).*(stripe data:|no good copy of block map:).*");
           failed++;
         }
       }
@@ -143,6 +148,49 @@ class ErasureVolumeTest {
     cluster.restart(5);
     try (BlockVolume ro = cluster.node(0).openVolumeReadOnly("e")) {
       checkAll(ro, model, "seed " + seed + " after restarts");
+    }
+  }
+
+  /**
+   * The collector frees a stripe only once none of its blocks is live: a stripe with one live
+   * block keeps all its shards (they rebuild one another), a stripe of dead blocks goes.
+   */
+  @Test
+  void collectionFreesAStripeOnlyWhenNoneOfItsBlocksIsLive() {
+    Torus torus = cluster.node(0);
+    int block = 16384;
+    torus.createVolume(VolumeSpec.builder("gc", 8L * block).blockSize(block).erasure(4, 2)
+        .build());
+    byte[] model = new byte[8 * block];
+    new Random(3).nextBytes(model);
+    try (BlockVolume v = torus.openVolume("gc")) {
+      v.write(0, ByteBuffer.wrap(model)); // stripes A (blocks 0-3) and B (4-7)
+      v.flush();
+      byte[] again = new byte[5 * block];
+      new Random(4).nextBytes(again);
+      v.write(0, ByteBuffer.wrap(again)); // A dead; B keeps blocks 5-7
+      System.arraycopy(again, 0, model, 0, again.length);
+      v.flush();
+    }
+    io.torus.GcResult first = torus.collectGarbage();
+    System.out.printf("ErasureVolumeTest: first collection %s%n", first);
+    // stripe A's 4 data and 2 parity shards, and the first root's 3 copies; nothing of B
+    assertThat(first.deletedBlocks()).isEqualTo(6 + 3);
+    try (BlockVolume v = torus.openVolumeReadOnly("gc")) {
+      checkAll(v, model, "after the first collection");
+    }
+    try (BlockVolume v = torus.openVolume("gc")) {
+      byte[] rest = new byte[3 * block];
+      new Random(5).nextBytes(rest);
+      v.write(5L * block, ByteBuffer.wrap(rest)); // now B is dead too
+      System.arraycopy(rest, 0, model, 5 * block, rest.length);
+      v.flush();
+    }
+    io.torus.GcResult second = torus.collectGarbage();
+    System.out.printf("ErasureVolumeTest: second collection %s%n", second);
+    assertThat(second.deletedBlocks()).isEqualTo(6 + 3);
+    try (BlockVolume v = torus.openVolumeReadOnly("gc")) {
+      checkAll(v, model, "after the second collection");
     }
   }
 
