@@ -60,8 +60,22 @@ public final class FaultSuite {
    * @param out where the history goes on failure
    * @param nbdWriterMain a main class speaking {@link WriterMain}'s protocol through NBD, or
    *     {@code null} for Java API writers only
+   * @param erasure the volume's erasure coding ({@code 2+1} fits the three peers: one lost
+   *     peer tolerated, as with replication 2), or {@code null} for replication 2
    */
-  public record Config(long seed, Duration duration, int blocks, Path out, String nbdWriterMain) {
+  public record Config(long seed, Duration duration, int blocks, Path out, String nbdWriterMain,
+      io.torus.Erasure erasure) {
+
+    /** A run on a replicated volume. */
+    public Config(long seed, Duration duration, int blocks, Path out, String nbdWriterMain) {
+      this(seed, duration, blocks, out, nbdWriterMain, null);
+    }
+
+    /** This run on a volume with {@code e}'s erasure coding. */
+    public Config withErasure(io.torus.Erasure e) {
+      return new Config(seed, duration, blocks, out, nbdWriterMain, e);
+    }
+
     /** From {@code torus.fault.seed}, {@code torus.fault.duration} (ISO-8601 or seconds). */
     public static Config fromSystemProperties(Duration defaultDuration, Path out,
         String nbdWriterMain) {
@@ -77,7 +91,9 @@ public final class FaultSuite {
             : d));
       }
       int blocks = Integer.getInteger("torus.fault.blocks", 32);
-      return new Config(seed, dur, blocks, out, nbdWriterMain);
+      String e = System.getProperty("torus.fault.erasure");
+      return new Config(seed, dur, blocks, out, nbdWriterMain,
+          e == null || e.isBlank() ? null : io.torus.Erasure.parse(e.trim()));
     }
   }
 
@@ -277,8 +293,12 @@ public final class FaultSuite {
         + ", " + peers.proxy(2).port());
     try (Torus admin = clientNode()) {
       awaitRing(admin.cluster());
-      VolumeInfo info = admin.createVolume(VolumeSpec.builder(VOLUME,
-          (long) config.blocks() * BLOCK_SIZE).blockSize(BLOCK_SIZE).replication(2).build());
+      VolumeSpec.Builder spec = VolumeSpec.builder(VOLUME, (long) config.blocks() * BLOCK_SIZE)
+          .blockSize(BLOCK_SIZE);
+      VolumeInfo info = admin.createVolume((config.erasure() == null ? spec.replication(2)
+          : spec.erasure(config.erasure())).build());
+      say("volume: " + (config.erasure() == null ? "replication 2"
+          : "erasure " + config.erasure()));
       volumeId = info.id();
     }
     probe.volumeId(volumeId);

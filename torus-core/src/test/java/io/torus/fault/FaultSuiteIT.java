@@ -20,8 +20,23 @@ class FaultSuiteIT {
 
   @Test
   void randomizedFaultsKeepEveryAcknowledgedFlush() throws Exception {
-    FaultSuite.Config c = FaultSuite.Config.fromSystemProperties(Duration.ofSeconds(100),
+    run(FaultSuite.Config.fromSystemProperties(Duration.ofSeconds(100), Path.of("target"),
+        null));
+  }
+
+  /**
+   * The same promises on an erasure-coded 2+1 volume (every data block a shard on its own
+   * peer, parity on the third), with a shorter default run: {@code -Dtorus.fault.duration}
+   * applies here too.
+   */
+  @Test
+  void randomizedFaultsKeepEveryAcknowledgedFlushOfAnErasureCodedVolume() throws Exception {
+    FaultSuite.Config c = FaultSuite.Config.fromSystemProperties(Duration.ofSeconds(60),
         Path.of("target"), null);
+    run(c.erasure() != null ? c : c.withErasure(io.torus.Erasure.parse("2+1")));
+  }
+
+  private static void run(FaultSuite.Config c) throws Exception {
     Duration bound = c.duration().plus(Duration.ofMinutes(3));
     FaultSuite.Figures f = assertTimeoutPreemptively(bound, () -> FaultSuite.run(c),
         "FaultSuite seed=" + c.seed() + " overran " + bound);

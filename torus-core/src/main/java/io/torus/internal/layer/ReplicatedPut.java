@@ -91,6 +91,16 @@ final class ReplicatedPut {
   /** @param sync whether each peer makes its copy durable before it answers */
   ReplicatedPut(LayerContext ctx, BlockRef ref, ByteBuffer data, int crc32c, boolean sync,
       BiConsumer<BlockRef, Set<String>> track, BiConsumer<BlockRef, String> trackLate) {
+    this(ctx, ref, data, crc32c, sync, null, track, trackLate);
+  }
+
+  /**
+   * @param sync whether each peer makes its copy durable before it answers
+   * @param order the peers to try, in order, or null for the ref's ring order
+   */
+  ReplicatedPut(LayerContext ctx, BlockRef ref, ByteBuffer data, int crc32c, boolean sync,
+      List<String> order, BiConsumer<BlockRef, Set<String>> track,
+      BiConsumer<BlockRef, String> trackLate) {
     this.ctx = ctx;
     this.sync = sync;
     this.ref = ref;
@@ -100,7 +110,7 @@ final class ReplicatedPut {
     this.data = required < copies ? copy(data) : data;
     this.crc32c = crc32c;
     var ring = ctx.ring();
-    this.order = ctx.candidates(ring, ref);
+    this.order = order != null ? order : ctx.candidates(ring, ref);
     this.intended = ring.peers(ref, copies);
     this.ringSize = ring.members().size();
     this.track = track;

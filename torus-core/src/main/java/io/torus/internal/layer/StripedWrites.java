@@ -71,12 +71,15 @@ final class StripedWrites {
         data[i] = w.data();
       }
       ByteBuffer[] parity = ParityBlock.encode(coder(k, m), data);
+      List<List<String>> orders = orders(ring, first);
       List<CompletableFuture<Void>> puts = new ArrayList<>(shards.size() + m);
       for (BlockLayer.Write w : shards) {
-        puts.add(putShard(w.ref(), w.data(), durable, track, trackLate));
+        puts.add(putShard(w.ref(), w.data(), orders.get(w.ref().shardIndex()), durable, track,
+            trackLate));
       }
       for (int j = 0; j < m; j++) {
-        puts.add(putShard(first.shard(k + j), parity[j], durable, track, trackLate));
+        puts.add(putShard(first.shard(k + j), parity[j], orders.get(k + j), durable, track,
+            trackLate));
       }
       return CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new))
           .handle((v, e) -> {
@@ -93,13 +96,44 @@ final class StripedWrites {
     }
   }
 
-  private CompletableFuture<Void> putShard(BlockRef ref, ByteBuffer data, boolean durable,
-      BiConsumer<BlockRef, Set<String>> track, BiConsumer<BlockRef, String> trackLate) {
+  /**
+   * The peers each shard of the stripe is tried on, in order: its owner, then fallbacks. A
+   * shard whose owner is down or failing gets a fallback of its own first (no two shards of
+   * the stripe are sent to one fallback while others are free), then the remaining ones.
+   */
+  private List<List<String>> orders(Ring ring, BlockRef any) {
+    List<String> owners = StripePlacement.owners(ring, any);
+    List<String> spare = new ArrayList<>(StripePlacement.peers(ring, any,
+        1 + DistributedBlockLayer.FALLBACKS));
+    spare.remove(0); // the shard's own owner
+    List<List<String>> out = new ArrayList<>(owners.size());
+    int next = 0;
+    for (String owner : owners) {
+      List<String> order = new ArrayList<>(1 + spare.size());
+      boolean usable = ctx.view.client(owner) != null && !ctx.health.suspect(owner);
+      if (!usable && next < spare.size()) {
+        order.add(spare.get(next++)); // a fallback of its own, tried first
+      }
+      order.add(owner);
+      for (String p : spare) {
+        if (!order.contains(p)) {
+          order.add(p);
+        }
+      }
+      out.add(order);
+    }
+    return out;
+  }
+
+  private CompletableFuture<Void> putShard(BlockRef ref, ByteBuffer data, List<String> order,
+      boolean durable, BiConsumer<BlockRef, Set<String>> track,
+      BiConsumer<BlockRef, String> trackLate) {
     int crc = Crc32c.of(data);
     try {
       return durable
-          ? new ReplicatedPut(ctx, ref, data, crc, true, (r, p) -> { }, (r, p) -> { }).start()
-          : new ReplicatedPut(ctx, ref, data, crc, track, trackLate).start();
+          ? new ReplicatedPut(ctx, ref, data, crc, true, order, (r, p) -> { }, (r, p) -> { })
+              .start()
+          : new ReplicatedPut(ctx, ref, data, crc, false, order, track, trackLate).start();
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }

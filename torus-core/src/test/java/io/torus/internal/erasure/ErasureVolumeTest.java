@@ -197,6 +197,33 @@ class ErasureVolumeTest {
     }
   }
 
+  /**
+   * On a ring larger than the stripe, a shard whose peer is down goes to a fallback peer of
+   * the stripe: writes go on with peers down, and every block reads back, also once they are
+   * up again.
+   */
+  @Test
+  void writesGoOnWithPeersDownWhenTheRingHasSparePeers() {
+    Torus torus = cluster.node(0);
+    int size = 64 * BLOCK;
+    torus.createVolume(VolumeSpec.builder("spare", size).blockSize(BLOCK).erasure(2, 1)
+        .build());
+    cluster.kill(2);
+    cluster.kill(5);
+    byte[] model = new byte[size];
+    new Random(13).nextBytes(model);
+    try (BlockVolume v = torus.openVolume("spare")) {
+      v.write(0, ByteBuffer.wrap(model));
+      v.flush();
+      checkAll(v, model, "written with two peers down");
+    }
+    cluster.restart(2);
+    cluster.restart(5);
+    try (BlockVolume v = cluster.node(0).openVolumeReadOnly("spare")) {
+      checkAll(v, model, "after the peers came back");
+    }
+  }
+
   /** Encryption sits above the stripes: parity is coded from ciphertext, reads decode it. */
   @Test
   void anEncryptedErasureCodedVolumeReadsBackWithTwoPeersDown() {
