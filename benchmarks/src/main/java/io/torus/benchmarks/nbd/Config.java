@@ -1,5 +1,7 @@
 package io.torus.benchmarks.nbd;
 
+import io.torus.Erasure;
+import io.torus.TorusException;
 import io.torus.benchmarks.nbd.Setups.Setup;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,15 +22,31 @@ import java.util.List;
  * @param benchClasspath the class path of this harness (for {@link LocalExportMain})
  * @param encrypted whether each setup also runs our side with an encrypted volume (the same
  *     jobs, a third column and the ratio encrypted/plain)
+ * @param erasure null, or the policy of an erasure-coded volume that setup (c) also runs our
+ *     side on, on the same cluster as the replicated one (the same jobs, a column and the
+ *     ratio erasure/replicated); setups (a) and (b) ignore it
  */
 record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pgbenchSeconds,
-    Path runDir, Path tmpRoot, Path torusJar, String benchClasspath, boolean encrypted) {
+    Path runDir, Path tmpRoot, Path torusJar, String benchClasspath, boolean encrypted,
+    Erasure erasure) {
+
+  /** The peers setup (c) starts without {@code --erasure}. */
+  static final int MIN_PEERS = 3;
+  /** The heap of each peer JVM, up to {@link #FULL_HEAP_PEERS} peers. */
+  static final int PEER_HEAP_MIB = 512;
+  /** Past this many peers they share {@link #PEERS_HEAP_MIB} (at least 256 MiB each). */
+  static final int FULL_HEAP_PEERS = 6;
+  static final int PEERS_HEAP_MIB = 3072;
 
   static final String USAGE = String.join("\n",
       "usage: NbdSideBySide [--setups a,b,c] [--jfr] [--pgbench-seconds N] [--no-pgbench]",
-      "                     [--encrypted] [--out DIR] [--tmp DIR] [--torus-jar JAR]",
-      "                     [seconds] [size-MiB]",
+      "                     [--encrypted] [--erasure K+M] [--out DIR] [--tmp DIR]",
+      "                     [--torus-jar JAR] [seconds] [size-MiB]",
       "  --encrypted: also run our side on an encrypted volume (ratio encrypted/plain)",
+      "  --erasure K+M: in setup c also run our side on a K+M erasure-coded volume on the",
+      "      same cluster (ratio erasure/replicated); c then starts max(3, K+M) peers, each",
+      "      -Xmx512m up to 6 peers, past that 3 GiB shared (at least 256 MiB each);",
+      "      setups a and b ignore it (erasure coding needs a cluster)",
       "  setups: a = single node, memory store vs nbdkit memory",
       "          b = single node, file store vs nbdkit file",
       "          c = etcd + 3 torus node (file, R=2) + torus nbd vs nbdkit file",
@@ -41,6 +59,17 @@ record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pg
 
   long sizeBytes() {
     return sizeMiB << 20;
+  }
+
+  /** The peers setup (c) starts: 3, or K+M if {@link #erasure} needs more. */
+  int peers() {
+    return erasure == null ? MIN_PEERS : Math.max(MIN_PEERS, erasure.totalShards());
+  }
+
+  /** The heap of each peer JVM of setup (c), in MiB, so that {@link #peers} of them fit. */
+  int peerHeapMiB() {
+    int n = peers();
+    return n <= FULL_HEAP_PEERS ? PEER_HEAP_MIB : Math.max(256, PEERS_HEAP_MIB / n);
   }
 
   /** The JVM options that make our process {@code name} of setup {@code s} record a JFR. */
@@ -57,6 +86,7 @@ record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pg
     List<Setup> setups = new ArrayList<>(List.of(Setup.values()));
     boolean jfr = false;
     boolean encrypted = false;
+    Erasure erasure = null;
     Integer pgSeconds = null;
     Path out = Path.of("benchmarks", "target");
     Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
@@ -73,6 +103,7 @@ record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pg
         }
         case "--jfr" -> jfr = true;
         case "--encrypted" -> encrypted = true;
+        case "--erasure" -> erasure = erasure(value(args, ++i, a));
         case "--pgbench-seconds" -> pgSeconds = Integer.parseInt(value(args, ++i, a));
         case "--no-pgbench" -> pgSeconds = 0;
         case "--out" -> out = Path.of(value(args, ++i, a));
@@ -103,7 +134,16 @@ record Config(List<Setup> setups, int seconds, long sizeMiB, boolean jfr, int pg
     String stamp = java.time.LocalDateTime.now().withNano(0).toString().replace(":", "");
     return new Config(List.copyOf(setups), seconds, sizeMiB, jfr, pg,
         out.resolve("nbd-side-by-side-" + stamp).toAbsolutePath(), tmp.toAbsolutePath(),
-        jar.toAbsolutePath(), absolute(System.getProperty("java.class.path")), encrypted);
+        jar.toAbsolutePath(), absolute(System.getProperty("java.class.path")), encrypted,
+        erasure);
+  }
+
+  private static Erasure erasure(String text) {
+    try {
+      return Erasure.parse(text);
+    } catch (TorusException e) {
+      throw new IllegalArgumentException("--erasure: " + e.getMessage() + "\n" + USAGE);
+    }
   }
 
   private static String absolute(String classPath) {

@@ -3,6 +3,7 @@ package io.torus.benchmarks.nbd;
 import io.torus.benchmarks.nbd.Jobs.Figure;
 import io.torus.benchmarks.nbd.Jobs.Result;
 import io.torus.benchmarks.nbd.Launcher.Proc;
+import io.torus.benchmarks.nbd.Setups.Cluster;
 import io.torus.benchmarks.nbd.Setups.Setup;
 import io.torus.benchmarks.nbd.Setups.Target;
 import java.io.File;
@@ -23,16 +24,19 @@ import java.util.stream.Collectors;
  * End-to-end NBD benchmark: our export and the matching nbdkit plugin side by side on
  * loopback, the same jobs against both in one run, in up to three setups ({@link Setups}):
  * (a) one node with a memory store vs {@code nbdkit memory}, (b) one node with a file store
- * vs {@code nbdkit file}, (c) etcd + 3 peer processes (file stores, R=2) exported by
- * {@code torus nbd} vs {@code nbdkit file}. The jobs are those of {@link Jobs}; the output is
- * one Markdown table per setup with each figure, the ratio ours/nbdkit and the CPU seconds
- * per GB of each server-side process, printed and saved as {@code results.md} in the run
- * directory ({@code benchmarks/target/nbd-side-by-side-DATE/}, with every process's log and,
- * with {@code --jfr}, a JFR recording of each of our JVMs).
+ * vs {@code nbdkit file}, (c) etcd + 3 peer processes (file stores, R=2; max(3, K+M) with
+ * {@code --erasure K+M}) exported by {@code torus nbd} vs {@code nbdkit file}. The jobs are
+ * those of {@link Jobs}; the output is one Markdown table per setup with each figure, the
+ * ratio ours/nbdkit and the CPU seconds per GB of each server-side process (with {@code
+ * --encrypted} and {@code --erasure K+M}, also our side on an encrypted and, in setup (c), on
+ * an erasure-coded volume, each with its ratio to the plain volume), printed and saved as
+ * {@code results.md} in the run directory ({@code benchmarks/target/nbd-side-by-side-DATE/},
+ * with every process's log and, with {@code --jfr}, a JFR recording of each of our JVMs).
  *
  * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar
  * io.torus.benchmarks.nbd.NbdSideBySide [--setups a,b,c] [--jfr] [--pgbench-seconds N]
- * [--no-pgbench] [--out DIR] [--tmp DIR] [--torus-jar JAR] [seconds] [size-MiB]}, or
+ * [--no-pgbench] [--encrypted] [--erasure K+M] [--out DIR] [--tmp DIR] [--torus-jar JAR]
+ * [seconds] [size-MiB]}, or
  * {@code benchmarks/nbd-side-by-side.sh} with the same arguments ({@link Config#USAGE}).
  *
  * <p>Every process listens on 127.0.0.1 on a free port, is stopped by PID when its side is
@@ -68,10 +72,7 @@ public final class NbdSideBySide {
       writeRandom(input, c.sizeBytes());
       for (Setup s : c.setups()) {
         try {
-          Result ours = side(c, s, Side.TORUS, tmp, input);
-          Result enc = c.encrypted() ? side(c, s, Side.TORUS_ENCRYPTED, tmp, input) : null;
-          Result theirs = side(c, s, Side.NBDKIT, tmp, input);
-          report.append(table(s, ours, theirs, enc));
+          report.append(runSetup(c, s, tmp, input));
         } catch (Exception e) {
           failed = true;
           System.err.println("nbd-bench: setup " + s.key + " failed:");
@@ -94,7 +95,8 @@ public final class NbdSideBySide {
 
   /** The servers of one setup. */
   private enum Side {
-    TORUS("torus"), TORUS_ENCRYPTED("torus-encrypted"), NBDKIT("nbdkit");
+    TORUS("torus"), TORUS_ENCRYPTED("torus-encrypted"), TORUS_ERASURE("torus-erasure"),
+    NBDKIT("nbdkit");
 
     final String label;
 
@@ -103,13 +105,63 @@ public final class NbdSideBySide {
     }
   }
 
-  /** Starts one side of setup {@code s}, runs every job on it, stops it. */
-  private static Result side(Config c, Setup s, Side side, Path tmp, Path input)
-      throws Exception {
+  /**
+   * A column group beside the plain torus one: its figures, the ratio to the plain figure
+   * ({@code ratio} names it) and its CPU seconds per GB.
+   */
+  private record Extra(String column, String ratio, String cpu, Result result) {}
+
+  /**
+   * Runs every side of setup {@code s}: ours on a plain volume, on an erasure-coded one (setup
+   * (c) with {@code --erasure}: a second volume on the same cluster, exported after the
+   * plain one) and on an encrypted one (own cluster in (c)), then nbdkit. Returns its table.
+   */
+  private static String runSetup(Config c, Setup s, Path tmp, Path input) throws Exception {
+    List<Extra> extras = new ArrayList<>();
+    List<String> notes = new ArrayList<>();
+    Result ours;
+    if (c.erasure() != null && s == Setup.C) {
+      String name = s.key + "-cluster";
+      try (Launcher l = new Launcher(c.runDir().resolve("logs").resolve(name))) {
+        Cluster k = Setups.startCluster(l, c, l.tempDir(tmp, name + "-"), s, 2);
+        ours = side(c, s, Side.TORUS, tmp, input, k);
+        Result ec = side(c, s, Side.TORUS_ERASURE, tmp, input, k);
+        extras.add(new Extra("torus erasure " + c.erasure(), "erasure/replicated", "erasure",
+            ec));
+      }
+      notes.add(String.format(Locale.ROOT, "torus erasure %s: volume %s (erasure %s, map"
+          + " nodes %d copies) on the etcd and %d peers (-Xmx%dm each) of the replicated"
+          + " volume %s (R=2), exported by its own torus nbd after the replicated side's"
+          + " jobs", c.erasure(), Setups.ERASURE_VOLUME, c.erasure(), c.erasure().mapCopies(),
+          c.peers(), c.peerHeapMiB(), Setups.VOLUME));
+    } else {
+      ours = side(c, s, Side.TORUS, tmp, input, null);
+      if (c.erasure() != null) {
+        notes.add("erasure coding needs a cluster: --erasure " + c.erasure()
+            + " is ignored in setup " + s.key + " (one node)");
+      }
+    }
+    if (c.encrypted()) {
+      extras.add(0, new Extra("torus encrypted", "encrypted/plain", "encrypted",
+          side(c, s, Side.TORUS_ENCRYPTED, tmp, input, null)));
+    }
+    Result theirs = side(c, s, Side.NBDKIT, tmp, input, null);
+    return table(c, s, ours, theirs, extras, notes);
+  }
+
+  /**
+   * Starts one side of setup {@code s}, runs every job on it, stops it. Our side of (c)
+   * exports a volume of {@code cluster} if not null, else starts a cluster of its own.
+   */
+  private static Result side(Config c, Setup s, Side side, Path tmp, Path input,
+      Cluster cluster) throws Exception {
     String label = s.key + "-" + side.label;
     try (Launcher l = new Launcher(c.runDir().resolve("logs").resolve(label))) {
       Path dir = l.tempDir(tmp, label + "-");
+      boolean ec = side == Side.TORUS_ERASURE;
       Target t = side == Side.NBDKIT ? Setups.startNbdkit(s, l, c, dir)
+          : cluster != null ? Setups.export(cluster, l, c, s,
+              ec ? Setups.ERASURE_VOLUME : Setups.VOLUME, ec ? c.erasure() : null, null)
           : Setups.startOurs(s, l, c, dir, side == Side.TORUS_ENCRYPTED);
       System.err.printf("nbd-bench: setup %s, %s at %s (%s)%n", s.key, t.server(), t.uri(),
           t.procs().stream().map(p -> p.name() + " pid " + p.pid())
@@ -148,34 +200,36 @@ public final class NbdSideBySide {
             + " (nbdkit log filter): the write+flush rows do not measure flushes.";
   }
 
-  private static String table(Setup s, Result ours, Result theirs, Result enc) {
+  private static String table(Config c, Setup s, Result ours, Result theirs,
+      List<Extra> extras, List<String> setupNotes) {
     Map<String, Figure> kit = byJob(theirs);
-    Map<String, Figure> encrypted = enc == null ? Map.of() : byJob(enc);
+    List<Map<String, Figure>> extraFigures = extras.stream().map(x -> byJob(x.result()))
+        .toList();
     StringBuilder b = new StringBuilder();
-    b.append(String.format(Locale.ROOT, "%n## Setup %s: %s vs %s%n%n", s.key, s.ours,
+    b.append(String.format(Locale.ROOT, "%n## Setup %s: %s vs %s%n%n", s.key, s.ours(c),
         s.theirs));
-    b.append("| job | unit | torus | nbdkit | ratio | CPU s/GB torus | CPU s/GB nbdkit |")
-        .append(enc == null ? "" : " torus encrypted | encrypted/plain | CPU s/GB encrypted |")
-        .append("\n|---|---|---:|---:|---:|---|---|")
-        .append(enc == null ? "" : "---:|---:|---|").append("\n");
+    b.append("| job | unit | torus | nbdkit | ratio | CPU s/GB torus | CPU s/GB nbdkit |");
+    extras.forEach(x -> b.append(" ").append(x.column()).append(" | ").append(x.ratio())
+        .append(" | CPU s/GB ").append(x.cpu()).append(" |"));
+    b.append("\n|---|---|---:|---:|---:|---|---|");
+    extras.forEach(x -> b.append("---:|---:|---|"));
+    b.append("\n");
     for (Figure f : ours.figures()) {
       Figure k = kit.get(f.job());
       b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |", f.job(),
           f.unit(), format(f.value()), k == null ? "-" : format(k.value()), ratio(f, k),
           cpu(f), k == null ? "" : cpu(k)));
-      if (enc != null) {
-        Figure e = encrypted.get(f.job());
+      for (Map<String, Figure> m : extraFigures) {
+        Figure e = m.get(f.job());
         b.append(String.format(Locale.ROOT, " %s | %s | %s |", e == null ? "-"
             : format(e.value()), ratio(e, f), e == null ? "" : cpu(e)));
       }
       b.append("\n");
     }
-    List<String> notes = new ArrayList<>();
+    List<String> notes = new ArrayList<>(setupNotes);
     ours.notes().forEach(n -> notes.add("torus: " + n));
     theirs.notes().forEach(n -> notes.add("nbdkit: " + n));
-    if (enc != null) {
-      enc.notes().forEach(n -> notes.add("torus encrypted: " + n));
-    }
+    extras.forEach(x -> x.result().notes().forEach(n -> notes.add(x.column() + ": " + n)));
     if (!notes.isEmpty()) {
       b.append("\n");
       notes.forEach(n -> b.append("- ").append(n).append("\n"));
@@ -219,11 +273,26 @@ public final class NbdSideBySide {
             + "Ratio = torus/nbdkit: above 1 is better for MB/s, IOPS and tps, below 1 for µs,"
             + " ms and s. CPU columns: user+system CPU seconds of each server-side process"
             + " per GB read+written by the job (per 1000 transactions for pgbench), from"
-            + " /proc/PID/stat.%n", c.seconds(), c.sizeMiB(),
+            + " /proc/PID/stat.%n%s", c.seconds(), c.sizeMiB(),
         c.setups().stream().map(s -> s.key).collect(Collectors.joining(",")),
         c.pgbenchSeconds() > 0 ? c.pgbenchSeconds() + " s" : "off", cores,
         Launcher.run(List.of("uname", "-sr"), Duration.ofSeconds(10)).trim(),
-        System.getProperty("java.version"), loadAverage());
+        System.getProperty("java.version"), loadAverage(), extraHeader(c));
+  }
+
+  /** What the extra columns of {@code --encrypted} and {@code --erasure} compare, or "". */
+  private static String extraHeader(Config c) {
+    StringBuilder b = new StringBuilder();
+    if (c.encrypted()) {
+      b.append(String.format(Locale.ROOT, "%nencrypted/plain = torus on an encrypted volume"
+          + " / torus on a plain one (each on servers of its own).%n"));
+    }
+    if (c.erasure() != null) {
+      b.append(String.format(Locale.ROOT, "%nerasure/replicated = torus on an erasure-coded"
+          + " volume (%s) / torus on the replicated one (R=2), in setup c only, both on the"
+          + " same etcd and %d peers.%n", c.erasure(), c.peers()));
+    }
+    return b.toString();
   }
 
   private static String loadAverage() {

@@ -1,5 +1,6 @@
 package io.torus.benchmarks.nbd;
 
+import io.torus.Erasure;
 import io.torus.benchmarks.nbd.Launcher.Proc;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -27,8 +28,16 @@ import java.util.regex.Pattern;
  * c      etcd + 3 x `torus node` (file stores, R=2)            nbdkit file FILE
  *        + `torus nbd` (client-only node) exporting the volume
  * </pre>
+ *
+ * <p>With {@code --erasure K+M} setup (c) starts max(3, K+M) peers, and the erasure-coded
+ * volume is a second volume on the cluster of the replicated one ({@link #startCluster},
+ * {@link #export}).
  */
 final class Setups {
+  /** The volume our side of setup (c) exports. */
+  static final String VOLUME = "bench";
+  /** The erasure-coded volume of setup (c) with {@code --erasure}, beside {@link #VOLUME}. */
+  static final String ERASURE_VOLUME = "bench-ec";
   private static final Pattern FLUSH_COUNT = Pattern.compile(
       "torus_volume_latency_seconds_count\\{[^}]*op=\"flush\"[^}]*\\}\\s+([0-9.eE+]+)");
   private static final HttpClient HTTP = HttpClient.newBuilder()
@@ -50,6 +59,15 @@ final class Setups {
       this.key = key;
       this.ours = ours;
       this.theirs = theirs;
+    }
+
+    /** What our side of this setup is in run {@code c} (the peers of (c) vary). */
+    String ours(Config c) {
+      if (this != C) {
+        return ours;
+      }
+      return "etcd + " + c.peers() + " peers (file stores, R=2"
+          + (c.erasure() == null ? "" : "; and erasure " + c.erasure()) + ") + torus nbd";
     }
 
     static Setup of(String key) {
@@ -94,8 +112,18 @@ final class Setups {
   }
 
   /**
+   * A running cluster of setup (c), made by {@link #startCluster}: volumes are added to it and
+   * exported by {@link #export}.
+   *
+   * @param etcdUrl the client URL of its etcd member
+   * @param procs its peers, then etcd, owned by the launcher that started them
+   */
+  record Cluster(String etcdUrl, List<Proc> procs) {}
+
+  /**
    * Starts our side of {@code s} with data under {@code tmp}; with {@code encrypted}, the
-   * exported volume is encrypted (a key file under {@code tmp}).
+   * exported volume is encrypted (a key file under {@code tmp}). Setup (c) gets a cluster of
+   * its own ({@link #startCluster}) with the volume {@code bench}.
    */
   static Target startOurs(Setup s, Launcher l, Config c, Path tmp, boolean encrypted)
       throws Exception {
@@ -107,7 +135,7 @@ final class Setups {
     return switch (s) {
       case A -> local(l, c, "memory", tmp, s, key);
       case B -> local(l, c, "file", tmp.resolve("torus-data"), s, key);
-      case C -> cluster(l, c, tmp, s, key);
+      case C -> export(startCluster(l, c, tmp, s, 1), l, c, s, VOLUME, null, key);
     };
   }
 
@@ -149,9 +177,14 @@ final class Setups {
         "http://127.0.0.1:" + metrics + "/metrics");
   }
 
-  private static Target cluster(Launcher l, Config c, Path tmp, Setup s, Path key)
+  /**
+   * Starts the cluster of setup (c) under {@code tmp}: one etcd member, {@code torus init
+   * --replication 2} and {@link Config#peers} {@code torus node} processes (file stores,
+   * {@link Config#peerHeapMiB} heaps each), returned once every peer is up. Each peer's store
+   * can hold {@code volumes} volumes of the export size (stores are sparse files).
+   */
+  static Cluster startCluster(Launcher l, Config c, Path tmp, Setup s, int volumes)
       throws Exception {
-    List<String> keyArgs = key == null ? List.of() : List.of("--key-file", key.toString());
     String etcdUrl = "http://127.0.0.1:" + Launcher.freePort();
     String etcdPeer = "http://127.0.0.1:" + Launcher.freePort();
     Proc etcd = l.start("etcd", List.of("etcd", "--name", "m0",
@@ -163,9 +196,9 @@ final class Setups {
     awaitEtcd(etcd, etcdUrl);
     admin(c, etcdUrl, "init", "--replication", "2");
     List<Proc> procs = new ArrayList<>();
-    long capacityMiB = Math.max(2048, c.sizeMiB() * 3);
-    for (int i = 0; i < 3; i++) {
-      List<String> cmd = new ArrayList<>(List.of(c.java(), "-Xmx512m"));
+    long capacityMiB = Math.max(2048, c.sizeMiB() * 3 * volumes);
+    for (int i = 0; i < c.peers(); i++) {
+      List<String> cmd = new ArrayList<>(List.of(c.java(), "-Xmx" + c.peerHeapMiB() + "m"));
       cmd.addAll(c.jfrOptions(s, "node" + i));
       cmd.addAll(List.of("-jar", c.torusJar().toString(), "node", "--etcd", etcdUrl,
           "--data", tmp.resolve("node" + i).toString(), "--capacity", capacityMiB + "MiB",
@@ -176,29 +209,44 @@ final class Setups {
     for (Proc p : procs) {
       Launcher.awaitLog(p, "node ready", Duration.ofSeconds(120));
     }
-    awaitPeersUp(c, etcdUrl, 3, Duration.ofSeconds(60));
-    List<String> create = new ArrayList<>(List.of("volume", "create", "bench",
+    awaitPeersUp(c, etcdUrl, procs.size(), Duration.ofSeconds(Math.max(60, 10 * procs.size())));
+    procs.add(etcd);
+    return new Cluster(etcdUrl, List.copyOf(procs));
+  }
+
+  /**
+   * Creates {@code volume} on cluster {@code k} (replicated, or erasure-coded with {@code
+   * erasure}; encrypted with the key file {@code key}, if not null) and exports it with a
+   * {@code torus nbd} process started by {@code l}. The target's processes are that export,
+   * then the cluster's peers and etcd.
+   */
+  static Target export(Cluster k, Launcher l, Config c, Setup s, String volume,
+      Erasure erasure, Path key) throws Exception {
+    List<String> keyArgs = key == null ? List.of() : List.of("--key-file", key.toString());
+    List<String> create = new ArrayList<>(List.of("volume", "create", volume,
         c.sizeMiB() + "MiB"));
+    if (erasure != null) {
+      create.addAll(List.of("--erasure", erasure.toString()));
+    }
     if (key != null) {
       create.add("--encrypt");
       create.addAll(keyArgs);
     }
-    admin(c, etcdUrl, create.toArray(String[]::new));
+    admin(c, k.etcdUrl(), create.toArray(String[]::new));
     int port = Launcher.freePort();
     int metrics = Launcher.freePort();
     List<String> cmd = new ArrayList<>(List.of(c.java(), "-Xmx512m"));
-    cmd.addAll(c.jfrOptions(s, "nbd"));
-    cmd.addAll(List.of("-jar", c.torusJar().toString(), "nbd", "--etcd", etcdUrl,
+    cmd.addAll(c.jfrOptions(s, erasure == null ? "nbd" : "nbd-erasure"));
+    cmd.addAll(List.of("-jar", c.torusJar().toString(), "nbd", "--etcd", k.etcdUrl(),
         "--listen", "127.0.0.1:" + port, "--metrics", "127.0.0.1:" + metrics));
     cmd.addAll(keyArgs);
-    cmd.add("bench");
+    cmd.add(volume);
     Proc nbd = l.start("nbd", cmd);
     Launcher.awaitLog(nbd, "nbd ready", Duration.ofSeconds(120));
     List<Proc> all = new ArrayList<>();
     all.add(nbd);
-    all.addAll(procs);
-    all.add(etcd);
-    return new Target("torus", "nbd://127.0.0.1:" + port + "/bench", all,
+    all.addAll(k.procs());
+    return new Target("torus", "nbd://127.0.0.1:" + port + "/" + volume, all,
         "http://127.0.0.1:" + metrics + "/metrics");
   }
 
