@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class ParityBlockTest {
 
   @Test
-  void goldenBytesOfA2Plus1StripeWithOneAbsentShard() {
+  void goldenBytesOfA3Plus1StripeWithOneAbsentShard() {
     // k = 3, m = 1; data shard 1 absent; shard 0 = 01 02, shard 2 = 05 (padded to 05 00).
       ReedSolomon rs = ReedSolomon.of(3, 1);
     ByteBuffer[] data = {ByteBuffer.wrap(new byte[] {1, 2}), null,

@@ -32,7 +32,7 @@ class StripedLayerTest {
 
   @BeforeEach
   void start() {
-    peers = new PeerTrio(EpochAuthority.TRUSTING, Duration.ofSeconds(2));
+    peers = new PeerTrio(EpochAuthority.TRUSTING, Duration.ofSeconds(5));
     layer = peers.layer(1);
   }
 
