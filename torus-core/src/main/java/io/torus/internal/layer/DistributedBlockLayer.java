@@ -378,16 +378,18 @@ public final class DistributedBlockLayer implements BlockLayer {
   }
 
   /**
-   * The bytes of a shard of an erasure-coded stripe, rebuilt from the other shards if no good
-   * copy is stored: a data shard decoded (not written back), a parity shard encoded anew. For
-   * the rebalancer, which stores the result on the shard's peer itself.
+   * The bytes of a shard of an erasure-coded stripe, rebuilt from the other shards: a data
+   * shard read or decoded (not written back), a parity shard encoded anew from the data
+   * positions {@code present} (bit i: data position i holds a block; negative: as another
+   * parity shard's header says). For the rebalancer and the scrubber, which store or compare
+   * the result themselves.
    */
-  public CompletableFuture<ByteBuffer> rebuildShard(BlockRef shard) {
+  public CompletableFuture<ByteBuffer> rebuildShard(BlockRef shard, int present) {
     if (!shard.striped()) {
       return CompletableFuture.failedFuture(TorusException.invalid("not a shard: " + shard));
     }
-    return shard.kind() == io.torus.spi.BlockKind.PARITY ? stripedReads.parity(shard)
-        : stripedReads.get(shard, false);
+    return shard.kind() == io.torus.spi.BlockKind.PARITY
+        ? stripedReads.parity(shard, present) : stripedReads.get(shard, false);
   }
 
   /** A get of the block's own copies (a shard's: no decoding). */

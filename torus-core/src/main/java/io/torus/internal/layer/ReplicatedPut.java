@@ -71,6 +71,8 @@ final class ReplicatedPut {
   private int inFlight;
   private final Set<String> stored = new LinkedHashSet<>();
   private final Set<String> tried = new HashSet<>();
+  /** Suspect peers passed over for a shard, asked once the order is used up. */
+  private final List<String> suspects = new ArrayList<>();
   private final List<String> problems = new ArrayList<>();
   private final List<ErrorCode> codes = new ArrayList<>();
   /** The future was completed (or is about to be, by the thread that set this). */
@@ -161,7 +163,22 @@ final class ReplicatedPut {
       if (c == null) {
         problems.add(p + ": down");
       } else if (ctx.health.suspect(p)) {
-        problems.add(p + ": failing recently");
+        if (ref.striped()) {
+          suspects.add(p); // a shard has no other copy to fall back on: asked last
+        } else {
+          problems.add(p + ": failing recently");
+        }
+      } else {
+        inFlight++;
+        sends.add(new Send(p, c));
+      }
+    }
+    while (!stopped && stored.size() + inFlight < copies && next >= order.size()
+        && !suspects.isEmpty()) {
+      String p = suspects.remove(0);
+      PeerClient c = ctx.view.client(p);
+      if (c == null) {
+        problems.add(p + ": down");
       } else {
         inFlight++;
         sends.add(new Send(p, c));

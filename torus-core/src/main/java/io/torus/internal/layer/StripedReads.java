@@ -74,55 +74,57 @@ final class StripedReads {
   }
 
   /**
-   * A parity shard encoded anew from its stripe's data shards (each read directly or rebuilt):
-   * the same bytes the writer stored, since coding is deterministic. Which data shards the
-   * stripe has comes from another parity shard's header, or, with none readable, from which
-   * data shards can be read (with every parity shard lost, no more than {@code m} shards are
-   * lost only if every data shard is readable).
+   * A parity shard encoded anew from its stripe's data shards (each read directly or
+   * rebuilt): the same bytes the writer stored, since coding is deterministic. Which data
+   * positions the stripe has is {@code present} (bit i: position i holds data) when the
+   * caller knows it (a scrubber from the stored copy's header, the rebalancer from the owners'
+   * answers), else ({@code present < 0}) the header of another parity shard; with neither the
+   * get fails: a position whose shard cannot be read right now must never be coded as absent.
+   * Every present data shard must be readable, else the get fails.
    */
-  CompletableFuture<ByteBuffer> parity(BlockRef ref) {
+  CompletableFuture<ByteBuffer> parity(BlockRef ref, int present) {
     int k = ref.dataShards();
     int m = ref.parityShards();
     List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
-    List<CompletableFuture<ByteBuffer>> others = new ArrayList<>(m);
-    for (int j = 0; j < m; j++) {
-      others.add(k + j == ref.shardIndex() ? CompletableFuture.completedFuture(null)
-          : quiet(ref.shard(k + j), problems));
-    }
-    return CompletableFuture.allOf(others.toArray(CompletableFuture[]::new)).thenCompose(v -> {
-      ParityBlock header = null;
-      for (int j = 0; j < m && header == null; j++) {
-        ByteBuffer p = others.get(j).getNow(null);
-        if (p != null) {
-          try {
-            header = ParityBlock.parse(p, k, m, ref.shard(k + j).toString());
-          } catch (TorusException e) {
-            problems.add(e.getMessage());
+    CompletableFuture<Integer> mask;
+    if (present >= 0) {
+      mask = CompletableFuture.completedFuture(present);
+    } else {
+      List<CompletableFuture<ByteBuffer>> others = new ArrayList<>(m);
+      for (int j = 0; j < m; j++) {
+        others.add(k + j == ref.shardIndex() ? CompletableFuture.completedFuture(null)
+            : quiet(ref.shard(k + j), problems));
+      }
+      mask = CompletableFuture.allOf(others.toArray(CompletableFuture[]::new)).thenApply(v -> {
+        for (int j = 0; j < m; j++) {
+          ByteBuffer p = others.get(j).getNow(null);
+          if (p != null) {
+            try {
+              return ParityBlock.parse(p, k, m, ref.shard(k + j).toString()).present();
+            } catch (TorusException e) {
+              problems.add(e.getMessage());
+            }
           }
         }
-      }
-      ParityBlock h = header;
+        throw new BlockUnavailableException("parity shard " + ref + ": no other parity shard"
+            + " of its stripe readable to say which data shards it has " + problems);
+      });
+    }
+    return mask.thenCompose(bits -> {
       List<CompletableFuture<ByteBuffer>> data = new ArrayList<>(k);
       for (int i = 0; i < k; i++) {
-        data.add(h == null ? quiet(ref.shard(i), problems)
-            : h.has(i) ? get(ref.shard(i), false) : CompletableFuture.completedFuture(null));
+        data.add((bits >>> i & 1) != 0 ? get(ref.shard(i), false)
+            : CompletableFuture.completedFuture(null));
       }
       return CompletableFuture.allOf(data.toArray(CompletableFuture[]::new)).thenApply(w -> {
         ByteBuffer[] shards = new ByteBuffer[k];
         for (int i = 0; i < k; i++) {
-          shards[i] = data.get(i).getNow(null);
+          shards[i] = data.get(i).join(); // done; a failed read fails the encoding
         }
-        if (java.util.Arrays.stream(shards).allMatch(java.util.Objects::isNull)) {
-          throw new BlockUnavailableException("parity shard " + ref + ": no data shard of its"
-              + " stripe readable " + problems);
+        if (bits == 0) {
+          throw TorusException.invalid("parity shard " + ref + ": a stripe without data");
         }
-        ByteBuffer[] parity = ParityBlock.encode(StripedWrites.coder(k, m), shards);
-        ByteBuffer mine = parity[ref.shardIndex() - k];
-        if (h != null && !h.sameStripe(ParityBlock.parse(mine, k, m, ref.toString()))) {
-          throw new io.torus.CorruptBlockException("parity shard " + ref + ": its stripe's"
-              + " data shards do not match the header of the other parity shards");
-        }
-        return mine;
+        return ParityBlock.encode(StripedWrites.coder(k, m), shards)[ref.shardIndex() - k];
       });
     });
   }

@@ -126,13 +126,14 @@ final class ClusterMember implements AutoCloseable {
         coordination.rebalance(), dir == null ? null : dir.resolve("rebalance.progress"),
         options, c.peer().timeout());
     rebalancer.attachStripes(ref -> layer(1, 0).getAsync(ref),
-        ref -> ((DistributedBlockLayer) layer(1, 0)).rebuildShard(ref));
+        (ref, present) -> ((DistributedBlockLayer) layer(1, 0)).rebuildShard(ref, present));
     view.onRingChange(r -> rebalancer.wake());
     if (!options.scrubInterval().isZero()) {
       scrubber = new Scrubber(nodeId, local, view, volumes,
           dir == null ? null : dir.resolve("scrub.progress"), options, c.peer().timeout());
       rebalancer.attach(scrubber);
-      scrubber.attachStripes(ref -> ((DistributedBlockLayer) layer(1, 0)).rebuildShard(ref));
+      scrubber.attachStripes((ref, present) -> ((DistributedBlockLayer) layer(1, 0))
+          .rebuildShard(ref, present));
     }
     reporter = resources.scheduler().scheduleWithFixedDelay(rebalancer::publish, 0, 1,
         TimeUnit.SECONDS);

@@ -127,10 +127,11 @@ public final class Rebalancer implements AutoCloseable {
    * ({@link StripeRepair}).
    *
    * @param read a shard's stored bytes from whichever peer has them
-   * @param rebuild a shard's bytes rebuilt from its stripe
+   * @param rebuild a shard's bytes rebuilt from its stripe (for a parity shard, given the
+   *     stripe's data positions)
    */
   public void attachStripes(Function<BlockRef, CompletableFuture<ByteBuffer>> read,
-      Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild) {
+      java.util.function.BiFunction<BlockRef, Integer, CompletableFuture<ByteBuffer>> rebuild) {
     worker.attach(new StripeRepair(self, local, view, copier, read, rebuild, timeout));
   }
 

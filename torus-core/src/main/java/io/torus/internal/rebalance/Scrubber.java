@@ -12,7 +12,8 @@ import io.torus.internal.transport.PeerClient;
 import io.torus.internal.peer.StorePeerService;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
+import io.torus.internal.erasure.ParityBlock;
+import java.util.function.BiFunction;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +65,7 @@ public final class Scrubber implements AutoCloseable {
   private final AtomicLong rounds = new AtomicLong();
   private final AtomicLong inconsistent = new AtomicLong();
   /** Rebuilds a shard from its stripe, once attached (erasure-coded volumes). */
-  private volatile Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild;
+  private volatile BiFunction<BlockRef, Integer, CompletableFuture<ByteBuffer>> rebuild;
 
   /**
    * @param cursorFile where the round's position is saved, or null
@@ -136,7 +137,8 @@ public final class Scrubber implements AutoCloseable {
    * from its stripe, and the first parity shard of each stripe is compared with the parity
    * encoded anew from the stripe's data shards.
    */
-  public void attachStripes(Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild) {
+  public void attachStripes(
+      BiFunction<BlockRef, Integer, CompletableFuture<ByteBuffer>> rebuild) {
     this.rebuild = rebuild;
   }
 
@@ -168,14 +170,22 @@ public final class Scrubber implements AutoCloseable {
    * repaired: nothing says which shard is wrong.
    */
   private void checkParity(BlockRef ref, ByteBuffer stored) throws InterruptedException {
-    Function<BlockRef, CompletableFuture<ByteBuffer>> f = rebuild;
+    BiFunction<BlockRef, Integer, CompletableFuture<ByteBuffer>> f = rebuild;
     if (f == null) {
       return;
     }
     ByteBuffer expected;
     try {
-      expected = ReplicaCopier.await(f.apply(ref), timeout.multipliedBy(4));
+      int present = ParityBlock.parse(stored, ref.dataShards(), ref.parityShards(),
+          ref.toString()).present();
+      expected = ReplicaCopier.await(f.apply(ref, present), timeout.multipliedBy(4));
+    } catch (io.torus.CorruptBlockException e) {
+      inconsistent.incrementAndGet();
+      log.error("scrub: parity shard {} on {} passes its checksum but its header is not valid:"
+          + " {}", ref, self, e.getMessage());
+      return;
     } catch (RuntimeException e) {
+      // a data shard of the stripe not readable now: nothing to compare with, not a mismatch
       log.debug("scrub: parity check of {} skipped: {}", ref, e.toString());
       return;
     }
@@ -193,10 +203,11 @@ public final class Scrubber implements AutoCloseable {
     if (ring == null) {
       return false;
     }
-    Function<BlockRef, CompletableFuture<ByteBuffer>> f = rebuild;
+    BiFunction<BlockRef, Integer, CompletableFuture<ByteBuffer>> f = rebuild;
     if (ref.striped() && f != null) {
       try {
-        ByteBuffer rebuilt = ReplicaCopier.await(f.apply(ref), timeout.multipliedBy(4));
+        // a corrupt parity copy's header is not trusted: another parity shard's says
+        ByteBuffer rebuilt = ReplicaCopier.await(f.apply(ref, -1), timeout.multipliedBy(4));
         copier.copy(ref, rebuilt, ReplicaCopier.storeTarget(self, local));
         log.info("scrub: replaced the corrupt shard {} on {} with one rebuilt from its"
             + " stripe", ref, self);

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,17 +44,17 @@ final class StripeRepair {
   private final ReplicaCopier copier;
   private final StorePeerService local;
   private final Function<BlockRef, CompletableFuture<ByteBuffer>> read;
-  private final Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild;
+  private final BiFunction<BlockRef, Integer, CompletableFuture<ByteBuffer>> rebuild;
   private final Duration timeout;
 
   /**
    * @param read a shard's stored bytes, from whichever peer has them (a layer's get)
-   * @param rebuild a shard's bytes rebuilt from its stripe (see
-   *     {@code DistributedBlockLayer.rebuildShard})
+   * @param rebuild a shard's bytes rebuilt from its stripe, given the stripe's data positions
+   *     for a parity shard (see {@code DistributedBlockLayer.rebuildShard})
    */
   StripeRepair(String self, StorePeerService local, PeerView view, ReplicaCopier copier,
       Function<BlockRef, CompletableFuture<ByteBuffer>> read,
-      Function<BlockRef, CompletableFuture<ByteBuffer>> rebuild, Duration timeout) {
+      BiFunction<BlockRef, Integer, CompletableFuture<ByteBuffer>> rebuild, Duration timeout) {
     this.self = self;
     this.local = local;
     this.view = view;
@@ -128,10 +129,13 @@ final class StripeRepair {
       if (lead < 0 || !held0.contains(any.shard(lead))) {
         continue; // another peer leads this stripe
       }
-      if (o.stream().anyMatch(unanswered::contains)) {
-        continue; // not known what is missing
+      if (o.stream().anyMatch(p -> unanswered.contains(p)
+          || (!p.equals(self) && view.client(p) == null))) {
+        clean = false; // an owner is down or did not answer: not known what is missing
+        continue;
       }
-      for (int i : missing(any, present)) {
+      int[] mask = new int[1];
+      for (int i : missing(any, present, mask)) {
         found++;
         BlockRef shard = any.shard(i);
         String owner = o.get(i);
@@ -141,7 +145,8 @@ final class StripeRepair {
           continue;
         }
         try {
-          ByteBuffer b = ReplicaCopier.await(rebuild.apply(shard), timeout.multipliedBy(4));
+          ByteBuffer b = ReplicaCopier.await(rebuild.apply(shard, mask[0]),
+              timeout.multipliedBy(4));
           ReplicaCopier.Target to = owner.equals(self) ? ReplicaCopier.storeTarget(self, local)
               : ReplicaCopier.peerTarget(owner, c, 0, true, timeout);
           copier.copy(shard, b, to);
@@ -160,10 +165,11 @@ final class StripeRepair {
 
   /**
    * The positions of a stripe that should hold a shard and do not: every parity position
-   * not present, and every data position a parity header lists that is not present (with
-   * no header readable, data positions not present are taken as absent).
+   * not present, and every data position a parity header lists that is not present. With no
+   * header readable (every parity shard missing), the data positions that every owner
+   * answered for are what the stripe has. Sets {@code mask[0]} to the data positions.
    */
-  private List<Integer> missing(BlockRef any, Set<BlockRef> present) {
+  private List<Integer> missing(BlockRef any, Set<BlockRef> present, int[] mask) {
     int k = any.dataShards();
     int m = any.parityShards();
     ParityBlock header = null;
@@ -178,6 +184,13 @@ final class StripeRepair {
         }
       }
     }
+    int bits = 0;
+    for (int i = 0; i < k; i++) {
+      if (header != null ? header.has(i) : present.contains(any.shard(i))) {
+        bits |= 1 << i;
+      }
+    }
+    mask[0] = bits;
     List<Integer> out = new ArrayList<>();
     for (int i = 0; i < k + m; i++) {
       BlockRef s = any.shard(i);
