@@ -46,7 +46,8 @@ import java.util.function.Function;
  * capacity. ControllerPublish/Unpublish are not offered (no PUBLISH_UNPUBLISH_VOLUME
  * capability: the node plugin attaches a volume itself) and answer UNIMPLEMENTED.
  *
- * <p>StorageClass parameters: {@code replication} (copies of each block, 1–16) and
+ * <p>StorageClass parameters: {@code replication} (copies of each block, 1–16) or
+ * {@code erasure} (Reed–Solomon, e.g. {@code 4+2}), and
  * {@code blockSize} (a power of two from 4 KiB to 4 MiB, e.g. {@code 16KiB}); without them a
  * volume gets the cluster's defaults. Keys starting {@code csi.storage.k8s.io/} are ignored;
  * any other key is refused (INVALID_ARGUMENT).
@@ -102,8 +103,8 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
           v = new VolumeCreation(torus, params).create(name, size, request);
         } else if (!Sizes.fits(v.size(), request.getCapacityRange()) || !params.matches(v)) {
           throw CsiErrors.exists("volume " + name + " exists with " + v.size() + " bytes, "
-              + v.replication() + " copies, " + v.blockSize() + "-byte blocks, which this"
-              + " request does not accept");
+              + VolumeCreation.redundancy(v) + ", " + v.blockSize() + "-byte blocks, which"
+              + " this request does not accept");
         }
         Volume.Builder out = volume(v).toBuilder();
         if (request.hasVolumeContentSource()) {
@@ -144,6 +145,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
     return Volume.newBuilder().setVolumeId(v.name()).setCapacityBytes(v.size())
         .putVolumeContext("blockSize", Integer.toString(v.blockSize()))
         .putVolumeContext("replication", Integer.toString(v.replication()))
+        .putVolumeContext("erasure", v.erasure() == null ? "none" : v.erasure().toString())
         .addAccessibleTopology(Topology.newBuilder()
             .putSegments(CsiConfig.TOPOLOGY_KEY, config.clusterName()))
         .build();
@@ -258,16 +260,17 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
       }
       Torus torus = cluster.torus();
       VolumeParameters params = VolumeParameters.parse(request.getParametersMap());
-      int copies = params.replication() > 0 ? params.replication()
-          : torus.cluster().defaults().map(ClusterAdmin.Defaults::replication)
-              .orElse(io.torus.VolumeSpec.DEFAULT_REPLICATION);
+      ClusterAdmin.Defaults d = torus.cluster().defaults().orElse(null);
+      double copies = params.overhead(d != null ? d.replication()
+          : io.torus.VolumeSpec.DEFAULT_REPLICATION, d != null ? d.erasure() : null);
       long free = 0;
       for (ClusterAdmin.PeerInfo p : torus.cluster().peers()) {
         if (p.up()) {
           free += Math.max(0, p.capacityBytes() - p.usedBytes());
         }
       }
-      return GetCapacityResponse.newBuilder().setAvailableCapacity(free / copies).build();
+      return GetCapacityResponse.newBuilder().setAvailableCapacity((long) (free / copies))
+          .build();
     });
   }
 

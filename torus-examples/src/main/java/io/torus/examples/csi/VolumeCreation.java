@@ -70,7 +70,7 @@ final class VolumeCreation {
     VolumeInfo origin = torus.volume(volume);
     if (!params.matches(origin)) {
       throw CsiErrors.invalid("a volume made from " + volume + " has its layout ("
-          + origin.replication() + " copies, " + origin.blockSize() + "-byte blocks), not the"
+          + redundancy(origin) + ", " + origin.blockSize() + "-byte blocks), not the"
           + " one the parameters ask for");
     }
     VolumeInfo clone = torus.cloneVolume(volume, snapshot, name);
@@ -78,11 +78,22 @@ final class VolumeCreation {
     return clone.size() < want ? torus.resizeVolume(name, want) : clone;
   }
 
+  /** How a volume keeps its data, for messages: "2 copies" or "erasure 4+2". */
+  static String redundancy(VolumeInfo v) {
+    return v.erasure() != null ? "erasure " + v.erasure() : v.replication() + " copies";
+  }
+
   private VolumeSpec spec(String name, long size) {
     ClusterAdmin.Defaults d = torus.cluster().defaults().orElse(null);
     VolumeSpec.Builder b = VolumeSpec.builder(name, size);
-    b.replication(params.replication() > 0 ? params.replication()
-        : d != null ? d.replication() : VolumeSpec.DEFAULT_REPLICATION);
+    io.torus.Erasure erasure = params.erasure() != null ? params.erasure()
+        : params.replication() == 0 && d != null ? d.erasure() : null;
+    if (erasure != null) {
+      b.erasure(erasure);
+    } else {
+      b.replication(params.replication() > 0 ? params.replication()
+          : d != null ? d.replication() : VolumeSpec.DEFAULT_REPLICATION);
+    }
     b.blockSize(params.blockSize() > 0 ? params.blockSize()
         : d != null ? d.blockSize() : VolumeSpec.DEFAULT_BLOCK_SIZE);
     return b.build();

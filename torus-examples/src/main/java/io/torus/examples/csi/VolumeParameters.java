@@ -1,17 +1,21 @@
 package io.torus.examples.csi;
 
+import io.torus.Erasure;
+import io.torus.TorusException;
 import io.torus.VolumeInfo;
 import io.torus.VolumeSpec;
 import java.util.Map;
 
 /**
- * The StorageClass parameters a volume is created with: {@code replication} and
- * {@code blockSize}; 0 where not given (the cluster's default applies).
+ * The StorageClass parameters a volume is created with: {@code replication},
+ * {@code erasure} (e.g. {@code 4+2}; not with {@code replication}) and {@code blockSize}; 0
+ * or null where not given (the cluster's default applies).
  *
  * @param replication copies of each block, or 0
  * @param blockSize bytes, or 0
+ * @param erasure the erasure coding asked for, or null
  */
-record VolumeParameters(int replication, int blockSize) {
+record VolumeParameters(int replication, int blockSize, Erasure erasure) {
   /** Prefix of the keys Kubernetes' sidecars add for themselves. */
   static final String KUBERNETES_PREFIX = "csi.storage.k8s.io/";
 
@@ -21,6 +25,7 @@ record VolumeParameters(int replication, int blockSize) {
   static VolumeParameters parse(Map<String, String> params) {
     int replication = 0;
     int blockSize = 0;
+    Erasure erasure = null;
     for (Map.Entry<String, String> e : params.entrySet()) {
       String k = e.getKey();
       switch (k) {
@@ -44,20 +49,46 @@ record VolumeParameters(int replication, int blockSize) {
           }
           blockSize = (int) b;
         }
+        case "erasure" -> {
+          try {
+            erasure = Erasure.parse(e.getValue().trim());
+          } catch (TorusException x) {
+            throw CsiErrors.invalid("parameter erasure: " + x.getMessage());
+          }
+        }
         default -> {
           if (!k.startsWith(KUBERNETES_PREFIX)) {
             throw CsiErrors.invalid("unknown parameter '" + k + "' (known: replication,"
-                + " blockSize)");
+                + " erasure, blockSize)");
           }
         }
       }
     }
-    return new VolumeParameters(replication, blockSize);
+    if (erasure != null && replication != 0) {
+      throw CsiErrors.invalid("parameters erasure and replication exclude each other: an"
+          + " erasure-coded volume keeps m+1 copies of its map nodes by itself");
+    }
+    return new VolumeParameters(replication, blockSize, erasure);
   }
 
   /** True if {@code v} has what these parameters ask for. */
   boolean matches(VolumeInfo v) {
-    return (replication == 0 || v.replication() == replication)
+    return (replication == 0 || (v.erasure() == null && v.replication() == replication))
+        && (erasure == null || erasure.equals(v.erasure()))
         && (blockSize == 0 || v.blockSize() == blockSize);
+  }
+
+  /**
+   * Raw bytes stored per byte of data for a volume with these parameters, given the
+   * cluster's defaults (for GetCapacity).
+   */
+  double overhead(int defaultReplication, Erasure defaultErasure) {
+    if (erasure != null) {
+      return erasure.overhead();
+    }
+    if (replication > 0) {
+      return replication;
+    }
+    return defaultErasure != null ? defaultErasure.overhead() : defaultReplication;
   }
 }

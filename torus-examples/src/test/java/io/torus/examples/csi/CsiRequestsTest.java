@@ -70,12 +70,21 @@ class CsiRequestsTest {
   void parametersAndCapabilities() {
     VolumeParameters p = VolumeParameters.parse(Map.of("replication", "3", "blockSize", "1MiB",
         "csi.storage.k8s.io/pv/name", "pv-1"));
-    assertThat(p).isEqualTo(new VolumeParameters(3, 1 << 20));
+    assertThat(p).isEqualTo(new VolumeParameters(3, 1 << 20, null));
     assertThat(p.matches(new VolumeInfo(1, "v", GIB, 1 << 20, 3, Instant.EPOCH))).isTrue();
     assertThat(p.matches(new VolumeInfo(1, "v", GIB, 16384, 3, Instant.EPOCH))).isFalse();
-    assertThat(VolumeParameters.parse(Map.of())).isEqualTo(new VolumeParameters(0, 0));
+    assertThat(VolumeParameters.parse(Map.of())).isEqualTo(new VolumeParameters(0, 0, null));
+    VolumeParameters ec = VolumeParameters.parse(Map.of("erasure", "4+2"));
+    assertThat(ec.erasure()).isEqualTo(new io.torus.Erasure(4, 2));
+    assertThat(ec.overhead(2, null)).isEqualTo(1.5);
+    assertThat(ec.matches(new VolumeInfo(1, "v", GIB, 16384, 3, Instant.EPOCH, null,
+        new io.torus.Erasure(4, 2)))).isTrue();
+    assertThat(ec.matches(new VolumeInfo(1, "v", GIB, 16384, 3, Instant.EPOCH))).isFalse();
+    assertThat(VolumeParameters.parse(Map.of("replication", "3")).matches(new VolumeInfo(1,
+        "v", GIB, 16384, 3, Instant.EPOCH, null, new io.torus.Erasure(4, 2)))).isFalse();
     for (Map<String, String> bad : java.util.List.of(Map.of("replication", "0"),
-        Map.of("replication", "x"), Map.of("blockSize", "3000"), Map.of("qos", "1"))) {
+        Map.of("replication", "x"), Map.of("blockSize", "3000"), Map.of("qos", "1"),
+        Map.of("erasure", "4x2"), Map.of("erasure", "4+2", "replication", "2"))) {
       assertThat(code(() -> VolumeParameters.parse(bad))).as("%s", bad)
           .isEqualTo(Status.Code.INVALID_ARGUMENT);
     }
