@@ -6,6 +6,8 @@ import io.torus.WriteLevel;
 import io.torus.internal.replica.ReplicaCopier;
 import io.torus.internal.ring.Ring;
 import io.torus.spi.BlockRef;
+import io.torus.internal.transport.PeerClient;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -17,6 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * the counters; thread-safe.
  */
 final class LayerContext {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(DistributedBlockLayer.class);
   final PeerView view;
   final PeerHealth health;
   /** Copies per block (R). */
@@ -87,5 +91,45 @@ final class LayerContext {
   /** Copies {@code ref} must have for the write level: every one of a shard's. */
   int required(BlockRef ref) {
     return ref.striped() ? 1 : writeLevel.required(replication);
+  }
+
+  /**
+   * Sends {@code copy} (bytes that never change) to peer {@code p} as a repair put and a
+   * barrier there, on the background executor; skipped with a WARN (rate-limited) when
+   * {@link #MAX_QUEUED_REPAIRS} are queued already (anti-entropy finds the block later).
+   * Failures are logged at WARN, rate-limited. Never blocks.
+   *
+   * @param what how the log names the block ("block", "rebuilt shard")
+   */
+  void repairLater(BlockRef ref, ByteBuffer copy, String p, PeerClient c, String what) {
+    int queued = repairsQueued.incrementAndGet();
+    if (queued > MAX_QUEUED_REPAIRS) {
+      repairsQueued.decrementAndGet();
+      warnings.warn("repair skipped", "repair of {} {} on peer {} skipped: {} repairs are"
+          + " queued already; anti-entropy repairs it later", what, ref, p, queued - 1);
+      return;
+    }
+    repairs.incrementAndGet();
+    ReplicaCopier.Target target = ReplicaCopier.peerTarget(p, c, epoch, true, timeout);
+    try {
+      background.execute(() -> {
+        try {
+          copier.copy(ref, copy, target);
+          LOG.info("repaired {} {} on peer {}", what, ref, p);
+        } catch (io.torus.TorusClosedException e) {
+          LOG.debug("repair of {} {} on peer {} dropped: {}", what, ref, p, e.toString());
+        } catch (RuntimeException e) {
+          warnings.warn("repair failed", "repair of {} {} on peer {} failed: {}", what, ref, p,
+              e.toString());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          repairsQueued.decrementAndGet();
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      repairsQueued.decrementAndGet();
+      LOG.debug("repair of {} {} on peer {} not started: {}", what, ref, p, e.toString());
+    }
   }
 }

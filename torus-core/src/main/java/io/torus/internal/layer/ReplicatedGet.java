@@ -4,15 +4,12 @@ import io.torus.BlockUnavailableException;
 import io.torus.CorruptBlockException;
 import io.torus.ReadLevel;
 import io.torus.TorusException;
-import io.torus.internal.replica.ReplicaCopier;
 import io.torus.internal.transport.PeerClient;
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One get of a replicated block, as a chain of peer futures: no thread waits for a peer.
@@ -32,8 +29,6 @@ import org.slf4j.LoggerFactory;
  * but the peer health map and the counters, so any number may run at once.
  */
 final class ReplicatedGet {
-  private static final Logger log = LoggerFactory.getLogger(DistributedBlockLayer.class);
-
   private final LayerContext ctx;
   private final BlockRef ref;
   /** Live peers that may hold the block: non-suspect ones first, each group in ring order. */
@@ -158,38 +153,8 @@ final class ReplicatedGet {
         .asReadOnlyBuffer();
     for (String p : targets) {
       PeerClient c = ctx.view.client(p);
-      if (c == null) {
-        continue;
-      }
-      int queued = ctx.repairsQueued.incrementAndGet();
-      if (queued > LayerContext.MAX_QUEUED_REPAIRS) {
-        ctx.repairsQueued.decrementAndGet();
-        ctx.warnings.warn("repair skipped", "repair of block {} on peer {} skipped: {} repairs"
-            + " are queued already; anti-entropy re-replicates it later", ref, p, queued - 1);
-        continue;
-      }
-      ctx.repairs.incrementAndGet();
-      ReplicaCopier.Target target = ReplicaCopier.peerTarget(p, c, ctx.epoch, true,
-          ctx.timeout);
-      try {
-        ctx.background.execute(() -> {
-          try {
-            ctx.copier.copy(ref, copy, target);
-            log.info("repaired block {} on peer {}", ref, p);
-          } catch (io.torus.TorusClosedException e) {
-            log.debug("repair of block {} on peer {} dropped: {}", ref, p, e.toString());
-          } catch (RuntimeException e) {
-            ctx.warnings.warn("repair failed", "repair of block {} on peer {} failed: {}", ref,
-                p, e.toString());
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          } finally {
-            ctx.repairsQueued.decrementAndGet();
-          }
-        });
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        ctx.repairsQueued.decrementAndGet();
-        log.debug("repair of block {} on peer {} not started: {}", ref, p, e.toString());
+      if (c != null) {
+        ctx.repairLater(ref, copy, p, c, "block");
       }
     }
   }

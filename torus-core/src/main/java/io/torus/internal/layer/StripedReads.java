@@ -3,7 +3,6 @@ package io.torus.internal.layer;
 import io.torus.BlockUnavailableException;
 import io.torus.TorusException;
 import io.torus.internal.erasure.ParityBlock;
-import io.torus.internal.replica.ReplicaCopier;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.transport.PeerClient;
 import io.torus.spi.BlockRef;
@@ -13,8 +12,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Gets of erasure-coded data shards. A shard is read directly from its peer (then the
@@ -33,8 +30,6 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe; continuations run on the transport's callback threads and never block.
  */
 final class StripedReads {
-  private static final Logger log = LoggerFactory.getLogger(DistributedBlockLayer.class);
-
   private final LayerContext ctx;
   /** Gets by peer order: one shard's direct read (a {@link ReplicatedGet}). */
   private final Function<BlockRef, CompletableFuture<ByteBuffer>> direct;
@@ -243,33 +238,8 @@ final class StripedReads {
     if (c == null || ctx.health.suspect(owner)) {
       return;
     }
-    if (ctx.repairsQueued.incrementAndGet() > LayerContext.MAX_QUEUED_REPAIRS) {
-      ctx.repairsQueued.decrementAndGet(); // the rebalancer's stripe check rebuilds it later
-      return;
-    }
     ByteBuffer copy = ByteBuffer.allocate(rebuilt.remaining()).put(rebuilt.duplicate()).flip()
         .asReadOnlyBuffer();
-    ReplicaCopier.Target target = ReplicaCopier.peerTarget(owner, c, ctx.epoch, true,
-        ctx.timeout);
-    try {
-      ctx.background.execute(() -> {
-        try {
-          ctx.copier.copy(ref, copy, target);
-          ctx.repairs.incrementAndGet();
-          log.info("rebuilt shard {} written back to its peer {}", ref, owner);
-        } catch (io.torus.TorusClosedException e) {
-          log.debug("write-back of shard {} dropped: {}", ref, e.toString());
-        } catch (RuntimeException e) {
-          ctx.warnings.warn("shard write-back failed", "write-back of rebuilt shard {} to"
-              + " peer {} failed: {}", ref, owner, e.toString());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } finally {
-          ctx.repairsQueued.decrementAndGet();
-        }
-      });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      ctx.repairsQueued.decrementAndGet();
-    }
+    ctx.repairLater(ref, copy, owner, c, "rebuilt shard");
   }
 }
