@@ -166,8 +166,9 @@ final class StripeRepair {
   /**
    * The positions of a stripe that should hold a shard and do not: every parity position
    * not present, and every data position a parity header lists that is not present. With no
-   * header readable (every parity shard missing), the data positions that every owner
-   * answered for are what the stripe has. Sets {@code mask[0]} to the data positions.
+   * header readable (every parity shard missing) only a stripe whose every data position is
+   * held gets its parity back; else nothing is known to be missing. Sets {@code mask[0]} to the
+   * data positions.
    */
   private List<Integer> missing(BlockRef any, Set<BlockRef> present, int[] mask) {
     int k = any.dataShards();
@@ -189,6 +190,12 @@ final class StripeRepair {
       if (header != null ? header.has(i) : present.contains(any.shard(i))) {
         bits |= 1 << i;
       }
+    }
+    if (header == null && bits != (1 << k) - 1) {
+      // No header, and a data position not held: absent, lost, or its put still under way
+      // (a stripe being written has no parity yet). Coding it as absent would store a wrong
+      // parity that passes its checksum, so nothing is rebuilt until more is known.
+      return List.of();
     }
     mask[0] = bits;
     List<Integer> out = new ArrayList<>();
