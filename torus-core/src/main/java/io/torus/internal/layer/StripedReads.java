@@ -76,41 +76,65 @@ final class StripedReads {
   /**
    * A parity shard encoded anew from its stripe's data shards (each read directly or rebuilt):
    * the same bytes the writer stored, since coding is deterministic. Which data shards the
-   * stripe has comes from another parity shard's header, or, with none readable, from which
-   * data shards can be read (with every parity shard lost, no more than {@code m} shards are
-   * lost only if every data shard is readable).
+   * stripe has comes from another parity shard's header. With none readable, only if every
+   * other parity shard is known lost (every peer that may hold it answered, none with a good
+   * copy: see {@link NotStoredException}): then no more than {@code m} shards are lost only if
+   * every data shard is stored, so a data shard that no peer holds is a position written with
+   * no block. A data shard merely unreachable (its peer down, or not answering), or another
+   * parity shard that may still be stored, fails the get with
+   * {@link BlockUnavailableException}: taking an unreachable position for an absent one would
+   * encode a wrong parity that passes its checksum. A later attempt, once those peers are
+   * back, rebuilds it.
    */
   CompletableFuture<ByteBuffer> parity(BlockRef ref) {
     int k = ref.dataShards();
     int m = ref.parityShards();
     List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
-    List<CompletableFuture<ByteBuffer>> others = new ArrayList<>(m);
+    List<CompletableFuture<Attempt>> others = new ArrayList<>(m);
     for (int j = 0; j < m; j++) {
       others.add(k + j == ref.shardIndex() ? CompletableFuture.completedFuture(null)
-          : quiet(ref.shard(k + j), problems));
+          : attempt(ref.shard(k + j), problems));
     }
     return CompletableFuture.allOf(others.toArray(CompletableFuture[]::new)).thenCompose(v -> {
       ParityBlock header = null;
+      String unknown = null; // another parity shard that may be stored, or null
       for (int j = 0; j < m && header == null; j++) {
-        ByteBuffer p = others.get(j).getNow(null);
-        if (p != null) {
-          try {
-            header = ParityBlock.parse(p, k, m, ref.shard(k + j).toString());
-          } catch (TorusException e) {
-            problems.add(e.getMessage());
-          }
+        Attempt a = others.get(j).getNow(null);
+        if (a == null) {
+          continue; // the shard being encoded
+        }
+        if (a.data() == null) {
+          unknown = a.notStored() ? unknown : ref.shard(k + j).toString();
+          continue;
+        }
+        try {
+          header = ParityBlock.parse(a.data(), k, m, ref.shard(k + j).toString());
+        } catch (TorusException e) {
+          problems.add(e.getMessage()); // a stored copy with no header: lost as a header
         }
       }
+      if (header == null && unknown != null) {
+        return CompletableFuture.failedFuture(new BlockUnavailableException("parity shard "
+            + ref + ": no parity header of its stripe readable, and parity shard " + unknown
+            + " may still be stored " + problems));
+      }
       ParityBlock h = header;
-      List<CompletableFuture<ByteBuffer>> data = new ArrayList<>(k);
+      List<CompletableFuture<Attempt>> data = new ArrayList<>(k);
       for (int i = 0; i < k; i++) {
-        data.add(h == null ? quiet(ref.shard(i), problems)
-            : h.has(i) ? get(ref.shard(i), false) : CompletableFuture.completedFuture(null));
+        data.add(h == null ? attempt(ref.shard(i), problems)
+            : h.has(i) ? get(ref.shard(i), false).thenApply(b -> new Attempt(b, false))
+            : CompletableFuture.completedFuture(null));
       }
       return CompletableFuture.allOf(data.toArray(CompletableFuture[]::new)).thenApply(w -> {
         ByteBuffer[] shards = new ByteBuffer[k];
         for (int i = 0; i < k; i++) {
-          shards[i] = data.get(i).getNow(null);
+          Attempt a = data.get(i).getNow(null);
+          if (a != null && a.data() == null && !a.absent()) {
+            throw new BlockUnavailableException("parity shard " + ref + ": no parity header of"
+                + " its stripe readable, and data shard " + i + " is not readable but may be"
+                + " stored " + problems);
+          }
+          shards[i] = a == null ? null : a.data();
         }
         if (java.util.Arrays.stream(shards).allMatch(java.util.Objects::isNull)) {
           throw new BlockUnavailableException("parity shard " + ref + ": no data shard of its"
@@ -124,6 +148,34 @@ final class StripedReads {
         }
         return mine;
       });
+    });
+  }
+
+  /**
+   * What a direct read of a shard gave: its bytes, or none and whether it is known not stored
+   * ({@link NotStoredException}), with a copy failing its checksum ({@code corrupt}) or not.
+   */
+  private record Attempt(ByteBuffer data, boolean notStored, boolean corrupt) {
+    Attempt(ByteBuffer data, boolean notStored) {
+      this(data, notStored, false);
+    }
+
+    /** Known never stored or lost everywhere, with no corrupt copy left as a trace. */
+    boolean absent() {
+      return data == null && notStored && !corrupt;
+    }
+  }
+
+  /** A direct read that never fails: what it gave, a problem noted if nothing. */
+  private CompletableFuture<Attempt> attempt(BlockRef shard, List<String> problems) {
+    return direct.apply(shard).handle((b, e) -> {
+      if (e == null) {
+        return new Attempt(b, false);
+      }
+      Throwable t = Futures.unwrap(e);
+      problems.add(t.getMessage());
+      return t instanceof NotStoredException n ? new Attempt(null, true, n.corrupt())
+          : new Attempt(null, false);
     });
   }
 
