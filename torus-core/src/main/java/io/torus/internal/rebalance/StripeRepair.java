@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * the lowest-numbered shard that is still held leads the stripe (so one peer, not k+m, does
  * the work), and it rebuilds each missing shard (a data shard decoded, a parity shard encoded
  * anew, through {@code rebuild}) and stores it on the shard's owner (a put and a barrier
- * there), counting it as copied in the progress report.
+ * there), counting it as copied in the progress report. Only an owner that answered gets a
+ * rebuilt shard: one down when asked (a peer restarting, not yet seen up) may hold it, and is
+ * asked again by the next pass.
  *
  * <p>Which positions of a stripe hold data comes from a parity shard's header (a position
  * written with no block is absent, not missing). Runs on the rebalancer's thread; blocks.
@@ -96,10 +98,12 @@ final class StripeRepair {
     Set<BlockRef> present = new java.util.HashSet<>(held0);
     boolean clean = true;
     Set<String> unanswered = new java.util.HashSet<>();
+    Set<String> down = new java.util.HashSet<>();
     for (Map.Entry<String, List<BlockRef>> e : ask.entrySet()) {
       PeerClient c = view.client(e.getKey());
       if (c == null) {
-        continue; // down: its shards count as missing
+        down.add(e.getKey()); // its shards count as missing, owed to it
+        continue;
       }
       try {
         boolean[] has = ReplicaCopier.await(c.has(e.getValue(), timeout, true), timeout);
@@ -136,8 +140,10 @@ final class StripeRepair {
         BlockRef shard = any.shard(i);
         String owner = o.get(i);
         PeerClient c = owner.equals(self) ? null : view.client(owner);
-        if (!owner.equals(self) && c == null) {
-          clean = false; // the owner is down: rebuilt once it is back or the ring changes
+        if (!owner.equals(self) && (c == null || down.contains(owner))) {
+          // the owner is down, or was when asked (it may hold the shard, back up since):
+          // rebuilt, if it lacks it, by a pass that asks it
+          clean = false;
           continue;
         }
         try {
