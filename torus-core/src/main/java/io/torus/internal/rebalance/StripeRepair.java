@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +36,17 @@ import org.slf4j.LoggerFactory;
  * asked again by the next pass.
  *
  * <p>Which positions of a stripe hold data comes from a parity shard's header (a position
- * written with no block is absent, not missing). Runs on the rebalancer's thread; blocks.
+ * written with no block is absent, not missing); it is read only for a stripe with a shard
+ * not held.
+ *
+ * <p>Owners are asked for index membership, not for verified copies: the check runs on every
+ * anti-entropy pass of every peer, and each stripe is asked about by each of its peers, so a
+ * verified question would read every stored shard {@code k + m - 1} times per pass, outside
+ * any rate limit. A shard that is held but fails its checksum is the scrubber's to find (at
+ * its bounded rate) and to replace from its stripe. Nothing is deleted on these answers: a
+ * wrong "held" only leaves a rebuild to a later pass.
+ *
+ * <p>Runs on the rebalancer's thread; blocks.
  */
 final class StripeRepair {
   private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
@@ -106,7 +117,7 @@ final class StripeRepair {
         continue;
       }
       try {
-        boolean[] has = ReplicaCopier.await(c.has(e.getValue(), timeout, true), timeout);
+        boolean[] has = ReplicaCopier.await(c.has(e.getValue(), timeout, false), timeout);
         for (int i = 0; i < has.length; i++) {
           if (has[i]) {
             present.add(e.getValue().get(i));
@@ -172,6 +183,9 @@ final class StripeRepair {
   private List<Integer> missing(BlockRef any, Set<BlockRef> present) {
     int k = any.dataShards();
     int m = any.parityShards();
+    if (IntStream.range(0, k + m).allMatch(i -> present.contains(any.shard(i)))) {
+      return List.of(); // every position held: no header to read
+    }
     ParityBlock header = null;
     for (int j = 0; j < m && header == null; j++) {
       BlockRef p = any.shard(k + j);
