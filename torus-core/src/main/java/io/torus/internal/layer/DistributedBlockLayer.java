@@ -398,13 +398,16 @@ public final class DistributedBlockLayer implements BlockLayer {
       Ring ring = ctx.ring();
       List<String> order = new ArrayList<>();
       List<String> later = new ArrayList<>();
+      boolean everyCandidate = true;
       for (String p : ctx.candidates(ring, ref)) {
         if (ctx.view.client(p) != null) {
           (ctx.health.suspect(p) ? later : order).add(p);
+        } else {
+          everyCandidate = false;
         }
       }
       order.addAll(later);
-      ReplicatedGet get = new ReplicatedGet(ctx, ref, order);
+      ReplicatedGet get = new ReplicatedGet(ctx, ref, order, everyCandidate);
       return readLevel == ReadLevel.VERIFY ? get.verify(ring.peers(ref, ctx.copies(ref)))
           : get.first();
     } catch (RuntimeException e) {

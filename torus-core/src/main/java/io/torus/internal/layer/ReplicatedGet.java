@@ -20,7 +20,9 @@ import java.util.concurrent.CompletableFuture;
  * at once, takes the first good copy in ring order, and only if none has one goes on through
  * the other peers of {@code order} one by one. Either way a replica that answered "missing"
  * or "corrupt" is repaired in the background from the good copy; if no peer has one, the get
- * fails with {@link BlockUnavailableException} naming every peer and what it answered.
+ * fails with {@link BlockUnavailableException} naming every peer and what it answered: a
+ * {@link NotStoredException} if every peer that may hold the block was asked and answered
+ * (none was down, none failed to answer).
  *
  * <p><b>Concurrency.</b> A get's steps follow one another (each starts from the completion of
  * the one before), so its lists need no lock; the parallel reads of VERIFY each produce a
@@ -35,11 +37,20 @@ final class ReplicatedGet {
   private final List<String> order;
   private final List<String> bad = new ArrayList<>();
   private final List<String> problems = new ArrayList<>();
+  /** Whether a peer that may hold the block was down or did not answer. */
+  private volatile boolean unsure;
+  /** Whether a peer sent a copy failing its checksum. */
+  private volatile boolean corrupt;
 
-  ReplicatedGet(LayerContext ctx, BlockRef ref, List<String> order) {
+  /**
+   * @param everyCandidate whether {@code order} holds every peer that may hold the block (none
+   *     was left out for being down)
+   */
+  ReplicatedGet(LayerContext ctx, BlockRef ref, List<String> order, boolean everyCandidate) {
     this.ctx = ctx;
     this.ref = ref;
     this.order = order;
+    this.unsure = !everyCandidate || order.isEmpty();
   }
 
   /** What one peer answered: a good copy, or why not. */
@@ -78,8 +89,10 @@ final class ReplicatedGet {
       i++;
     }
     if (i == order.size()) {
-      return CompletableFuture.failedFuture(new BlockUnavailableException("no good copy of block "
-          + ref + (problems.isEmpty() ? ": none of its peers is up" : " " + problems)));
+      String message = "no good copy of block " + ref
+          + (problems.isEmpty() ? ": none of its peers is up" : " " + problems);
+      return CompletableFuture.failedFuture(unsure ? new BlockUnavailableException(message)
+          : new NotStoredException(message, corrupt));
     }
     int at = i;
     return read(order.get(i)).thenCompose(r -> {
@@ -105,6 +118,7 @@ final class ReplicatedGet {
   private CompletableFuture<Read> read(String p) {
     PeerClient c = ctx.view.client(p);
     if (c == null) {
+      unsure = true;
       return CompletableFuture.completedFuture(new Read(null, p + ": down"));
     }
     CompletableFuture<ByteBuffer> f;
@@ -126,10 +140,12 @@ final class ReplicatedGet {
       }
       TorusException t = TorusException.of(e);
       if (t instanceof CorruptBlockException) {
+        corrupt = true;
         synchronized (bad) {
           bad.add(p);
         }
       } else {
+        unsure = true;
         ctx.health.failed(p);
       }
       return new Read(null, p + ": " + t.getMessage());

@@ -70,57 +70,139 @@ final class StripedReads {
 
   /**
    * A parity shard encoded anew from its stripe's data shards (each read directly or
-   * rebuilt): the same bytes the writer stored, since coding is deterministic. Which data
-   * positions the stripe has is {@code present} (bit i: position i holds data) when the
-   * caller knows it (a scrubber from the stored copy's header, the rebalancer from the owners'
-   * answers), else ({@code present < 0}) the header of another parity shard; with neither the
-   * get fails: a position whose shard cannot be read right now must never be coded as absent.
-   * Every present data shard must be readable, else the get fails.
+   * rebuilt): the same bytes the writer stored, since coding is deterministic. With
+   * {@code present >= 0} the caller knows which data positions the stripe has (bit i:
+   * position i holds data; a scrubber from the stored copy's header, the rebalancer from
+   * another parity shard's), and every one of them must be readable; else the stripe itself
+   * says (see {@link #parityFromStripe}).
    */
   CompletableFuture<ByteBuffer> parity(BlockRef ref, int present) {
+    if (present < 0) {
+      return parityFromStripe(ref);
+    }
+    int k = ref.dataShards();
+    int m = ref.parityShards();
+    if (present == 0 || (k < 31 && present >>> k != 0)) {
+      return CompletableFuture.failedFuture(TorusException.invalid("parity shard " + ref
+          + ": data positions " + Integer.toBinaryString(present) + " do not fit the stripe"));
+    }
+    List<CompletableFuture<ByteBuffer>> data = new ArrayList<>(k);
+    for (int i = 0; i < k; i++) {
+      data.add((present >>> i & 1) != 0 ? get(ref.shard(i), false)
+          : CompletableFuture.completedFuture(null));
+    }
+    return CompletableFuture.allOf(data.toArray(CompletableFuture[]::new)).thenApply(w -> {
+      ByteBuffer[] shards = new ByteBuffer[k];
+      for (int i = 0; i < k; i++) {
+        shards[i] = data.get(i).join(); // done; a failed read fails the encoding
+      }
+      return ParityBlock.encode(StripedWrites.coder(k, m), shards)[ref.shardIndex() - k];
+    });
+  }
+
+  /**
+   * A parity shard encoded anew from its stripe's data shards (each read directly or rebuilt):
+   * the same bytes the writer stored, since coding is deterministic. Which data shards the
+   * stripe has comes from another parity shard's header. With none readable, only if every
+   * other parity shard is known lost (every peer that may hold it answered, none with a good
+   * copy: see {@link NotStoredException}): then no more than {@code m} shards are lost only if
+   * every data shard is stored, so a data shard that no peer holds is a position written with
+   * no block. A data shard merely unreachable (its peer down, or not answering), or another
+   * parity shard that may still be stored, fails the get with
+   * {@link BlockUnavailableException}: taking an unreachable position for an absent one would
+   * encode a wrong parity that passes its checksum. A later attempt, once those peers are
+   * back, rebuilds it.
+   */
+  private CompletableFuture<ByteBuffer> parityFromStripe(BlockRef ref) {
     int k = ref.dataShards();
     int m = ref.parityShards();
     List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
-    CompletableFuture<Integer> mask;
-    if (present >= 0) {
-      mask = CompletableFuture.completedFuture(present);
-    } else {
-      List<CompletableFuture<ByteBuffer>> others = new ArrayList<>(m);
-      for (int j = 0; j < m; j++) {
-        others.add(k + j == ref.shardIndex() ? CompletableFuture.completedFuture(null)
-            : quiet(ref.shard(k + j), problems));
-      }
-      mask = CompletableFuture.allOf(others.toArray(CompletableFuture[]::new)).thenApply(v -> {
-        for (int j = 0; j < m; j++) {
-          ByteBuffer p = others.get(j).getNow(null);
-          if (p != null) {
-            try {
-              return ParityBlock.parse(p, k, m, ref.shard(k + j).toString()).present();
-            } catch (TorusException e) {
-              problems.add(e.getMessage());
-            }
-          }
-        }
-        throw new BlockUnavailableException("parity shard " + ref + ": no other parity shard"
-            + " of its stripe readable to say which data shards it has " + problems);
-      });
+    List<CompletableFuture<Attempt>> others = new ArrayList<>(m);
+    for (int j = 0; j < m; j++) {
+      others.add(k + j == ref.shardIndex() ? CompletableFuture.completedFuture(null)
+          : attempt(ref.shard(k + j), problems));
     }
-    return mask.thenCompose(bits -> {
-      List<CompletableFuture<ByteBuffer>> data = new ArrayList<>(k);
+    return CompletableFuture.allOf(others.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+      ParityBlock header = null;
+      String unknown = null; // another parity shard that may be stored, or null
+      for (int j = 0; j < m && header == null; j++) {
+        Attempt a = others.get(j).getNow(null);
+        if (a == null) {
+          continue; // the shard being encoded
+        }
+        if (a.data() == null) {
+          unknown = a.notStored() ? unknown : ref.shard(k + j).toString();
+          continue;
+        }
+        try {
+          header = ParityBlock.parse(a.data(), k, m, ref.shard(k + j).toString());
+        } catch (TorusException e) {
+          problems.add(e.getMessage()); // a stored copy with no header: lost as a header
+        }
+      }
+      if (header == null && unknown != null) {
+        return CompletableFuture.failedFuture(new BlockUnavailableException("parity shard "
+            + ref + ": no parity header of its stripe readable, and parity shard " + unknown
+            + " may still be stored " + problems));
+      }
+      ParityBlock h = header;
+      List<CompletableFuture<Attempt>> data = new ArrayList<>(k);
       for (int i = 0; i < k; i++) {
-        data.add((bits >>> i & 1) != 0 ? get(ref.shard(i), false)
+        data.add(h == null ? attempt(ref.shard(i), problems)
+            : h.has(i) ? get(ref.shard(i), false).thenApply(b -> new Attempt(b, false))
             : CompletableFuture.completedFuture(null));
       }
       return CompletableFuture.allOf(data.toArray(CompletableFuture[]::new)).thenApply(w -> {
         ByteBuffer[] shards = new ByteBuffer[k];
         for (int i = 0; i < k; i++) {
-          shards[i] = data.get(i).join(); // done; a failed read fails the encoding
+          Attempt a = data.get(i).getNow(null);
+          if (a != null && a.data() == null && !a.absent()) {
+            throw new BlockUnavailableException("parity shard " + ref + ": no parity header of"
+                + " its stripe readable, and data shard " + i + " is not readable but may be"
+                + " stored " + problems);
+          }
+          shards[i] = a == null ? null : a.data();
         }
-        if (bits == 0) {
-          throw TorusException.invalid("parity shard " + ref + ": a stripe without data");
+        if (java.util.Arrays.stream(shards).allMatch(java.util.Objects::isNull)) {
+          throw new BlockUnavailableException("parity shard " + ref + ": no data shard of its"
+              + " stripe readable " + problems);
         }
-        return ParityBlock.encode(StripedWrites.coder(k, m), shards)[ref.shardIndex() - k];
+        ByteBuffer[] parity = ParityBlock.encode(StripedWrites.coder(k, m), shards);
+        ByteBuffer mine = parity[ref.shardIndex() - k];
+        if (h != null && !h.sameStripe(ParityBlock.parse(mine, k, m, ref.toString()))) {
+          throw new io.torus.CorruptBlockException("parity shard " + ref + ": its stripe's"
+              + " data shards do not match the header of the other parity shards");
+        }
+        return mine;
       });
+    });
+  }
+
+  /**
+   * What a direct read of a shard gave: its bytes, or none and whether it is known not stored
+   * ({@link NotStoredException}), with a copy failing its checksum ({@code corrupt}) or not.
+   */
+  private record Attempt(ByteBuffer data, boolean notStored, boolean corrupt) {
+    Attempt(ByteBuffer data, boolean notStored) {
+      this(data, notStored, false);
+    }
+
+    /** Known never stored or lost everywhere, with no corrupt copy left as a trace. */
+    boolean absent() {
+      return data == null && notStored && !corrupt;
+    }
+  }
+
+  /** A direct read that never fails: what it gave, a problem noted if nothing. */
+  private CompletableFuture<Attempt> attempt(BlockRef shard, List<String> problems) {
+    return direct.apply(shard).handle((b, e) -> {
+      if (e == null) {
+        return new Attempt(b, false);
+      }
+      Throwable t = Futures.unwrap(e);
+      problems.add(t.getMessage());
+      return t instanceof NotStoredException n ? new Attempt(null, true, n.corrupt())
+          : new Attempt(null, false);
     });
   }
 

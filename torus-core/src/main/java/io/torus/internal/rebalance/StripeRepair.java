@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,10 +32,22 @@ import org.slf4j.LoggerFactory;
  * the lowest-numbered shard that is still held leads the stripe (so one peer, not k+m, does
  * the work), and it rebuilds each missing shard (a data shard decoded, a parity shard encoded
  * anew, through {@code rebuild}) and stores it on the shard's owner (a put and a barrier
- * there), counting it as copied in the progress report.
+ * there), counting it as copied in the progress report. Only an owner that answered gets a
+ * rebuilt shard: one down when asked (a peer restarting, not yet seen up) may hold it, and is
+ * asked again by the next pass.
  *
  * <p>Which positions of a stripe hold data comes from a parity shard's header (a position
- * written with no block is absent, not missing). Runs on the rebalancer's thread; blocks.
+ * written with no block is absent, not missing); it is read only for a stripe with a shard
+ * not held.
+ *
+ * <p>Owners are asked for index membership, not for verified copies: the check runs on every
+ * anti-entropy pass of every peer, and each stripe is asked about by each of its peers, so a
+ * verified question would read every stored shard {@code k + m - 1} times per pass, outside
+ * any rate limit. A shard that is held but fails its checksum is the scrubber's to find (at
+ * its bounded rate) and to replace from its stripe. Nothing is deleted on these answers: a
+ * wrong "held" only leaves a rebuild to a later pass.
+ *
+ * <p>Runs on the rebalancer's thread; blocks.
  */
 final class StripeRepair {
   private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
@@ -97,13 +110,15 @@ final class StripeRepair {
     Set<BlockRef> present = new java.util.HashSet<>(held0);
     boolean clean = true;
     Set<String> unanswered = new java.util.HashSet<>();
+    Set<String> down = new java.util.HashSet<>();
     for (Map.Entry<String, List<BlockRef>> e : ask.entrySet()) {
       PeerClient c = view.client(e.getKey());
       if (c == null) {
-        continue; // down: its shards count as missing
+        down.add(e.getKey()); // its shards count as missing, owed to it
+        continue;
       }
       try {
-        boolean[] has = ReplicaCopier.await(c.has(e.getValue(), timeout, true), timeout);
+        boolean[] has = ReplicaCopier.await(c.has(e.getValue(), timeout, false), timeout);
         for (int i = 0; i < has.length; i++) {
           if (has[i]) {
             present.add(e.getValue().get(i));
@@ -140,8 +155,10 @@ final class StripeRepair {
         BlockRef shard = any.shard(i);
         String owner = o.get(i);
         PeerClient c = owner.equals(self) ? null : view.client(owner);
-        if (!owner.equals(self) && c == null) {
-          clean = false; // the owner is down: rebuilt once it is back or the ring changes
+        if (!owner.equals(self) && (c == null || down.contains(owner))) {
+          // the owner is down, or was when asked (it may hold the shard, back up since):
+          // rebuilt, if it lacks it, by a pass that asks it
+          clean = false;
           continue;
         }
         try {
@@ -165,14 +182,16 @@ final class StripeRepair {
 
   /**
    * The positions of a stripe that should hold a shard and do not: every parity position
-   * not present, and every data position a parity header lists that is not present. With no
-   * header readable (every parity shard missing) only a stripe whose every data position is
-   * held gets its parity back; else nothing is known to be missing. Sets {@code mask[0]} to the
-   * data positions.
+   * not present, and every data position a parity header lists that is not present (with no
+   * header readable, only the parity positions). Sets {@code mask[0]} to the data positions
+   * the header lists, or -1 with no header.
    */
   private List<Integer> missing(BlockRef any, Set<BlockRef> present, int[] mask) {
     int k = any.dataShards();
     int m = any.parityShards();
+    if (IntStream.range(0, k + m).allMatch(i -> present.contains(any.shard(i)))) {
+      return List.of(); // every position held: no header to read
+    }
     ParityBlock header = null;
     for (int j = 0; j < m && header == null; j++) {
       BlockRef p = any.shard(k + j);
@@ -185,19 +204,10 @@ final class StripeRepair {
         }
       }
     }
-    int bits = 0;
-    for (int i = 0; i < k; i++) {
-      if (header != null ? header.has(i) : present.contains(any.shard(i))) {
-        bits |= 1 << i;
-      }
-    }
-    if (header == null && bits != (1 << k) - 1) {
-      // No header, and a data position not held: absent, lost, or its put still under way
-      // (a stripe being written has no parity yet). Coding it as absent would store a wrong
-      // parity that passes its checksum, so nothing is rebuilt until more is known.
-      return List.of();
-    }
-    mask[0] = bits;
+    // With no header readable (every parity shard missing here) the data positions are not
+    // known: only the parity is rebuilt, by the layer, which encodes it only from data shards
+    // known stored or known absent (never from one merely unreachable or still being put).
+    mask[0] = header != null ? header.present() : -1;
     List<Integer> out = new ArrayList<>();
     for (int i = 0; i < k + m; i++) {
       BlockRef s = any.shard(i);

@@ -132,6 +132,40 @@ class StripedLayerTest {
         .hasMessageContaining("2 needed");
   }
 
+  /**
+   * With no other parity shard to read a header from, a lost parity shard is encoded anew from
+   * the data shards only if each is read or known absent (every peer that may hold it said it
+   * does not): a data shard whose peer does not answer may be stored, and a parity encoded
+   * without it would be wrong while passing its checksum.
+   */
+  @Test
+  void aParityShardIsEncodedAnewOnlyFromDataShardsKnownStoredOrAbsent() {
+    putStripes(5); // stripes 0-1 and 2-3 full; stripe 4 has no block at position 1
+    BlockRef fullParity = data(0).shard(2);
+    BlockRef partialParity = data(4).shard(2);
+    ByteBuffer full = peers.store(owner(fullParity)).get(fullParity);
+    ByteBuffer partial = peers.store(owner(partialParity)).get(partialParity);
+    peers.store(owner(fullParity)).delete(fullParity);
+    peers.store(owner(partialParity)).delete(partialParity);
+    assertThat(layer.rebuildShard(fullParity, -1).join()).isEqualTo(full);
+    assertThat(layer.rebuildShard(partialParity, -1).join()).isEqualTo(partial);
+
+    peers.proxy(owner(data(5))).mode(FaultProxy.Mode.CUT); // the absent position's peer
+    assertThatThrownBy(() -> layer.rebuildShard(partialParity, -1).join())
+        .isInstanceOf(CompletionException.class)
+        .hasCauseInstanceOf(BlockUnavailableException.class)
+        .hasMessageContaining("data shard 1 is not readable but may be stored");
+    peers.proxy(owner(data(5))).mode(FaultProxy.Mode.PASS);
+
+    peers.proxy(owner(data(1))).mode(FaultProxy.Mode.CUT);
+    assertThatThrownBy(() -> layer.rebuildShard(fullParity, -1).join())
+        .isInstanceOf(CompletionException.class)
+        .hasCauseInstanceOf(BlockUnavailableException.class)
+        .hasMessageContaining("data shard 1 is not readable but may be stored");
+    peers.proxy(owner(data(1))).mode(FaultProxy.Mode.PASS);
+    assertThat(layer.rebuildShard(fullParity, -1).join()).isEqualTo(full);
+  }
+
   @Test
   void aStripeIsRefusedWhenTheRingHasTooFewPeersForIt() {
     BlockRef wide = new BlockRef(41, 3, 0, BlockKind.DATA, 4, 2);

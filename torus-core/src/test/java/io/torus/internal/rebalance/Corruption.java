@@ -1,5 +1,6 @@
 package io.torus.internal.rebalance;
 
+import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -17,36 +18,44 @@ final class Corruption {
 
   private Corruption() {}
 
+  /** A block to corrupt and the first bytes of its content, searched for in the files. */
+  private record Needle(BlockRef ref, byte[] head) {}
+
   /**
    * Corrupts up to {@code n} distinct data blocks peer {@code i} holds: finds the first 64
    * bytes of each block's content in its store files and inverts two of them. Returns how
    * many were corrupted.
    */
   static int flipBlocks(RebalanceCluster c, int i, int n) throws IOException {
-    List<byte[]> needles = new ArrayList<>();
-    for (BlockRef ref : c.holdings(i)) {
-      if (needles.size() == n) {
-        break;
-      }
-      if (ref.kind() != io.torus.spi.BlockKind.DATA) {
-        continue;
-      }
+    List<BlockRef> refs = c.holdings(i).stream().filter(r -> r.kind() == BlockKind.DATA)
+        .limit(n).toList();
+    return flip(c, i, refs).size();
+  }
+
+  /**
+   * Corrupts the copies of {@code refs} (blocks with distinct, random content) that peer
+   * {@code i} holds, as {@link #flipBlocks} does; returns the refs found and corrupted.
+   */
+  static List<BlockRef> flip(RebalanceCluster c, int i, List<BlockRef> refs)
+      throws IOException {
+    List<Needle> needles = new ArrayList<>();
+    for (BlockRef ref : refs) {
       ByteBuffer b = c.peerClient(i).get(ref, RebalanceCluster.D).join();
       byte[] head = new byte[NEEDLE];
       b.get(head);
-      needles.add(head);
+      needles.add(new Needle(ref, head));
     }
-    int done = 0;
+    List<BlockRef> done = new ArrayList<>();
     try (Stream<Path> files = Files.walk(c.peers.dataDirectory(i).resolve("store"))) {
       for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
-        done += flipIn(f, needles);
+        flipIn(f, needles, done);
       }
     }
     return done;
   }
 
-  private static int flipIn(Path f, List<byte[]> needles) throws IOException {
-    int done = 0;
+  private static void flipIn(Path f, List<Needle> needles, List<BlockRef> done)
+      throws IOException {
     try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
       long len = raf.length();
       byte[] chunk = new byte[8 << 20];
@@ -54,18 +63,18 @@ final class Corruption {
         raf.seek(pos);
         int got = raf.read(chunk, 0, (int) Math.min(chunk.length, len - pos));
         for (int k = 0; k + NEEDLE <= got && !needles.isEmpty(); k++) {
-          for (byte[] nd : needles) {
+          for (Needle n : needles) {
+            byte[] nd = n.head();
             if (chunk[k] == nd[0] && Arrays.equals(chunk, k, k + NEEDLE, nd, 0, NEEDLE)) {
               raf.seek(pos + k + 10);
               raf.write(new byte[] {(byte) ~nd[10], (byte) ~nd[11]});
-              needles.remove(nd);
-              done++;
+              needles.remove(n);
+              done.add(n.ref());
               break;
             }
           }
         }
       }
     }
-    return done;
   }
 }

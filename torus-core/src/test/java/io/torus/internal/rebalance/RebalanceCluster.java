@@ -108,14 +108,27 @@ final class RebalanceCluster implements AutoCloseable {
         s -> s.settled() && s.ring().members().size() == members);
   }
 
-  /** Creates volume {@code vol} and writes {@code size} random bytes, flushing every 8 MiB. */
+  /**
+   * Creates volume {@code vol} (R=2, encrypted with {@link #kek} if set) and writes
+   * {@code size} random bytes, flushing every 8 MiB.
+   */
   void write(long size, int blockSize, long seed) throws Exception {
+    VolumeSpec.Builder spec = VolumeSpec.builder("vol", size).blockSize(blockSize)
+        .replication(2);
+    write((kek == null ? spec : spec.encryption(kek)).build(), seed);
+  }
+
+  /**
+   * Creates volume {@code vol} as {@code spec} says (its name must be {@code vol}) and writes
+   * its whole size of random bytes from {@code seed} in 1 MiB writes, flushing every 8 MiB;
+   * the bytes are kept as the {@link #model}.
+   */
+  void write(VolumeSpec spec, long seed) throws Exception {
+    long size = spec.size();
     model = new byte[(int) size];
     new SplittableRandom(seed).nextBytes(model);
     try (Torus c = client()) {
-      VolumeSpec.Builder spec = VolumeSpec.builder("vol", size).blockSize(blockSize)
-          .replication(2);
-      volumeId = c.createVolume((kek == null ? spec : spec.encryption(kek)).build()).id();
+      volumeId = c.createVolume(spec).id();
       awaitWritable(c);
       try (BlockVolume v = c.openVolume("vol")) {
         for (int off = 0; off < size; off += MIB) {

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * N peer JVMs ({@link PeerMain}, {@code -Xmx384m}, file stores) against one etcd, each behind
+ * N peer JVMs ({@link PeerMain}, {@code -Xmx384m} unless the JVM options given set another
+ * {@code -Xmx}: the last one wins; file stores) against one etcd, each behind
  * its own {@link FaultProxy}: peers register the proxy's port, so every client and peer
  * reaches peer {@code i} through {@code proxy(i)}.
  *
@@ -91,7 +92,8 @@ public final class PeerProcesses implements AutoCloseable {
         PeerMain.class.getName(), etcd, prefix, p.dir.toString(), Integer.toString(p.port),
         Integer.toString(p.proxy.port())));
     ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.redirectError(p.dir.resolve("stderr.log").toFile());
+    // appended: a restarted peer's log follows the one of its previous life
+    pb.redirectError(ProcessBuilder.Redirect.appendTo(p.dir.resolve("stderr.log").toFile()));
     try {
       p.process = pb.start();
       BufferedReader out = new BufferedReader(new InputStreamReader(
@@ -179,6 +181,42 @@ public final class PeerProcesses implements AutoCloseable {
       kill(i);
     }
     launch(i);
+  }
+
+  /**
+   * Copies every peer's log ({@code stderr.log}, all its lives) to {@code to} as
+   * {@code peer-<i>.log}, to keep it past {@link #close()}; best effort.
+   */
+  public void copyLogs(Path to) {
+    try {
+      Files.createDirectories(to);
+      for (int i = 0; i < peers.size(); i++) {
+        Path log = peers.get(i).dir.resolve("stderr.log");
+        if (Files.exists(log)) {
+          Files.copy(log, to.resolve("peer-" + i + ".log"),
+              java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (IOException e) {
+      System.out.println("could not keep the peers' logs: " + e);
+    }
+  }
+
+  /**
+   * Restarts several killed (or running: they are killed first) peers at once, each from its
+   * data directory, and waits until all serve.
+   */
+  public void restart(List<Integer> ids) throws InterruptedException {
+    for (int i : ids) {
+      if (peers.get(i).process.isAlive()) {
+        kill(i);
+      }
+    }
+    List<CompletableFuture<Void>> starts = new ArrayList<>();
+    for (int i : ids) {
+      starts.add(CompletableFuture.runAsync(() -> launch(i)));
+    }
+    starts.forEach(CompletableFuture::join);
   }
 
   private void destroyAll() {
