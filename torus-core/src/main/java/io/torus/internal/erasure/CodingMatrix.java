@@ -73,7 +73,6 @@ final class CodingMatrix {
     int[] c = coefficients[o];
     byte[][] t = tables[o];
     boolean first = true;
-    int pending = -1; // an input with a table, waiting for a second to go with it
     for (int j = 0; j < inputs.length; j++) {
       if (c[j] == 0) {
         continue;
@@ -87,34 +86,12 @@ final class CodingMatrix {
         first = false;
       } else if (c[j] == 1) {
         xor(inputs[j], out, from, to);
-      } else if (pending < 0) {
-        pending = j;
       } else {
-        mulXor2(t[pending], inputs[pending], t[j], inputs[j], out, from, to);
-        pending = -1;
+        mulXor(t[j], inputs[j], out, from, to);
       }
-    }
-    if (pending >= 0) {
-      mulXor(t[pending], inputs[pending], out, from, to);
     }
     if (first) {
       Arrays.fill(out, from, to, (byte) 0);
-    }
-  }
-
-  /**
-   * {@code out[i] ^= ta[a[i]] ^ tb[b[i]]} over [from, to): two inputs per pass, so the output
-   * is read and written once for both.
-   */
-  private static void mulXor2(byte[] ta, byte[] a, byte[] tb, byte[] b, byte[] out, int from,
-      int to) {
-    int i = from;
-    for (; i <= to - 8; i += 8) {
-      LONGS.set(out, i, (long) LONGS.get(out, i) ^ lookup8(ta, (long) LONGS.get(a, i))
-          ^ lookup8(tb, (long) LONGS.get(b, i)));
-    }
-    for (; i < to; i++) {
-      out[i] ^= (byte) (ta[a[i] & 0xff] ^ tb[b[i] & 0xff]);
     }
   }
 
