@@ -33,6 +33,7 @@ public final class TorusBuilder {
   private Duration ioTimeout = Duration.ofSeconds(30);
   private String nodeId;
   private Duration gcInterval = Duration.ofMinutes(5);
+  private Duration qosRefresh = Duration.ofSeconds(10);
   private io.micrometer.core.instrument.MeterRegistry meterRegistry;
   private List<String> etcdEndpoints = List.of();
   private String etcdPrefix = "/torus";
@@ -191,6 +192,18 @@ public final class TorusBuilder {
       throw TorusException.invalid("gcInterval < 0: " + interval);
     }
     this.gcInterval = interval;
+    return this;
+  }
+
+  /**
+   * How often the node re-reads the I/O limits ({@link VolumeQos}) of the volumes it has open,
+   * so that limits set through another node ({@link Torus#setVolumeQos}, {@code torus volume
+   * set-qos}) reach its handles: one metadata read per open volume per interval. Limits set
+   * through this node apply at once, and every open reads them. Default 10 s;
+   * {@link Duration#ZERO} turns the re-reading off.
+   */
+  public TorusBuilder qosRefresh(Duration interval) {
+    this.qosRefresh = notNegative("qosRefresh", interval);
     return this;
   }
 
@@ -457,7 +470,7 @@ public final class TorusBuilder {
     NodeConfig.Storage storage = new NodeConfig.Storage(dataDirectory, List.copyOf(stores),
         storeType, storeCapacity);
     NodeConfig.Volumes volumes = new NodeConfig.Volumes(cacheBytes, dirtyBytes, ioTimeout,
-        gcInterval, List.copyOf(keyProviders));
+        gcInterval, List.copyOf(keyProviders), qosRefresh);
     NodeConfig.Metadata meta = new NodeConfig.Metadata(metadata,
         localCluster == null ? null : localCluster.service(), etcdEndpoints, etcdPrefix,
         etcdTls, leaseTtl, etcdUser, etcdPassword);

@@ -45,9 +45,11 @@ public record NodeConfig(String nodeId, Storage storage, Volumes volumes, Metada
    * @param ioTimeout deadline of one metadata or block operation
    * @param gcInterval background collection interval, zero for none
    * @param keyProviders the key-encryption keys for encrypted volumes
+   * @param qosRefresh how often the node re-reads the I/O limits of the volumes it has open,
+   *     zero for never (limits set through this node apply at once anyway)
    */
   public record Volumes(long cacheBytes, long dirtyBytes, Duration ioTimeout,
-      Duration gcInterval, List<io.torus.spi.KeyProvider> keyProviders) {}
+      Duration gcInterval, List<io.torus.spi.KeyProvider> keyProviders, Duration qosRefresh) {}
 
   /**
    * At most one of {@code service}, {@code shared} and {@code etcdEndpoints} is set.

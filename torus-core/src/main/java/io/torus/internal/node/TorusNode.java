@@ -64,6 +64,7 @@ public final class TorusNode implements Torus {
   private final Placement placement;
   private final GcScheduler gc;
   private final java.util.concurrent.ScheduledFuture<?> idleHeads;
+  private final java.util.concurrent.ScheduledFuture<?> qosRefresh;
   private final MeterRegistry registry;
   private final List<Meter> nodeMeters = new ArrayList<>();
   private volatile boolean closed;
@@ -91,6 +92,9 @@ public final class TorusNode implements Torus {
     // so on the I/O executor, not the scheduler's threads)
     this.idleHeads = resources.scheduler().scheduleWithFixedDelay(
         () -> executor.execute(open::commitIdleHeads), 1, 1, TimeUnit.SECONDS);
+    long qosEvery = c.volumes().qosRefresh().toMillis();
+    this.qosRefresh = qosEvery <= 0 ? null : resources.scheduler().scheduleWithFixedDelay(
+        () -> executor.execute(this::refreshQos), qosEvery, qosEvery, TimeUnit.MILLISECONDS);
     registerNodeMeters();
   }
 
@@ -175,7 +179,34 @@ public final class TorusNode implements Torus {
       throw new TorusException(ErrorCode.ENOTSUP, "the metadata service"
           + " does not store erasure-coding policies; volume '" + spec.name() + "' not created");
     }
+    if (!info.qos().equals(spec.qos())) {
+      meta.deleteVolume(info.name()); // a service that dropped the limits: undo, refuse
+      throw new TorusException(ErrorCode.ENOTSUP, "the metadata service does not store"
+          + " volume QoS limits; volume '" + spec.name() + "' not created");
+    }
     return info;
+  }
+
+  @Override
+  public VolumeInfo setVolumeQos(String name, io.torus.VolumeQos qos) {
+    checkOpen();
+    java.util.Objects.requireNonNull(qos, "qos");
+    VolumeInfo info = meta.setVolumeQos(VolumeSpec.checkName(name), qos);
+    open.setQos(info.id(), info.qos());
+    return info;
+  }
+
+  /** Applies the stored I/O limits of every volume open here (see {@code qosRefresh}). */
+  private void refreshQos() {
+    if (closed) {
+      return;
+    }
+    try {
+      open.refreshQos(meta::volume);
+    } catch (RuntimeException e) {
+      log.debug("node {}: re-reading the I/O limits of open volumes failed: {}", nodeId,
+          e.toString());
+    }
   }
 
   @Override
@@ -223,8 +254,11 @@ public final class TorusNode implements Torus {
     VolumeEngine[] self = new VolumeEngine[1];
     VolumeMetrics metrics = new VolumeMetrics(registry, nodeId, info.name(),
         lock == null ? "ro" : "rw");
+    io.torus.internal.volume.QosGate qos = new io.torus.internal.volume.QosGate(info.qos(),
+        resources.ticker(), resources.scheduler());
+    metrics.qosLimits(qos::qos);
     VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor,
-        resources.blocks(), dirtyBytes, metrics, () -> open.remove(self[0]));
+        resources.blocks(), dirtyBytes, metrics, qos, () -> open.remove(self[0]));
     self[0] = v;
     open.add(v);
     if (closed) { // raced with close()
@@ -269,7 +303,7 @@ public final class TorusNode implements Torus {
     Snapshot snap = snapshot(volume, snapshot);
     VolumeInfo v = volume(volume);
     VolumeInfo frozen = new VolumeInfo(v.id(), snap.fullName(), snap.size(), v.blockSize(),
-        v.replication(), v.created(), v.encryption(), v.erasure());
+        v.replication(), v.created(), v.encryption(), v.erasure(), v.qos());
     Head head = new Head(v.id(), snap.root(), snap.generation(), 0);
     return track(frozen, layer(v, 0), null, head);
   }
@@ -327,6 +361,9 @@ public final class TorusNode implements Torus {
     metadata.shutdown().accept(SHUTDOWN_BUDGET);
     gc.close();
     idleHeads.cancel(false);
+    if (qosRefresh != null) {
+      qosRefresh.cancel(false);
+    }
     List<Throwable> errors = new ArrayList<>();
     open.closeAll(e -> {
       log.warn("node {}: closing a volume failed: {}", nodeId, e.toString());
