@@ -34,6 +34,8 @@ public final class TorusBuilder {
   private String nodeId;
   private Duration gcInterval = Duration.ofMinutes(5);
   private Duration qosRefresh = Duration.ofSeconds(10);
+  private double overcommitRatio = Double.NaN;
+  private double spaceWarningRatio = 0.8;
   private io.micrometer.core.instrument.MeterRegistry meterRegistry;
   private List<String> etcdEndpoints = List.of();
   private String etcdPrefix = "/torus";
@@ -204,6 +206,37 @@ public final class TorusBuilder {
    */
   public TorusBuilder qosRefresh(Duration interval) {
     this.qosRefresh = notNegative("qosRefresh", interval);
+    return this;
+  }
+
+  /**
+   * The capacity guard's overcommit ratio: the node refuses (ENOSPC) to create, clone or grow
+   * a volume when the sizes of all volumes, each times its copies (an erasure-coded one's
+   * times (k+m)/k), would pass {@code ratio} times the raw capacity of the peers up (a local
+   * node: of its stores). 0 turns the check off. Default: the cluster's ({@code torus init
+   * --overcommit}, {@link ClusterAdmin.Defaults#overcommitRatio()}), else 4; a ratio given
+   * here wins over the cluster's. See {@link ClusterAdmin#capacity()}.
+   *
+   * @param ratio 0, or 0.01 to 1000
+   */
+  public TorusBuilder overcommitRatio(double ratio) {
+    this.overcommitRatio = ClusterAdmin.Defaults.checkOvercommit(ratio);
+    return this;
+  }
+
+  /**
+   * The share of the raw capacity in use past which the node warns: a WARN log line at most
+   * every 10 minutes, the gauge {@code torus.capacity.warning} at 1, and a line in
+   * {@code torus status}. Checked every 30 s from the peers' reports (no metadata read).
+   * Default 0.8; 0 turns the warning off.
+   *
+   * @param ratio 0 to 1
+   */
+  public TorusBuilder spaceWarningRatio(double ratio) {
+    if (!(ratio >= 0 && ratio <= 1)) {
+      throw TorusException.invalid("spaceWarningRatio must be 0 to 1: " + ratio);
+    }
+    this.spaceWarningRatio = ratio;
     return this;
   }
 
@@ -481,6 +514,6 @@ public final class TorusBuilder {
     NodeConfig.Runtime runtime = new NodeConfig.Runtime(
         resources == null ? null : resources.resources(), executor, ioThreads, meterRegistry);
     return TorusNode.start(new NodeConfig(nodeId, storage, volumes, meta, peerOptions,
-        runtime));
+        runtime, new NodeConfig.Space(overcommitRatio, spaceWarningRatio)));
   }
 }

@@ -25,9 +25,18 @@ import java.util.function.UnaryOperator;
  *     local (its own stores) or a cluster (etcd, or coordination shared in this process)
  * @param peer how a cluster node serves, replicates and repairs blocks
  * @param runtime the threads, clock and metrics the node uses
+ * @param space the node's capacity guard
  */
 public record NodeConfig(String nodeId, Storage storage, Volumes volumes, Metadata metadata,
-    Peer peer, Runtime runtime) {
+    Peer peer, Runtime runtime, Space space) {
+
+  /**
+   * @param overcommitRatio how many times the raw capacity volumes may provision, 0 for no
+   *     check, or NaN to take the cluster's (its defaults' ratio, else 4)
+   * @param warnRatio the used share of the raw capacity past which the node warns, 0 for
+   *     never
+   */
+  public record Space(double overcommitRatio, double warnRatio) {}
 
   /**
    * @param dataDirectory where the node keeps its node id, store and (local) metadata, or

@@ -62,6 +62,8 @@ public final class TorusNode implements Torus {
   private final VolumeCrypto crypto;
   private final DirectoryLock dirLock;
   private final Placement placement;
+  private final CapacityGuard guard;
+  private final java.util.concurrent.ScheduledFuture<?> usageCheck;
   private final GcScheduler gc;
   private final java.util.concurrent.ScheduledFuture<?> idleHeads;
   private final java.util.concurrent.ScheduledFuture<?> qosRefresh;
@@ -84,8 +86,12 @@ public final class TorusNode implements Torus {
     this.registry = c.runtime().meterRegistry() != null ? c.runtime().meterRegistry()
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     meta.addSessionListener(this::sessionLost);
+    this.guard = new CapacityGuard(nodeId, c.clustered() ? "the peers up" : "this node's stores",
+        meta::volumes, () -> placement().rawCapacity(),
+        () -> placement().usedBytes(), () -> placement().admin().defaults(),
+        c.space().overcommitRatio(), c.space().warnRatio(), resources.ticker());
     this.placement = metadata.placement().apply(new NodeStart.PlacementParts(c, nodeId, meta,
-        stores, cache, resources, open::roots));
+        stores, cache, resources, open::roots, guard::capacity));
     this.gc = new GcScheduler(placement, c.volumes().gcInterval().toNanos(), resources.ticker(),
         registry, nodeId, resources.scheduler());
     // writers that stopped flushing: their journaled flushes reach the head (blocks on I/O,
@@ -95,7 +101,29 @@ public final class TorusNode implements Torus {
     long qosEvery = c.volumes().qosRefresh().toMillis();
     this.qosRefresh = qosEvery <= 0 ? null : resources.scheduler().scheduleWithFixedDelay(
         () -> executor.execute(this::refreshQos), qosEvery, qosEvery, TimeUnit.MILLISECONDS);
+    this.usageCheck = resources.scheduler().scheduleWithFixedDelay(
+        () -> executor.execute(this::checkUsage), USAGE_CHECK_SECONDS, USAGE_CHECK_SECONDS,
+        TimeUnit.SECONDS);
     registerNodeMeters();
+  }
+
+  /** How often the node compares the space in use with its warning ratio. */
+  static final long USAGE_CHECK_SECONDS = 30;
+
+  private void checkUsage() {
+    if (closed) {
+      return;
+    }
+    try {
+      guard.checkUsage();
+    } catch (RuntimeException e) {
+      log.debug("node {}: checking the space in use failed: {}", nodeId, e.toString());
+    }
+  }
+
+  /** The node's capacity guard (tests of the node package check its warning). */
+  CapacityGuard guard() {
+    return guard;
   }
 
   /** Starts a node with {@code config}. */
@@ -130,6 +158,12 @@ public final class TorusNode implements Torus {
       nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
           .baseUnit("bytes").tag("node", nodeId).tag("store", s.name()).register(registry));
     }
+    nodeMeters.add(Gauge.builder("torus.capacity.used.ratio", guard, CapacityGuard::usedRatio)
+        .description("share of the raw capacity of the peers up (a local node: its stores)"
+            + " in use").tag("node", nodeId).register(registry));
+    nodeMeters.add(Gauge.builder("torus.capacity.warning", guard, CapacityGuard::warning)
+        .description("1 while the share in use is past the node's warning ratio, else 0")
+        .tag("node", nodeId).register(registry));
     nodeMeters.addAll(placement.bindMetrics(registry));
     nodeMeters.addAll(gc.meters());
   }
@@ -173,6 +207,9 @@ public final class TorusNode implements Torus {
     placement.checkErasure(spec.erasure());
     placement.checkReplication(spec.replication());
     crypto.checkCreate(spec);
+    guard.check("creating volume '" + spec.name() + "' of " + CapacityGuard.bytes(spec.size())
+        + " with " + layout(spec.replication(), spec.erasure()), CapacityGuard.footprint(
+            spec.replication(), spec.erasure(), spec.size()));
     VolumeInfo info = meta.createVolume(spec);
     if (!java.util.Objects.equals(info.erasure(), spec.erasure())) {
       meta.deleteVolume(info.name()); // a service that dropped the policy: undo, refuse
@@ -185,6 +222,12 @@ public final class TorusNode implements Torus {
           + " volume QoS limits; volume '" + spec.name() + "' not created");
     }
     return info;
+  }
+
+  /** How a volume keeps its blocks, for messages: "2 copies" or "erasure 4+2". */
+  private static String layout(int replication, io.torus.Erasure erasure) {
+    return erasure != null ? "erasure " + erasure : replication + (replication == 1
+        ? " copy" : " copies");
   }
 
   @Override
@@ -311,9 +354,13 @@ public final class TorusNode implements Torus {
   @Override
   public VolumeInfo cloneVolume(String volume, String snapshot, String newVolume) {
     checkOpen();
-    snapshot(volume, snapshot);
+    Snapshot snap = snapshot(volume, snapshot);
+    VolumeInfo src = volume(volume);
+    guard.check("cloning " + snap.fullName() + " of " + CapacityGuard.bytes(snap.size())
+        + " with " + layout(src.replication(), src.erasure()) + " into volume '" + newVolume
+        + "'", CapacityGuard.footprint(src, snap.size()));
     return meta.createClone(VolumeSpec.checkName(newVolume), volume, snapshot,
-        crypto.cloneKeys(volume(volume)));
+        crypto.cloneKeys(src));
   }
 
   @Override
@@ -335,6 +382,12 @@ public final class TorusNode implements Torus {
   @Override
   public VolumeInfo resizeVolume(String name, long newSize) {
     checkOpen();
+    VolumeInfo old = volume(name);
+    if (newSize > old.size()) {
+      guard.check("growing volume '" + name + "' by " + CapacityGuard.bytes(newSize
+          - old.size()) + " with " + layout(old.replication(), old.erasure()),
+          CapacityGuard.footprint(old, newSize - old.size()));
+    }
     VolumeInfo info = meta.resizeVolume(VolumeSpec.checkName(name), newSize);
     open.grow(info.id(), info.size());
     return info;
@@ -361,6 +414,7 @@ public final class TorusNode implements Torus {
     metadata.shutdown().accept(SHUTDOWN_BUDGET);
     gc.close();
     idleHeads.cancel(false);
+    usageCheck.cancel(false);
     if (qosRefresh != null) {
       qosRefresh.cancel(false);
     }

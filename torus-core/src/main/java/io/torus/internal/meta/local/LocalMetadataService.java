@@ -498,7 +498,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
 
       @Override
       public io.torus.ClusterAdmin.Defaults initialize(int replication, int blockSize,
-          io.torus.Erasure erasure, boolean force) {
+          io.torus.Erasure erasure, double overcommitRatio, boolean force) {
         throw refused();
       }
 
