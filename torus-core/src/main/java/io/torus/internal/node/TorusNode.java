@@ -298,8 +298,7 @@ public final class TorusNode implements Torus {
     VolumeMetrics metrics = new VolumeMetrics(registry, nodeId, info.name(),
         lock == null ? "ro" : "rw");
     io.torus.internal.volume.QosGate qos = new io.torus.internal.volume.QosGate(info.qos(),
-        resources.ticker(), resources.scheduler());
-    metrics.qosLimits(qos::qos);
+        resources.ticker(), resources.scheduler(), metrics);
     VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor,
         resources.blocks(), dirtyBytes, metrics, qos, () -> open.remove(self[0]));
     self[0] = v;

@@ -39,6 +39,7 @@ import java.util.function.Supplier;
 public final class QosGate {
   private final LongSupplier nanoTime;
   private final ScheduledExecutorService timer;
+  private final VolumeMetrics metrics;
   private final Set<Waiting<?>> waiting = ConcurrentHashMap.newKeySet();
   private volatile Limits limits;
 
@@ -47,11 +48,15 @@ public final class QosGate {
    * @param nanoTime the monotonic clock the buckets refill by ({@code System::nanoTime}
    *     outside tests)
    * @param timer where asynchronous requests wait
+   * @param metrics where the waits are timed and the limits published
    */
-  public QosGate(VolumeQos qos, LongSupplier nanoTime, ScheduledExecutorService timer) {
+  public QosGate(VolumeQos qos, LongSupplier nanoTime, ScheduledExecutorService timer,
+      VolumeMetrics metrics) {
     this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
     this.timer = Objects.requireNonNull(timer, "timer");
+    this.metrics = metrics;
     this.limits = new Limits(qos, nanoTime.getAsLong());
+    metrics.qosLimits(this::qos);
   }
 
   /** The limits in force. */
@@ -67,17 +72,27 @@ public final class QosGate {
     }
   }
 
-  /** Takes the tokens of a read of {@code bytes}; returns how long it must wait, in ns. */
+  /**
+   * Takes the tokens of a read of {@code bytes}; returns how long it must wait, in ns (a wait
+   * is timed into {@code torus.volume.qos.wait} now).
+   */
   long read(long bytes) {
-    return limits.read.take(bytes, nanoTime);
+    return timed(limits.read.take(bytes, nanoTime), metrics.readQosWait);
   }
 
   /**
    * Takes the tokens of a write of {@code bytes} (0 for a trim or a write of zeroes); returns
-   * how long it must wait, in ns.
+   * how long it must wait, in ns (timed like {@link #read}).
    */
   long write(long bytes) {
-    return limits.write.take(bytes, nanoTime);
+    return timed(limits.write.take(bytes, nanoTime), metrics.writeQosWait);
+  }
+
+  private static long timed(long wait, io.micrometer.core.instrument.Timer t) {
+    if (wait > 0) {
+      t.record(wait, TimeUnit.NANOSECONDS);
+    }
+    return wait;
   }
 
   /** Asynchronous requests waiting now (for tests). */
@@ -139,8 +154,9 @@ public final class QosGate {
   }
 
   /**
-   * Sleeps {@code nanos} on the caller's thread (a blocking request's wait). An interrupt does
-   * not cut it short: the thread's interrupt status is set again when it returns.
+   * Sleeps {@code nanos} (none if {@code <= 0}) on the caller's thread (a blocking request's
+   * wait). An interrupt does not cut it short: the thread's interrupt status is set again when
+   * it returns.
    */
   static void sleep(long nanos) {
     long deadline = System.nanoTime() + nanos;

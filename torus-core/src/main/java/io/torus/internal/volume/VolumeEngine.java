@@ -1,5 +1,9 @@
 package io.torus.internal.volume;
 
+// Over 600 lines because it is the whole BlockVolume face: every asynchronous and blocking
+// twin of the API with its checks, timing, inline attempt and QoS wait; the work itself is
+// in DirtyBuffer, Committer, ReadPath, BlockIo and QosGate.
+
 import io.torus.BlockVolume;
 import io.torus.Extent;
 import io.torus.TorusClosedException;
@@ -231,10 +235,7 @@ public final class VolumeEngine implements BlockVolume {
     return qos.qos();
   }
 
-  /**
-   * Applies {@code limits} from the next request on (requests waiting keep their wait); see
-   * {@link QosGate#set}.
-   */
+  /** Applies {@code limits} from the next request on (see {@link QosGate#set}). */
   public void setQos(io.torus.VolumeQos limits) {
     qos.set(limits);
   }
@@ -285,14 +286,6 @@ public final class VolumeEngine implements BlockVolume {
     }), this::closedError);
   }
 
-  /** Waits {@code waitNanos} for QoS tokens on the caller's thread, timed into {@code timer}. */
-  private void pause(long waitNanos, io.micrometer.core.instrument.Timer timer) {
-    if (waitNanos > 0) {
-      timer.record(waitNanos, TimeUnit.NANOSECONDS);
-      QosGate.sleep(waitNanos);
-    }
-  }
-
   @Override
   public CompletableFuture<Void> readAsync(long offset, ByteBuffer dst) {
     try {
@@ -302,7 +295,6 @@ public final class VolumeEngine implements BlockVolume {
     }
     long wait = lifecycle.isClosed() ? 0 : qos.read(dst.remaining());
     if (wait > 0) {
-      metrics.readQosWait.record(wait, TimeUnit.NANOSECONDS);
       return afterWait(wait, () -> readBlocking(offset, dst));
     }
     if (INLINE && dst.remaining() <= INLINE_MAX && !lifecycle.isClosed()) {
@@ -351,7 +343,6 @@ public final class VolumeEngine implements BlockVolume {
     int n = src.remaining();
     long wait = qos.write(n);
     if (wait > 0) {
-      metrics.writeQosWait.record(wait, TimeUnit.NANOSECONDS);
       return afterWait(wait, () -> writeBlocking(offset, src));
     }
     if (INLINE && n <= INLINE_MAX && buffer.roomFor(n)) {
@@ -398,7 +389,6 @@ public final class VolumeEngine implements BlockVolume {
     }
     long wait = qos.write(0);
     if (wait > 0) {
-      metrics.writeQosWait.record(wait, TimeUnit.NANOSECONDS);
       return afterWait(wait, () -> discardBlocking(offset, length));
     }
     return async(() -> {
@@ -428,7 +418,7 @@ public final class VolumeEngine implements BlockVolume {
   public void read(long offset, ByteBuffer dst) {
     checkOpen();
     checkRange(offset, dst.remaining());
-    pause(qos.read(dst.remaining()), metrics.readQosWait);
+    QosGate.sleep(qos.read(dst.remaining()));
     inline(() -> readBlocking(offset, dst));
   }
 
@@ -436,7 +426,7 @@ public final class VolumeEngine implements BlockVolume {
   public void write(long offset, ByteBuffer src) {
     checkWritable();
     checkRange(offset, src.remaining());
-    pause(qos.write(src.remaining()), metrics.writeQosWait);
+    QosGate.sleep(qos.write(src.remaining()));
     inline(() -> writeBlocking(offset, src));
   }
 
@@ -457,7 +447,7 @@ public final class VolumeEngine implements BlockVolume {
   public void writeZeroes(long offset, long length) {
     checkWritable();
     checkRange(offset, length);
-    pause(qos.write(0), metrics.writeQosWait);
+    QosGate.sleep(qos.write(0));
     inline(() -> discardBlocking(offset, length));
   }
 

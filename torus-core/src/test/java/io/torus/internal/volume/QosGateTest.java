@@ -29,7 +29,8 @@ class QosGateTest {
   }
 
   private QosGate gate(VolumeQos qos) {
-    return new QosGate(qos, now::get, timer);
+    return new QosGate(qos, now::get, timer, new VolumeMetrics(
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "n", "v", "rw"));
   }
 
   @Test
