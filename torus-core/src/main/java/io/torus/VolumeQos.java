@@ -9,7 +9,8 @@ import java.util.Objects;
  * Validated on construction: limits that exist are valid ones. Immutable.
  *
  * <p><b>What is limited.</b> The limits hold per open handle, on the node that has it open
- * (one writer per volume in the cluster, so for a writer they are the volume's limits). A
+ * (one writer per volume in the cluster, so for a writer they are the volume's limits; each
+ * read-only handle and each open snapshot of the volume applies them to itself as well). A
  * read counts one read request and its length in read bytes; a write one write request and
  * its length in write bytes; a trim or a write of zeroes one write request and no bytes (it
  * moves no data: only map entries change). Flushes are not limited.

@@ -155,10 +155,13 @@ public final class QosGate {
 
   /**
    * Sleeps {@code nanos} (none if {@code <= 0}) on the caller's thread (a blocking request's
-   * wait). An interrupt does not cut it short: the thread's interrupt status is set again when
-   * it returns.
+   * wait); returns whether it slept. An interrupt does not cut it short: the thread's
+   * interrupt status is set again when it returns.
    */
-  static void sleep(long nanos) {
+  static boolean sleep(long nanos) {
+    if (nanos <= 0) {
+      return false;
+    }
     long deadline = System.nanoTime() + nanos;
     boolean interrupted = false;
     for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
@@ -168,6 +171,7 @@ public final class QosGate {
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
+    return true;
   }
 
   /** An asynchronous request waiting for its tokens. */

@@ -418,7 +418,9 @@ public final class VolumeEngine implements BlockVolume {
   public void read(long offset, ByteBuffer dst) {
     checkOpen();
     checkRange(offset, dst.remaining());
-    QosGate.sleep(qos.read(dst.remaining()));
+    if (QosGate.sleep(qos.read(dst.remaining()))) {
+      checkOpen(); // it may have closed meanwhile
+    }
     inline(() -> readBlocking(offset, dst));
   }
 
@@ -426,7 +428,9 @@ public final class VolumeEngine implements BlockVolume {
   public void write(long offset, ByteBuffer src) {
     checkWritable();
     checkRange(offset, src.remaining());
-    QosGate.sleep(qos.write(src.remaining()));
+    if (QosGate.sleep(qos.write(src.remaining()))) {
+      checkWritable();
+    }
     inline(() -> writeBlocking(offset, src));
   }
 
@@ -447,7 +451,9 @@ public final class VolumeEngine implements BlockVolume {
   public void writeZeroes(long offset, long length) {
     checkWritable();
     checkRange(offset, length);
-    QosGate.sleep(qos.write(0));
+    if (QosGate.sleep(qos.write(0))) {
+      checkWritable();
+    }
     inline(() -> discardBlocking(offset, length));
   }
 

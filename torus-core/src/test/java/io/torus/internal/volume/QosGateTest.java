@@ -133,9 +133,10 @@ class QosGateTest {
 
   @Test
   void aBlockingWaitSleepsThroughAnInterruptAndKeepsIt() {
+    assertThat(QosGate.sleep(0)).isFalse();
     Thread.currentThread().interrupt();
     long t0 = System.nanoTime();
-    QosGate.sleep(TimeUnit.MILLISECONDS.toNanos(30));
+    assertThat(QosGate.sleep(TimeUnit.MILLISECONDS.toNanos(30))).isTrue();
     assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(30));
     assertThat(Thread.interrupted()).isTrue();
   }

@@ -1,6 +1,7 @@
 package io.torus.internal.volume;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.torus.BlockVolume;
@@ -8,6 +9,7 @@ import io.torus.Torus;
 import io.torus.VolumeQos;
 import io.torus.VolumeSpec;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +24,9 @@ import org.junit.jupiter.api.Timeout;
  * unlimited volume of the same node, driven at the same time by as many threads, runs far
  * above them; writes and reads, blocking and asynchronous calls. Each phase measures for a
  * few seconds after a warm-up that drains the limited volume's burst; the rates are printed.
+ * The burst is 100 ms: over a window T a volume may take up to {@code limit x (T + burst)}
+ * (threads starved of CPU let the bucket fill), so a 1 s burst could pass 10 % over 3 s on a
+ * busy machine; the burst itself is QosGateTest's.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class QosLimitTest {
@@ -47,7 +52,7 @@ class QosLimitTest {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (Torus t = Torus.builder().meterRegistry(registry).storeCapacity(512L * MIB).build()) {
       VolumeQos qos = VolumeQos.builder().writeIops(WRITE_IOPS)
-          .readBytesPerSecond(READ_BYTES_PER_SECOND).build();
+          .readBytesPerSecond(READ_BYTES_PER_SECOND).burst(Duration.ofMillis(100)).build();
       t.createVolume(VolumeSpec.builder("limited", 64L * MIB).replication(1).qos(qos).build());
       t.createVolume(VolumeSpec.builder("free", 64L * MIB).replication(1).build());
       assertThat(t.volume("limited").qos()).isEqualTo(qos);
@@ -104,6 +109,31 @@ class QosLimitTest {
             .tag("limit", "write-iops").gauge().value()).isZero();
       }
       assertThat(t.volume("limited").qos()).isEqualTo(VolumeQos.UNLIMITED);
+    }
+  }
+
+  @Test
+  void requestsWaitingWhenTheirHandleClosesFailAsClosedAndHoldNoThread() throws Exception {
+    try (Torus t = Torus.builder().ioThreads(1).build()) {
+      t.createVolume(VolumeSpec.builder("slow", 4L * MIB).replication(1)
+          .qos(VolumeQos.builder().writeIops(1).readIops(1).build()).build());
+      BlockVolume v = t.openVolume("slow");
+      v.write(0, ByteBuffer.allocate(IO)); // the one token of the burst
+      List<java.util.concurrent.CompletableFuture<Void>> waiting = new ArrayList<>();
+      for (int i = 0; i < 20; i++) { // 20 s of writes at 1 IOPS, on a node of one I/O thread
+        waiting.add(v.writeAsync((long) i * IO, ByteBuffer.allocate(IO)));
+      }
+      // reads have their own bucket; one past INLINE_MAX runs on the node's only I/O thread,
+      // which no waiting write holds
+      v.readAsync(0, ByteBuffer.allocate(2 * VolumeEngine.INLINE_MAX)).get(5, TimeUnit.SECONDS);
+      assertThat(waiting).noneMatch(java.util.concurrent.CompletableFuture::isDone);
+      long start = System.nanoTime();
+      v.close();
+      for (java.util.concurrent.CompletableFuture<Void> f : waiting) {
+        assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS))
+            .hasCauseInstanceOf(io.torus.TorusClosedException.class);
+      }
+      assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(5));
     }
   }
 
