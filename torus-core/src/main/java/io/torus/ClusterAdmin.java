@@ -76,21 +76,97 @@ public interface ClusterAdmin {
    * @param erasure the erasure-coding policy a new volume gets when its creator gives neither
    *     a replication nor a policy (its map nodes then keep {@link Erasure#mapCopies()}
    *     copies), or null: new volumes are replicated
+   * @param overcommitRatio how many times the raw capacity of the peers the volumes of the
+   *     cluster may provision in all (see {@link Capacity}); 0 turns the check off. Nodes
+   *     built without {@link TorusBuilder#overcommitRatio} use it.
    */
   record Defaults(int replication, int blockSize, Instant initialized, Instant updated,
-      Erasure erasure) {
-    /** Validates the values as a {@link VolumeSpec} would. */
+      Erasure erasure, double overcommitRatio) {
+    /** The overcommit ratio of a cluster initialised without one: 4. */
+    public static final double DEFAULT_OVERCOMMIT_RATIO = 4.0;
+    /** The largest overcommit ratio. */
+    public static final double MAX_OVERCOMMIT_RATIO = 1000.0;
+
+    /** Validates the values as a {@link VolumeSpec} would, and the ratio. */
     public Defaults {
       new VolumeSpec("defaults", 512, blockSize, replication);
       Objects.requireNonNull(initialized, "initialized");
       Objects.requireNonNull(updated, "updated");
+      checkOvercommit(overcommitRatio);
+    }
+
+    /** Defaults with the default overcommit ratio. */
+    public Defaults(int replication, int blockSize, Instant initialized, Instant updated,
+        Erasure erasure) {
+      this(replication, blockSize, initialized, updated, erasure, DEFAULT_OVERCOMMIT_RATIO);
     }
 
     /** Defaults without an erasure-coding policy: new volumes are replicated. */
     public Defaults(int replication, int blockSize, Instant initialized, Instant updated) {
       this(replication, blockSize, initialized, updated, null);
     }
+
+    /**
+     * Throws {@link TorusException} (EINVAL) unless {@code ratio} is 0 (no check) or a number
+     * from 0.01 to {@link #MAX_OVERCOMMIT_RATIO}; returns it.
+     */
+    public static double checkOvercommit(double ratio) {
+      if (!(ratio == 0 || (ratio >= 0.01 && ratio <= MAX_OVERCOMMIT_RATIO))) {
+        throw TorusException.invalid("overcommit ratio must be 0 (no check) or 0.01 to "
+            + (int) MAX_OVERCOMMIT_RATIO + ": " + ratio);
+      }
+      return ratio;
+    }
   }
+
+  /**
+   * The space of the cluster as a node sees it, and the limits its capacity guard applies. A
+   * node refuses (ENOSPC) to create or grow a volume when {@code provisionedBytes} would pass
+   * {@link #provisionLimit()}, and warns when {@code usedBytes} passes {@code warnRatio} of
+   * {@code rawBytes} ({@link #nearlyFull()}). Nothing is reserved: two nodes creating at once
+   * may both pass the check.
+   *
+   * @param rawBytes the capacity of the peers up, as they registered it (a local node: of its
+   *     stores); 0 when no peer is up, which the guard cannot judge and lets through
+   * @param usedBytes what those peers hold, as they last reported
+   * @param provisionedBytes the sizes of every volume, each times its copies (an
+   *     erasure-coded one times (k+m)/k), summed; snapshots take no space of their own until
+   *     their volume is overwritten, and are not counted
+   * @param overcommitRatio how many times {@code rawBytes} may be provisioned; 0: unchecked
+   * @param warnRatio the share of {@code rawBytes} in use past which the cluster warns; 0:
+   *     never
+   */
+  record Capacity(long rawBytes, long usedBytes, long provisionedBytes, double overcommitRatio,
+      double warnRatio) {
+
+    /**
+     * The most bytes the volumes may provision: {@code overcommitRatio × rawBytes}, or
+     * {@link Long#MAX_VALUE} when unchecked (ratio 0, or no capacity known).
+     */
+    public long provisionLimit() {
+      if (overcommitRatio == 0 || rawBytes == 0) {
+        return Long.MAX_VALUE;
+      }
+      double limit = overcommitRatio * rawBytes;
+      return limit >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) limit;
+    }
+
+    /** {@code usedBytes / rawBytes}, 0 when no capacity is known. */
+    public double usedRatio() {
+      return rawBytes == 0 ? 0 : (double) usedBytes / rawBytes;
+    }
+
+    /** Whether the used share passed the warning ratio. */
+    public boolean nearlyFull() {
+      return warnRatio > 0 && rawBytes > 0 && usedRatio() >= warnRatio;
+    }
+  }
+
+  /**
+   * The cluster's space now (see {@link Capacity}): reads every volume's record and, on a
+   * cluster, the defaults; the peers' figures come from the node's live view.
+   */
+  Capacity capacity();
 
   /** Whether this node belongs to a cluster coordinated through etcd. */
   boolean clustered();
@@ -151,9 +227,16 @@ public interface ClusterAdmin {
    *
    * @param erasure the policy of new volumes created without a replication or a policy of
    *     their own ({@link Defaults#erasure()}), or null: replicated
+   * @param overcommitRatio the cluster's {@link Defaults#overcommitRatio()} (0: no check)
    * @return the stored defaults
    */
-  Defaults initialize(int replication, int blockSize, Erasure erasure, boolean force);
+  Defaults initialize(int replication, int blockSize, Erasure erasure, double overcommitRatio,
+      boolean force);
+
+  /** {@link #initialize(int, int, Erasure, double, boolean)} with the default overcommit. */
+  default Defaults initialize(int replication, int blockSize, Erasure erasure, boolean force) {
+    return initialize(replication, blockSize, erasure, Defaults.DEFAULT_OVERCOMMIT_RATIO, force);
+  }
 
   /** {@link #initialize(int, int, Erasure, boolean)} without an erasure-coding policy. */
   default Defaults initialize(int replication, int blockSize, boolean force) {
@@ -164,9 +247,9 @@ public interface ClusterAdmin {
    * Sets the cluster's replication: new replicated volumes get it by default, and every
    * existing replicated volume is changed to it; rebalancing then adds or removes copies
    * (watch {@link #replication()}). Erasure-coded volumes keep theirs (m+1, fixed by their
-   * policy), and so does the default erasure-coding policy. Handles opened before keep writing
-   * the old number of copies until reopened. Refused (EINVAL) if the cluster was never
-   * initialised.
+   * policy), and the default erasure-coding policy and overcommit ratio stay. Handles opened
+   * before keep writing the old number of copies until reopened. Refused (EINVAL) if the
+   * cluster was never initialised.
    *
    * @return the stored defaults
    */

@@ -94,6 +94,17 @@ public interface Torus extends AutoCloseable {
   VolumeInfo rekeyVolume(String name, io.torus.spi.KeyProvider newKek);
 
   /**
+   * Sets the I/O limits of volume {@code name} (see {@link VolumeQos}; {@link
+   * VolumeQos#UNLIMITED} removes them) and returns its new description. Handles of the volume
+   * open on this node apply them at once (requests already waiting keep the wait they were
+   * given); handles open on other nodes within {@link TorusBuilder#qosRefresh} (each node
+   * re-reads the limits of the volumes it has open that often), and every handle opened later
+   * at its open. Throws {@link VolumeNotFoundException}, and ENOTSUP if the metadata service
+   * does not store limits.
+   */
+  VolumeInfo setVolumeQos(String name, VolumeQos qos);
+
+  /**
    * Runs one garbage-collection cycle over this node's stores now: deletes every block that no
    * volume head (nor a handle open on this node) can reach and that is not of a generation a
    * writer may still commit. If the metadata cannot be read completely, it deletes nothing and

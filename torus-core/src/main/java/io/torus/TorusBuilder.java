@@ -33,6 +33,9 @@ public final class TorusBuilder {
   private Duration ioTimeout = Duration.ofSeconds(30);
   private String nodeId;
   private Duration gcInterval = Duration.ofMinutes(5);
+  private Duration qosRefresh = Duration.ofSeconds(10);
+  private double overcommitRatio = Double.NaN;
+  private double spaceWarningRatio = 0.8;
   private io.micrometer.core.instrument.MeterRegistry meterRegistry;
   private List<String> etcdEndpoints = List.of();
   private String etcdPrefix = "/torus";
@@ -191,6 +194,49 @@ public final class TorusBuilder {
       throw TorusException.invalid("gcInterval < 0: " + interval);
     }
     this.gcInterval = interval;
+    return this;
+  }
+
+  /**
+   * How often the node re-reads the I/O limits ({@link VolumeQos}) of the volumes it has open,
+   * so that limits set through another node ({@link Torus#setVolumeQos}, {@code torus volume
+   * set-qos}) reach its handles: one metadata read per open volume per interval. Limits set
+   * through this node apply at once, and every open reads them. Default 10 s;
+   * {@link Duration#ZERO} turns the re-reading off.
+   */
+  public TorusBuilder qosRefresh(Duration interval) {
+    this.qosRefresh = notNegative("qosRefresh", interval);
+    return this;
+  }
+
+  /**
+   * The capacity guard's overcommit ratio: the node refuses (ENOSPC) to create, clone or grow
+   * a volume when the sizes of all volumes, each times its copies (an erasure-coded one's
+   * times (k+m)/k), would pass {@code ratio} times the raw capacity of the peers up (a local
+   * node: of its stores). 0 turns the check off. Default: the cluster's ({@code torus init
+   * --overcommit}, {@link ClusterAdmin.Defaults#overcommitRatio()}), else 4; a ratio given
+   * here wins over the cluster's. See {@link ClusterAdmin#capacity()}.
+   *
+   * @param ratio 0, or 0.01 to 1000
+   */
+  public TorusBuilder overcommitRatio(double ratio) {
+    this.overcommitRatio = ClusterAdmin.Defaults.checkOvercommit(ratio);
+    return this;
+  }
+
+  /**
+   * The share of the raw capacity in use past which the node warns: a WARN log line at most
+   * every 10 minutes, the gauge {@code torus.capacity.warning} at 1, and a line in
+   * {@code torus status}. Checked every 30 s from the peers' reports (no metadata read).
+   * Default 0.8; 0 turns the warning off.
+   *
+   * @param ratio 0 to 1
+   */
+  public TorusBuilder spaceWarningRatio(double ratio) {
+    if (!(ratio >= 0 && ratio <= 1)) {
+      throw TorusException.invalid("spaceWarningRatio must be 0 to 1: " + ratio);
+    }
+    this.spaceWarningRatio = ratio;
     return this;
   }
 
@@ -457,7 +503,7 @@ public final class TorusBuilder {
     NodeConfig.Storage storage = new NodeConfig.Storage(dataDirectory, List.copyOf(stores),
         storeType, storeCapacity);
     NodeConfig.Volumes volumes = new NodeConfig.Volumes(cacheBytes, dirtyBytes, ioTimeout,
-        gcInterval, List.copyOf(keyProviders));
+        gcInterval, List.copyOf(keyProviders), qosRefresh);
     NodeConfig.Metadata meta = new NodeConfig.Metadata(metadata,
         localCluster == null ? null : localCluster.service(), etcdEndpoints, etcdPrefix,
         etcdTls, leaseTtl, etcdUser, etcdPassword);
@@ -468,6 +514,6 @@ public final class TorusBuilder {
     NodeConfig.Runtime runtime = new NodeConfig.Runtime(
         resources == null ? null : resources.resources(), executor, ioThreads, meterRegistry);
     return TorusNode.start(new NodeConfig(nodeId, storage, volumes, meta, peerOptions,
-        runtime));
+        runtime, new NodeConfig.Space(overcommitRatio, spaceWarningRatio)));
   }
 }

@@ -14,20 +14,33 @@ import java.time.Instant;
  * @param created when the volume was created
  * @param encryption the volume's wrapped data keys if it is encrypted, else null
  * @param erasure the erasure-coding policy of its data blocks, or null if they are replicated
+ * @param qos its I/O limits, {@link VolumeQos#UNLIMITED} for none (null is taken as that)
  */
 public record VolumeInfo(long id, String name, long size, int blockSize, int replication,
-    Instant created, VolumeKeys encryption, Erasure erasure) {
+    Instant created, VolumeKeys encryption, Erasure erasure, VolumeQos qos) {
 
-  /** A volume that is neither encrypted nor erasure-coded. */
-  public VolumeInfo(long id, String name, long size, int blockSize, int replication,
-      Instant created) {
-    this(id, name, size, blockSize, replication, created, null, null);
+  public VolumeInfo {
+    if (qos == null) {
+      qos = VolumeQos.UNLIMITED;
+    }
   }
 
-  /** A volume that is not erasure-coded. */
+  /** A volume that is neither encrypted nor erasure-coded, without I/O limits. */
+  public VolumeInfo(long id, String name, long size, int blockSize, int replication,
+      Instant created) {
+    this(id, name, size, blockSize, replication, created, null, null, null);
+  }
+
+  /** A volume that is not erasure-coded, without I/O limits. */
   public VolumeInfo(long id, String name, long size, int blockSize, int replication,
       Instant created, VolumeKeys encryption) {
-    this(id, name, size, blockSize, replication, created, encryption, null);
+    this(id, name, size, blockSize, replication, created, encryption, null, null);
+  }
+
+  /** A volume without I/O limits. */
+  public VolumeInfo(long id, String name, long size, int blockSize, int replication,
+      Instant created, VolumeKeys encryption, Erasure erasure) {
+    this(id, name, size, blockSize, replication, created, encryption, erasure, null);
   }
 
   /** Whether the volume is encrypted. */
@@ -43,6 +56,12 @@ public record VolumeInfo(long id, String name, long size, int blockSize, int rep
   /** This description with {@code size} and {@code replication}, the rest unchanged. */
   public VolumeInfo with(long newSize, int newReplication) {
     return new VolumeInfo(id, name, newSize, blockSize, newReplication, created, encryption,
-        erasure);
+        erasure, qos);
+  }
+
+  /** This description with I/O limits {@code newQos}, the rest unchanged. */
+  public VolumeInfo withQos(VolumeQos newQos) {
+    return new VolumeInfo(id, name, size, blockSize, replication, created, encryption,
+        erasure, newQos);
   }
 }

@@ -15,9 +15,11 @@ import java.util.regex.Pattern;
  *     {@link Builder#encryption})
  * @param erasure the erasure-coding policy of the volume's data blocks, or null if they are
  *     replicated (see {@link Builder#erasure(Erasure)})
+ * @param qos the volume's I/O limits, {@link VolumeQos#UNLIMITED} for none (null is taken as
+ *     that; see {@link Builder#qos})
  */
 public record VolumeSpec(String name, long size, int blockSize, int replication,
-    VolumeKeys encryption, Erasure erasure) {
+    VolumeKeys encryption, Erasure erasure, VolumeQos qos) {
 
   /** The default block size: 16 KiB (see {@code src-docs/benchmarks.md} for why). */
   public static final int DEFAULT_BLOCK_SIZE = 16 * 1024;
@@ -48,17 +50,26 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
           + " replication >= " + erasure.mapCopies() + " (its map nodes and head keep parity"
           + " shards + 1 copies, to survive as many lost peers as its data): " + replication);
     }
+    if (qos == null) {
+      qos = VolumeQos.UNLIMITED;
+    }
   }
 
-  /** A spec of a volume that is neither encrypted nor erasure-coded. */
+  /** A spec of a volume that is neither encrypted nor erasure-coded, without I/O limits. */
   public VolumeSpec(String name, long size, int blockSize, int replication) {
-    this(name, size, blockSize, replication, null, null);
+    this(name, size, blockSize, replication, null, null, null);
   }
 
-  /** A spec of a volume that is not erasure-coded. */
+  /** A spec of a volume that is not erasure-coded, without I/O limits. */
   public VolumeSpec(String name, long size, int blockSize, int replication,
       VolumeKeys encryption) {
-    this(name, size, blockSize, replication, encryption, null);
+    this(name, size, blockSize, replication, encryption, null, null);
+  }
+
+  /** A spec of a volume without I/O limits. */
+  public VolumeSpec(String name, long size, int blockSize, int replication,
+      VolumeKeys encryption, Erasure erasure) {
+    this(name, size, blockSize, replication, encryption, erasure, null);
   }
 
   /** Whether the volume is encrypted. */
@@ -89,7 +100,10 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     return size;
   }
 
-  /** A builder with the defaults: 16 KiB blocks, replication 2, no erasure coding. */
+  /**
+   * A builder with the defaults: 16 KiB blocks, replication 2, no erasure coding, no I/O
+   * limits.
+   */
   public static Builder builder(String name, long size) {
     return new Builder(name, size);
   }
@@ -102,6 +116,7 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     private int replication = DEFAULT_REPLICATION;
     private boolean replicationSet;
     private Erasure erasure;
+    private VolumeQos qos = VolumeQos.UNLIMITED;
     private KeyProvider kek;
 
     private Builder(String name, long size) {
@@ -142,6 +157,15 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     }
 
     /**
+     * Limits the volume's I/O (see {@link VolumeQos}); default {@link VolumeQos#UNLIMITED}.
+     * Changed later with {@link Torus#setVolumeQos}.
+     */
+    public Builder qos(VolumeQos qos) {
+      this.qos = java.util.Objects.requireNonNull(qos, "qos");
+      return this;
+    }
+
+    /**
      * Encrypts the volume at rest: {@link #build} makes a random data key and wraps it with
      * {@code kek}; every block and map node is encrypted with it (AES-256-GCM) on the node
      * that writes it, before it leaves the process. Opening the volume needs a node given
@@ -155,9 +179,9 @@ public record VolumeSpec(String name, long size, int blockSize, int replication,
     /** The spec; throws {@link TorusException} (EINVAL) for a bad value. */
     public VolumeSpec build() {
       int r = erasure != null && !replicationSet ? erasure.mapCopies() : replication;
-      VolumeSpec plain = new VolumeSpec(name, size, blockSize, r, null, erasure);
+      VolumeSpec plain = new VolumeSpec(name, size, blockSize, r, null, erasure, qos);
       return kek == null ? plain : new VolumeSpec(name, size, blockSize, r,
-          VolumeKeys.forNewVolume(kek), erasure);
+          VolumeKeys.forNewVolume(kek), erasure, qos);
     }
   }
 }

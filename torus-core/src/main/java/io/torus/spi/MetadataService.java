@@ -22,7 +22,8 @@ public interface MetadataService extends AutoCloseable {
    * and every later {@link VolumeInfo} of the volume carries its
    * {@link VolumeSpec#erasure() erasure-coding policy} (null: replicated) unchanged, through
    * resizes and reopening; a node refuses (ENOTSUP, undoing the creation) a service that
-   * returns another.
+   * returns another. Likewise its {@link VolumeSpec#qos() I/O limits}, which change only by
+   * {@link #setVolumeQos}.
    */
   VolumeInfo createVolume(VolumeSpec spec);
 
@@ -127,6 +128,17 @@ public interface MetadataService extends AutoCloseable {
   }
 
   /**
+   * Sets a volume's I/O limits ({@link io.torus.VolumeQos#UNLIMITED}: none); every later
+   * {@link VolumeInfo} of it carries them, through resizes and reopening, and clones made
+   * afterwards start with them. Returns the changed description. Throws
+   * {@link io.torus.VolumeNotFoundException}; ENOTSUP where unsupported (the default: a
+   * service that keeps no limits, on which a node also refuses to create a limited volume).
+   */
+  default VolumeInfo setVolumeQos(String volume, io.torus.VolumeQos qos) {
+    throw unsupported("volume QoS limits");
+  }
+
+  /**
    * Freezes the volume's current committed head as a named snapshot. Allowed while the
    * volume is locked and being written: the snapshot holds what the last commit (the last
    * completed flush) made durable, nothing that is still buffered.
@@ -188,9 +200,9 @@ public interface MetadataService extends AutoCloseable {
   /**
    * Creates a writable volume whose first head is a snapshot's root: no data is copied, the
    * blocks are shared until either side overwrites them. The clone gets the snapshot's size
-   * and the source's block size, replication and erasure-coding policy, and records where it
-   * came from ({@link #cloneOrigin}). It does not depend on its origin afterwards: the source
-   * volume and the snapshot can be deleted while the clone lives on.
+   * and the source's block size, replication, erasure-coding policy and I/O limits, and
+   * records where it came from ({@link #cloneOrigin}). It does not depend on its origin
+   * afterwards: the source volume and the snapshot can be deleted while the clone lives on.
    *
    * @param name the new volume's name
    * @throws io.torus.VolumeExistsException if a volume of that name exists

@@ -609,6 +609,50 @@ public abstract class MetadataContract {
     assertThat(meta.volume("plain").orElseThrow().replication()).isEqualTo(1);
   }
 
+  /**
+   * A volume's I/O limits are stored at creation, changed only by setVolumeQos, kept through
+   * every other change of its record and a restart, and inherited by clones.
+   */
+  @Test
+  void qosLimitsAreStoredChangedAndKeptThroughCloneResizeAndReopen() {
+    io.torus.VolumeQos qos = new io.torus.VolumeQos(500, 200, 100 * MIB, 50 * MIB,
+        java.time.Duration.ofMillis(250));
+    VolumeInfo v = meta.createVolume(VolumeSpec.builder("q", 4 * MIB).blockSize(4096)
+        .qos(qos).build());
+    assertThat(v.qos()).isEqualTo(qos);
+    assertThat(meta.volume("q").orElseThrow().qos()).isEqualTo(qos);
+    assertThat(meta.volumes()).filteredOn(i -> i.name().equals("q"))
+        .extracting(VolumeInfo::qos).containsExactly(qos);
+    assertThat(create("plain", MIB).qos()).isEqualTo(io.torus.VolumeQos.UNLIMITED);
+
+    io.torus.VolumeQos lower = new io.torus.VolumeQos(0, 100, 0, 0);
+    VolumeInfo set = meta.setVolumeQos("q", lower);
+    assertThat(set).isEqualTo(v.withQos(lower));
+    assertThat(meta.volume("q").orElseThrow()).isEqualTo(set);
+    assertThat(meta.setVolumeQos("q", lower)).isEqualTo(set); // the same again: no change
+    assertThat(meta.resizeVolume("q", 8 * MIB).qos()).isEqualTo(lower);
+    assertThat(meta.setVolumeReplication("q", 3).qos()).isEqualTo(lower);
+    assertThat(meta.volume("q").orElseThrow()).isEqualTo(v.with(8 * MIB, 3).withQos(lower));
+    assertThatThrownBy(() -> meta.setVolumeQos("nope", lower))
+        .isInstanceOf(VolumeNotFoundException.class).hasMessageContaining("nope");
+    assertThatThrownBy(() -> meta.setVolumeQos("q", null))
+        .isInstanceOf(NullPointerException.class);
+
+    meta.unlock(commitRoot(v, meta.lockVolume(v.id(), "w"), 1));
+    meta.createSnapshot("q", "s");
+    VolumeInfo c = meta.createClone("q-copy", "q", "s");
+    assertThat(c.qos()).isEqualTo(lower);
+    assertThat(meta.setVolumeQos("q-copy", io.torus.VolumeQos.UNLIMITED).qos())
+        .isEqualTo(io.torus.VolumeQos.UNLIMITED);
+    assertThat(meta.volume("q").orElseThrow().qos()).isEqualTo(lower); // the origin's stay
+
+    meta = reopen();
+    assertThat(meta.volume("q").orElseThrow()).isEqualTo(v.with(8 * MIB, 3).withQos(lower));
+    assertThat(meta.volume("q-copy").orElseThrow().qos())
+        .isEqualTo(io.torus.VolumeQos.UNLIMITED);
+    assertThat(meta.volume("plain").orElseThrow().qos()).isEqualTo(io.torus.VolumeQos.UNLIMITED);
+  }
+
   @Test
   void cloneStartsAtTheSnapshotAndOutlivesItsOrigin() {
     VolumeInfo src = meta.createVolume(VolumeSpec.builder("src", 4 * MIB).blockSize(8192)

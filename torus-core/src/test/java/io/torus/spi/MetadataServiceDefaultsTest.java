@@ -74,4 +74,14 @@ class MetadataServiceDefaultsTest {
               ((TorusException) e).code()).isEqualTo(ErrorCode.ENOTSUP));
     }
   }
+
+  @Test
+  void qosLimitsAreNotSupportedByDefault() {
+    MetadataService m = new Minimal();
+    assertThatThrownBy(() -> m.setVolumeQos("v", new io.torus.VolumeQos(1, 0, 0, 0)))
+        .isInstanceOf(TorusException.class)
+        .hasMessage("this metadata service does not support volume QoS limits")
+        .satisfies(e -> org.assertj.core.api.Assertions.assertThat(
+            ((TorusException) e).code()).isEqualTo(ErrorCode.ENOTSUP));
+  }
 }

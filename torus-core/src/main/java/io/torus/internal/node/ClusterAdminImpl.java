@@ -24,11 +24,19 @@ final class ClusterAdminImpl implements ClusterAdmin {
   private final Coordination coordination;
   private final ClusterDefaultsStore defaults;
   private final MetadataService meta;
+  private final java.util.function.Supplier<Capacity> capacity;
 
-  ClusterAdminImpl(MetadataService meta, Coordination coordination) {
+  ClusterAdminImpl(MetadataService meta, Coordination coordination,
+      java.util.function.Supplier<Capacity> capacity) {
     this.meta = meta;
+    this.capacity = capacity;
     this.coordination = coordination;
     this.defaults = coordination.defaults();
+  }
+
+  @Override
+  public Capacity capacity() {
+    return capacity.get();
   }
 
   @Override
@@ -91,8 +99,8 @@ final class ClusterAdminImpl implements ClusterAdmin {
 
   @Override
   public Defaults initialize(int replication, int blockSize, io.torus.Erasure erasure,
-      boolean force) {
-    return defaults.initialize(replication, blockSize, erasure, force);
+      double overcommitRatio, boolean force) {
+    return defaults.initialize(replication, blockSize, erasure, overcommitRatio, force);
   }
 
   @Override

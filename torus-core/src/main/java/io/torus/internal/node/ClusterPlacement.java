@@ -30,14 +30,14 @@ final class ClusterPlacement implements Placement {
 
   ClusterPlacement(NodeConfig c, String nodeId, MetadataService meta, Coordination coordination,
       List<BlockStore> stores, BlockCache cache, NodeResources resources,
-      Supplier<Collection<BlockRef>> openRoots) {
+      Supplier<Collection<BlockRef>> openRoots, Supplier<ClusterAdmin.Capacity> capacity) {
     this.member = new ClusterMember(c, nodeId, meta, coordination, stores, resources);
     ClusterGc collector = null;
     try {
       collector = new ClusterGc(meta, member.view(), coordination.election("gc", nodeId),
           new MapNodeReader(cache, member::readerLayer), openRoots, c.peer().timeout(),
           GC_DELETES_PER_SECOND);
-      this.admin = new ClusterAdminImpl(meta, coordination);
+      this.admin = new ClusterAdminImpl(meta, coordination, capacity);
     } catch (RuntimeException e) {
       if (collector != null) {
         collector.close();
@@ -71,6 +71,18 @@ final class ClusterPlacement implements Placement {
   @Override
   public boolean underPressure() {
     return member.underPressure();
+  }
+
+  @Override
+  public long rawCapacity() {
+    return member.view().peers().stream().filter(p -> p.up())
+        .mapToLong(p -> p.info().capacityBytes()).sum();
+  }
+
+  @Override
+  public long usedBytes() {
+    return member.view().peers().stream().filter(p -> p.up())
+        .mapToLong(p -> p.info().usedBytes()).sum();
   }
 
   @Override

@@ -10,6 +10,17 @@ import java.util.Optional;
  * and no cluster defaults; what would change them is refused with EINVAL.
  */
 final class LocalAdmin implements ClusterAdmin {
+  private final java.util.function.Supplier<Capacity> capacity;
+
+  /** @param capacity the node's {@link #capacity()} */
+  LocalAdmin(java.util.function.Supplier<Capacity> capacity) {
+    this.capacity = capacity;
+  }
+
+  @Override
+  public Capacity capacity() {
+    return capacity.get();
+  }
 
   @Override
   public boolean clustered() {
@@ -54,7 +65,7 @@ final class LocalAdmin implements ClusterAdmin {
 
   @Override
   public Defaults initialize(int replication, int blockSize, io.torus.Erasure erasure,
-      boolean force) {
+      double overcommitRatio, boolean force) {
     throw TorusException.invalid("cluster defaults live in etcd; this node has no etcd");
   }
 

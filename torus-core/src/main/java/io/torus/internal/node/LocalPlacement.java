@@ -31,10 +31,11 @@ final class LocalPlacement implements Placement {
   private final StorePool pool;
   private final BlockCache cache;
   private final GarbageCollector gc;
-  private final ClusterAdmin admin = new LocalAdmin();
+  private final ClusterAdmin admin;
 
   LocalPlacement(String nodeId, MetadataService meta, List<BlockStore> stores, BlockCache cache,
-      Supplier<Collection<BlockRef>> openRoots) {
+      Supplier<Collection<BlockRef>> openRoots, Supplier<ClusterAdmin.Capacity> capacity) {
+    this.admin = new LocalAdmin(capacity);
     this.nodeId = nodeId;
     this.stores = stores;
     this.pool = LocalBlockLayer.pool(stores);
@@ -92,6 +93,16 @@ final class LocalPlacement implements Placement {
   @Override
   public boolean underPressure() {
     return stores.stream().anyMatch(st -> st.used() * 2 > st.capacity());
+  }
+
+  @Override
+  public long rawCapacity() {
+    return stores.stream().mapToLong(BlockStore::capacity).sum();
+  }
+
+  @Override
+  public long usedBytes() {
+    return stores.stream().mapToLong(BlockStore::used).sum();
   }
 
   @Override

@@ -25,9 +25,18 @@ import java.util.function.UnaryOperator;
  *     local (its own stores) or a cluster (etcd, or coordination shared in this process)
  * @param peer how a cluster node serves, replicates and repairs blocks
  * @param runtime the threads, clock and metrics the node uses
+ * @param space the node's capacity guard
  */
 public record NodeConfig(String nodeId, Storage storage, Volumes volumes, Metadata metadata,
-    Peer peer, Runtime runtime) {
+    Peer peer, Runtime runtime, Space space) {
+
+  /**
+   * @param overcommitRatio how many times the raw capacity volumes may provision, 0 for no
+   *     check, or NaN to take the cluster's (its defaults' ratio, else 4)
+   * @param warnRatio the used share of the raw capacity past which the node warns, 0 for
+   *     never
+   */
+  public record Space(double overcommitRatio, double warnRatio) {}
 
   /**
    * @param dataDirectory where the node keeps its node id, store and (local) metadata, or
@@ -45,9 +54,11 @@ public record NodeConfig(String nodeId, Storage storage, Volumes volumes, Metada
    * @param ioTimeout deadline of one metadata or block operation
    * @param gcInterval background collection interval, zero for none
    * @param keyProviders the key-encryption keys for encrypted volumes
+   * @param qosRefresh how often the node re-reads the I/O limits of the volumes it has open,
+   *     zero for never (limits set through this node apply at once anyway)
    */
   public record Volumes(long cacheBytes, long dirtyBytes, Duration ioTimeout,
-      Duration gcInterval, List<io.torus.spi.KeyProvider> keyProviders) {}
+      Duration gcInterval, List<io.torus.spi.KeyProvider> keyProviders, Duration qosRefresh) {}
 
   /**
    * At most one of {@code service}, {@code shared} and {@code etcdEndpoints} is set.

@@ -38,7 +38,8 @@ final class NodeStart {
   /** What a {@link Placement} is built from: the node's own parts. */
   record PlacementParts(NodeConfig config, String nodeId, MetadataService meta,
       List<BlockStore> stores, BlockCache cache, NodeResources resources,
-      Supplier<Collection<BlockRef>> openRoots) {}
+      Supplier<Collection<BlockRef>> openRoots,
+      Supplier<io.torus.ClusterAdmin.Capacity> capacity) {}
 
   /**
    * A node's metadata and how its blocks are placed, which follow from each other: local
@@ -129,12 +130,13 @@ final class NodeStart {
   }
 
   private static Placement local(PlacementParts p) {
-    return new LocalPlacement(p.nodeId(), p.meta(), p.stores(), p.cache(), p.openRoots());
+    return new LocalPlacement(p.nodeId(), p.meta(), p.stores(), p.cache(), p.openRoots(),
+        p.capacity());
   }
 
   private static Function<PlacementParts, Placement> cluster(Coordination coordination) {
     return p -> new ClusterPlacement(p.config(), p.nodeId(), p.meta(), coordination,
-        p.stores(), p.cache(), p.resources(), p.openRoots());
+        p.stores(), p.cache(), p.resources(), p.openRoots(), p.capacity());
   }
 
   private static BlockStore openStore(NodeConfig c) {

@@ -51,6 +51,43 @@ final class OpenVolumes {
     }
   }
 
+  /** Applies {@code qos} to every open handle of volume {@code id} (snapshots included). */
+  void setQos(long id, io.torus.VolumeQos qos) {
+    for (VolumeEngine v : open.keySet()) {
+      if (v.id() == id) {
+        v.setQos(qos);
+      }
+    }
+  }
+
+  /**
+   * Reads the I/O limits of every volume with a handle open here through {@code lookup} (by
+   * name; one call per volume) and applies them to its handles. A volume that cannot be read
+   * keeps its limits until the next time; the first failure is thrown after the others were
+   * tried.
+   */
+  void refreshQos(java.util.function.Function<String, java.util.Optional<io.torus.VolumeInfo>>
+      lookup) {
+    Map<Long, String> names = new java.util.HashMap<>();
+    for (VolumeEngine v : open.keySet()) {
+      if (v.name().indexOf('@') < 0) { // a snapshot's handle is named VOLUME@SNAPSHOT
+        names.putIfAbsent(v.id(), v.name());
+      }
+    }
+    RuntimeException first = null;
+    for (Map.Entry<Long, String> e : names.entrySet()) {
+      try {
+        lookup.apply(e.getValue()).filter(i -> i.id() == e.getKey())
+            .ifPresent(i -> setQos(i.id(), i.qos()));
+      } catch (RuntimeException x) {
+        first = first == null ? x : first;
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
   /**
    * Commits into the head what each writer handle of volume {@code id} flushed through its
    * journal, so that a snapshot or a new handle reading the head sees it.

@@ -44,6 +44,15 @@ interface Placement extends AutoCloseable {
   /** Whether a store this node collects for is more than half full. */
   boolean underPressure();
 
+  /**
+   * The raw capacity the node's volumes are placed on, bytes: of the peers up as they
+   * registered it (from the node's live view, no metadata read), or of a local node's stores.
+   */
+  long rawCapacity();
+
+  /** The bytes held on that capacity, as last reported. */
+  long usedBytes();
+
   /** The admin view of the node's cluster (or of the local node). */
   ClusterAdmin admin();
 

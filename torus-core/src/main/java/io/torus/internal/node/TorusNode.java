@@ -62,8 +62,11 @@ public final class TorusNode implements Torus {
   private final VolumeCrypto crypto;
   private final DirectoryLock dirLock;
   private final Placement placement;
+  private final CapacityGuard guard;
+  private final java.util.concurrent.ScheduledFuture<?> usageCheck;
   private final GcScheduler gc;
   private final java.util.concurrent.ScheduledFuture<?> idleHeads;
+  private final java.util.concurrent.ScheduledFuture<?> qosRefresh;
   private final MeterRegistry registry;
   private final List<Meter> nodeMeters = new ArrayList<>();
   private volatile boolean closed;
@@ -83,15 +86,44 @@ public final class TorusNode implements Torus {
     this.registry = c.runtime().meterRegistry() != null ? c.runtime().meterRegistry()
         : new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
     meta.addSessionListener(this::sessionLost);
+    this.guard = new CapacityGuard(nodeId, c.clustered() ? "the peers up" : "this node's stores",
+        meta::volumes, () -> placement().rawCapacity(),
+        () -> placement().usedBytes(), () -> placement().admin().defaults(),
+        c.space().overcommitRatio(), c.space().warnRatio(), resources.ticker());
     this.placement = metadata.placement().apply(new NodeStart.PlacementParts(c, nodeId, meta,
-        stores, cache, resources, open::roots));
+        stores, cache, resources, open::roots, guard::capacity));
     this.gc = new GcScheduler(placement, c.volumes().gcInterval().toNanos(), resources.ticker(),
         registry, nodeId, resources.scheduler());
     // writers that stopped flushing: their journaled flushes reach the head (blocks on I/O,
     // so on the I/O executor, not the scheduler's threads)
     this.idleHeads = resources.scheduler().scheduleWithFixedDelay(
         () -> executor.execute(open::commitIdleHeads), 1, 1, TimeUnit.SECONDS);
+    long qosEvery = c.volumes().qosRefresh().toMillis();
+    this.qosRefresh = qosEvery <= 0 ? null : resources.scheduler().scheduleWithFixedDelay(
+        () -> executor.execute(this::refreshQos), qosEvery, qosEvery, TimeUnit.MILLISECONDS);
+    this.usageCheck = resources.scheduler().scheduleWithFixedDelay(
+        () -> executor.execute(this::checkUsage), USAGE_CHECK_SECONDS, USAGE_CHECK_SECONDS,
+        TimeUnit.SECONDS);
     registerNodeMeters();
+  }
+
+  /** How often the node compares the space in use with its warning ratio. */
+  static final long USAGE_CHECK_SECONDS = 30;
+
+  private void checkUsage() {
+    if (closed) {
+      return;
+    }
+    try {
+      guard.checkUsage();
+    } catch (RuntimeException e) {
+      log.debug("node {}: checking the space in use failed: {}", nodeId, e.toString());
+    }
+  }
+
+  /** The node's capacity guard (tests of the node package check its warning). */
+  CapacityGuard guard() {
+    return guard;
   }
 
   /** Starts a node with {@code config}. */
@@ -126,6 +158,12 @@ public final class TorusNode implements Torus {
       nodeMeters.add(Gauge.builder("torus.store.used", s, BlockStore::used)
           .baseUnit("bytes").tag("node", nodeId).tag("store", s.name()).register(registry));
     }
+    nodeMeters.add(Gauge.builder("torus.capacity.used.ratio", guard, CapacityGuard::usedRatio)
+        .description("share of the raw capacity of the peers up (a local node: its stores)"
+            + " in use").tag("node", nodeId).register(registry));
+    nodeMeters.add(Gauge.builder("torus.capacity.warning", guard, CapacityGuard::warning)
+        .description("1 while the share in use is past the node's warning ratio, else 0")
+        .tag("node", nodeId).register(registry));
     nodeMeters.addAll(placement.bindMetrics(registry));
     nodeMeters.addAll(gc.meters());
   }
@@ -169,13 +207,49 @@ public final class TorusNode implements Torus {
     placement.checkErasure(spec.erasure());
     placement.checkReplication(spec.replication());
     crypto.checkCreate(spec);
+    guard.check("creating volume '" + spec.name() + "' of " + CapacityGuard.bytes(spec.size())
+        + " with " + layout(spec.replication(), spec.erasure()), CapacityGuard.footprint(
+            spec.replication(), spec.erasure(), spec.size()));
     VolumeInfo info = meta.createVolume(spec);
     if (!java.util.Objects.equals(info.erasure(), spec.erasure())) {
       meta.deleteVolume(info.name()); // a service that dropped the policy: undo, refuse
       throw new TorusException(ErrorCode.ENOTSUP, "the metadata service"
           + " does not store erasure-coding policies; volume '" + spec.name() + "' not created");
     }
+    if (!info.qos().equals(spec.qos())) {
+      meta.deleteVolume(info.name()); // a service that dropped the limits: undo, refuse
+      throw new TorusException(ErrorCode.ENOTSUP, "the metadata service does not store"
+          + " volume QoS limits; volume '" + spec.name() + "' not created");
+    }
     return info;
+  }
+
+  /** How a volume keeps its blocks, for messages: "2 copies" or "erasure 4+2". */
+  private static String layout(int replication, io.torus.Erasure erasure) {
+    return erasure != null ? "erasure " + erasure : replication + (replication == 1
+        ? " copy" : " copies");
+  }
+
+  @Override
+  public VolumeInfo setVolumeQos(String name, io.torus.VolumeQos qos) {
+    checkOpen();
+    java.util.Objects.requireNonNull(qos, "qos");
+    VolumeInfo info = meta.setVolumeQos(VolumeSpec.checkName(name), qos);
+    open.setQos(info.id(), info.qos());
+    return info;
+  }
+
+  /** Applies the stored I/O limits of every volume open here (see {@code qosRefresh}). */
+  private void refreshQos() {
+    if (closed) {
+      return;
+    }
+    try {
+      open.refreshQos(meta::volume);
+    } catch (RuntimeException e) {
+      log.debug("node {}: re-reading the I/O limits of open volumes failed: {}", nodeId,
+          e.toString());
+    }
   }
 
   @Override
@@ -223,8 +297,10 @@ public final class TorusNode implements Torus {
     VolumeEngine[] self = new VolumeEngine[1];
     VolumeMetrics metrics = new VolumeMetrics(registry, nodeId, info.name(),
         lock == null ? "ro" : "rw");
+    io.torus.internal.volume.QosGate qos = new io.torus.internal.volume.QosGate(info.qos(),
+        resources.ticker(), resources.scheduler(), metrics);
     VolumeEngine v = new VolumeEngine(info, layer, cache, meta, lock, head, executor,
-        resources.blocks(), dirtyBytes, metrics, () -> open.remove(self[0]));
+        resources.blocks(), dirtyBytes, metrics, qos, () -> open.remove(self[0]));
     self[0] = v;
     open.add(v);
     if (closed) { // raced with close()
@@ -269,7 +345,7 @@ public final class TorusNode implements Torus {
     Snapshot snap = snapshot(volume, snapshot);
     VolumeInfo v = volume(volume);
     VolumeInfo frozen = new VolumeInfo(v.id(), snap.fullName(), snap.size(), v.blockSize(),
-        v.replication(), v.created(), v.encryption(), v.erasure());
+        v.replication(), v.created(), v.encryption(), v.erasure(), v.qos());
     Head head = new Head(v.id(), snap.root(), snap.generation(), 0);
     return track(frozen, layer(v, 0), null, head);
   }
@@ -277,9 +353,13 @@ public final class TorusNode implements Torus {
   @Override
   public VolumeInfo cloneVolume(String volume, String snapshot, String newVolume) {
     checkOpen();
-    snapshot(volume, snapshot);
+    Snapshot snap = snapshot(volume, snapshot);
+    VolumeInfo src = volume(volume);
+    guard.check("cloning " + snap.fullName() + " of " + CapacityGuard.bytes(snap.size())
+        + " with " + layout(src.replication(), src.erasure()) + " into volume '" + newVolume
+        + "'", CapacityGuard.footprint(src, snap.size()));
     return meta.createClone(VolumeSpec.checkName(newVolume), volume, snapshot,
-        crypto.cloneKeys(volume(volume)));
+        crypto.cloneKeys(src));
   }
 
   @Override
@@ -301,6 +381,12 @@ public final class TorusNode implements Torus {
   @Override
   public VolumeInfo resizeVolume(String name, long newSize) {
     checkOpen();
+    VolumeInfo old = volume(name);
+    if (newSize > old.size()) {
+      guard.check("growing volume '" + name + "' by " + CapacityGuard.bytes(newSize
+          - old.size()) + " with " + layout(old.replication(), old.erasure()),
+          CapacityGuard.footprint(old, newSize - old.size()));
+    }
     VolumeInfo info = meta.resizeVolume(VolumeSpec.checkName(name), newSize);
     open.grow(info.id(), info.size());
     return info;
@@ -327,6 +413,10 @@ public final class TorusNode implements Torus {
     metadata.shutdown().accept(SHUTDOWN_BUDGET);
     gc.close();
     idleHeads.cancel(false);
+    usageCheck.cancel(false);
+    if (qosRefresh != null) {
+      qosRefresh.cancel(false);
+    }
     List<Throwable> errors = new ArrayList<>();
     open.closeAll(e -> {
       log.warn("node {}: closing a volume failed: {}", nodeId, e.toString());

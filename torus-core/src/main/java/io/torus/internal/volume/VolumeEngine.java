@@ -1,5 +1,9 @@
 package io.torus.internal.volume;
 
+// Over 600 lines because it is the whole BlockVolume face: every asynchronous and blocking
+// twin of the API with its checks, timing, inline attempt and QoS wait; the work itself is
+// in DirtyBuffer, Committer, ReadPath, BlockIo and QosGate.
+
 import io.torus.BlockVolume;
 import io.torus.Extent;
 import io.torus.TorusClosedException;
@@ -30,7 +34,10 @@ import java.util.function.Supplier;
  *       commits in doubt ({@link CommitDoubt});
  *   <li>{@link ReadPath}: reads of one state snapshot through the block map;
  *   <li>{@link Lifecycle}: open, closing, closed and fenced, and the checks built on them;
- *   <li>{@link BlockIo} and {@link Stripes}: block traffic through the cache, per-block locks.
+ *   <li>{@link BlockIo} and {@link Stripes}: block traffic through the cache, per-block locks;
+ *   <li>{@link QosGate}: the volume's I/O limits. A request over them waits before it starts
+ *       (an asynchronous one on the node's scheduler, holding no thread; a blocking one on
+ *       its caller's thread); it is never refused for them.
  * </ul>
  *
  * <p><b>State.</b> Three layers, newest first: {@code dirty} (blocks changed since the last
@@ -83,6 +90,7 @@ public final class VolumeEngine implements BlockVolume {
   private final ReadPath reader;
   private final DirtyBuffer buffer;
   private final Committer committer;
+  private final QosGate qos;
 
   private volatile long size;
 
@@ -92,10 +100,11 @@ public final class VolumeEngine implements BlockVolume {
    * @param executor completes user futures
    * @param ioPool runs parallel block writes of flushes; never blocks on volume locks
    * @param metrics where to count this handle's operations
+   * @param qos the handle's I/O limits (see {@link QosGate})
    */
   public VolumeEngine(VolumeInfo info, BlockLayer layer, BlockCache cache,
       MetadataService meta, VolumeLock lock, Head head, Executor executor, Executor ioPool,
-      long dirtyLimit, VolumeMetrics metrics, Runnable onClose) {
+      long dirtyLimit, VolumeMetrics metrics, QosGate qos, Runnable onClose) {
     this.info = info;
     this.blockSize = info.blockSize();
     this.shift = Integer.numberOfTrailingZeros(blockSize);
@@ -104,6 +113,7 @@ public final class VolumeEngine implements BlockVolume {
     this.executor = executor;
     this.onClose = onClose;
     this.metrics = metrics;
+    this.qos = qos;
     this.size = info.size();
     this.lifecycle = new Lifecycle(info.name(), lock == null);
     this.io = new BlockIo(layer, cache, info.name(), blockSize);
@@ -220,6 +230,16 @@ public final class VolumeEngine implements BlockVolume {
     return buffer.state().root;
   }
 
+  /** The I/O limits this handle applies now. */
+  public io.torus.VolumeQos qos() {
+    return qos.qos();
+  }
+
+  /** Applies {@code limits} from the next request on (see {@link QosGate#set}). */
+  public void setQos(io.torus.VolumeQos limits) {
+    qos.set(limits);
+  }
+
   /** Makes the volume see a larger size (after the metadata service recorded it). */
   public void grow(long newSize) {
     if (newSize > size) {
@@ -255,12 +275,27 @@ public final class VolumeEngine implements BlockVolume {
     }
   }
 
+  /**
+   * {@code op} on the executor once a QoS wait of {@code waitNanos} is over (see
+   * {@link QosGate#after}): the wait holds no thread.
+   */
+  private CompletableFuture<Void> afterWait(long waitNanos, Runnable op) {
+    return qos.after(waitNanos, () -> async(() -> {
+      op.run();
+      return null;
+    }), this::closedError);
+  }
+
   @Override
   public CompletableFuture<Void> readAsync(long offset, ByteBuffer dst) {
     try {
       checkRange(offset, dst.remaining());
     } catch (TorusException e) {
       return CompletableFuture.failedFuture(e);
+    }
+    long wait = lifecycle.isClosed() ? 0 : qos.read(dst.remaining());
+    if (wait > 0) {
+      return afterWait(wait, () -> readBlocking(offset, dst));
     }
     if (INLINE && dst.remaining() <= INLINE_MAX && !lifecycle.isClosed()) {
       CompletableFuture<Void> now = attempt(metrics.read, () -> reader.readNow(buffer.state(),
@@ -306,6 +341,10 @@ public final class VolumeEngine implements BlockVolume {
       return CompletableFuture.failedFuture(e);
     }
     int n = src.remaining();
+    long wait = qos.write(n);
+    if (wait > 0) {
+      return afterWait(wait, () -> writeBlocking(offset, src));
+    }
     if (INLINE && n <= INLINE_MAX && buffer.roomFor(n)) {
       CompletableFuture<Void> now = attempt(metrics.write, () -> writeNow(offset, src), n,
           metrics.writeBytes);
@@ -348,6 +387,10 @@ public final class VolumeEngine implements BlockVolume {
     } catch (TorusException e) {
       return CompletableFuture.failedFuture(e);
     }
+    long wait = qos.write(0);
+    if (wait > 0) {
+      return afterWait(wait, () -> discardBlocking(offset, length));
+    }
     return async(() -> {
       discardBlocking(offset, length);
       return null;
@@ -375,6 +418,9 @@ public final class VolumeEngine implements BlockVolume {
   public void read(long offset, ByteBuffer dst) {
     checkOpen();
     checkRange(offset, dst.remaining());
+    if (QosGate.sleep(qos.read(dst.remaining()))) {
+      checkOpen(); // it may have closed meanwhile
+    }
     inline(() -> readBlocking(offset, dst));
   }
 
@@ -382,6 +428,9 @@ public final class VolumeEngine implements BlockVolume {
   public void write(long offset, ByteBuffer src) {
     checkWritable();
     checkRange(offset, src.remaining());
+    if (QosGate.sleep(qos.write(src.remaining()))) {
+      checkWritable();
+    }
     inline(() -> writeBlocking(offset, src));
   }
 
@@ -402,6 +451,9 @@ public final class VolumeEngine implements BlockVolume {
   public void writeZeroes(long offset, long length) {
     checkWritable();
     checkRange(offset, length);
+    if (QosGate.sleep(qos.write(0))) {
+      checkWritable();
+    }
     inline(() -> discardBlocking(offset, length));
   }
 
@@ -568,6 +620,7 @@ public final class VolumeEngine implements BlockVolume {
           meta.unlock(lock);
         }
       } finally {
+        qos.close(closedError());
         metrics.close();
         onClose.run();
       }

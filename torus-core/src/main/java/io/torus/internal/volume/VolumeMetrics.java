@@ -16,7 +16,14 @@ import java.util.List;
  * torus.volume.bytes{volume, mode, op=read|write}                        counter
  * torus.volume.errors{volume, mode, op}                                   counter
  * torus.volume.commits{volume, mode, to=journal|head}                     counter
+ * torus.volume.qos.wait{volume, mode, op=read|write}                      timer
+ * torus.volume.qos.limit{volume, mode, limit=read-iops|write-iops|
+ *                        read-bytes-per-second|write-bytes-per-second}    gauge (0: none)
  * </pre>
+ *
+ * <p>{@code torus.volume.qos.wait} times the requests that waited for QoS tokens (a wait is
+ * recorded when the request is given it): its total is the time spent throttled, its count the
+ * requests that were. {@code torus.volume.qos.limit} is the limit in force on the handle.
  *
  * <p>A flush that commits anything counts one commit: to the flush journal, or to the head
  * (a head commit also follows a journal replay, and comes at least every two seconds, on
@@ -31,6 +38,8 @@ public final class VolumeMetrics {
   final Counter writeBytes;
   final Counter journalCommits;
   final Counter headCommits;
+  final Timer readQosWait;
+  final Timer writeQosWait;
   private final MeterRegistry registry;
   private final String volume;
   private final List<Meter> meters = new ArrayList<>();
@@ -55,6 +64,36 @@ public final class VolumeMetrics {
     this.writeBytes = bytes("write");
     this.journalCommits = commits("journal");
     this.headCommits = commits("head");
+    this.readQosWait = qosWait("read");
+    this.writeQosWait = qosWait("write");
+  }
+
+  private Timer qosWait(String op) {
+    Timer t = Timer.builder("torus.volume.qos.wait")
+        .description("time requests waited for the volume's QoS tokens")
+        .tag("node", node).tag("volume", volume).tag("mode", mode).tag("op", op)
+        .register(registry);
+    meters.add(t);
+    return t;
+  }
+
+  /** Publishes the limits {@code qos} gives (read when scraped) as gauges. */
+  public void qosLimits(java.util.function.Supplier<io.torus.VolumeQos> qos) {
+    limit("read-iops", () -> qos.get().readIops());
+    limit("write-iops", () -> qos.get().writeIops());
+    limit("read-bytes-per-second", () -> qos.get().readBytesPerSecond());
+    limit("write-bytes-per-second", () -> qos.get().writeBytesPerSecond());
+  }
+
+  private void limit(String which, java.util.function.LongSupplier value) {
+    io.micrometer.core.instrument.Gauge g = io.micrometer.core.instrument.Gauge
+        .builder("torus.volume.qos.limit", value, v -> (double) v.getAsLong())
+        .description("the volume's QoS limit in force, 0 for none").strongReference(true)
+        .tag("node", node).tag("volume", volume).tag("mode", mode).tag("limit", which)
+        .register(registry);
+    synchronized (meters) {
+      meters.add(g);
+    }
   }
 
   private Counter commits(String to) {

@@ -58,8 +58,18 @@ class GcSchedulerTest {
     }
 
     @Override
+    public long rawCapacity() {
+      return 0;
+    }
+
+    @Override
+    public long usedBytes() {
+      return 0;
+    }
+
+    @Override
     public ClusterAdmin admin() {
-      return new LocalAdmin();
+      return new LocalAdmin(() -> new ClusterAdmin.Capacity(0, 0, 0, 0, 0));
     }
 
     @Override

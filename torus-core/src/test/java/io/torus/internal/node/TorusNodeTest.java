@@ -45,6 +45,42 @@ class TorusNodeTest {
   }
 
   @Test
+  void aLimitedVolumeIsRefusedOnAMetadataServiceThatDropsItsLimits() {
+    io.torus.spi.MetadataService inner =
+        io.torus.internal.meta.local.LocalMetadataService.inMemory();
+    io.torus.spi.MetadataService dropping = (io.torus.spi.MetadataService)
+        java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+            new Class<?>[] {io.torus.spi.MetadataService.class}, (proxy, m, args) -> {
+              Object[] a = args;
+              if (m.getName().equals("createVolume")) { // an older service: keeps no limits
+                VolumeSpec s = (VolumeSpec) args[0];
+                a = new Object[] {new VolumeSpec(s.name(), s.size(), s.blockSize(),
+                    s.replication(), s.encryption(), s.erasure())};
+              }
+              try {
+                return m.isDefault() && m.getName().equals("setVolumeQos")
+                    ? java.lang.reflect.InvocationHandler.invokeDefault(proxy, m, a)
+                    : m.invoke(inner, a);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+    try (Torus t = Torus.builder().metadata(dropping).build()) {
+      io.torus.VolumeQos qos = new io.torus.VolumeQos(100, 100, 0, 0);
+      assertThatThrownBy(() -> t.createVolume(VolumeSpec.builder("q", 1 << 20)
+          .replication(1).qos(qos).build())).isInstanceOf(TorusException.class)
+          .hasMessage("the metadata service does not store volume QoS limits; volume 'q' not"
+              + " created")
+          .extracting(e -> ((TorusException) e).code()).isEqualTo(ErrorCode.ENOTSUP);
+      assertThat(t.volumes()).isEmpty(); // undone
+      t.createVolume(spec("plain")); // without limits: fine
+      assertThatThrownBy(() -> t.setVolumeQos("plain", qos))
+          .isInstanceOf(TorusException.class).hasMessageContaining("volume QoS limits")
+          .extracting(e -> ((TorusException) e).code()).isEqualTo(ErrorCode.ENOTSUP);
+    }
+  }
+
+  @Test
   void volumeLifecycleAndMisuse() {
     try (Torus t = Torus.builder().build()) {
       t.createVolume(spec("a"));

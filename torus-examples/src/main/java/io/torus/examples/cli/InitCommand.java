@@ -41,6 +41,13 @@ final class InitCommand implements Callable<Integer> {
       description = "Block size of a new volume (default: ${DEFAULT-VALUE}).")
   Size blockSize;
 
+  @Option(names = "--overcommit", defaultValue = "4", paramLabel = "R",
+      description = "The capacity guard: volumes (sizes times copies, (K+M)/K for erasure"
+          + " coding) may provision at most R times the raw capacity of the peers up; creating"
+          + " or growing one past it is refused. 0 turns the check off. Cluster only; a node"
+          + " may override it (default: ${DEFAULT-VALUE}).")
+  double overcommit;
+
   @Option(names = "--force", description = "Replace the defaults of an initialised cluster.")
   boolean force;
 
@@ -56,10 +63,20 @@ final class InitCommand implements Callable<Integer> {
   public Integer call() {
     int bs = (int) Math.min(Integer.MAX_VALUE, blockSize.bytes());
     new VolumeSpec("defaults", 512, bs, replication); // validates both values
+    try {
+      ClusterAdmin.Defaults.checkOvercommit(overcommit);
+    } catch (io.torus.TorusException e) {
+      throw new UsageError("--overcommit: " + e.getMessage());
+    }
     if (!node.clustered()) {
       if (erasure != null) {
         throw new UsageError("--erasure needs a cluster (--etcd): erasure coding places a"
             + " stripe's K+M blocks on as many peers; a local node uses replication");
+      }
+      if (overcommit != ClusterAdmin.Defaults.DEFAULT_OVERCOMMIT_RATIO) {
+        throw new UsageError("--overcommit is a cluster default (--etcd); a local node"
+            + " provisions at most 4 times its stores (TorusBuilder.overcommitRatio to change"
+            + " it when embedding)");
       }
       return initLocal(node.data);
     }
@@ -72,7 +89,8 @@ final class InitCommand implements Callable<Integer> {
             + Size.format(old.blockSize()) + " blocks, since " + old.initialized()
             + "); --force replaces its defaults");
       }
-      ClusterAdmin.Defaults d = torus.cluster().initialize(replication, bs, erasure, force);
+      ClusterAdmin.Defaults d = torus.cluster().initialize(replication, bs, erasure,
+          overcommit, force);
       if (d.erasure() == null) {
         System.out.printf("initialised cluster %s at %s: new volumes get %d copies, %s"
             + " blocks%n", node.etcdPrefix, node.etcd, d.replication(),
@@ -83,6 +101,9 @@ final class InitCommand implements Callable<Integer> {
             VolumeCommand.redundancy(d.erasure().mapCopies(), d.erasure()),
             Size.format(d.blockSize()), d.replication());
       }
+      System.out.println(d.overcommitRatio() == 0 ? "capacity guard: off (--overcommit 0)"
+          : "capacity guard: volumes may provision " + d.overcommitRatio()
+              + " x the raw capacity of the peers up");
     }
     return 0;
   }

@@ -12,11 +12,13 @@ import picocli.CommandLine.Mixin;
 
 /**
  * {@code torus status}: the cluster's health as far as this version can tell: peers up and
- * down, capacity and use, the ring, the volumes, and which volumes may lack copies.
+ * down, capacity and use (and a warning past the used share), what the volumes provision
+ * against the overcommit limit, the ring, the volumes and their limits, and which volumes
+ * may lack copies.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
-    description = {"Cluster health: peers up/down, capacity and use, ring, volumes,",
-        "and volumes that may be short of copies while peers are down."})
+    description = {"Cluster health: peers up/down, capacity and use, provisioned space, ring,",
+        "volumes, and volumes that may be short of copies while peers are down."})
 final class StatusCommand implements Callable<Integer> {
   @Mixin
   NodeOptions node;
@@ -40,6 +42,27 @@ final class StatusCommand implements Callable<Integer> {
         : "AT RISK: blocks may have every copy on a down peer";
   }
 
+  /**
+   * The space line: provisioned against the overcommit limit, and a WARNING past the used
+   * share the capacity guard warns at.
+   */
+  static void printSpace(ClusterAdmin.Capacity s) {
+    String ratio = s.overcommitRatio() == Math.rint(s.overcommitRatio())
+        ? Long.toString((long) s.overcommitRatio()) : Double.toString(s.overcommitRatio());
+    System.out.printf("space: volumes provision %s (copies and parity counted) of %s%n",
+        Size.human(s.provisionedBytes()), s.overcommitRatio() == 0
+            ? "no limit (overcommit check off)"
+            : s.rawBytes() == 0 ? "no limit yet (no capacity known)"
+            : Size.human(s.provisionLimit()) + " allowed (overcommit " + ratio + " x "
+                + Size.human(s.rawBytes()) + " raw)");
+    if (s.nearlyFull()) {
+      System.out.printf("WARNING: %s of %s in use (%s), past the %s warning threshold; add"
+          + " capacity or delete data%n", Size.human(s.usedBytes()), Size.human(s.rawBytes()),
+          PeerCommand.percent(s.usedBytes(), s.rawBytes()),
+          PeerCommand.percent((long) (s.warnRatio() * 1000), 1000));
+    }
+  }
+
   @Override
   public Integer call() {
     try (Torus torus = node.openView()) {
@@ -58,6 +81,7 @@ final class StatusCommand implements Callable<Integer> {
               : "cluster: not initialised (run 'torus init')") : "local node (no etcd)"));
       System.out.printf("peers: %d up, %d down; capacity %s, used %s (%s) on peers up%n", up,
           peers.size() - up, Size.human(cap), Size.human(used), PeerCommand.percent(used, cap));
+      printSpace(c.capacity());
       for (ClusterAdmin.PeerInfo p : peers) {
         if (!p.up()) {
           System.out.printf("  DOWN %s (%s), last reported %s used%n", p.nodeId(),
@@ -77,8 +101,9 @@ final class StatusCommand implements Callable<Integer> {
       List<VolumeInfo> volumes = torus.volumes();
       System.out.printf("volumes: %d%n", volumes.size());
       for (VolumeInfo v : volumes) {
-        System.out.printf("  %-24s %10s %s: %s%n", v.name(), Size.format(v.size()),
-            VolumeCommand.copies(v), health(v, ringDown));
+        System.out.printf("  %-24s %10s %s: %s%s%n", v.name(), Size.format(v.size()),
+            VolumeCommand.copies(v), health(v, ringDown), v.qos().unlimited() ? ""
+                : "; limits " + VolumeCommand.qos(v.qos()));
       }
       c.replication().ifPresent(r -> {
         System.out.printf("replication: ring %d%s; %d copies missing, %s to move",

@@ -13,14 +13,69 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code torus volume ...}: create, list, inspect, resize, delete, clone, export, import. */
+/**
+ * {@code torus volume ...}: create, list, inspect, resize, delete, clone, limit, export,
+ * import.
+ */
 @Command(name = "volume", mixinStandardHelpOptions = true,
-    description = "Create, list, inspect, resize, delete, clone, export and import volumes.",
+    description = "Create, list, inspect, resize, delete, clone, limit, export and import"
+        + " volumes.",
     subcommands = {VolumeCommand.Create.class, VolumeCommand.ListVolumes.class,
         VolumeCommand.Info.class, VolumeCommand.Resize.class, VolumeCommand.Delete.class,
-        VolumeCommand.Clone.class, VolumeCommand.Rekey.class, ImageCommands.Export.class,
-        ImageCommands.Import.class})
+        VolumeCommand.Clone.class, VolumeCommand.Rekey.class, VolumeCommand.SetQos.class,
+        ImageCommands.Export.class, ImageCommands.Import.class})
 final class VolumeCommand {
+
+  /** A volume's I/O limits; an option not given leaves that limit as it is (0: none). */
+  static final class QosOptions {
+    @Option(names = "--read-iops", paramLabel = "N",
+        description = "Read requests per second the volume's handle may serve; 0: no limit.")
+    Long readIops;
+
+    @Option(names = "--write-iops", paramLabel = "N",
+        description = "Write, trim and zero requests per second; 0: no limit.")
+    Long writeIops;
+
+    @Option(names = "--read-bps", paramLabel = "SIZE",
+        description = "Bytes read per second, e.g. 100MiB; 0: no limit.")
+    Size readBps;
+
+    @Option(names = "--write-bps", paramLabel = "SIZE",
+        description = "Bytes written per second, e.g. 50MiB; 0: no limit.")
+    Size writeBps;
+
+    /** Whether any limit was given. */
+    boolean given() {
+      return readIops != null || writeIops != null || readBps != null || writeBps != null;
+    }
+
+    /** {@code base} with the limits given here (a request over them waits, never fails). */
+    io.torus.VolumeQos apply(io.torus.VolumeQos base) {
+      io.torus.VolumeQos.Builder b = base.toBuilder();
+      if (readIops != null) {
+        b.readIops(readIops);
+      }
+      if (writeIops != null) {
+        b.writeIops(writeIops);
+      }
+      if (readBps != null) {
+        b.readBytesPerSecond(readBps.bytes());
+      }
+      if (writeBps != null) {
+        b.writeBytesPerSecond(writeBps.bytes());
+      }
+      try {
+        return b.build();
+      } catch (io.torus.TorusException e) {
+        throw new UsageError(e.getMessage());
+      }
+    }
+  }
+
+  /** A volume's limits for people: {@code read 500 IOPS, write 50 MiB/s, burst 1 s}. */
+  static String qos(io.torus.VolumeQos q) {
+    return q.describe();
+  }
 
   /** Options that choose a new volume's geometry; unset values come from the defaults. */
   static final class SpecOptions {
@@ -46,6 +101,9 @@ final class VolumeCommand {
         description = "Encrypt the volume at rest (AES-256-GCM) with a new data key wrapped by"
             + " the key of --key-file or --key-env; opening it later needs that key.")
     boolean encrypt;
+
+    @Mixin
+    QosOptions qos;
 
     /**
      * The spec of a new volume created through {@code torus}; {@code keys} are the node's
@@ -80,6 +138,7 @@ final class VolumeCommand {
         }
         b.encryption(keys.get(0));
       }
+      b.qos(qos.apply(io.torus.VolumeQos.UNLIMITED));
       return b.build();
     }
   }
@@ -119,9 +178,10 @@ final class VolumeCommand {
         VolumeInfo v = torus.createVolume(specOptions.spec(torus, name, size.bytes(),
             node.data == null ? 0 : NodeOptions.storeDirs(node.data).size(),
             node.keyProviders()));
-        System.out.printf("created volume '%s': %s, %s blocks, %s%s%n", v.name(),
+        System.out.printf("created volume '%s': %s, %s blocks, %s%s%s%n", v.name(),
             Size.format(v.size()), Size.format(v.blockSize()), copies(v),
-            v.encrypted() ? ", encrypted with key " + v.encryption().kekId() : "");
+            v.encrypted() ? ", encrypted with key " + v.encryption().kekId() : "",
+            v.qos().unlimited() ? "" : ", limits " + qos(v.qos()));
       }
       return 0;
     }
@@ -159,11 +219,11 @@ final class VolumeCommand {
         VolumeInfo v = torus.volume(name);
         System.out.printf("name:        %s%nid:          %d%nsize:        %s (%d bytes)%n"
             + "block size:  %s%nredundancy:  %s%ncreated:     %s%nsnapshots:   %d%n"
-            + "encryption:  %s%n",
+            + "encryption:  %s%nlimits:      %s%n",
             v.name(), v.id(), Size.format(v.size()), v.size(), Size.format(v.blockSize()),
             redundancy(v.replication(), v.erasure()), v.created(), torus.snapshots(name).size(),
             v.encrypted() ? v.encryption().cipher() + ", key " + v.encryption().kekId() + ", "
-                + v.encryption().keys().size() + " data key(s)" : "none");
+                + v.encryption().keys().size() + " data key(s)" : "none", qos(v.qos()));
       }
       return 0;
     }
@@ -232,6 +292,38 @@ final class VolumeCommand {
         VolumeInfo v = torus.cloneVolume(src.volume(), src.snapshot(), name);
         System.out.printf("created volume '%s' from %s (%s)%n", v.name(), src,
             Size.format(v.size()));
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "set-qos", mixinStandardHelpOptions = true,
+      description = {"Set a volume's I/O limits: requests and bytes per second, for reads and"
+          + " writes (trims and zero writes count as write requests). A request over them"
+          + " waits; none fails.",
+          "Limits not given stay as they are; 0 removes one. Handles open on other nodes (an"
+          + " NBD export) apply them within 10 s, handles opened later at their open."})
+  static final class SetQos implements Callable<Integer> {
+    @Mixin
+    NodeOptions node;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "Volume name.")
+    String name;
+
+    @Mixin
+    QosOptions qos;
+
+    @Override
+    public Integer call() {
+      if (!qos.given()) {
+        throw new UsageError("give at least one limit: --read-iops N, --write-iops N,"
+            + " --read-bps SIZE, --write-bps SIZE (0 removes a limit)");
+      }
+      try (Torus torus = node.open()) {
+        VolumeInfo before = torus.volume(name);
+        VolumeInfo v = torus.setVolumeQos(name, qos.apply(before.qos()));
+        System.out.printf("volume '%s': limits %s (were %s)%n", v.name(), qos(v.qos()),
+            qos(before.qos()));
       }
       return 0;
     }

@@ -12,6 +12,7 @@ import io.torus.VolumeSpec;
  * Creates the volume of one CreateVolume call that found no volume of its name: empty, from a
  * snapshot (a clone of it, grown to the size asked for), or from another volume (a snapshot of
  * its last flushed content, cloned, then the snapshot dropped: the clone keeps its blocks).
+ * Every new volume gets the parameters' I/O limits (a clone's replace those it inherited).
  * The caller holds the controller's lock.
  */
 final class VolumeCreation {
@@ -74,6 +75,9 @@ final class VolumeCreation {
           + " one the parameters ask for");
     }
     VolumeInfo clone = torus.cloneVolume(volume, snapshot, name);
+    if (!clone.qos().equals(params.qos())) {
+      clone = torus.setVolumeQos(name, params.qos());
+    }
     long want = request.getCapacityRange().getRequiredBytes() > 0 ? size : snapSize;
     return clone.size() < want ? torus.resizeVolume(name, want) : clone;
   }
@@ -96,6 +100,6 @@ final class VolumeCreation {
     }
     b.blockSize(params.blockSize() > 0 ? params.blockSize()
         : d != null ? d.blockSize() : VolumeSpec.DEFAULT_BLOCK_SIZE);
-    return b.build();
+    return b.qos(params.qos()).build();
   }
 }

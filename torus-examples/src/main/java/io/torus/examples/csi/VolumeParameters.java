@@ -3,19 +3,29 @@ package io.torus.examples.csi;
 import io.torus.Erasure;
 import io.torus.TorusException;
 import io.torus.VolumeInfo;
+import io.torus.VolumeQos;
 import io.torus.VolumeSpec;
 import java.util.Map;
 
 /**
  * The StorageClass parameters a volume is created with: {@code replication},
- * {@code erasure} (e.g. {@code 4+2}; not with {@code replication}) and {@code blockSize}; 0
- * or null where not given (the cluster's default applies).
+ * {@code erasure} (e.g. {@code 4+2}; not with {@code replication}) and {@code blockSize}, 0
+ * or null where not given (the cluster's default applies); and its I/O limits
+ * {@code readIops}, {@code writeIops}, {@code readBytesPerSecond} and
+ * {@code writeBytesPerSecond} (0 or absent: none).
  *
  * @param replication copies of each block, or 0
  * @param blockSize bytes, or 0
  * @param erasure the erasure coding asked for, or null
+ * @param qos the I/O limits asked for, {@link VolumeQos#UNLIMITED} for none
  */
-record VolumeParameters(int replication, int blockSize, Erasure erasure) {
+record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQos qos) {
+
+  /** Parameters without I/O limits. */
+  VolumeParameters(int replication, int blockSize, Erasure erasure) {
+    this(replication, blockSize, erasure, VolumeQos.UNLIMITED);
+  }
+
   /** Prefix of the keys Kubernetes' sidecars add for themselves. */
   static final String KUBERNETES_PREFIX = "csi.storage.k8s.io/";
 
@@ -26,6 +36,7 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure) {
     int replication = 0;
     int blockSize = 0;
     Erasure erasure = null;
+    VolumeQos.Builder qos = VolumeQos.builder();
     for (Map.Entry<String, String> e : params.entrySet()) {
       String k = e.getKey();
       switch (k) {
@@ -56,10 +67,15 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure) {
             throw CsiErrors.invalid("parameter erasure: " + x.getMessage());
           }
         }
+        case "readIops" -> qos.readIops(count(k, e.getValue()));
+        case "writeIops" -> qos.writeIops(count(k, e.getValue()));
+        case "readBytesPerSecond" -> qos.readBytesPerSecond(rate(k, e.getValue()));
+        case "writeBytesPerSecond" -> qos.writeBytesPerSecond(rate(k, e.getValue()));
         default -> {
           if (!k.startsWith(KUBERNETES_PREFIX)) {
             throw CsiErrors.invalid("unknown parameter '" + k + "' (known: replication,"
-                + " erasure, blockSize)");
+                + " erasure, blockSize, readIops, writeIops, readBytesPerSecond,"
+                + " writeBytesPerSecond)");
           }
         }
       }
@@ -68,10 +84,39 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure) {
       throw CsiErrors.invalid("parameters erasure and replication exclude each other: an"
           + " erasure-coded volume keeps m+1 copies of its map nodes by itself");
     }
-    return new VolumeParameters(replication, blockSize, erasure);
+    VolumeQos limits;
+    try {
+      limits = qos.build();
+    } catch (TorusException x) {
+      throw CsiErrors.invalid("parameters readIops, writeIops, readBytesPerSecond,"
+          + " writeBytesPerSecond: " + x.getMessage());
+    }
+    return new VolumeParameters(replication, blockSize, erasure, limits);
   }
 
-  /** True if {@code v} has what these parameters ask for. */
+  /** A bytes-per-second parameter: 0 (no limit) or a size, e.g. {@code 100MiB}. */
+  private static long rate(String key, String text) {
+    return text.trim().equals("0") ? 0 : Sizes.parse(key, text);
+  }
+
+  /** A count parameter: a decimal number from 0. */
+  private static long count(String key, String text) {
+    try {
+      long n = Long.parseLong(text.trim());
+      if (n >= 0) {
+        return n;
+      }
+    } catch (NumberFormatException x) {
+      // below
+    }
+    throw CsiErrors.invalid("parameter " + key + ": not a number from 0 (0: no limit): '"
+        + text + "'");
+  }
+
+  /**
+   * True if {@code v} has the layout these parameters ask for (its I/O limits may differ:
+   * they change over a volume's life, see {@link VolumeCreation}).
+   */
   boolean matches(VolumeInfo v) {
     return (replication == 0 || (v.erasure() == null && v.replication() == replication))
         && (erasure == null || erasure.equals(v.erasure()))

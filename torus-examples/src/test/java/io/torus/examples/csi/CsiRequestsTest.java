@@ -82,9 +82,20 @@ class CsiRequestsTest {
     assertThat(ec.matches(new VolumeInfo(1, "v", GIB, 16384, 3, Instant.EPOCH))).isFalse();
     assertThat(VolumeParameters.parse(Map.of("replication", "3")).matches(new VolumeInfo(1,
         "v", GIB, 16384, 3, Instant.EPOCH, null, new io.torus.Erasure(4, 2)))).isFalse();
+    VolumeParameters limited = VolumeParameters.parse(Map.of("readIops", "500", "writeIops",
+        "0", "readBytesPerSecond", "100MiB", "writeBytesPerSecond", "52428800"));
+    assertThat(limited.qos()).isEqualTo(new io.torus.VolumeQos(500, 0, 100L << 20, 50L << 20));
+    assertThat(limited.matches(new VolumeInfo(1, "v", GIB, 16384, 2, Instant.EPOCH)))
+        .as("limits are not layout").isTrue();
+    assertThat(VolumeParameters.parse(Map.of("writeBytesPerSecond", "0")).qos())
+        .isEqualTo(io.torus.VolumeQos.UNLIMITED);
+    assertThat(VolumeParameters.parse(Map.of()).qos()).isEqualTo(io.torus.VolumeQos.UNLIMITED);
     for (Map<String, String> bad : java.util.List.of(Map.of("replication", "0"),
         Map.of("replication", "x"), Map.of("blockSize", "3000"), Map.of("qos", "1"),
-        Map.of("erasure", "4x2"), Map.of("erasure", "4+2", "replication", "2"))) {
+        Map.of("erasure", "4x2"), Map.of("erasure", "4+2", "replication", "2"),
+        Map.of("readIops", "-1"), Map.of("writeIops", "many"), Map.of("readIops",
+        "1125899906842625"), Map.of("readBytesPerSecond", "fast"),
+        Map.of("writeBytesPerSecond", "-5"))) {
       assertThat(code(() -> VolumeParameters.parse(bad))).as("%s", bad)
           .isEqualTo(Status.Code.INVALID_ARGUMENT);
     }

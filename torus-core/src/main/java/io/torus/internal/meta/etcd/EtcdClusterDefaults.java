@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * | key (under ROOT/v1/)      | value (UTF-8 text)                                       |
  * +---------------------------+----------------------------------------------------------+
  * | cluster/defaults          | v1 replication=N block-size=N [erasure=K+M]              |
+ * |                           |    [overcommit=R]                                        |
  * |                           |    initialized=ISO-8601-INSTANT updated=ISO-8601-INSTANT |
  * +---------------------------+----------------------------------------------------------+
  * </pre>
@@ -35,6 +36,11 @@ import java.util.regex.Pattern;
  * replication or policy of their own (e.g. {@code erasure=4+2}); absent, as in every record
  * written before the field existed: new volumes are replicated.
  *
+ * <p>{@code overcommit=R}: the overcommit ratio of the cluster's capacity guard, a decimal
+ * number without exponent, trailing zeros or leading zeros (e.g. {@code 2}, {@code 1.5},
+ * {@code 0} for no check, {@code 0.25}); absent, as in every record written before the field
+ * existed and whenever it is the default: {@value Defaults#DEFAULT_OVERCOMMIT_RATIO}.
+ *
  * <p>Created only if absent (a transaction comparing the key's create revision with 0),
  * replaced by compare-and-swap on its mod revision. Parsing is strict: a value that does not
  * match is an {@link ErrorCode#EIO} error naming the key. Thread-safe.
@@ -42,6 +48,7 @@ import java.util.regex.Pattern;
 final class EtcdClusterDefaults implements ClusterDefaultsStore {
   private static final Pattern VALUE = Pattern.compile("v1 replication=(\\d{1,3})"
       + " block-size=(\\d{1,10})" + EtcdErasureField.PATTERN
+      + "(?: overcommit=(0|[1-9]\\d{0,3}(?:\\.\\d{1,6})?|0\\.\\d{1,6}))?"
       + " initialized=(\\S+) updated=(\\S+)");
   private static final int MAX_CAS_ATTEMPTS = 16;
 
@@ -70,9 +77,10 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
    * they are replaced (their {@code initialized} time too).
    */
   @Override
-  public Defaults initialize(int replication, int blockSize, Erasure erasure, boolean force) {
+  public Defaults initialize(int replication, int blockSize, Erasure erasure,
+      double overcommitRatio, boolean force) {
     Instant now = Instant.now();
-    Defaults d = new Defaults(replication, blockSize, now, now, erasure);
+    Defaults d = new Defaults(replication, blockSize, now, now, erasure, overcommitRatio);
     kv.checkOpen();
     TxnResponse r = kv.await(force ? kv.txn().Then(put(key, encode(d))).commit()
         : kv.txn().If(absent(key)).Then(put(key, encode(d))).commit(),
@@ -93,7 +101,7 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
           + kv.layout().base() + " is not initialised; run 'torus init' first"));
       Defaults old = decode(key, str(e));
       Defaults next = new Defaults(replication, old.blockSize(), old.initialized(),
-          Instant.now(), old.erasure());
+          Instant.now(), old.erasure(), old.overcommitRatio());
       TxnResponse r = kv.await(kv.txn()
           .If(modRevision(key, e.getModRevision()))
           .Then(put(key, encode(next))).commit(), "setting the cluster's replication");
@@ -107,8 +115,18 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
   /** The stored form of {@code d}. */
   static String encode(Defaults d) {
     return "v1 replication=" + d.replication() + " block-size=" + d.blockSize()
-        + EtcdErasureField.encode(d.erasure()) + " initialized=" + d.initialized()
-        + " updated=" + d.updated();
+        + EtcdErasureField.encode(d.erasure()) + overcommit(d.overcommitRatio())
+        + " initialized=" + d.initialized() + " updated=" + d.updated();
+  }
+
+  /** The overcommit field with a leading space, "" for the default ratio. */
+  private static String overcommit(double ratio) {
+    if (ratio == Defaults.DEFAULT_OVERCOMMIT_RATIO) {
+      return "";
+    }
+    java.math.BigDecimal r = new java.math.BigDecimal(Double.toString(ratio))
+        .setScale(6, java.math.RoundingMode.HALF_EVEN).stripTrailingZeros();
+    return " overcommit=" + (r.signum() == 0 ? "0" : r.toPlainString());
   }
 
   /** Parses a stored value; EIO naming {@code key} if it does not match the format. */
@@ -119,8 +137,9 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
     }
     try {
       return new Defaults(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-          Instant.parse(m.group(5)), Instant.parse(m.group(6)),
-          EtcdErasureField.decode(m, 3));
+          Instant.parse(m.group(6)), Instant.parse(m.group(7)),
+          EtcdErasureField.decode(m, 3), m.group(5) == null
+              ? Defaults.DEFAULT_OVERCOMMIT_RATIO : Double.parseDouble(m.group(5)));
     } catch (NumberFormatException | DateTimeParseException e) {
       throw EtcdLayout.corrupt(key, value, e.getMessage());
     } catch (TorusException e) {
@@ -131,6 +150,6 @@ final class EtcdClusterDefaults implements ClusterDefaultsStore {
   private static String describe(Defaults d) {
     return "replication " + d.replication() + ", block size " + d.blockSize()
         + (d.erasure() == null ? "" : ", erasure " + d.erasure())
-        + ", initialised " + d.initialized();
+        + ", overcommit " + d.overcommitRatio() + ", initialised " + d.initialized();
   }
 }

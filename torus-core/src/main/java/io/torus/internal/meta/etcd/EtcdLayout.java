@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  * |                           |    created=ISO-8601-INSTANT name=NAME                    |
  * |                           |    [origin=ID/NAME@SNAP] (clones only)                   |
  * |                           |    [erasure=K+M] (erasure-coded only; absent: replicated)|
+ * |                           |    [qos=riops:N,wiops:N,rbps:N,wbps:N,burst-ms:N]        |
+ * |                           |    (I/O limits, 0: none; absent: no limits, 1 s burst)   |
  * |                           |    [cipher=aes-256-gcm kek=KEK-ID keys=VOL:HEX,...]      |
  * |                           |    (encrypted only: wrapped data keys, own (VOL 0) first)|
  * | volumes/ID/head           | v1 generation=N root=KIND:VOLUME/GENERATION/SEQUENCE     |
@@ -82,7 +84,7 @@ final class EtcdLayout {
   private static final Pattern INFO = Pattern.compile("v1 id=(\\d{1,19}) size=(\\d{1,19})"
       + " block-size=(\\d{1,10}) replication=(\\d{1,3}) created=(\\S+) name=(\\S+)"
       + "(?: origin=([0-9a-f]{16})/([^\\s/@]+)@(\\S+))?"
-      + EtcdErasureField.PATTERN + EtcdKeyFields.PATTERN + "?");
+      + EtcdErasureField.PATTERN + EtcdQosField.PATTERN + EtcdKeyFields.PATTERN + "?");
   private static final String ROOT_RE =
       "(?:none|([a-z]+):(\\d{1,19})/(\\d{1,19})/(\\d{1,10}))";
   private static final Pattern SNAPSHOT = Pattern.compile("v1 volume=(\\d{1,19}) name=(\\S+)"
@@ -310,7 +312,8 @@ final class EtcdLayout {
         + " replication=" + spec.replication() + " created=" + created + " name="
         + spec.name() + (origin == null ? "" : " origin=" + hex(origin.volumeId()) + "/"
         + origin.volumeName() + "@" + origin.snapshot())
-        + EtcdErasureField.encode(spec.erasure()) + EtcdKeyFields.encode(spec.encryption());
+        + EtcdErasureField.encode(spec.erasure()) + EtcdQosField.encode(spec.qos())
+        + EtcdKeyFields.encode(spec.encryption());
   }
 
   /** A parsed info value: the volume's id, spec, creation time and origin (or null). */
@@ -328,7 +331,8 @@ final class EtcdLayout {
     try {
       VolumeSpec spec = new VolumeSpec(m.group(6), Long.parseLong(m.group(2)),
           Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)),
-          EtcdKeyFields.decode(m, 12), EtcdErasureField.decode(m, 10));
+          EtcdKeyFields.decode(m, 17), EtcdErasureField.decode(m, 10),
+          EtcdQosField.decode(m, 12));
       CloneOrigin origin = m.group(7) == null ? null : new CloneOrigin(
           Long.parseUnsignedLong(m.group(7), 16), m.group(8), m.group(9));
       return new Info(Long.parseLong(m.group(1)), spec, Instant.parse(m.group(5)), origin);

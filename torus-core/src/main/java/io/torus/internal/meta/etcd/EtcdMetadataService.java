@@ -107,6 +107,11 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   }
 
   @Override
+  public VolumeInfo setVolumeQos(String name, io.torus.VolumeQos qos) {
+    return volumes.setVolumeQos(name, qos);
+  }
+
+  @Override
   public void deleteVolume(String name) {
     volumes.deleteVolume(name);
   }

@@ -170,7 +170,7 @@ final class EtcdSnapshots {
       FoundSnapshot s = existingSnapshot(src, snapshot);
       VolumeSpec spec = new VolumeSpec(name, s.snap().size(), src.info().blockSize(),
           src.info().replication(), io.torus.internal.meta.KeyRules.cloneKeys(src.info(), keys),
-          src.info().erasure());
+          src.info().erasure(), src.info().qos());
       CloneOrigin origin = new CloneOrigin(src.info().id(), sourceVolume, snapshot);
       VolumeInfo v = volumes.create(spec, origin, s.snap().root(), s.snap().generation(),
           modRevision(s.key(), s.revision()));

@@ -118,7 +118,7 @@ final class EtcdVolumes {
           .commit(), "creating volume " + spec.name());
       if (r.isSucceeded()) {
         return new VolumeInfo(id, spec.name(), spec.size(), spec.blockSize(),
-            spec.replication(), created, spec.encryption(), spec.erasure());
+            spec.replication(), created, spec.encryption(), spec.erasure(), spec.qos());
       }
       if (first(r.getGetResponses().get(0)) != null) {
         throw new VolumeExistsException("volume '" + spec.name() + "' already exists");
@@ -161,7 +161,7 @@ final class EtcdVolumes {
       VolumeInfo v = f.info();
       ErasureRules.checkReplicationChange(v);
       VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), replication,
-          v.encryption(), v.erasure());
+          v.encryption(), v.erasure(), v.qos());
       if (replication == v.replication()) {
         return v;
       }
@@ -190,7 +190,7 @@ final class EtcdVolumes {
         return v;
       }
       VolumeSpec spec = new VolumeSpec(name, newSize, v.blockSize(), v.replication(),
-          v.encryption(), v.erasure());
+          v.encryption(), v.erasure(), v.qos());
       if (replaceInfo(f, spec, "resizing volume " + name)) {
         return v.with(newSize, v.replication());
       }
@@ -205,13 +205,32 @@ final class EtcdVolumes {
     VolumeInfo v = f.info();
     io.torus.internal.meta.KeyRules.checkRekey(v, expected, replacement);
     VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), v.replication(),
-        replacement, v.erasure());
+        replacement, v.erasure(), v.qos());
     if (!replaceInfo(f, spec, "replacing the keys of volume " + name)) {
       throw new ConcurrentUpdateException("volume '" + name + "' changed while its keys were"
           + " replaced; read them again");
     }
     return new VolumeInfo(v.id(), name, v.size(), v.blockSize(), v.replication(), v.created(),
-        replacement, v.erasure());
+        replacement, v.erasure(), v.qos());
+  }
+
+  VolumeInfo setVolumeQos(String name, io.torus.VolumeQos qos) {
+    VolumeSpec.checkName(name);
+    Objects.requireNonNull(qos, "qos");
+    kv.checkOpen();
+    for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      Found f = existing(name);
+      VolumeInfo v = f.info();
+      if (qos.equals(v.qos())) {
+        return v;
+      }
+      VolumeSpec spec = new VolumeSpec(name, v.size(), v.blockSize(), v.replication(),
+          v.encryption(), v.erasure(), qos);
+      if (replaceInfo(f, spec, "setting the I/O limits of volume " + name)) {
+        return v.withQos(qos);
+      }
+    }
+    throw contention("setting the I/O limits of volume " + name, MAX_CAS_ATTEMPTS);
   }
 
   /** Writes {@code spec} into the info key of {@code f} if it is unchanged since read. */
@@ -447,6 +466,6 @@ final class EtcdVolumes {
     }
     VolumeSpec s = i.spec();
     return new VolumeInfo(i.id(), s.name(), s.size(), s.blockSize(), s.replication(),
-        i.created(), s.encryption(), s.erasure());
+        i.created(), s.encryption(), s.erasure(), s.qos());
   }
 }

@@ -157,7 +157,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
     long rev = state.revision() + 1;
     VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
         spec.replication(), clock.instant(), null, 0, rev).withKeys(spec.encryption())
-        .withErasure(spec.erasure());
+        .withErasure(spec.erasure()).withQos(spec.qos());
     publish(state.with(v, id + 1, rev));
     return v.info();
   }
@@ -206,6 +206,18 @@ public final class LocalMetadataService implements MetadataService, Coordination
     VolumeRecord grown = v.withSize(newSize);
     publish(state.with(grown, state.nextVolumeId(), state.revision()));
     return grown.info();
+  }
+
+  @Override
+  public synchronized VolumeInfo setVolumeQos(String name, io.torus.VolumeQos qos) {
+    VolumeRecord v = existing(name);
+    Objects.requireNonNull(qos, "qos");
+    if (qos.equals(v.qos())) {
+      return v.info();
+    }
+    VolumeRecord limited = v.withQos(qos);
+    publish(state.with(limited, state.nextVolumeId(), state.revision()));
+    return limited.info();
   }
 
   @Override
@@ -377,7 +389,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
     VolumeRecord v = new VolumeRecord(id, spec.name(), spec.size(), spec.blockSize(),
         spec.replication(), clock.instant(), snap.root(), snap.generation(), rev,
         new CloneOrigin(src.id(), src.name(), snap.name()), new java.util.TreeMap<>())
-        .withKeys(keys).withErasure(spec.erasure());
+        .withKeys(keys).withErasure(spec.erasure()).withQos(src.qos());
     publish(state.with(v, id + 1, rev));
     return v.info();
   }
@@ -486,7 +498,7 @@ public final class LocalMetadataService implements MetadataService, Coordination
 
       @Override
       public io.torus.ClusterAdmin.Defaults initialize(int replication, int blockSize,
-          io.torus.Erasure erasure, boolean force) {
+          io.torus.Erasure erasure, double overcommitRatio, boolean force) {
         throw refused();
       }
 

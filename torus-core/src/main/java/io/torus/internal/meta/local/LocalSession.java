@@ -142,6 +142,12 @@ public final class LocalSession implements MetadataService, Coordination {
   }
 
   @Override
+  public VolumeInfo setVolumeQos(String volume, io.torus.VolumeQos qos) {
+    checkLive();
+    return shared.setVolumeQos(volume, qos);
+  }
+
+  @Override
   public Snapshot createSnapshot(String volume, String snapshot) {
     checkLive();
     return shared.createSnapshot(volume, snapshot);

@@ -5,6 +5,7 @@ import io.torus.Erasure;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeKeys;
+import io.torus.VolumeQos;
 import io.torus.VolumeSpec;
 import io.torus.internal.Crc32c;
 import io.torus.internal.meta.PeerInfo;
@@ -28,7 +29,7 @@ import java.util.TreeMap;
  * | offset | size | field                                                        |
  * +--------+------+--------------------------------------------------------------+
  * | 0      | 4    | magic "TRMD" (0x54 0x52 0x4D 0x44)                           |
- * | 4      | 2    | format version, 6 (versions 1 to 5 are still read)           |
+ * | 4      | 2    | format version, 7 (versions 1 to 6 are still read)           |
  * | 6      | 2    | flags, 0                                                     |
  * | 8      | 4    | body length B                                                |
  * | 12     | B    | body                                                         |
@@ -86,6 +87,13 @@ import java.util.TreeMap;
  * | 1    | erasure-coded: 0 (replicated) or 1                                      |
  * | 1    | data shards k (1..16)             } only when erasure-coded             |
  * | 1    | parity shards m (1..8)            } only when erasure-coded             |
+ * | -- version 7 only from here --                                                 |
+ * | 1    | I/O limits: 0 (none: VolumeQos.UNLIMITED) or 1                          |
+ * | 8    | read requests per second, 0: no limit } only when limited               |
+ * | 8    | write requests per second             } only when limited               |
+ * | 8    | read bytes per second                 } only when limited               |
+ * | 8    | written bytes per second              } only when limited               |
+ * | 4    | burst in milliseconds (1..3600000)    } only when limited               |
  * +------+-------------------------------------------------------------------------+
  *
  * Member entry (version 4): a peer that shares the service, as it last registered
@@ -118,7 +126,7 @@ final class LocalStateCodec {
   /** "TRMD". */
   static final int MAGIC = 0x54524D44;
   /** The format version written. */
-  static final int VERSION = 6;
+  static final int VERSION = 7;
   /** The oldest format version read (no origins, no snapshots). */
   static final int MIN_VERSION = 1;
   static final int HEADER_BYTES = 12;
@@ -136,14 +144,14 @@ final class LocalStateCodec {
   /**
    * The file bytes of {@code state} in format {@code version} (1 drops origins and
    * snapshots, 1 and 2 drop the reserved generation, 1 to 3 drop peers and ring, 1 to 4
-   * drop keys, 1 to 5 drop erasure policies).
+   * drop keys, 1 to 5 drop erasure policies, 1 to 6 drop I/O limits).
    */
   static byte[] encode(LocalState state, int version) {
     ByteBuffer body = ByteBuffer.allocate(1 << 16);
     body.putLong(state.nextVolumeId()).putLong(state.revision());
     body.putInt(state.volumes().size());
     for (VolumeRecord v : state.volumes().values()) {
-      body = ensure(body, 512 + v.snapshots().size() * 200
+      body = ensure(body, 640 + v.snapshots().size() * 200
           + (v.encryption() == null ? 0 : 600 + v.encryption().keys().size() * 530));
       body.putLong(v.id());
       putName(body, v.name());
@@ -177,6 +185,9 @@ final class LocalStateCodec {
       }
       if (version >= 6) {
         putErasure(body, v.erasure());
+      }
+      if (version >= 7) {
+        putQos(body, v.qos());
       }
     }
     if (version >= 4) {
@@ -241,6 +252,28 @@ final class LocalStateCodec {
     } else {
       b.put((byte) 1).put((byte) erasure.dataShards()).put((byte) erasure.parityShards());
     }
+  }
+
+  private static void putQos(ByteBuffer b, VolumeQos qos) {
+    if (qos.equals(VolumeQos.UNLIMITED)) {
+      b.put((byte) 0);
+    } else {
+      b.put((byte) 1).putLong(qos.readIops()).putLong(qos.writeIops())
+          .putLong(qos.readBytesPerSecond()).putLong(qos.writeBytesPerSecond())
+          .putInt((int) qos.burst().toMillis());
+    }
+  }
+
+  private static VolumeQos getQos(ByteBuffer b) {
+    int limited = b.get();
+    if (limited == 0) {
+      return VolumeQos.UNLIMITED;
+    }
+    if (limited != 1) {
+      throw TorusException.invalid("I/O limits flag " + limited);
+    }
+    return new VolumeQos(b.getLong(), b.getLong(), b.getLong(), b.getLong(),
+        java.time.Duration.ofMillis(b.getInt()));
   }
 
   private static Erasure getErasure(ByteBuffer b) {
@@ -437,10 +470,11 @@ final class LocalStateCodec {
     }
     VolumeKeys keys = version >= 5 ? getKeys(b) : null;
     Erasure erasure = version >= 6 ? getErasure(b) : null;
+    VolumeQos qos = version >= 7 ? getQos(b) : VolumeQos.UNLIMITED;
     // Validates the replication against the policy the same way a new volume's is.
     new VolumeSpec(name, size, blockSize, replication, null, erasure);
     return new VolumeRecord(id, spec.name(), size, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved, keys, erasure);
+        generation, revision, origin, snapshots, reserved, keys, erasure, qos);
   }
 
   private static String getName(ByteBuffer b) {

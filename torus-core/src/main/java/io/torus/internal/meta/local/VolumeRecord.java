@@ -4,6 +4,7 @@ import io.torus.Erasure;
 import io.torus.spi.BlockRef;
 import io.torus.VolumeInfo;
 import io.torus.VolumeKeys;
+import io.torus.VolumeQos;
 import io.torus.spi.CloneOrigin;
 import io.torus.spi.Head;
 import io.torus.spi.Snapshot;
@@ -32,17 +33,31 @@ import java.util.TreeMap;
  *     (see {@link Head})
  * @param encryption the wrapped data keys of an encrypted volume, else null
  * @param erasure the erasure-coding policy of an erasure-coded volume, else null
+ * @param qos the volume's I/O limits ({@link VolumeQos#UNLIMITED}: none; null is taken as
+ *     that)
  */
 record VolumeRecord(long id, String name, long size, int blockSize, int replication,
     Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
     NavigableMap<String, Snapshot> snapshots, long reserved, VolumeKeys encryption,
-    Erasure erasure) {
+    Erasure erasure, VolumeQos qos) {
 
   VolumeRecord {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(created, "created");
     snapshots = Collections.unmodifiableNavigableMap(new TreeMap<>(snapshots));
     reserved = Math.max(reserved, generation);
+    if (qos == null) {
+      qos = VolumeQos.UNLIMITED;
+    }
+  }
+
+  /** A record of a volume without I/O limits. */
+  VolumeRecord(long id, String name, long size, int blockSize, int replication,
+      Instant created, BlockRef root, long generation, long revision, CloneOrigin origin,
+      NavigableMap<String, Snapshot> snapshots, long reserved, VolumeKeys encryption,
+      Erasure erasure) {
+    this(id, name, size, blockSize, replication, created, root, generation, revision, origin,
+        snapshots, reserved, encryption, erasure, null);
   }
 
   /** A record of a volume that is not erasure-coded. */
@@ -79,7 +94,7 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   /** The public description of the volume. */
   VolumeInfo info() {
     return new VolumeInfo(id, name, size, blockSize, replication, created, encryption,
-        erasure);
+        erasure, qos);
   }
 
   /** The volume's head. */
@@ -90,26 +105,32 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   /** This record with other keys. */
   VolumeRecord withKeys(VolumeKeys keys) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved, keys, erasure);
+        generation, revision, origin, snapshots, reserved, keys, erasure, qos);
   }
 
   /** This record with another erasure-coding policy (null: replicated). */
   VolumeRecord withErasure(Erasure policy) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, root,
-        generation, revision, origin, snapshots, reserved, encryption, policy);
+        generation, revision, origin, snapshots, reserved, encryption, policy, qos);
+  }
+
+  /** This record with other I/O limits. */
+  VolumeRecord withQos(VolumeQos limits) {
+    return new VolumeRecord(id, name, size, blockSize, replication, created, root,
+        generation, revision, origin, snapshots, reserved, encryption, erasure, limits);
   }
 
   /** This record with a new replication. */
   VolumeRecord withReplication(int newReplication) {
     return new VolumeRecord(id, name, size, blockSize, newReplication, created, root,
         generation, revision, origin, snapshots, reserved, encryption,
-        erasure);
+        erasure, qos);
   }
 
   VolumeRecord withSize(long newSize) {
     return new VolumeRecord(id, name, newSize, blockSize, replication, created, root,
         generation, revision, origin, snapshots, reserved, encryption,
-        erasure);
+        erasure, qos);
   }
 
   /** This record with a new head. */
@@ -121,7 +142,8 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
   VolumeRecord withHead(BlockRef newRoot, long newGeneration, long newRevision,
       long newReserved) {
     return new VolumeRecord(id, name, size, blockSize, replication, created, newRoot,
-        newGeneration, newRevision, origin, snapshots, newReserved, encryption, erasure);
+        newGeneration, newRevision, origin, snapshots, newReserved, encryption, erasure,
+        qos);
   }
 
   /** This record with {@code s} added, or removed if {@code add} is false. */
@@ -133,6 +155,6 @@ record VolumeRecord(long id, String name, long size, int blockSize, int replicat
       m.remove(s.name());
     }
     return new VolumeRecord(id, name, size, blockSize, replication, created, root,
-        generation, revision, origin, m, reserved, encryption, erasure);
+        generation, revision, origin, m, reserved, encryption, erasure, qos);
   }
 }

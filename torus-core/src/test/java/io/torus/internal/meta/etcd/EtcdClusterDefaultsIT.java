@@ -98,6 +98,38 @@ class EtcdClusterDefaultsIT {
   }
 
   @Test
+  void theOvercommitRatioIsStoredUnlessItIsTheDefaultAndKeptBySetReplication() {
+    Defaults d = new Defaults(2, 65536, java.time.Instant.parse("2026-01-02T03:04:05Z"),
+        java.time.Instant.parse("2026-01-02T03:04:06Z"), new Erasure(4, 2), 1.5);
+    String v = EtcdClusterDefaults.encode(d);
+    assertThat(v).isEqualTo("v1 replication=2 block-size=65536 erasure=4+2 overcommit=1.5"
+        + " initialized=2026-01-02T03:04:05Z updated=2026-01-02T03:04:06Z");
+    assertThat(EtcdClusterDefaults.decode("k", v)).isEqualTo(d);
+    for (double r : new double[] {0, 0.25, 2, 1000, 12.125}) {
+      Defaults x = new Defaults(2, 65536, d.initialized(), d.updated(), null, r);
+      assertThat(EtcdClusterDefaults.decode("k", EtcdClusterDefaults.encode(x))).as("%s", r)
+          .isEqualTo(x);
+    }
+    assertThat(EtcdClusterDefaults.encode(new Defaults(2, 65536, d.initialized(), d.updated(),
+        null, 0))).contains(" overcommit=0 ");
+    assertThat(EtcdClusterDefaults.encode(new Defaults(2, 65536, d.initialized(), d.updated(),
+        null, 4))).doesNotContain("overcommit");
+    for (String bad : new String[] {"overcommit=-1", "overcommit=1e3", "overcommit=01",
+        "overcommit=1001", "overcommit=0.001", "overcommit=.5", "overcommit="}) {
+      assertThatThrownBy(() -> EtcdClusterDefaults.decode("/d", v.replace("overcommit=1.5",
+          bad))).as(bad).isInstanceOf(TorusException.class).hasMessageContaining("/d")
+          .satisfies(e -> assertThat(((TorusException) e).code()).isEqualTo(ErrorCode.EIO));
+    }
+
+    EtcdClusterDefaults store = new EtcdClusterDefaults(meta.kv());
+    Defaults first = store.initialize(2, 65536, null, 2.5, false);
+    assertThat(store.read()).contains(first);
+    assertThat(store.setReplication(3).overcommitRatio()).isEqualTo(2.5);
+    assertThat(store.read().orElseThrow().overcommitRatio()).isEqualTo(2.5);
+    assertThat(store.initialize(2, 65536, true).overcommitRatio()).isEqualTo(4.0);
+  }
+
+  @Test
   void theErasurePolicyIsStoredAndKeptBySetReplication() {
     EtcdClusterDefaults d = new EtcdClusterDefaults(meta.kv());
     Defaults first = d.initialize(2, 65536, new Erasure(4, 2), false);

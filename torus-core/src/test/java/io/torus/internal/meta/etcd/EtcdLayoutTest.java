@@ -210,6 +210,39 @@ class EtcdLayoutTest {
           .extracting(e -> ((TorusException) e).code()).isEqualTo(io.torus.ErrorCode.EIO);
     }
 
+    // I/O limits: after the erasure-coding policy, before any keys; absent when there are none
+    io.torus.VolumeQos qos = new io.torus.VolumeQos(500, 0, 104857600, 52428800,
+        java.time.Duration.ofMillis(250));
+    VolumeSpec limited = new VolumeSpec("copy", 4 << 20, 4096, 9, keys, new Erasure(16, 8),
+        qos);
+    String limitedInfo = info.replace("replication=2", "replication=9") + " erasure=16+8"
+        + " qos=riops:500,wiops:0,rbps:104857600,wbps:52428800,burst-ms:250"
+        + " cipher=aes-256-gcm kek=static:0011223344556677 keys=0:0102ff,42:0a0b";
+    assertThat(EtcdLayout.encodeInfo(43, limited, t, origin)).isEqualTo(limitedInfo);
+    assertThat(EtcdLayout.decodeInfo("k", limitedInfo))
+        .isEqualTo(new EtcdLayout.Info(43, limited, t, origin));
+    VolumeSpec onlyQos = new VolumeSpec("copy", 4 << 20, 4096, 2, null, null,
+        new io.torus.VolumeQos(0, 0, 0, 0, java.time.Duration.ofSeconds(5)));
+    String onlyQosInfo = info + " qos=riops:0,wiops:0,rbps:0,wbps:0,burst-ms:5000";
+    assertThat(EtcdLayout.encodeInfo(43, onlyQos, t, origin)).isEqualTo(onlyQosInfo);
+    assertThat(EtcdLayout.decodeInfo("k", onlyQosInfo).spec()).isEqualTo(onlyQos);
+    assertThat(EtcdLayout.encodeInfo(43, new VolumeSpec("copy", 4 << 20, 4096, 2, null, null,
+        io.torus.VolumeQos.UNLIMITED), t, origin)).isEqualTo(info);
+    assertThat(EtcdLayout.decodeInfo("k", info).spec().qos())
+        .isEqualTo(io.torus.VolumeQos.UNLIMITED);
+    String q = "qos=riops:500,wiops:0,rbps:104857600,wbps:52428800,burst-ms:250";
+    for (String bad : new String[] {"qos=riops:500,wiops:0,rbps:104857600,wbps:52428800",
+        "qos=riops:-1,wiops:0,rbps:104857600,wbps:52428800,burst-ms:250",
+        "qos=riops:0500,wiops:0,rbps:104857600,wbps:52428800,burst-ms:250",
+        "qos=wiops:0,riops:500,rbps:104857600,wbps:52428800,burst-ms:250",
+        "qos=riops:500,wiops:0,rbps:104857600,wbps:52428800,burst-ms:0",
+        "qos=riops:500,wiops:0,rbps:104857600,wbps:52428800,burst-ms:3600001",
+        "qos=riops:1125899906842625,wiops:0,rbps:0,wbps:0,burst-ms:250"}) {
+      assertThatThrownBy(() -> EtcdLayout.decodeInfo("/i", limitedInfo.replace(q, bad)))
+          .as(bad).isInstanceOf(TorusException.class).hasMessageContaining("'/i'")
+          .extracting(e -> ((TorusException) e).code()).isEqualTo(io.torus.ErrorCode.EIO);
+    }
+
     assertThat(EtcdLayout.encodeCandidate("node-a@10.0.0.1:7000"))
         .isEqualTo("v1 candidate=node-a@10.0.0.1:7000");
     assertThat(EtcdLayout.decodeCandidate("k", "v1 candidate=node-a@10.0.0.1:7000"))

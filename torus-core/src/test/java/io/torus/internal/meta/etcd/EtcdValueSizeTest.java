@@ -84,8 +84,10 @@ class EtcdValueSizeTest {
     int report = bytes(EtcdLayout.encodeReport(new ReplicationReport(name('p', 999),
         Long.MAX_VALUE, true, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE,
         Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, T)));
+    long most = io.torus.VolumeQos.MAX_LIMIT;
     VolumeSpec spec = new VolumeSpec(name('v', 9999), 1L << 60, 4 << 20, 16, null,
-        new io.torus.Erasure(16, 8)); // the longest policy too
+        new io.torus.Erasure(16, 8), // the longest policy and limits too
+        new io.torus.VolumeQos(most, most, most, most, io.torus.VolumeQos.MAX_BURST));
     int info = bytes(EtcdLayout.encodeInfo(10_000, spec, T,
         new CloneOrigin(9_999, name('v', 9998), name('s', 1))));
     BlockRef root = new BlockRef(10_000, Long.MAX_VALUE, Integer.MAX_VALUE, BlockKind.MAP);

@@ -236,7 +236,7 @@ class LocalStateCodecTest {
 
   @Test
   void encodesVersion6ToTheGoldenBytesAndBack() {
-    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV6())))
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV6(), 6)))
         .isEqualTo(GOLDEN_V6);
     LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V6), "golden");
     assertThat(back).isEqualTo(sampleV6());
@@ -268,6 +268,83 @@ class LocalStateCodecTest {
     bytes[flag + 2] = 3; // 4+3 needs replication 4; the entry has 3
     assertThatThrownBy(() -> LocalStateCodec.decode(withCrc(bytes), "f"))
         .isInstanceOf(TorusException.class).hasMessageContaining("replication >= 4");
+  }
+
+  /**
+   * A volume "q" with I/O limits (500 and 200 IOPS, 100 and 50 MiB/s, 250 ms burst) and one
+   * without, "r"; no members, no ring: version 7. Bytes and CRC computed independently of the
+   * Java code.
+   */
+  static final String GOLDEN_V7 =
+      "54524d4400070000000000c7"                              // magic, version 7, length 199
+      + "0000000000000003" + "0000000000000004" + "00000002"  // next id, revision, 2 volumes
+      + "0000000000000001" + "000171"                         // id 1, name "q"
+      + "0000000000100000" + "00001000" + "02"                // 1 MiB, 4 KiB, replication 2
+      + "000000006553f100" + "00000000"                       // created
+      + "0000000000000000" + "0000000000000003" + "00"        // generation 0, revision 3, no root
+      + "00" + "00000000" + "0000000000000000"                // no origin, 0 snapshots, reserved
+      + "00" + "00"                                           // not encrypted, replicated
+      + "01"                                                  // limited:
+      + "00000000000001f4" + "00000000000000c8"               //   500 read, 200 write IOPS
+      + "0000000006400000" + "0000000003200000"               //   100 MiB/s read, 50 written
+      + "000000fa"                                            //   burst 250 ms
+      + "0000000000000002" + "000172"                         // id 2, name "r"
+      + "0000000000200000" + "00004000" + "02"                // 2 MiB, 16 KiB, replication 2
+      + "000000006553f101" + "00000000"                       // created
+      + "0000000000000000" + "0000000000000004" + "00"        // generation 0, revision 4, no root
+      + "00" + "00000000" + "0000000000000000"                // no origin, 0 snapshots, reserved
+      + "00" + "00"                                           // not encrypted, replicated
+      + "00"                                                  // no limits
+      + "00000000" + "00"                                     // no members, no ring
+      + "2ee7a7bc";                                           // CRC32C
+
+  private static final io.torus.VolumeQos QOS = new io.torus.VolumeQos(500, 200, 100 << 20,
+      50 << 20, java.time.Duration.ofMillis(250));
+
+  private static LocalState sampleV7() {
+    TreeMap<String, VolumeRecord> m = new TreeMap<>();
+    m.put("q", new VolumeRecord(1, "q", 1 << 20, 4096, 2, Instant.ofEpochSecond(1700000000),
+        null, 0, 3).withQos(QOS));
+    m.put("r", new VolumeRecord(2, "r", 2 << 20, 16384, 2, Instant.ofEpochSecond(1700000001),
+        null, 0, 4));
+    return new LocalState(3, 4, m);
+  }
+
+  @Test
+  void encodesVersion7ToTheGoldenBytesAndBack() {
+    assertThat(HexFormat.of().formatHex(LocalStateCodec.encode(sampleV7())))
+        .isEqualTo(GOLDEN_V7);
+    LocalState back = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V7), "golden");
+    assertThat(back).isEqualTo(sampleV7());
+    assertThat(back.volumes().get("q").info().qos()).isEqualTo(QOS);
+    assertThat(back.volumes().get("r").info().qos()).isEqualTo(io.torus.VolumeQos.UNLIMITED);
+    // version 6 and older: no limits, the rest kept
+    LocalState v6 = LocalStateCodec.decode(HexFormat.of().parseHex(GOLDEN_V6), "v6");
+    assertThat(v6).isEqualTo(sampleV6());
+    assertThat(v6.volumes().values()).allMatch(v -> v.qos().equals(io.torus.VolumeQos.UNLIMITED));
+    assertThat(LocalStateCodec.decode(LocalStateCodec.encode(sampleV6()), "v7"))
+        .isEqualTo(sampleV6());
+    // limits dropped by an older version
+    assertThat(LocalStateCodec.decode(LocalStateCodec.encode(sampleV7(), 6), "as v6")
+        .volumes().get("q").qos()).isEqualTo(io.torus.VolumeQos.UNLIMITED);
+  }
+
+  @Test
+  void aLimitsFlagOtherThanZeroOrOneAndBadLimitsAreRefused() {
+    byte[] bytes = HexFormat.of().parseHex(GOLDEN_V7);
+    int flag = 12 + 20 + 68; // the "q" entry's limits flag
+    assertThat(bytes[flag]).isEqualTo((byte) 1);
+    bytes[flag] = 2;
+    assertThatThrownBy(() -> LocalStateCodec.decode(withCrc(bytes), "f"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("I/O limits flag 2");
+    bytes[flag] = 1;
+    bytes[flag + 1] = (byte) 0x80; // read IOPS < 0
+    assertThatThrownBy(() -> LocalStateCodec.decode(withCrc(bytes), "f"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("readIops");
+    bytes[flag + 1] = 0;
+    java.nio.ByteBuffer.wrap(bytes).putInt(flag + 33, 0); // a burst of 0 ms
+    assertThatThrownBy(() -> LocalStateCodec.decode(withCrc(bytes), "f"))
+        .isInstanceOf(TorusException.class).hasMessageContaining("burst");
   }
 
   private static byte[] withCrc(byte[] bytes) {
@@ -320,11 +397,11 @@ class LocalStateCodecTest {
   @Test
   void unknownVersionIsRefusedByName() {
     byte[] bytes = HexFormat.of().parseHex(GOLDEN);
-    bytes[5] = 7;
+    bytes[5] = 8;
     assertThatThrownBy(() -> LocalStateCodec.decode(bytes, "/x/metadata"))
         .isInstanceOf(TorusException.class)
         .hasMessageContaining("/x/metadata")
-        .hasMessageContaining("unsupported format version 7");
+        .hasMessageContaining("unsupported format version 8");
   }
 
   @Test
