@@ -3,9 +3,6 @@ package io.torus.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.testing.etcd.EtcdCluster;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -33,31 +30,12 @@ class ErasureCliIT {
   /** The environment of the runs: the cluster's etcd and a prefix of this test's. */
   private Map<String, String> env = Map.of();
 
-  /** What one in-process {@code torus} run did. */
-  private record Run(int exit, String out, String err) {}
-
-  private Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-    int exit;
-    try {
-      exit = TorusCommand.run(env, args);
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-    return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+  private CapturedRun run(String... args) {
+    return CapturedRun.of(env, args);
   }
 
   private String ok(String... args) {
-    Run r = run(args);
-    assertThat(r.exit()).as("torus %s%n%s%s", String.join(" ", args), r.out(), r.err())
-        .isZero();
-    return r.out();
+    return CapturedRun.ok(env, args);
   }
 
   @Test
@@ -103,13 +81,14 @@ class ErasureCliIT {
     assertThat(ok("volume", "info", "ec")).contains("map nodes 3 copies");
 
     // the errors
-    Run both = run("volume", "create", "--erasure", "4+2", "--replication", "2", "x", "1MiB");
+    CapturedRun both = run("volume", "create", "--erasure", "4+2", "--replication", "2", "x",
+        "1MiB");
     assertThat(both.exit()).isEqualTo(2);
     assertThat(both.err()).contains("give either --replication N").contains("not both");
-    Run bad = run("volume", "create", "--erasure", "4x2", "x", "1MiB");
+    CapturedRun bad = run("volume", "create", "--erasure", "4x2", "x", "1MiB");
     assertThat(bad.exit()).isEqualTo(2);
     assertThat(bad.err()).contains("--erasure").contains("written DATA+PARITY, e.g. 4+2");
-    Run big = run("volume", "create", "--erasure", "17+2", "x", "1MiB");
+    CapturedRun big = run("volume", "create", "--erasure", "17+2", "x", "1MiB");
     assertThat(big.exit()).isEqualTo(2);
     assertThat(big.err()).contains("1 to 16 data shards: 17");
 
@@ -122,12 +101,12 @@ class ErasureCliIT {
   @Test
   void aLocalNodeRefusesErasureCoding() {
     String data = dir.resolve("node").toString();
-    Run init = run("init", "--data", dir.resolve("other").toString(), "--erasure", "4+2");
+    CapturedRun init = run("init", "--data", dir.resolve("other").toString(), "--erasure", "4+2");
     assertThat(init.exit()).isEqualTo(2);
     assertThat(init.err()).contains("--erasure needs a cluster (--etcd)");
 
     ok("init", "--data", data, "--stores", "3", "--capacity", "64MiB");
-    Run create = run("volume", "create", "--data", data, "--erasure", "2+1", "x", "1MiB");
+    CapturedRun create = run("volume", "create", "--data", data, "--erasure", "2+1", "x", "1MiB");
     assertThat(create.exit()).isEqualTo(1);
     assertThat(create.err())
         .contains("EINVAL: erasure coding needs a cluster of at least k+m peers (3 for 2+1)");

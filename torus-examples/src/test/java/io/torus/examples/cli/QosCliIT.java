@@ -3,9 +3,6 @@ package io.torus.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.torus.testing.etcd.EtcdCluster;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -31,31 +28,12 @@ class QosCliIT {
 
   private Map<String, String> env = Map.of();
 
-  /** What one in-process {@code torus} run did. */
-  private record Run(int exit, String out, String err) {}
-
-  private Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-    int exit;
-    try {
-      exit = TorusCommand.run(env, args);
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-    return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+  private CapturedRun run(String... args) {
+    return CapturedRun.of(env, args);
   }
 
   private String ok(String... args) {
-    Run r = run(args);
-    assertThat(r.exit()).as("torus %s%n%s%s", String.join(" ", args), r.out(), r.err())
-        .isZero();
-    return r.out();
+    return CapturedRun.ok(env, args);
   }
 
   @Test
@@ -92,16 +70,16 @@ class QosCliIT {
         .doesNotContain("WARNING");
 
     // the errors
-    Run none = run("volume", "set-qos", "q");
+    CapturedRun none = run("volume", "set-qos", "q");
     assertThat(none.exit()).isEqualTo(2);
     assertThat(none.err()).contains("give at least one limit");
-    Run negative = run("volume", "set-qos", "q", "--read-iops", "-3");
+    CapturedRun negative = run("volume", "set-qos", "q", "--read-iops", "-3");
     assertThat(negative.exit()).isEqualTo(2);
     assertThat(negative.err()).contains("readIops must be 0 (no limit) to 2^50: -3");
-    Run missing = run("volume", "set-qos", "nope", "--read-iops", "1");
+    CapturedRun missing = run("volume", "set-qos", "nope", "--read-iops", "1");
     assertThat(missing.exit()).isEqualTo(1);
     assertThat(missing.err()).contains("no volume named 'nope'");
-    Run ratio = run("init", "--force", "--overcommit", "-1");
+    CapturedRun ratio = run("init", "--force", "--overcommit", "-1");
     assertThat(ratio.exit()).isEqualTo(2);
     assertThat(ratio.err()).contains("overcommit ratio must be 0 (no check) or 0.01 to 1000");
     assertThat(ok("init", "--force", "--overcommit", "0"))
@@ -112,19 +90,19 @@ class QosCliIT {
   @Test
   void aLocalNodeRefusesToProvisionPastFourTimesItsStores() {
     String data = dir.resolve("node").toString();
-    Run init = run("init", "--data", dir.resolve("other").toString(), "--overcommit", "2");
+    CapturedRun init = run("init", "--data", dir.resolve("other").toString(), "--overcommit", "2");
     assertThat(init.exit()).isEqualTo(2);
     assertThat(init.err()).contains("--overcommit is a cluster default (--etcd)");
 
     ok("init", "--data", data, "--stores", "1", "--capacity", "64MiB");
     ok("volume", "create", "--data", data, "a", "200MiB"); // 1 copy: one store
-    Run create = run("volume", "create", "--data", data, "b", "100MiB");
+    CapturedRun create = run("volume", "create", "--data", data, "b", "100MiB");
     assertThat(create.exit()).isEqualTo(1);
     assertThat(create.err()).contains("ENOSPC: creating volume 'b' of 104857600 bytes"
         + " (100.0 MiB) with 1 copy refused")
         .contains("overcommit ratio 4 x the raw capacity of this node's stores, 67108864 bytes"
             + " (64.0 MiB)");
-    Run grow = run("volume", "resize", "--data", data, "a", "300MiB");
+    CapturedRun grow = run("volume", "resize", "--data", data, "a", "300MiB");
     assertThat(grow.exit()).isEqualTo(1);
     assertThat(grow.err()).contains("ENOSPC: growing volume 'a'");
     assertThat(ok("volume", "list", "--data", data).lines()).hasSize(2);
