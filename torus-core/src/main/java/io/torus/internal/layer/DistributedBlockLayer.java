@@ -3,10 +3,12 @@ package io.torus.internal.layer;
 import io.torus.ReadLevel;
 import io.torus.TorusException;
 import io.torus.WriteLevel;
+import io.torus.internal.Crc32c;
 import io.torus.internal.replica.ReplicaCopier;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.transport.PeerClient;
 import io.torus.internal.transport.StaleEpochException;
+import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -48,6 +50,13 @@ import org.slf4j.LoggerFactory;
  * failing over on error, missing copy, checksum failure or deadline; {@link ReadLevel#VERIFY}
  * reads every live replica at once. A replica that answered "missing" or "corrupt" is repaired in
  * the background by the same step: the good copy is sent as a repair put and flushed there.
+ *
+ * <p><b>Erasure-coded volumes.</b> A ref with a stripe layout is a shard: one copy on its
+ * own peer ({@link io.torus.internal.ring.StripePlacement}). The data shards of a
+ * {@link #putAllAsync} are put as stripes with their parity ({@link StripedWrites}), a get of
+ * a data shard with no stored copy rebuilds it from its stripe ({@link StripedReads}), and a
+ * delete of a shard does nothing (only the collector, which sees a whole stripe dead, deletes
+ * shards).
  *
  * <p><b>Asynchronous.</b> Each operation is a chain of peer futures ({@link ReplicatedPut},
  * {@link ReplicatedGet}, {@link Barrier}): sends to several peers go out together, a fail-over
@@ -150,11 +159,11 @@ public final class DistributedBlockLayer implements BlockLayer {
     Map<BlockRef, List<Integer>> stripes = new java.util.LinkedHashMap<>();
     for (int i = 0; i < writes.size(); i++) {
       Write w = writes.get(i);
-      if (w.ref().striped() && w.ref().kind() == io.torus.spi.BlockKind.DATA) {
+      if (dataShard(w.ref())) {
         stripes.computeIfAbsent(w.ref().stripe(), s -> new ArrayList<>()).add(i);
         out.add(null);
       } else {
-        int crc = io.torus.internal.Crc32c.of(w.data());
+        int crc = Crc32c.of(w.data());
         out.add(durable ? putDurableAsync(w.ref(), w.data(), crc)
             : putAsync(w.ref(), w.data(), crc));
       }
@@ -180,7 +189,7 @@ public final class DistributedBlockLayer implements BlockLayer {
    */
   @Override
   public CompletableFuture<Void> putAsync(BlockRef ref, ByteBuffer data, int crc32c) {
-    if (ref.striped() && ref.kind() == io.torus.spi.BlockKind.DATA) {
+    if (dataShard(ref)) {
       return stripedWrites.put(List.of(new Write(ref, data)), false, this::track,
           this::trackLate);
     }
@@ -197,7 +206,7 @@ public final class DistributedBlockLayer implements BlockLayer {
    */
   @Override
   public CompletableFuture<Void> putDurableAsync(BlockRef ref, ByteBuffer data, int crc32c) {
-    if (ref.striped() && ref.kind() == io.torus.spi.BlockKind.DATA) {
+    if (dataShard(ref)) {
       return stripedWrites.put(List.of(new Write(ref, data)), true, null, null);
     }
     try {
@@ -206,6 +215,11 @@ public final class DistributedBlockLayer implements BlockLayer {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /** Whether {@code ref} is a data shard of an erasure-coded stripe. */
+  private static boolean dataShard(BlockRef ref) {
+    return ref.striped() && ref.kind() == BlockKind.DATA;
   }
 
   /** Records copies of a put that succeeded for the next barrier. Never waits long. */
@@ -371,7 +385,7 @@ public final class DistributedBlockLayer implements BlockLayer {
    */
   @Override
   public CompletableFuture<ByteBuffer> getAsync(BlockRef ref) {
-    if (ref.striped() && ref.kind() == io.torus.spi.BlockKind.DATA) {
+    if (dataShard(ref)) {
       return stripedReads.get(ref);
     }
     return directGet(ref);
@@ -388,7 +402,7 @@ public final class DistributedBlockLayer implements BlockLayer {
     if (!shard.striped()) {
       return CompletableFuture.failedFuture(TorusException.invalid("not a shard: " + shard));
     }
-    return shard.kind() == io.torus.spi.BlockKind.PARITY
+    return shard.kind() == BlockKind.PARITY
         ? stripedReads.parity(shard, present) : stripedReads.get(shard, false);
   }
 
