@@ -8,6 +8,9 @@ import java.util.List;
  * The first {@code R} peers of {@link #peers} hold a block replicated {@code R} times; the
  * ones after them are the fallbacks, in order, used while a replica is down.
  *
+ * <p>A shard of an erasure-coded stripe ({@link BlockRef#striped}) is placed by
+ * {@link StripePlacement}: {@link #peers} gives its own peer, then the stripe's fallbacks.
+ *
  * <p>Implementations are immutable and thread-safe, and deterministic across JVMs and
  * versions: the same ring (equal {@link RingCodec} bytes) places every ref on the same peers.
  * A ring change is a new ring with a higher {@link #version()}.
