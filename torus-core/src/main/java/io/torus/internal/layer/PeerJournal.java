@@ -105,6 +105,9 @@ final class PeerJournal implements FlushJournal {
   public Map<BlockRef, Presence> locate(Collection<BlockRef> refs) {
     Ring ring = ctx.ring();
     Map<String, List<BlockRef>> byPeer = new HashMap<>();
+    // A shard's one copy failing its checksum is still recoverable from its stripe (a read
+    // rebuilds it): shards are asked for presence, not for a verified copy.
+    Map<String, List<BlockRef>> shardsByPeer = new HashMap<>();
     Map<BlockRef, Integer> askedOf = new HashMap<>();
     for (BlockRef r : refs) {
       if (askedOf.containsKey(r)) {
@@ -113,28 +116,30 @@ final class PeerJournal implements FlushJournal {
       List<String> candidates = ctx.candidates(ring, r);
       askedOf.put(r, candidates.size());
       for (String p : candidates) {
-        byPeer.computeIfAbsent(p, k -> new ArrayList<>()).add(r);
+        (r.striped() ? shardsByPeer : byPeer).computeIfAbsent(p, k -> new ArrayList<>()).add(r);
       }
     }
     record Ask(List<BlockRef> refs, CompletableFuture<boolean[]> answer) {}
     List<Ask> asks = new ArrayList<>();
-    byPeer.forEach((p, list) -> {
-      PeerClient c = ctx.view.client(p);
-      for (int i = 0; i < list.size(); i += HAS_BATCH) {
-        List<BlockRef> batch = list.subList(i, Math.min(list.size(), i + HAS_BATCH));
-        CompletableFuture<boolean[]> f;
-        if (c == null) {
-          f = CompletableFuture.failedFuture(new TorusException(ErrorCode.EIO, p + " down"));
-        } else {
-          try {
-            f = c.has(batch, ctx.timeout, true);
-          } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
+    for (boolean verify : new boolean[] {true, false}) {
+      (verify ? byPeer : shardsByPeer).forEach((p, list) -> {
+        PeerClient c = ctx.view.client(p);
+        for (int i = 0; i < list.size(); i += HAS_BATCH) {
+          List<BlockRef> batch = list.subList(i, Math.min(list.size(), i + HAS_BATCH));
+          CompletableFuture<boolean[]> f;
+          if (c == null) {
+            f = CompletableFuture.failedFuture(new TorusException(ErrorCode.EIO, p + " down"));
+          } else {
+            try {
+              f = c.has(batch, ctx.timeout, verify);
+            } catch (RuntimeException e) {
+              f = CompletableFuture.failedFuture(e);
+            }
           }
+          asks.add(new Ask(batch, f));
         }
-        asks.add(new Ask(batch, f));
-      }
-    });
+      });
+    }
     Set<BlockRef> present = new HashSet<>();
     Map<BlockRef, Integer> answered = new HashMap<>();
     for (Ask a : asks) {

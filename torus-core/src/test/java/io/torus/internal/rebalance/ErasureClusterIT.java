@@ -81,7 +81,7 @@ class ErasureClusterIT {
   private long lap = start;
 
   @Test
-  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  @Timeout(value = 7, unit = TimeUnit.MINUTES)
   void twoLostPeersLoseNothingAWipedPeerIsRebuiltAndScrubRepairsAShard() throws Exception {
     long seed = Long.getLong("torus.seed", System.nanoTime());
     System.out.printf("ErasureClusterIT seed %d%n", seed);
@@ -102,7 +102,7 @@ class ErasureClusterIT {
   }
 
   private void run(RebalanceCluster c, long seed, Random rnd) throws Exception {
-    c.awaitSettled(PEERS, Duration.ofSeconds(60));
+    c.awaitSettled(PEERS, Duration.ofSeconds(150));
     lap("6 peers up");
     c.write(VolumeSpec.builder("vol", SIZE).blockSize(BLOCK).erasure(4, 2).build(), seed);
     lap("128 MiB written and flushed");
