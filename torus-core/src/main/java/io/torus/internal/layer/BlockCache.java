@@ -22,7 +22,7 @@ public final class BlockCache {
         .maximumWeight(maxBytes)
         .recordStats()
         .weigher((BlockRef k, Object v) -> v instanceof MapNode
-            ? ((MapNode) v).encodedSize() + 64 : ((ByteBuffer) v).capacity() + 64)
+            ? ((MapNode) v).weight() : ((ByteBuffer) v).capacity() + 64)
         .build();
   }
 

@@ -111,7 +111,7 @@ class EncryptionFormatTest {
       + "a65e0b853f06b159" + "330aea349b46690bcac39d779400d15f";
 
   private static MapNode leaf() {
-    return MapNode.of(new BlockRef(7, 2, 2, BlockKind.MAP), 0, new int[] {1, 9},
+    return MapNode.of(new BlockRef(7, 2, 2, BlockKind.MAP), MapNode.RADIX, 0, new long[] {1, 9},
         new BlockRef[] {new BlockRef(7, 2, 1, BlockKind.DATA),
             new BlockRef(7, 2, 0, BlockKind.DATA)});
   }
@@ -138,6 +138,40 @@ class EncryptionFormatTest {
     bad[12 + 19] ^= 1; // sequence of the first ref: 0 becomes 1
     assertThatThrownBy(() -> SealedNodes.open(cipher, ref, ByteBuffer.wrap(bad)))
         .isInstanceOf(CorruptBlockException.class);
+  }
+
+  /**
+   * The same leaf as a version 2 (B+-tree) node: block 1 → data:7/2/1, block 9 → data:7/2/0;
+   * sealed bytes computed independently (Python {@code cryptography}, AES-GCM).
+   */
+  static final String GOLDEN_NODE_V2 = "544d4145" + "02" + "00" + "0000" + "00000002"
+      + "03" + "07" + "02" + "00" + "00" + "02"
+      + "a65e0b8c3f06b151bb4df9c63e9123bb" + "e1eefd84559561173999518e45dd8c5f";
+
+  @Test
+  void aSealedVersion2MapNodeHasPackedClearRefsAndSealedBlockIndexes() {
+    BlockRef ref = new BlockRef(7, 2, 2, BlockKind.MAP);
+    MapNode leaf = MapNode.of(ref, MapNode.SORTED, 0, new long[] {1, 9},
+        new BlockRef[] {new BlockRef(7, 2, 1, BlockKind.DATA),
+            new BlockRef(7, 2, 0, BlockKind.DATA)});
+    assertThat(hex(leaf.encode())).isEqualTo("544d4150" + "02" + "00" + "0000" + "00000002"
+        + "01" + "03" + "07" + "02" + "02" + "07" + "00" + "01");
+    BlockCipher cipher = new BlockCipher(KEY);
+    ByteBuffer sealed = SealedNodes.seal(cipher, ref, leaf.encode());
+    assertThat(hex(sealed)).isEqualTo(GOLDEN_NODE_V2);
+    MapNode opaque = MapNode.decode(ref, sealed);
+    assertThat(opaque.opaque()).isTrue();
+    assertThat(opaque.version()).isEqualTo(MapNode.SORTED);
+    assertThat(opaque.refAt(0)).isEqualTo(new BlockRef(7, 2, 0, BlockKind.DATA));
+    assertThat(opaque.refAt(1)).isEqualTo(new BlockRef(7, 2, 1, BlockKind.DATA));
+    assertThat(SealedNodes.open(cipher, ref, sealed)).isEqualTo(leaf.encode());
+    byte[] bad = HEX.parseHex(GOLDEN_NODE_V2);
+    bad[17] ^= 4; // the second ref's sequence delta: +1 becomes +3
+    assertThatThrownBy(() -> SealedNodes.open(cipher, ref, ByteBuffer.wrap(bad)))
+        .isInstanceOf(CorruptBlockException.class);
+    ByteBuffer cut = ByteBuffer.wrap(HEX.parseHex(GOLDEN_NODE_V2), 0, 30);
+    assertThatThrownBy(() -> MapNode.decode(ref, cut)).isInstanceOf(CorruptBlockException.class)
+        .hasMessageContaining(ref.toString());
   }
 
   @Test
