@@ -128,6 +128,7 @@ final class ClusterMember implements AutoCloseable {
     rebalancer.attachStripes(ref -> layer(1, 0).getAsync(ref),
         (ref, present) -> ((DistributedBlockLayer) layer(1, 0)).rebuildShard(ref, present));
     view.onRingChange(r -> rebalancer.wake());
+    view.onPeerUp(rebalancer::wake); // copies owed to it can go now
     if (!options.scrubInterval().isZero()) {
       scrubber = new Scrubber(nodeId, local, view, volumes,
           dir == null ? null : dir.resolve("scrub.progress"), options, c.peer().timeout());

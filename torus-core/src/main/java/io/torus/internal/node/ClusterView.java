@@ -73,6 +73,7 @@ final class ClusterView implements PeerView, AutoCloseable {
   private volatile Map<String, InetSocketAddress> live = Map.of();
   private final Map<String, PeerClient> clients = new ConcurrentHashMap<>();
   private final List<Consumer<Ring>> ringListeners = new CopyOnWriteArrayList<>();
+  private final List<Runnable> upListeners = new CopyOnWriteArrayList<>();
   private long lastUsageRefresh;
   /** The usage last registered: capacity, used bytes. */
   private long registeredCapacity;
@@ -204,8 +205,14 @@ final class ClusterView implements PeerView, AutoCloseable {
         up.put(p.nodeId(), address(dial.apply(p.info().address())));
       }
     }
+    boolean cameUp = !peers.isEmpty() && !live.keySet().containsAll(up.keySet());
     peers = List.copyOf(all);
     live = up;
+    if (cameUp) {
+      for (Runnable l : upListeners) {
+        l.run();
+      }
+    }
   }
 
   static InetSocketAddress address(String hostPort) {
@@ -225,6 +232,14 @@ final class ClusterView implements PeerView, AutoCloseable {
       }
     }
     return false;
+  }
+
+  /**
+   * Calls {@code listener} whenever a peer comes up (a new one, or one that was down), on the
+   * thread that saw it; it must be quick.
+   */
+  void onPeerUp(Runnable listener) {
+    upListeners.add(listener);
   }
 
   /** Calls {@code listener} (on the ring watch thread) with every later ring version. */

@@ -55,6 +55,7 @@ final class RebalanceWorker {
   private final Thread thread;
   private final Object wake = new Object();
   private volatile boolean closed;
+  private volatile boolean woken;
   /** The check of erasure-coded stripes, once attached. */
   private volatile StripeRepair stripes;
 
@@ -83,10 +84,23 @@ final class RebalanceWorker {
     this.stripes = repair;
   }
 
+  /** Starts a pass now, and forgets the back-off of passes left undone. */
   void wake() {
+    woken = true;
     synchronized (wake) {
       wake.notifyAll();
     }
+  }
+
+  /**
+   * The pause after the {@code misses}-th pass in a row that left something undone: 0.5 s,
+   * doubling, at most the anti-entropy interval and 30 s. A peer owing copies to a peer that
+   * is down thus reads the metadata a few times a minute, not twice a second; a new ring or a
+   * peer coming up ({@link #wake}) ends the pause.
+   */
+  static long retryPause(int misses, Duration interval) {
+    long cap = Math.max(RETRY_FIRST_MS, Math.min(interval.toMillis(), RETRY_MAX_MS));
+    return Math.min(cap, RETRY_FIRST_MS << Math.min(misses - 1, 10));
   }
 
   void close() {
@@ -101,7 +115,12 @@ final class RebalanceWorker {
 
   private void run() {
     long lastPass = 0;
+    int misses = 0; // passes in a row left undone against one ring
     while (!closed) {
+      if (woken) {
+        woken = false;
+        misses = 0;
+      }
       Ring ring = view.ring();
       boolean urgent = ring != null && (ring instanceof UnionRing || !progress.done()
           || ring.version() != progress.ring());
@@ -112,19 +131,26 @@ final class RebalanceWorker {
       lastPass = System.nanoTime();
       try {
         boolean done = pass(ring);
-        if (!done && !closed) {
-          pause(500);
+        Ring now = view.ring();
+        if (done || now == null || now.version() != ring.version()) {
+          misses = 0;
+        } else if (!closed) {
+          pause(retryPause(++misses, interval));
         }
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException e) {
         progress.stopped();
-        log.warn("rebalance pass against ring {} stopped (will retry): {}", ring.version(),
-            e.toString());
-        pause(1000);
+        long pause = retryPause(++misses, interval);
+        log.warn("rebalance pass against ring {} stopped (retrying in {} ms): {}",
+            ring.version(), pause, e.toString());
+        pause(pause);
       }
     }
   }
+
+  private static final long RETRY_FIRST_MS = 500;
+  private static final long RETRY_MAX_MS = 30_000;
 
   private void pause(long millis) {
     synchronized (wake) {
