@@ -102,6 +102,7 @@ public final class ScaleRun {
       try (Torus client = Torus.builder().etcd(etcd.endpoints()).etcdPrefix(prefix)
           .peer(false).ioTimeout(Duration.ofSeconds(30)).gcInterval(Duration.ZERO)
           .peerTimeout(PeerHost.PEER_TIMEOUT).leaseTtl(Duration.ofSeconds(leaseSeconds))
+          .overcommitRatio(0) // a 1 TiB thin volume on a cluster of a few GiB is the point
           .build()) {
         return new ScalePoint(hosts, etcd.endpoints(), client, peers, options).run();
       }

@@ -21,7 +21,7 @@ import java.util.Comparator;
  * 5        1     level (0 = leaf)          5       1     level (0 = leaf)
  * 6        1     fan-out bits (10)         6       2     reserved, 0
  * 7        1     reserved, 0
- * 8        4     entry count n (0..1024)   8       4     entry count n (0..2048)
+ * 8        4     entry count n (0..1024)   8       4     entry count n (0..4096)
  * 12       24*n  refs, sorted              12      c     refs, sorted, each packed against
  * 12+24n   4*n   each ref's slot, sealed                 the one before (as in TMAP v2)
  * 12+28n   16    tag                       12+c    8*n   each ref's block index, sealed

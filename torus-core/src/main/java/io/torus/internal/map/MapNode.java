@@ -65,7 +65,7 @@ public final class MapNode {
   /** Slots of a version 1 node. */
   public static final int FANOUT = 1 << FANOUT_BITS;
   /** Most entries of a version 2 node. */
-  public static final int CAPACITY = 2048;
+  public static final int CAPACITY = 4096;
   /** Highest level of a version 2 tree a decoder accepts. */
   static final int MAX_SORTED_LEVEL = 15;
   public static final int HEADER_BYTES = 12;

@@ -190,7 +190,7 @@ class BlockMapTest {
   @Test
   void shrinkingTreesMergeNodesAndDropRoots() {
     TreeMap<Long, BlockRef> changes = new TreeMap<>();
-    for (long i = 0; i < 20_000; i++) {
+    for (long i = 0; i < 80_000; i++) {
       changes.put(i * 3, data((int) i));
     }
     BlockRef root = BlockMap.apply(this::read, this::write, null, 1 << 20, changes);
@@ -198,7 +198,7 @@ class BlockMapTest {
     int before = tree(root, MapNode.SORTED).size();
     // punch out 15 of every 16 entries: the leaves fall under a quarter and merge
     TreeMap<Long, BlockRef> trims = new TreeMap<>();
-    for (long i = 0; i < 20_000; i++) {
+    for (long i = 0; i < 80_000; i++) {
       if (i % 16 != 0) {
         trims.put(i * 3, null);
       }
@@ -206,10 +206,10 @@ class BlockMapTest {
     root = BlockMap.apply(this::read, this::write, root, 1 << 20, trims);
     List<MapNode> after = tree(root, MapNode.SORTED);
     assertThat(after.size()).isLessThan(before / 4);
-    checkShape(root, 1250);
+    checkShape(root, 5000);
     // down to a few entries: one leaf is the root again
     TreeMap<Long, BlockRef> most = new TreeMap<>();
-    for (long i = 16; i < 20_000; i += 16) {
+    for (long i = 16; i < 80_000; i += 16) {
       most.put(i * 3, null);
     }
     root = BlockMap.apply(this::read, this::write, root, 1 << 20, most);
