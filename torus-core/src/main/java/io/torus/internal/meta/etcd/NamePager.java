@@ -1,8 +1,10 @@
 package io.torus.internal.meta.etcd;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -91,6 +93,7 @@ final class NamePager {
     String end = prefixEnd(prefix);
     String from = after == null ? prefix : prefix + after + "\0";
     TreeMap<String, List<Entry>> found = new TreeMap<>();
+    Set<String> whole = new HashSet<>(); // read by prefix: their keys may come again later
     long rev = revision;
     while (found.size() <= limit) {
       int want = (int) Math.min(EtcdKv.PAGE, (long) (limit + 1 - found.size()) * keysPerName);
@@ -100,7 +103,7 @@ final class NamePager {
       }
       for (Entry e : r.entries()) {
         String name = name(prefix, e);
-        if (after == null || name.compareTo(after) > 0) {
+        if ((after == null || name.compareTo(after) > 0) && !whole.contains(name)) {
           found.computeIfAbsent(name, n -> new ArrayList<>()).add(e);
         }
       }
@@ -120,6 +123,7 @@ final class NamePager {
       List<String> prefixes = names.stream().map(n -> prefix + n + "/").toList();
       List<List<Entry>> read = prefixes.isEmpty() ? List.of() : source.prefixes(prefixes, rev);
       for (int i = 0; i < names.size(); i++) {
+        whole.add(names.get(i));
         if (!read.get(i).isEmpty()) {
           found.put(names.get(i), new ArrayList<>(read.get(i)));
         }
