@@ -171,8 +171,23 @@ public interface ClusterAdmin {
   /** Whether this node belongs to a cluster coordinated through etcd. */
   boolean clustered();
 
-  /** Every known peer, up and down, sorted by node id. */
+  /**
+   * Every known peer, up and down, sorted by node id. Reads the whole registry: with many
+   * peers, prefer {@link #peers(String, int)}.
+   */
   List<PeerInfo> peers();
+
+  /**
+   * One page of the known peers, up and down: those whose node ids come strictly after
+   * {@code after} (null: from the first) in id order, at most {@code limit} of them, and
+   * whether more follow (see {@link Page}). Reads only the page from the registry (on etcd,
+   * at one revision).
+   *
+   * @param after a node id (it need not be known), or null
+   * @param limit 1 to {@link Page#MAX_LIMIT}
+   * @throws TorusException EINVAL for a bad limit or a malformed {@code after}
+   */
+  Page<PeerInfo> peers(String after, int limit);
 
   /**
    * Forgets a down peer's registration. Refused with {@link ErrorCode#EPERM} while it is up.

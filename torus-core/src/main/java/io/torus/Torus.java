@@ -27,8 +27,24 @@ public interface Torus extends AutoCloseable {
    */
   VolumeInfo createVolume(VolumeSpec spec);
 
-  /** Every volume of the cluster, by name. */
+  /**
+   * Every volume of the cluster, by name. Reads the whole listing: with many volumes, prefer
+   * {@link #volumes(String, int)}.
+   */
   List<VolumeInfo> volumes();
+
+  /**
+   * One page of the cluster's volumes: those whose names come strictly after {@code after}
+   * (null: from the first) in name order, at most {@code limit} of them, and whether more
+   * follow (see {@link Page}). Reads only the page from the metadata store (on etcd, at one
+   * revision), so a client can walk 10 000 volumes without holding them all.
+   *
+   * @param after a volume name (it need not exist), or null
+   * @param limit 1 to {@link Page#MAX_LIMIT}
+   * @throws TorusException EINVAL for a bad limit or a malformed {@code after}; EIO
+   *     (retryable) if the metadata cannot be read
+   */
+  Page<VolumeInfo> volumes(String after, int limit);
 
   /** The named volume; throws {@link VolumeNotFoundException}. */
   VolumeInfo volume(String name);
@@ -61,8 +77,21 @@ public interface Torus extends AutoCloseable {
    */
   SnapshotInfo createSnapshot(String volume, String snapshot);
 
-  /** The volume's snapshots, sorted by name. */
+  /** The volume's snapshots, sorted by name; throws {@link VolumeNotFoundException}. */
   List<SnapshotInfo> snapshots(String volume);
+
+  /**
+   * One page of a volume's snapshots: those whose names come strictly after {@code after}
+   * (null: from the first) in name order, at most {@code limit} of them (see {@link Page});
+   * on etcd the page and the volume it belongs to are read at one revision.
+   *
+   * @param after a snapshot name (it need not exist), or null
+   * @param limit 1 to {@link Page#MAX_LIMIT}
+   * @throws VolumeNotFoundException if there is no such volume
+   * @throws TorusException EINVAL for a bad limit or a malformed name; ENOTSUP if the
+   *     metadata service has no snapshots
+   */
+  Page<SnapshotInfo> snapshots(String volume, String after, int limit);
 
   /** Deletes a snapshot; the space only it used comes back at the next collection. */
   void deleteSnapshot(String volume, String snapshot);

@@ -34,6 +34,25 @@ public interface MetadataService extends AutoCloseable {
   List<VolumeInfo> volumes();
 
   /**
+   * One page of the volumes: those whose names come strictly after {@code after} (null:
+   * from the first) in name order ({@link String#compareTo}), at most {@code limit}, with
+   * the name to continue after if more follow (see {@link io.torus.Page}). A service should
+   * read only the page from its store, the page at one consistent point in time. The default
+   * slices {@link #volumes()}, which reads everything.
+   *
+   * @param after a volume name (it need not exist), or null
+   * @param limit 1 to {@link io.torus.Page#MAX_LIMIT}
+   * @throws io.torus.TorusException EINVAL for a bad limit or a malformed {@code after}
+   */
+  default io.torus.Page<VolumeInfo> volumes(String after, int limit) {
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      VolumeSpec.checkName(after);
+    }
+    return io.torus.Page.of(volumes(), VolumeInfo::name, after, limit);
+  }
+
+  /**
    * Sets a volume's size; only growth is allowed (EINVAL otherwise). Throws
    * {@link io.torus.VolumeNotFoundException}.
    */
@@ -171,6 +190,24 @@ public interface MetadataService extends AutoCloseable {
    */
   default Optional<Snapshot> snapshot(String volume, String snapshot) {
     throw unsupported("snapshots");
+  }
+
+  /**
+   * One page of a volume's snapshots: those whose names come strictly after {@code after}
+   * (null: from the first) in name order, at most {@code limit} (see {@link io.torus.Page});
+   * read like {@link #volumes(String, int)}. The default slices {@link #snapshots(String)}.
+   *
+   * @param after a snapshot name (it need not exist), or null
+   * @param limit 1 to {@link io.torus.Page#MAX_LIMIT}
+   * @throws io.torus.VolumeNotFoundException if there is no such volume
+   * @throws io.torus.TorusException EINVAL for a bad limit or a malformed name
+   */
+  default io.torus.Page<Snapshot> snapshots(String volume, String after, int limit) {
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      Snapshot.checkName(after);
+    }
+    return io.torus.Page.of(snapshots(volume), Snapshot::name, after, limit);
   }
 
   /**

@@ -41,6 +41,21 @@ public interface PeerRegistry extends AutoCloseable {
   /** Every known peer, up and down, sorted by node id. */
   List<PeerStatus> peers();
 
+  /**
+   * One page of the known peers, up and down: those whose node ids come strictly after
+   * {@code after} (null: from the first) in id order, at most {@code limit} (see
+   * {@link io.torus.Page}), read at one point in time. The default slices {@link #peers()}.
+   *
+   * @throws io.torus.TorusException EINVAL for a bad limit or a malformed {@code after}
+   */
+  default io.torus.Page<PeerStatus> peers(String after, int limit) {
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      PeerInfo.checkNodeId(after);
+    }
+    return io.torus.Page.of(peers(), PeerStatus::nodeId, after, limit);
+  }
+
   /** The peer with this node id, if it is known. */
   Optional<PeerStatus> peer(String nodeId);
 

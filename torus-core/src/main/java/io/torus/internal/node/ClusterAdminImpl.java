@@ -49,6 +49,15 @@ final class ClusterAdminImpl implements ClusterAdmin {
     return coordination.peers().peers().stream().map(ClusterAdminImpl::peer).toList();
   }
 
+  @Override
+  public io.torus.Page<PeerInfo> peers(String after, int limit) {
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      io.torus.internal.meta.PeerInfo.checkNodeId(after);
+    }
+    return coordination.peers().peers(after, limit).map(ClusterAdminImpl::peer);
+  }
+
   private static PeerInfo peer(PeerStatus s) {
     io.torus.internal.meta.PeerInfo i = s.info();
     return new PeerInfo(i.nodeId(), i.address(), s.up(), i.capacityBytes(),

@@ -33,6 +33,15 @@ final class LocalAdmin implements ClusterAdmin {
   }
 
   @Override
+  public io.torus.Page<PeerInfo> peers(String after, int limit) {
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      io.torus.internal.meta.PeerInfo.checkNodeId(after);
+    }
+    return new io.torus.Page<>(List.of(), null);
+  }
+
+  @Override
   public boolean removePeer(String nodeId) {
     io.torus.internal.meta.PeerInfo.checkNodeId(nodeId);
     return false;

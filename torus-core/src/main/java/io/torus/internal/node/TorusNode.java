@@ -259,6 +259,16 @@ public final class TorusNode implements Torus {
   }
 
   @Override
+  public io.torus.Page<VolumeInfo> volumes(String after, int limit) {
+    checkOpen();
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      VolumeSpec.checkName(after);
+    }
+    return meta.volumes(after, limit);
+  }
+
+  @Override
   public VolumeInfo volume(String name) {
     checkOpen();
     VolumeSpec.checkName(name);
@@ -325,6 +335,17 @@ public final class TorusNode implements Torus {
     volume(volume);
     return meta.snapshots(volume).stream().map(TorusNode::info)
         .sorted(java.util.Comparator.comparing(SnapshotInfo::name)).toList();
+  }
+
+  @Override
+  public io.torus.Page<SnapshotInfo> snapshots(String volume, String after, int limit) {
+    checkOpen();
+    VolumeSpec.checkName(volume);
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      Snapshot.checkName(after);
+    }
+    return meta.snapshots(volume, after, limit).map(TorusNode::info);
   }
 
   @Override

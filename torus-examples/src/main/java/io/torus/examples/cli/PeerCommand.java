@@ -2,7 +2,6 @@ package io.torus.examples.cli;
 
 import io.torus.ClusterAdmin;
 import io.torus.Torus;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,29 +14,36 @@ import picocli.CommandLine.Parameters;
 final class PeerCommand {
 
   @Command(name = "list", mixinStandardHelpOptions = true,
-      description = "List peers: id, address, up/down, capacity, used.")
+      description = {"List peers by id: address, up/down, capacity, used; a page at a time"
+          + " (--limit, default 100).", "When more follow, the last line says how to get the"
+          + " next page:", "  more: torus peer list ... --after ID", "--all prints every"
+          + " page."})
   static final class ListPeers implements Callable<Integer> {
     @Mixin
     NodeOptions node;
 
+    @Mixin
+    PageOptions page;
+
     @Override
     public Integer call() {
       try (Torus torus = node.open()) {
-        print(torus.cluster().peers());
+        header();
+        page.print(torus.cluster()::peers, PeerCommand::row);
       }
       return 0;
     }
   }
 
-  /** Prints a peer table. */
-  static void print(List<ClusterAdmin.PeerInfo> peers) {
+  private static void header() {
     System.out.printf("%-36s %-22s %-5s %10s %10s %5s%n", "ID", "ADDRESS", "STATE",
         "CAPACITY", "USED", "USE%");
-    for (ClusterAdmin.PeerInfo p : peers) {
-      System.out.printf("%-36s %-22s %-5s %10s %10s %5s%n", p.nodeId(), p.address(),
-          p.up() ? "up" : "down", Size.human(p.capacityBytes()), Size.human(p.usedBytes()),
-          percent(p.usedBytes(), p.capacityBytes()));
-    }
+  }
+
+  private static void row(ClusterAdmin.PeerInfo p) {
+    System.out.printf("%-36s %-22s %-5s %10s %10s %5s%n", p.nodeId(), p.address(),
+        p.up() ? "up" : "down", Size.human(p.capacityBytes()), Size.human(p.usedBytes()),
+        percent(p.usedBytes(), p.capacityBytes()));
   }
 
   static String percent(long used, long capacity) {

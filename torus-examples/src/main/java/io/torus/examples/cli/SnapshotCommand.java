@@ -36,10 +36,15 @@ final class SnapshotCommand {
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true,
-      description = "List a volume's snapshots.")
+      description = {"List a volume's snapshots by name, a page at a time (--limit, default"
+          + " 100).", "When more follow, the last line says how to get the next page:",
+          "  more: torus snapshot list ... VOL --after SNAP", "--all prints every page."})
   static final class ListSnapshots implements Callable<Integer> {
     @Mixin
     NodeOptions node;
+
+    @Mixin
+    PageOptions page;
 
     @Parameters(index = "0", paramLabel = "VOL", description = "Volume name.")
     String volume;
@@ -48,10 +53,9 @@ final class SnapshotCommand {
     public Integer call() {
       try (Torus torus = node.open()) {
         System.out.printf("%-32s %12s  %s%n", "SNAPSHOT", "SIZE", "CREATED");
-        for (SnapshotInfo s : torus.snapshots(volume)) {
-          System.out.printf("%-32s %12s  %s%n", s.fullName(), Size.format(s.size()),
-              s.created());
-        }
+        page.print((after, limit) -> torus.snapshots(volume, after, limit),
+            s -> System.out.printf("%-32s %12s  %s%n", s.fullName(), Size.format(s.size()),
+                s.created()));
       }
       return 0;
     }

@@ -1,8 +1,10 @@
 package io.torus.examples.cli;
 
 import io.torus.ClusterAdmin;
+import io.torus.Page;
 import io.torus.Torus;
 import io.torus.VolumeInfo;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -13,15 +15,24 @@ import picocli.CommandLine.Mixin;
 /**
  * {@code torus status}: the cluster's health as far as this version can tell: peers up and
  * down, capacity and use (and a warning past the used share), what the volumes provision
- * against the overcommit limit, the ring, the volumes and their limits, and which volumes
- * may lack copies.
+ * against the overcommit limit, the ring, the volumes and their limits (the first
+ * {@value #SHOWN}; the rest counted, with the {@code volume list} that pages through them), and
+ * which volumes may lack copies.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = {"Cluster health: peers up/down, capacity and use, provisioned space, ring,",
         "volumes, and volumes that may be short of copies while peers are down."})
 final class StatusCommand implements Callable<Integer> {
+  /** Volumes listed by name; the rest are counted. */
+  static final int SHOWN = 100;
+  /** Volumes read a page while counting. */
+  private static final int COUNT_PAGE = 1000;
+
   @Mixin
   NodeOptions node;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
 
   /**
    * What {@code ringDown} ring members down mean for {@code v}: a replicated volume loses a
@@ -63,6 +74,42 @@ final class StatusCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * The volumes: how many (read a page at a time, never all at once), the first
+   * {@link #SHOWN} with their health, then how many more and how many of those are at risk,
+   * and the command that lists the rest.
+   */
+  private void printVolumes(Torus torus, long ringDown) {
+    long count = 0;
+    long hiddenAtRisk = 0;
+    List<VolumeInfo> shown = new ArrayList<>();
+    String cursor = null;
+    do {
+      Page<VolumeInfo> p = torus.volumes(cursor, COUNT_PAGE);
+      for (VolumeInfo v : p.items()) {
+        count++;
+        if (shown.size() < SHOWN) {
+          shown.add(v);
+        } else if (health(v, ringDown).startsWith("AT RISK")) {
+          hiddenAtRisk++;
+        }
+      }
+      cursor = p.next();
+    } while (cursor != null);
+    System.out.printf("volumes: %d%n", count);
+    for (VolumeInfo v : shown) {
+      System.out.printf("  %-24s %10s %s: %s%s%n", v.name(), Size.format(v.size()),
+          VolumeCommand.copies(v), health(v, ringDown), v.qos().unlimited() ? ""
+              : "; limits " + VolumeCommand.qos(v.qos()));
+    }
+    if (count > shown.size()) {
+      System.out.printf("  ... and %d more%s%n", count - shown.size(), hiddenAtRisk == 0 ? ""
+          : ", " + hiddenAtRisk + " of them AT RISK");
+      System.out.println("more: " + PageOptions.nextPage(PageOptions.originalArgs(spec),
+          List.of("volume", "list"), shown.get(shown.size() - 1).name()));
+    }
+  }
+
   @Override
   public Integer call() {
     try (Torus torus = node.openView()) {
@@ -98,13 +145,7 @@ final class StatusCommand implements Callable<Integer> {
         System.out.println("ring: none yet (no peer has joined)");
         return 0L;
       });
-      List<VolumeInfo> volumes = torus.volumes();
-      System.out.printf("volumes: %d%n", volumes.size());
-      for (VolumeInfo v : volumes) {
-        System.out.printf("  %-24s %10s %s: %s%s%n", v.name(), Size.format(v.size()),
-            VolumeCommand.copies(v), health(v, ringDown), v.qos().unlimited() ? ""
-                : "; limits " + VolumeCommand.qos(v.qos()));
-      }
+      printVolumes(torus, ringDown);
       c.replication().ifPresent(r -> {
         System.out.printf("replication: ring %d%s; %d copies missing, %s to move",
             r.ringVersion(), r.inTransition() ? " (blocks moving to a new ring)" : "",

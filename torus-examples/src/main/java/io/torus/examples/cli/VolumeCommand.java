@@ -187,19 +187,24 @@ final class VolumeCommand {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List volumes.")
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = {"List volumes by name, a page at a time (--limit, default 100).",
+          "When more follow, the last line says how to get the next page:",
+          "  more: torus volume list ... --after NAME",
+          "--all prints every page."})
   static final class ListVolumes implements Callable<Integer> {
     @Mixin
     NodeOptions node;
+
+    @Mixin
+    PageOptions page;
 
     @Override
     public Integer call() {
       try (Torus torus = node.open()) {
         System.out.printf("%-24s %12s %10s %s%n", "NAME", "SIZE", "BLOCK", "REDUNDANCY");
-        for (VolumeInfo v : torus.volumes()) {
-          System.out.printf("%-24s %12s %10s %s%n", v.name(), Size.format(v.size()),
-              Size.format(v.blockSize()), copies(v));
-        }
+        page.print(torus::volumes, v -> System.out.printf("%-24s %12s %10s %s%n", v.name(),
+            Size.format(v.size()), Size.format(v.blockSize()), copies(v)));
       }
       return 0;
     }

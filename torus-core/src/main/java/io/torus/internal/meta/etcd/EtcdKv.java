@@ -156,6 +156,66 @@ final class EtcdKv implements AutoCloseable {
     }
   }
 
+  /**
+   * The reads of a {@link NamePager} through this client, each bounded like every call here;
+   * {@code what} names the listing in errors.
+   */
+  NamePager.Source pages(String what) {
+    return new NamePager.Source() {
+      @Override
+      public NamePager.Range range(String from, String end, int limit, long revision) {
+        GetOption.Builder o = GetOption.builder().withRange(bytes(end)).withLimit(limit);
+        if (revision != 0) {
+          o.withRevision(revision);
+        }
+        GetResponse r = await(kv.get(bytes(from), o.build()), what);
+        return new NamePager.Range(entries(r.getKvs()), r.isMore(),
+            r.getHeader().getRevision());
+      }
+
+      @Override
+      public List<List<NamePager.Entry>> prefixes(List<String> prefixes, long revision) {
+        List<List<NamePager.Entry>> out = new ArrayList<>(prefixes.size());
+        for (GetResponse r : getAll(prefixes, true, revision, what)) {
+          out.add(entries(r.getKvs()));
+        }
+        return out;
+      }
+    };
+  }
+
+  private static List<NamePager.Entry> entries(List<KeyValue> kvs) {
+    List<NamePager.Entry> out = new ArrayList<>(kvs.size());
+    for (KeyValue e : kvs) {
+      out.add(new NamePager.Entry(key(e), str(e)));
+    }
+    return out;
+  }
+
+  /**
+   * Reads every one of {@code keys} (with {@code prefix}: every key under each) at
+   * {@code revision}, in read-only transactions of {@link NamePager#OPS_PER_TXN} reads sent
+   * together; the answers in the order of {@code keys}.
+   */
+  List<GetResponse> getAll(List<String> keys, boolean prefix, long revision, String what) {
+    GetOption.Builder o = GetOption.builder().isPrefix(prefix);
+    if (revision != 0) {
+      o.withRevision(revision);
+    }
+    GetOption option = o.build();
+    List<CompletableFuture<io.etcd.jetcd.kv.TxnResponse>> sent = new ArrayList<>();
+    for (int i = 0; i < keys.size(); i += NamePager.OPS_PER_TXN) {
+      List<String> chunk = keys.subList(i, Math.min(keys.size(), i + NamePager.OPS_PER_TXN));
+      Op[] ops = chunk.stream().map(k -> Op.get(bytes(k), option)).toArray(Op[]::new);
+      sent.add(kv.txn().Then(ops).commit());
+    }
+    List<GetResponse> out = new ArrayList<>(keys.size());
+    for (CompletableFuture<io.etcd.jetcd.kv.TxnResponse> f : sent) {
+      out.addAll(await(f, what).getGetResponses());
+    }
+    return out;
+  }
+
   /** Every key under {@code prefix}, oldest (smallest create revision) first. */
   GetResponse getPrefixByCreation(String prefix, String what) {
     return await(kv.get(bytes(prefix), GetOption.builder().isPrefix(true)

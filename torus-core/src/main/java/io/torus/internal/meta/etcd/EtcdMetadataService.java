@@ -96,6 +96,12 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
     return volumes.volumes();
   }
 
+  /** Reads only the page's keys, at one revision (see {@link NamePager}). */
+  @Override
+  public io.torus.Page<VolumeInfo> volumes(String after, int limit) {
+    return volumes.volumes(after, limit);
+  }
+
   @Override
   public VolumeInfo setVolumeReplication(String name, int replication) {
     return volumes.setVolumeReplication(name, replication);
@@ -166,6 +172,12 @@ public final class EtcdMetadataService implements MetadataService, Coordination 
   @Override
   public List<Snapshot> snapshots(String volume) {
     return snapshots.snapshots(volume);
+  }
+
+  /** Reads only the page's keys, at one revision (see {@link NamePager}). */
+  @Override
+  public io.torus.Page<Snapshot> snapshots(String volume, String after, int limit) {
+    return snapshots.snapshots(volume, after, limit);
   }
 
   @Override

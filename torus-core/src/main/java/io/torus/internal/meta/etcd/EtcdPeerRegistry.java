@@ -11,6 +11,7 @@ import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.torus.ErrorCode;
+import io.torus.Page;
 import io.torus.TorusClosedException;
 import io.torus.TorusException;
 import io.torus.internal.meta.PeerInfo;
@@ -130,6 +131,28 @@ final class EtcdPeerRegistry implements PeerRegistry {
       records.put(key(e), str(e));
     }
     return decode(records);
+  }
+
+  /**
+   * A page of the peers in id order: the {@code peers/} keys of the page's node ids only (see
+   * {@link NamePager}), at one revision.
+   */
+  @Override
+  public Page<PeerStatus> peers(String after, int limit) {
+    Page.checkLimit(limit);
+    if (after != null) {
+      PeerInfo.checkNodeId(after);
+    }
+    kv.checkOpen();
+    NamePager.NamePage page = NamePager.read(kv.pages("listing peers"), layout.peersPrefix(),
+        after, limit, 2, 0);
+    Map<String, String> records = new TreeMap<>();
+    for (NamePager.Group g : page.groups()) {
+      for (NamePager.Entry e : g.entries()) {
+        records.put(e.key(), e.value());
+      }
+    }
+    return new Page<>(decode(records), page.next());
   }
 
   /** The peers of the {@code peers/} records given by key (in any order). */

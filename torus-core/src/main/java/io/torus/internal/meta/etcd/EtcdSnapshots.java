@@ -12,8 +12,10 @@ import static io.torus.internal.meta.etcd.EtcdLayout.corrupt;
 import static io.torus.internal.meta.etcd.EtcdVolumes.MAX_CAS_ATTEMPTS;
 
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.torus.ErrorCode;
+import io.torus.Page;
 import io.torus.TorusException;
 import io.torus.VolumeExistsException;
 import io.torus.VolumeInfo;
@@ -112,6 +114,42 @@ final class EtcdSnapshots {
     }
     out.sort(Comparator.comparing(Snapshot::name));
     return out;
+  }
+
+  /**
+   * A page of the volume's snapshots in name order (see {@link NamePager}); the volume is
+   * looked up at the revision the page is read at.
+   */
+  Page<Snapshot> snapshots(String volume, String after, int limit) {
+    VolumeSpec.checkName(volume);
+    Page.checkLimit(limit);
+    if (after != null) {
+      Snapshot.checkName(after);
+    }
+    kv.checkOpen();
+    String what = "listing snapshots of " + volume;
+    String nameKey = layout.nameKey(volume);
+    GetResponse named = kv.read(nameKey, what);
+    long revision = named.getHeader().getRevision();
+    KeyValue n = first(named);
+    long id = n == null ? 0 : EtcdLayout.decodeId(nameKey, str(n));
+    if (n == null
+        || first(kv.getAll(List.of(layout.infoKey(id)), false, revision, what).get(0)) == null) {
+      throw new VolumeNotFoundException("no volume named '" + volume + "'");
+    }
+    NamePager.NamePage page = NamePager.read(kv.pages(what), layout.snapshotsPrefix(id),
+        after, limit, 1, revision);
+    List<Snapshot> out = new ArrayList<>(page.groups().size());
+    for (NamePager.Group g : page.groups()) {
+      for (NamePager.Entry e : g.entries()) {
+        if (!layout.isSnapshotKey(e.key())) {
+          throw corrupt(e.key(), e.value(), "unexpected key among the snapshots of volume "
+              + id);
+        }
+        out.add(decodeSnapshot(e.key(), e.value(), id, volume));
+      }
+    }
+    return new Page<>(out, page.next());
   }
 
   Optional<Snapshot> snapshot(String volume, String snapshot) {

@@ -20,6 +20,7 @@ import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.torus.ConcurrentUpdateException;
 import io.torus.LeaseLostException;
+import io.torus.Page;
 import io.torus.TorusException;
 import io.torus.VolumeExistsException;
 import io.torus.VolumeInfo;
@@ -148,6 +149,49 @@ final class EtcdVolumes {
     }
     out.sort(Comparator.comparing(VolumeInfo::name));
     return out;
+  }
+
+  /**
+   * A page of the volumes in name order: the {@code names/} keys of the page (see
+   * {@link NamePager}), then their info keys, all at one revision. A name whose info is
+   * missing is left out, as {@link #find} does.
+   */
+  Page<VolumeInfo> volumes(String after, int limit) {
+    Page.checkLimit(limit);
+    if (after != null) {
+      VolumeSpec.checkName(after);
+    }
+    kv.checkOpen();
+    String what = "listing volumes";
+    NamePager.NamePage page = NamePager.read(kv.pages(what), layout.namesPrefix(), after,
+        limit, 1, 0);
+    List<String> names = new ArrayList<>();
+    List<String> infoKeys = new ArrayList<>();
+    for (NamePager.Group g : page.groups()) {
+      String nameKey = layout.namesPrefix() + g.name() + "/id";
+      for (NamePager.Entry e : g.entries()) {
+        if (e.key().equals(nameKey)) {
+          names.add(g.name());
+          infoKeys.add(layout.infoKey(EtcdLayout.decodeId(nameKey, e.value())));
+        }
+      }
+    }
+    List<io.etcd.jetcd.kv.GetResponse> infos = kv.getAll(infoKeys, false, page.revision(),
+        what);
+    List<VolumeInfo> out = new ArrayList<>(names.size());
+    for (int i = 0; i < names.size(); i++) {
+      KeyValue e = first(infos.get(i));
+      if (e == null) {
+        continue;
+      }
+      VolumeInfo v = info(infoKeys.get(i), str(e));
+      if (!v.name().equals(names.get(i))) {
+        throw corrupt(infoKeys.get(i), str(e), "does not belong to volume '" + names.get(i)
+            + "' that " + layout.namesPrefix() + names.get(i) + "/id points to");
+      }
+      out.add(v);
+    }
+    return new Page<>(out, page.next());
   }
 
   VolumeInfo setVolumeReplication(String name, int replication) {

@@ -227,6 +227,19 @@ final class LocalCoordination implements AutoCloseable {
     }
 
     @Override
+    public io.torus.Page<PeerStatus> peers(String after, int limit) {
+      io.torus.Page.checkLimit(limit);
+      if (after != null) {
+        PeerInfo.checkNodeId(after);
+      }
+      synchronized (lock) {
+        checkOpen();
+        return io.torus.internal.meta.MapPages.page(members, after, limit,
+            p -> new PeerStatus(p, alive.contains(p.nodeId())));
+      }
+    }
+
+    @Override
     public Optional<PeerStatus> peer(String nodeId) {
       PeerInfo.checkNodeId(nodeId);
       synchronized (lock) {

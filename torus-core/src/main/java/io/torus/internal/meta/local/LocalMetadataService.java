@@ -24,6 +24,7 @@ import io.torus.VolumeExistsException;
 import io.torus.VolumeInfo;
 import io.torus.VolumeKeys;
 import io.torus.internal.meta.ErasureRules;
+import io.torus.internal.meta.MapPages;
 import io.torus.internal.meta.KeyRules;
 import io.torus.VolumeLockedException;
 import io.torus.VolumeNotFoundException;
@@ -180,6 +181,16 @@ public final class LocalMetadataService implements MetadataService, Coordination
   }
 
   @Override
+  public synchronized io.torus.Page<VolumeInfo> volumes(String after, int limit) {
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      VolumeSpec.checkName(after);
+    }
+    checkOpen();
+    return MapPages.page(visible.volumes(), after, limit, VolumeRecord::info);
+  }
+
+  @Override
   public synchronized VolumeInfo setVolumeReplication(String name, int replication) {
     VolumeRecord v = existing(name);
     ErasureRules.checkReplicationChange(v.info());
@@ -331,6 +342,16 @@ public final class LocalMetadataService implements MetadataService, Coordination
   @Override
   public synchronized List<Snapshot> snapshots(String volume) {
     return new ArrayList<>(existing(visible, volume).snapshots().values());
+  }
+
+  @Override
+  public synchronized io.torus.Page<Snapshot> snapshots(String volume, String after,
+      int limit) {
+    io.torus.Page.checkLimit(limit);
+    if (after != null) {
+      Snapshot.checkName(after);
+    }
+    return MapPages.page(existing(visible, volume).snapshots(), after, limit, s -> s);
   }
 
   @Override

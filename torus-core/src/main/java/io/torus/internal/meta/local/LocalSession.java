@@ -78,6 +78,12 @@ public final class LocalSession implements MetadataService, Coordination {
   }
 
   @Override
+  public io.torus.Page<VolumeInfo> volumes(String after, int limit) {
+    checkLive();
+    return shared.volumes(after, limit);
+  }
+
+  @Override
   public VolumeInfo resizeVolume(String name, long newSize) {
     checkLive();
     return shared.resizeVolume(name, newSize);
@@ -157,6 +163,12 @@ public final class LocalSession implements MetadataService, Coordination {
   public List<Snapshot> snapshots(String volume) {
     checkLive();
     return shared.snapshots(volume);
+  }
+
+  @Override
+  public io.torus.Page<Snapshot> snapshots(String volume, String after, int limit) {
+    checkLive();
+    return shared.snapshots(volume, after, limit);
   }
 
   @Override
