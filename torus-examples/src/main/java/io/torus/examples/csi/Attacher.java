@@ -302,7 +302,10 @@ final class Attacher {
     }
     if (!s.nbdDevice.isEmpty()) {
       if (kernel.connected(s.nbdDevice)) {
-        Host.Result flush = Host.run("blockdev", "--flushbufs", s.nbdDevice); // NBD FLUSH
+        boolean exportAlive = !s.nbd.isEmpty() && Host.Pid.parse(s.nbd).alive();
+        // an NBD FLUSH; without the export nothing can be flushed, only disconnected
+        Host.Result flush = exportAlive ? Host.run("blockdev", "--flushbufs", s.nbdDevice)
+            : new Host.Result(0, "");
         if (!flush.ok()) {
           throw CsiErrors.internal("flushing " + s.volume + " on " + s.nbdDevice + " failed: "
               + flush.output());

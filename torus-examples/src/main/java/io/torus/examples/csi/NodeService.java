@@ -35,8 +35,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * The CSI Node service: stages a volume by attaching it through its own NBD export and the
  * kernel's NBD client, or nbdfuse and a loop device ({@link Attacher}, {@link AttachMode}),
  * with a file system made on first use and mounted at the staging path; publishes it by bind
- * mount (a directory, or for block access the device at a file); reports usage; grows the file system (offline when it is staged, the
- * volume having grown since; online in NodeExpandVolume, which needs CAP_SYS_RESOURCE).
+ * mount (a directory, or for block access the device at a file); reports usage; grows the
+ * file system (offline when it is staged, the volume having grown since; online in
+ * NodeExpandVolume, which needs CAP_SYS_RESOURCE).
  *
  * <p>Every call is idempotent: it looks at what exists (the volume's {@link StageState}, the
  * mount table, live processes) and does only what is missing. A call for a volume another

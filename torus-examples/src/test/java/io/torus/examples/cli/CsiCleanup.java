@@ -13,8 +13,9 @@ import java.util.stream.Stream;
 /**
  * Takes down whatever a node plugin's state directory says is attached, however a test
  * ended: unmounts published targets and the staging path, disconnects a kernel NBD device,
- * detaches loop devices, unmounts nbdfuse and kills the recorded {@code nbdfuse} and {@code torus nbd} processes by PID
- * (only if the PID still names the process started, by its start time).
+ * detaches loop devices, unmounts nbdfuse and kills the recorded {@code nbdfuse} and
+ * {@code torus nbd} processes by PID (only if the PID still names the process started, by its
+ * start time).
  */
 final class CsiCleanup {
   private CsiCleanup() {}
