@@ -49,7 +49,9 @@ import java.util.function.Function;
  * <p>StorageClass parameters: {@code replication} (copies of each block, 1–16) or
  * {@code erasure} (Reed–Solomon, e.g. {@code 4+2}), and
  * {@code blockSize} (a power of two from 4 KiB to 4 MiB, e.g. {@code 16KiB}); without them a
- * volume gets the cluster's defaults. Keys starting {@code csi.storage.k8s.io/} are ignored;
+ * volume gets the cluster's defaults. {@code encrypted: "true"} encrypts it at rest with the
+ * key-encryption key of CreateVolume's secrets ({@link SecretKek}; none: INVALID_ARGUMENT);
+ * no other call needs a key. Keys starting {@code csi.storage.k8s.io/} are ignored;
  * any other key is refused (INVALID_ARGUMENT).
  *
  * <p>Concurrency: calls that change volumes or snapshots run one at a time (a lock of this
@@ -92,6 +94,8 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
       CsiErrors.required("name", request.getName());
       Capabilities.check(request.getVolumeCapabilitiesList());
       VolumeParameters params = VolumeParameters.parse(request.getParametersMap());
+      SecretKek key = params.encrypted() ? SecretKek.require(request.getSecretsMap(),
+          "an encrypted volume (parameter encrypted: \"true\")") : null;
       checkTopology(request);
       long size = Sizes.choose(request.getCapacityRange(), request.hasCapacityRange(),
           config.defaultSize());
@@ -100,11 +104,13 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
         Torus torus = cluster.torus();
         VolumeInfo v = find(torus, name);
         if (v == null) {
-          v = new VolumeCreation(torus, params).create(name, size, request);
-        } else if (!Sizes.fits(v.size(), request.getCapacityRange()) || !params.matches(v)) {
+          v = new VolumeCreation(torus, params, key, config).create(name, size, request);
+        } else if (!Sizes.fits(v.size(), request.getCapacityRange()) || !params.matches(v)
+            || key != null && !key.id().equals(v.encryption().kekId())) {
           throw CsiErrors.exists("volume " + name + " exists with " + v.size() + " bytes, "
-              + VolumeCreation.redundancy(v) + ", " + v.blockSize() + "-byte blocks, which"
-              + " this request does not accept");
+              + VolumeCreation.redundancy(v) + ", " + v.blockSize() + "-byte blocks, "
+              + (v.encrypted() ? "encrypted with key " + v.encryption().kekId()
+                  : "not encrypted") + ", which this request does not accept");
         }
         Volume.Builder out = volume(v).toBuilder();
         if (request.hasVolumeContentSource()) {
@@ -140,12 +146,16 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
     }
   }
 
-  /** The CSI view of {@code v}: id, size, its (immutable) layout as context, topology. */
+  /**
+   * The CSI view of {@code v}: id, size, its (immutable) layout as context (encryption: the
+   * id of its key-encryption key, never a key, or "none"), topology.
+   */
   Volume volume(VolumeInfo v) {
     return Volume.newBuilder().setVolumeId(v.name()).setCapacityBytes(v.size())
         .putVolumeContext("blockSize", Integer.toString(v.blockSize()))
         .putVolumeContext("replication", Integer.toString(v.replication()))
         .putVolumeContext("erasure", v.erasure() == null ? "none" : v.erasure().toString())
+        .putVolumeContext("encryption", v.encrypted() ? v.encryption().kekId() : "none")
         .addAccessibleTopology(Topology.newBuilder()
             .putSegments(CsiConfig.TOPOLOGY_KEY, config.clusterName()))
         .build();

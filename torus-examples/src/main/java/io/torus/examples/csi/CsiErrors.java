@@ -3,6 +3,7 @@ package io.torus.examples.csi;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import io.torus.EncryptionKeyException;
 import io.torus.ErrorCode;
 import io.torus.TorusException;
 import io.torus.VolumeExistsException;
@@ -14,7 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * CSI status codes for what fails, and the one place a call's outcome reaches gRPC: a result,
- * or the status its failure maps to. Never a success for a failed step.
+ * or the status its failure maps to. Never a success for a failed step. Messages never hold a
+ * secret (see {@link SecretKek}).
  *
  * <table>
  *   <caption>Torus failures as CSI status codes</caption>
@@ -23,6 +25,8 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@link VolumeExistsException}</td><td>ALREADY_EXISTS</td></tr>
  *   <tr><td>{@link VolumeLockedException} (open for writing elsewhere)</td>
  *       <td>FAILED_PRECONDITION</td></tr>
+ *   <tr><td>{@link EncryptionKeyException} (EPERM: no key, or another key, for an encrypted
+ *       volume)</td><td>PERMISSION_DENIED</td></tr>
  *   <tr><td>EINVAL</td><td>INVALID_ARGUMENT</td></tr>
  *   <tr><td>ENOSPC</td><td>RESOURCE_EXHAUSTED</td></tr>
  *   <tr><td>retryable, ESHUTDOWN</td><td>UNAVAILABLE</td></tr>
@@ -79,6 +83,9 @@ final class CsiErrors {
     }
     if (t instanceof VolumeLockedException) {
       return precondition(t.getMessage());
+    }
+    if (t instanceof EncryptionKeyException) {
+      return SecretKek.denied(t.getMessage());
     }
     if (t instanceof TorusException e) {
       if (e.code() == ErrorCode.EINVAL) {

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -57,10 +58,21 @@ final class Host {
   }
 
   static Result run(List<String> cmd) {
+    return run(cmd, Map.of());
+  }
+
+  /**
+   * Runs {@code cmd} as {@link #run(String...)} does, with {@code env} added to its environment
+   * (where a secret may go: the environment of a process is readable by its user only, its
+   * command line by everyone).
+   */
+  static Result run(List<String> cmd, Map<String, String> env) {
     Process p;
     try {
-      p = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+      ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      b.environment().putAll(env);
+      p = b.start();
     } catch (IOException e) {
       return new Result(127, cmd.get(0) + ": " + e.getMessage());
     }
@@ -97,10 +109,17 @@ final class Host {
    * is restarted or killed leaves it running.
    */
   static Pid spawn(List<String> cmd, Path log) throws IOException {
+    return spawn(cmd, log, Map.of());
+  }
+
+  /** {@link #spawn(List, Path)} with {@code env} added to the process's environment. */
+  static Pid spawn(List<String> cmd, Path log, Map<String, String> env) throws IOException {
     List<String> full = new ArrayList<>();
     full.add("setsid"); // not a group leader here, so setsid execs in place: same PID
     full.addAll(cmd);
-    Process p = new ProcessBuilder(full)
+    ProcessBuilder b = new ProcessBuilder(full);
+    b.environment().putAll(env);
+    Process p = b
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))

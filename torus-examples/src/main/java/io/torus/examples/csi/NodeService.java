@@ -32,15 +32,20 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The CSI Node service: stages a volume by attaching it through its own NBD export, nbdfuse
- * and a loop device ({@link Attacher}), with a file system made on first use and mounted at
- * the staging path; publishes it by bind mount (a directory, or for block access the loop
- * device at a file); reports usage; grows the file system (offline when it is staged, the
- * volume having grown since; online in NodeExpandVolume, which needs CAP_SYS_RESOURCE).
+ * The CSI Node service: stages a volume by attaching it through its own NBD export and the
+ * kernel's NBD client, or nbdfuse and a loop device ({@link Attacher}, {@link AttachMode}),
+ * with a file system made on first use and mounted at the staging path; publishes it by bind
+ * mount (a directory, or for block access the device at a file); reports usage; grows the
+ * file system (offline when it is staged, the volume having grown since; online in
+ * NodeExpandVolume, which needs CAP_SYS_RESOURCE).
  *
  * <p>Every call is idempotent: it looks at what exists (the volume's {@link StageState}, the
  * mount table, live processes) and does only what is missing. A call for a volume another
  * call is working on gets ABORTED, as the specification asks.
+ *
+ * <p>Encrypted volumes: NodeStageVolume takes the key-encryption key from its secrets
+ * ({@link SecretKek}); without it INVALID_ARGUMENT, with another key PERMISSION_DENIED, both
+ * naming the key id the volume needs, before anything is started.
  */
 final class NodeService extends NodeGrpc.NodeImplBase {
   private final CsiConfig config;
@@ -51,7 +56,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
   NodeService(CsiConfig config, ClusterAccess cluster) {
     this.config = config;
     this.cluster = cluster;
-    this.attacher = new Attacher(config.nbdCommand());
+    this.attacher = new Attacher(config.nbdCommand(), KernelNbd.system());
   }
 
   private <T> T locked(String volumeId, Callable<T> body) throws Exception {
@@ -101,13 +106,20 @@ final class NodeService extends NodeGrpc.NodeImplBase {
             throw CsiErrors.exists("volume " + id + " is staged at " + s.staging + " for "
                 + s.access + " access already");
           }
-          attacher.attach(s); // finishes what an interrupted call began; no-op when done
+          // finishes what an interrupted call began; no-op when done
+          attacher.attach(s, () -> SecretKek.forVolume(cluster.torus().volume(id),
+              request.getSecretsMap(), "NodeStageVolume"));
           return NodeStageVolumeResponse.getDefaultInstance();
         }
-        cluster.torus().volume(id); // NOT_FOUND before anything is started
+        // NOT_FOUND, a missing or wrong key, a missing kernel client: before anything starts
+        SecretKek key = SecretKek.forVolume(cluster.torus().volume(id),
+            request.getSecretsMap(), "NodeStageVolume");
+        String attach = attacher.choose(config.attach(),
+            config.stateDir().resolve("volumes"));
         s = StageState.create(config.stateDir(), id);
         s.staging = staging;
         s.access = access;
+        s.attach = attach;
         if (!cap.hasBlock()) {
           s.fsType = Capabilities.fsType(cap);
           List<String> flags = new java.util.ArrayList<>(cap.getMount().getMountFlagsList());
@@ -119,7 +131,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
         }
         s.save();
         try {
-          attacher.attach(s);
+          attacher.attach(s, () -> key);
         } catch (Exception e) {
           try {
             attacher.detach(s);
@@ -198,7 +210,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
       if (!Files.exists(target)) {
         Files.createFile(target);
       }
-      source = s.loop;
+      source = s.device();
     } else {
       Files.createDirectories(target);
       source = s.staging;
@@ -249,7 +261,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
       NodeGetVolumeStatsResponse.Builder b = NodeGetVolumeStatsResponse.newBuilder();
       if (s.block()) {
         return b.addUsage(VolumeUsage.newBuilder().setUnit(VolumeUsage.Unit.BYTES)
-            .setTotal(Attacher.deviceSize(s.loop))).build();
+            .setTotal(Attacher.deviceSize(s.device()))).build();
       }
       // fragment size, blocks, free blocks, blocks available, inodes, free inodes
       String[] f = Host.check("stat", "-f", "-c", "%S %b %f %a %c %d", path).split("\\s+");
@@ -278,8 +290,10 @@ final class NodeService extends NodeGrpc.NodeImplBase {
         if (s == null || !(s.staging.equals(path) || s.targets.contains(path))) {
           throw CsiErrors.notFound("volume " + id + " is not staged or published at " + path);
         }
-        Host.run("losetup", "-c", s.loop);
-        long size = Attacher.deviceSize(s.loop);
+        if (!s.kernel()) {
+          Host.run("losetup", "-c", s.loop); // a kernel NBD device keeps its size until restaged
+        }
+        long size = Attacher.deviceSize(s.device());
         long required = request.getCapacityRange().getRequiredBytes();
         if (required > size) {
           throw CsiErrors.precondition("volume " + id + " shows " + size + " bytes on this node,"
@@ -290,7 +304,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
           return NodeExpandVolumeResponse.newBuilder().setCapacityBytes(size).build();
         }
         if (Attacher.extNeedsGrowth(s)) { // staging grows it offline; this is online
-          Host.check("resize2fs", s.loop);
+          Host.check("resize2fs", s.device());
         } else if (s.fsType.equals("xfs")) {
           Host.check("xfs_growfs", s.staging);
         }

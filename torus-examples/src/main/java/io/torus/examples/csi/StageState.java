@@ -15,8 +15,10 @@ import java.util.Properties;
 
 /**
  * What the node plugin knows of one staged volume, kept on disk so that a restarted plugin
- * carries on where the last one stopped: the NBD export process, the nbdfuse process, the loop
- * device, the staging path and the published targets.
+ * carries on where the last one stopped: the NBD export process, how it is attached (the
+ * kernel's NBD device, or the nbdfuse process and the loop device), the staging path and the
+ * published targets. It never holds a key: an encrypted volume's export got its key in its
+ * environment, and only the key's id is recorded.
  *
  * <p>Layout: {@code STATE_DIR/volumes/VOLUME_ID/} holds {@code state.properties} (below),
  * {@code nbd.log} and {@code nbdfuse.log} (the two processes' output) and {@code fuse/}, the
@@ -29,10 +31,14 @@ import java.util.Properties;
  * access     mount | block
  * fsType     file system type (mount access)
  * mountFlags mount options, comma-separated (mount access)
+ * attach     kernel | fuse: how the export is made a block device (absent: fuse)
+ * kekId      id of the key-encryption key the export was given ("": not encrypted)
  * nbd        PID:START of the torus nbd process ("" until started)
  * nbdUri     nbd://127.0.0.1:PORT/VOLUME it exports
- * fuse       PID:START of the nbdfuse process ("" until started)
- * loop       /dev/loopN backed by fuse/disk ("" until attached)
+ * nbdDevice  kernel: /dev/nbdN chosen for the export ("" until chosen; recorded before
+ *            nbd-client connects it, so a restarted plugin checks that device)
+ * fuse       fuse: PID:START of the nbdfuse process ("" until started)
+ * loop       fuse: /dev/loopN backed by fuse/disk ("" until attached)
  * targets    published target paths, separated by NUL
  * </pre>
  *
@@ -46,10 +52,13 @@ final class StageState {
   String access = "mount";
   String fsType = "ext4";
   String mountFlags = "";
+  String attach = "fuse";
+  String kekId = "";
   String nbd = "";
   String nbdUri = "";
   String fuse = "";
   String loop = "";
+  String nbdDevice = "";
   List<String> targets = new ArrayList<>();
 
   private StageState(Path dir) {
@@ -87,10 +96,13 @@ final class StageState {
     s.access = p.getProperty("access", "mount");
     s.fsType = p.getProperty("fsType", "ext4");
     s.mountFlags = p.getProperty("mountFlags", "");
+    s.attach = p.getProperty("attach", "fuse");
+    s.kekId = p.getProperty("kekId", "");
     s.nbd = p.getProperty("nbd", "");
     s.nbdUri = p.getProperty("nbdUri", "");
     s.fuse = p.getProperty("fuse", "");
     s.loop = p.getProperty("loop", "");
+    s.nbdDevice = p.getProperty("nbdDevice", "");
     String t = p.getProperty("targets", "");
     s.targets = t.isEmpty() ? new ArrayList<>() : new ArrayList<>(Arrays.asList(t.split("\0")));
     return s;
@@ -98,6 +110,35 @@ final class StageState {
 
   boolean block() {
     return access.equals("block");
+  }
+
+  /** True if the kernel's NBD client attaches this volume (else nbdfuse and a loop device). */
+  boolean kernel() {
+    return attach.equals("kernel");
+  }
+
+  /** The block device the volume is attached as: its /dev/nbdN or /dev/loopN ("" if none). */
+  String device() {
+    return kernel() ? nbdDevice : loop;
+  }
+
+  /** The /dev/nbdN devices the staged volumes under {@code volumesDir} have chosen. */
+  static java.util.Set<String> nbdDevicesInUse(Path volumesDir) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    if (!Files.isDirectory(volumesDir)) {
+      return out;
+    }
+    try (var dirs = Files.list(volumesDir)) {
+      for (Path d : dirs.toList()) {
+        StageState s = load(volumesDir.getParent(), d.getFileName().toString());
+        if (s != null && !s.nbdDevice.isEmpty()) {
+          out.add(s.nbdDevice);
+        }
+      }
+    } catch (IOException e) {
+      throw CsiErrors.internal("cannot list " + volumesDir + ": " + e.getMessage());
+    }
+    return out;
   }
 
   /** The nbdfuse mount point. */
@@ -118,10 +159,13 @@ final class StageState {
     p.setProperty("access", access);
     p.setProperty("fsType", fsType);
     p.setProperty("mountFlags", mountFlags);
+    p.setProperty("attach", attach);
+    p.setProperty("kekId", kekId);
     p.setProperty("nbd", nbd);
     p.setProperty("nbdUri", nbdUri);
     p.setProperty("fuse", fuse);
     p.setProperty("loop", loop);
+    p.setProperty("nbdDevice", nbdDevice);
     p.setProperty("targets", String.join("\0", targets));
     try {
       Files.createDirectories(dir);

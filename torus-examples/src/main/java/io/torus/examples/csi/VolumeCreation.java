@@ -7,6 +7,8 @@ import io.torus.Torus;
 import io.torus.VolumeInfo;
 import io.torus.VolumeNotFoundException;
 import io.torus.VolumeSpec;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Creates the volume of one CreateVolume call that found no volume of its name: empty, from a
@@ -14,14 +16,31 @@ import io.torus.VolumeSpec;
  * its last flushed content, cloned, then the snapshot dropped: the clone keeps its blocks).
  * Every new volume gets the parameters' I/O limits (a clone's replace those it inherited).
  * The caller holds the controller's lock.
+ *
+ * <p>Encrypted volumes ({@code encrypted: "true"}): a new one is created with a data key
+ * wrapped by the key-encryption key of the call's secrets. A clone of an encrypted volume is
+ * encrypted with its origin's KEK, which the secrets must hold (else PERMISSION_DENIED naming
+ * the KEK id needed); cloning needs the KEK itself (the clone's new data key is wrapped by
+ * it), which the plugin's shared client-only node does not hold, so the clone is made by a
+ * {@code torus volume clone --key-env} child process of the plugin with the key in its
+ * environment ({@link CsiConfig#torusCommand}). Snapshots, resizing and I/O limits need no
+ * key.
  */
 final class VolumeCreation {
   private final Torus torus;
   private final VolumeParameters params;
+  private final SecretKek key;
+  private final CsiConfig config;
 
-  VolumeCreation(Torus torus, VolumeParameters params) {
+  /**
+   * @param key the KEK of the call's secrets: required (non-null) when {@code params} ask for
+   *     encryption, else unused
+   */
+  VolumeCreation(Torus torus, VolumeParameters params, SecretKek key, CsiConfig config) {
     this.torus = torus;
     this.params = params;
+    this.key = key;
+    this.config = config;
   }
 
   VolumeInfo create(String name, long size, CreateVolumeRequest request) {
@@ -71,15 +90,37 @@ final class VolumeCreation {
     VolumeInfo origin = torus.volume(volume);
     if (!params.matches(origin)) {
       throw CsiErrors.invalid("a volume made from " + volume + " has its layout ("
-          + redundancy(origin) + ", " + origin.blockSize() + "-byte blocks), not the"
-          + " one the parameters ask for");
+          + redundancy(origin) + ", " + origin.blockSize() + "-byte blocks, "
+          + (origin.encrypted() ? "encrypted" : "not encrypted") + "), not the one the"
+          + " parameters ask for");
     }
-    VolumeInfo clone = torus.cloneVolume(volume, snapshot, name);
+    VolumeInfo clone = origin.encrypted() ? cloneEncrypted(origin, snapshot, name)
+        : torus.cloneVolume(volume, snapshot, name);
     if (!clone.qos().equals(params.qos())) {
       clone = torus.setVolumeQos(name, params.qos());
     }
     long want = request.getCapacityRange().getRequiredBytes() > 0 ? size : snapSize;
     return clone.size() < want ? torus.resizeVolume(name, want) : clone;
+  }
+
+  /**
+   * Clones the encrypted {@code origin} in a {@code torus volume clone} child given the KEK
+   * in its environment; the child's output never holds the key.
+   */
+  private VolumeInfo cloneEncrypted(VolumeInfo origin, String snapshot, String name) {
+    key.checkOpens(origin); // PERMISSION_DENIED before a process is started
+    List<String> cmd = new ArrayList<>(config.torusCommand("volume", "clone"));
+    cmd.addAll(List.of("--key-env", SecretKek.ENV,
+        Names.snapshotId(origin.name(), snapshot), name));
+    Host.Result r = Host.run(cmd, key.environment());
+    if (!r.ok()) {
+      if (r.output().contains("is encrypted with key")) {
+        throw SecretKek.denied("cloning " + origin.name() + ": " + r.output());
+      }
+      throw CsiErrors.internal("torus volume clone " + Names.snapshotId(origin.name(), snapshot)
+          + " " + name + " failed (exit " + r.exit() + "): " + r.output());
+    }
+    return torus.volume(name);
   }
 
   /** How a volume keeps its data, for messages: "2 copies" or "erasure 4+2". */
@@ -100,6 +141,9 @@ final class VolumeCreation {
     }
     b.blockSize(params.blockSize() > 0 ? params.blockSize()
         : d != null ? d.blockSize() : VolumeSpec.DEFAULT_BLOCK_SIZE);
+    if (params.encrypted()) {
+      b.encryption(key.provider());
+    }
     return b.qos(params.qos()).build();
   }
 }

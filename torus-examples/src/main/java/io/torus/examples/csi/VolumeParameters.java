@@ -12,18 +12,22 @@ import java.util.Map;
  * {@code erasure} (e.g. {@code 4+2}; not with {@code replication}) and {@code blockSize}, 0
  * or null where not given (the cluster's default applies); and its I/O limits
  * {@code readIops}, {@code writeIops}, {@code readBytesPerSecond} and
- * {@code writeBytesPerSecond} (0 or absent: none).
+ * {@code writeBytesPerSecond} (0 or absent: none); and {@code encrypted} ({@code "true"}:
+ * encrypted at rest with the key-encryption key of the call's secrets, see {@link SecretKek};
+ * {@code "false"} or absent: not encrypted).
  *
  * @param replication copies of each block, or 0
  * @param blockSize bytes, or 0
  * @param erasure the erasure coding asked for, or null
  * @param qos the I/O limits asked for, {@link VolumeQos#UNLIMITED} for none
+ * @param encrypted whether the volume is encrypted at rest
  */
-record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQos qos) {
+record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQos qos,
+    boolean encrypted) {
 
-  /** Parameters without I/O limits. */
+  /** Parameters without I/O limits, not encrypted. */
   VolumeParameters(int replication, int blockSize, Erasure erasure) {
-    this(replication, blockSize, erasure, VolumeQos.UNLIMITED);
+    this(replication, blockSize, erasure, VolumeQos.UNLIMITED, false);
   }
 
   /** Prefix of the keys Kubernetes' sidecars add for themselves. */
@@ -36,6 +40,7 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQ
     int replication = 0;
     int blockSize = 0;
     Erasure erasure = null;
+    boolean encrypted = false;
     VolumeQos.Builder qos = VolumeQos.builder();
     for (Map.Entry<String, String> e : params.entrySet()) {
       String k = e.getKey();
@@ -67,6 +72,7 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQ
             throw CsiErrors.invalid("parameter erasure: " + x.getMessage());
           }
         }
+        case "encrypted" -> encrypted = bool(k, e.getValue());
         case "readIops" -> qos.readIops(count(k, e.getValue()));
         case "writeIops" -> qos.writeIops(count(k, e.getValue()));
         case "readBytesPerSecond" -> qos.readBytesPerSecond(rate(k, e.getValue()));
@@ -74,7 +80,7 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQ
         default -> {
           if (!k.startsWith(KUBERNETES_PREFIX)) {
             throw CsiErrors.invalid("unknown parameter '" + k + "' (known: replication,"
-                + " erasure, blockSize, readIops, writeIops, readBytesPerSecond,"
+                + " erasure, blockSize, encrypted, readIops, writeIops, readBytesPerSecond,"
                 + " writeBytesPerSecond)");
           }
         }
@@ -91,7 +97,17 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQ
       throw CsiErrors.invalid("parameters readIops, writeIops, readBytesPerSecond,"
           + " writeBytesPerSecond: " + x.getMessage());
     }
-    return new VolumeParameters(replication, blockSize, erasure, limits);
+    return new VolumeParameters(replication, blockSize, erasure, limits, encrypted);
+  }
+
+  /** A boolean parameter: {@code true} or {@code false}. */
+  private static boolean bool(String key, String text) {
+    return switch (text.trim()) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw CsiErrors.invalid("parameter " + key + " must be \"true\" or \"false\": '"
+          + text + "'");
+    };
   }
 
   /** A bytes-per-second parameter: 0 (no limit) or a size, e.g. {@code 100MiB}. */
@@ -114,11 +130,12 @@ record VolumeParameters(int replication, int blockSize, Erasure erasure, VolumeQ
   }
 
   /**
-   * True if {@code v} has the layout these parameters ask for (its I/O limits may differ:
-   * they change over a volume's life, see {@link VolumeCreation}).
+   * True if {@code v} has the layout these parameters ask for, encryption included (its I/O
+   * limits may differ: they change over a volume's life, see {@link VolumeCreation}).
    */
   boolean matches(VolumeInfo v) {
-    return (replication == 0 || (v.erasure() == null && v.replication() == replication))
+    return v.encrypted() == encrypted
+        && (replication == 0 || (v.erasure() == null && v.replication() == replication))
         && (erasure == null || erasure.equals(v.erasure()))
         && (blockSize == 0 || v.blockSize() == blockSize);
   }

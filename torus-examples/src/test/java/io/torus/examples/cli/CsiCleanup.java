@@ -12,9 +12,10 @@ import java.util.stream.Stream;
 
 /**
  * Takes down whatever a node plugin's state directory says is attached, however a test
- * ended: unmounts published targets and the staging path, detaches loop devices, unmounts
- * nbdfuse and kills the recorded {@code nbdfuse} and {@code torus nbd} processes by PID
- * (only if the PID still names the process started, by its start time).
+ * ended: unmounts published targets and the staging path, disconnects a kernel NBD device,
+ * detaches loop devices, unmounts nbdfuse and kills the recorded {@code nbdfuse} and
+ * {@code torus nbd} processes by PID (only if the PID still names the process started, by its
+ * start time).
  */
 final class CsiCleanup {
   private CsiCleanup() {}
@@ -48,6 +49,10 @@ final class CsiCleanup {
         for (int i = 0; i < 4; i++) {
           quiet("umount", "-l", m);
         }
+      }
+      String nbdDevice = p.getProperty("nbdDevice", "");
+      if (!nbdDevice.isEmpty()) {
+        quiet("nbd-client", "-d", nbdDevice);
       }
       Path fuseFile = d.resolve("fuse").resolve("disk");
       String loops = quiet("losetup", "-j", fuseFile.toString(), "-O", "NAME", "-n");

@@ -12,7 +12,9 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -22,7 +24,11 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * Kubernetes objects (apiVersion, kind, metadata.name); every image is the project's own
  * ({@code torus:0.1.0}, built by the Dockerfile there) or a pinned upstream release; every
  * container of the project's image runs a {@code torus} subcommand that exists (or a program
- * the image installs), with options that command has; the files the Dockerfile copies exist.
+ * the image installs), with options that command has; the files the Dockerfile copies exist;
+ * the encrypted StorageClass names a Secret (a placeholder, never a key) the provisioner may
+ * read. Where {@code kubectl} is installed (it is not a Debian package here: the test then
+ * skips that part), {@code kubectl label --local} decodes every object and {@code kubectl
+ * kustomize} builds them all, both without a server.
  */
 class KubernetesManifestsTest {
   private static final Path DIR = Path.of("kubernetes");
@@ -34,7 +40,8 @@ class KubernetesManifestsTest {
     List<Map<String, Object>> objects = objects();
     assertThat(objects).extracting(o -> o.get("kind")).contains("Namespace", "StatefulSet",
         "DaemonSet", "Deployment", "CSIDriver", "StorageClass", "VolumeSnapshotClass",
-        "ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Job", "Service");
+        "ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Job", "Service", "Secret",
+        "Role", "RoleBinding");
     for (Map<String, Object> o : objects) {
       assertThat(o).containsKeys("apiVersion", "kind", "metadata");
       assertThat(map(o.get("metadata"))).containsKey("name");
@@ -91,6 +98,92 @@ class KubernetesManifestsTest {
       }
     }
     assertThat(copies).isEqualTo(3);
+  }
+
+  @Test
+  void theEncryptedClassNamesASecretTheProvisionerMayRead() throws IOException {
+    List<Map<String, Object>> objects = objects();
+    Map<String, Object> sc = find(objects, "StorageClass", "torus-encrypted");
+    @SuppressWarnings("unchecked")
+    Map<String, String> p = (Map<String, String>) sc.get("parameters");
+    assertThat(p).containsEntry("encrypted", "true");
+    for (String call : List.of("provisioner", "node-stage")) {
+      String prefix = "csi.storage.k8s.io/" + call + "-secret-";
+      assertThat(p).containsEntry(prefix + "name", "torus-volume-key")
+          .containsEntry(prefix + "namespace", "torus");
+    }
+    Map<String, Object> secret = find(objects, "Secret", "torus-volume-key");
+    assertThat(map(secret.get("metadata"))).containsEntry("namespace", "torus");
+    String placeholder = (String) map(secret.get("stringData")).get("torusKey");
+    assertThat(placeholder).as("the example Secret holds a placeholder, never a key")
+        .contains("PLACEHOLDER").doesNotMatch("\\s*[0-9a-fA-F]{64}\\s*");
+
+    Map<String, Object> role = find(objects, "Role", "torus-csi-volume-key");
+    assertThat(String.valueOf(role.get("rules"))).contains("secrets", "torus-volume-key",
+        "get");
+    Map<String, Object> binding = find(objects, "RoleBinding", "torus-csi-volume-key");
+    assertThat(String.valueOf(binding.get("subjects"))).contains("torus-csi-controller");
+  }
+
+  @Test
+  void kubectlDecodesAndBuildsEveryManifestWithoutAServer(@TempDir Path tmp) throws Exception {
+    Path kubectl = Stream.of(System.getenv().getOrDefault("PATH", "/usr/bin").split(":"))
+        .map(d -> Path.of(d, "kubectl")).filter(Files::isExecutable).findFirst().orElse(null);
+    Assumptions.assumeTrue(kubectl != null, "kubectl is not installed");
+    List<Map<String, Object>> objects = objects();
+
+    // decoded by kubectl's own codecs: every object, as kind.group/name
+    List<String> names = kubectl(kubectl.toString(), "label", "--local", "-o", "name",
+        "-f", DIR.toString(), "checked=yes").lines().filter(l -> !l.isBlank()).toList();
+    assertThat(names).hasSameSizeAs(objects);
+    for (Map<String, Object> o : objects) {
+      String kind = ((String) o.get("kind")).toLowerCase(java.util.Locale.ROOT);
+      String name = (String) map(o.get("metadata")).get("name");
+      assertThat(names).as("kubectl's name of %s %s", kind, name)
+          .anyMatch(n -> n.startsWith(kind) && n.endsWith("/" + name));
+    }
+
+    // built by kustomize: no two objects share a kind, namespace and name
+    StringBuilder k = new StringBuilder("resources:\n");
+    try (Stream<Path> s = Files.list(DIR)) {
+      for (Path f : s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
+        Files.copy(f, tmp.resolve(f.getFileName()));
+        k.append("- ").append(f.getFileName()).append('\n');
+      }
+    }
+    Files.writeString(tmp.resolve("kustomization.yaml"), k.toString());
+    String built = kubectl(kubectl.toString(), "kustomize", tmp.toString());
+    assertThat(Pattern.compile("(?m)^kind: ").matcher(built).results().count())
+        .isEqualTo(objects.size());
+  }
+
+  /** Runs kubectl (at most 60 s, then killed); asserts exit 0; returns its standard output. */
+  private static String kubectl(String... cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      java.util.concurrent.Future<byte[]> out = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> {
+            try {
+              return p.getInputStream().readAllBytes();
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+      assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("%s finishes",
+          String.join(" ", cmd)).isTrue();
+      assertThat(p.exitValue()).as("exit of %s", String.join(" ", cmd)).isZero();
+      return new String(out.get(10, java.util.concurrent.TimeUnit.SECONDS),
+          java.nio.charset.StandardCharsets.UTF_8);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  private static Map<String, Object> find(List<Map<String, Object>> objects, String kind,
+      String name) {
+    return objects.stream().filter(o -> kind.equals(o.get("kind"))
+        && name.equals(map(o.get("metadata")).get("name"))).findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " " + name));
   }
 
   private static Set<String> union(Set<String> s, String extra) {
