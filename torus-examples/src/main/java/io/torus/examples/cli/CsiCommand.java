@@ -1,6 +1,7 @@
 package io.torus.examples.cli;
 
 import io.torus.Torus;
+import io.torus.examples.csi.AttachMode;
 import io.torus.examples.csi.CsiConfig;
 import io.torus.examples.csi.CsiServer;
 import java.net.InetAddress;
@@ -22,7 +23,8 @@ import picocli.CommandLine.Option;
 @Command(name = "csi", mixinStandardHelpOptions = true,
     description = {"Serve the Container Storage Interface (CSI v1.1) on a Unix socket.",
         "--mode controller: volumes, snapshots, expansion. --mode node: attach volumes",
-        "on this machine (a torus nbd process per volume, nbdfuse, a loop device).",
+        "on this machine (a torus nbd process per volume; the kernel nbd-client, or nbdfuse",
+        "and a loop device).",
         "--mode all: both. Stops on Ctrl-C or SIGTERM; attached volumes stay attached",
         "(their exports run in processes of their own)."})
 final class CsiCommand implements Callable<Integer> {
@@ -73,6 +75,12 @@ final class CsiCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}).")
   String nbdJavaOptions;
 
+  @Option(names = "--attach", paramLabel = "MODE",
+      description = "How the node plugin attaches volumes: auto (the kernel nbd-client where"
+          + " the nbd module is loaded, else nbdfuse and a loop device), kernel or fuse"
+          + " (default: $" + AttachMode.ENV + ", else auto).")
+  String attach;
+
   @Override
   public Integer call() throws Exception {
     boolean controller = mode.equals("controller") || mode.equals("all");
@@ -85,7 +93,7 @@ final class CsiCommand implements Callable<Integer> {
     CsiConfig config = new CsiConfig(driverName, version == null ? "0.1.0-SNAPSHOT" : version,
         controller, nodeMode, nodeId != null ? nodeId : InetAddress.getLocalHost().getHostName(),
         stateDir.toAbsolutePath(), clusterName, minPeers, defaultSize.bytes(), maxVolumes,
-        nbdCommand());
+        nbdCommand(), attachMode());
     Path socket = socketPath(endpoint);
     CountDownLatch stop = new CountDownLatch(1);
     Signals.onTermination(stop::countDown);
@@ -104,6 +112,14 @@ final class CsiCommand implements Callable<Integer> {
   }
 
   /** {@code unix:///PATH}, {@code unix:/PATH} or a plain path. */
+  private AttachMode attachMode() {
+    try {
+      return attach == null ? AttachMode.fromEnvironment() : AttachMode.parse(attach);
+    } catch (IllegalArgumentException e) {
+      throw new UsageError(e.getMessage());
+    }
+  }
+
   static Path socketPath(String endpoint) {
     String p = endpoint;
     if (p.startsWith("unix://")) {
