@@ -20,6 +20,42 @@ import java.util.stream.Stream;
 final class CsiCleanup {
   private CsiCleanup() {}
 
+  /**
+   * Starts the plugin {@code name} of a test under {@code dir} (its socket and state
+   * directory there), serving both services, healthy with two peers up.
+   */
+  static Process startPlugin(TorusProcesses torus, Path dir, String name) throws Exception {
+    return torus.start("csi ready", "csi", "--endpoint", "unix://" + dir.resolve(name + ".sock"),
+        "--state-dir", dir.resolve("state-" + name).toString(), "--node-id", "node-" + name,
+        "--min-peers", "2", "--nbd-java-options", "-Xmx256m -XX:TieredStopAtLevel=1");
+  }
+
+  /**
+   * Closes the clients, takes down what the plugins {@code names} attached under {@code dir}
+   * ({@link #clean}), then stops every process of {@code torus}; each step runs however the
+   * one before ended.
+   */
+  static void stopAll(TorusProcesses torus, Path dir, List<String> names,
+      CsiClient... clients) throws Exception {
+    try {
+      for (CsiClient c : clients) {
+        if (c != null) {
+          c.close();
+        }
+      }
+    } finally {
+      try {
+        for (String n : names) {
+          clean(dir.resolve("state-" + n));
+        }
+      } finally {
+        if (torus != null) {
+          torus.close();
+        }
+      }
+    }
+  }
+
   static void clean(Path stateDir) throws IOException, InterruptedException {
     Path volumes = stateDir.resolve("volumes");
     if (!Files.isDirectory(volumes)) {

@@ -95,31 +95,15 @@ class CsiDriverIT {
   }
 
   private static Process startPlugin(String name) throws Exception {
-    return torus.start("csi ready", "csi", "--endpoint", "unix://" + dir.resolve(name + ".sock"),
-        "--state-dir", dir.resolve("state-" + name).toString(), "--node-id", "node-" + name,
-        "--min-peers", "2", "--nbd-java-options", "-Xmx256m -XX:TieredStopAtLevel=1");
+    return CsiCleanup.startPlugin(torus, dir, name);
   }
 
   @AfterAll
   @Timeout(120)
   static void stopAll() throws Exception {
-    try {
-      for (CsiClient c : new CsiClient[] {a, b}) {
-        if (c != null) {
-          c.close();
-        }
-      }
-    } finally {
-      try {
-        CsiCleanup.clean(dir.resolve("state-a"));
-        CsiCleanup.clean(dir.resolve("state-b"));
-      } finally {
-        if (torus != null) {
-          torus.close();
-        }
-      }
-    }
+    CsiCleanup.stopAll(torus, dir, List.of("a", "b"), a, b);
   }
+
 
   @Test
   void identityNodeInfoAndProbe() {

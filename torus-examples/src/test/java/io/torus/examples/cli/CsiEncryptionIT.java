@@ -84,32 +84,16 @@ class CsiEncryptionIT {
     k = new CsiClient(dir.resolve("k.sock"));
   }
 
-  private static void startPlugin(String name) throws Exception {
-    torus.start("csi ready", "csi", "--endpoint", "unix://" + dir.resolve(name + ".sock"),
-        "--state-dir", dir.resolve("state-" + name).toString(), "--node-id", "node-" + name,
-        "--min-peers", "2", "--nbd-java-options", "-Xmx256m -XX:TieredStopAtLevel=1");
+  private static Process startPlugin(String name) throws Exception {
+    return CsiCleanup.startPlugin(torus, dir, name);
   }
 
   @AfterAll
   @Timeout(120)
   static void stopAll() throws Exception {
-    try {
-      for (CsiClient c : new CsiClient[] {a, k}) {
-        if (c != null) {
-          c.close();
-        }
-      }
-    } finally {
-      try {
-        CsiCleanup.clean(dir.resolve("state-a"));
-        CsiCleanup.clean(dir.resolve("state-k"));
-      } finally {
-        if (torus != null) {
-          torus.close();
-        }
-      }
-    }
+    CsiCleanup.stopAll(torus, dir, List.of("a", "k"), a, k);
   }
+
 
   @Test
   void encryptedVolumesTakeTheirKeyFromSecretsOnly() throws Exception {

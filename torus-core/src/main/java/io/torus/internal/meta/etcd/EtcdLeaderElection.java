@@ -16,9 +16,12 @@ import io.torus.internal.meta.LeaderElection;
 import io.torus.internal.meta.LockRules;
 import io.torus.internal.meta.Subscription;
 import io.torus.spi.MetadataService.SessionListener;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -39,8 +42,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Concurrency: thread-safe. The state is guarded by this object's monitor; the decision
  * is re-evaluated on the election's {@link EtcdWatcher} thread after every change under the
- * election's prefix; listener calls run one at a time, in order, on the election's own
- * notifier thread.
+ * election's prefix, from a copy of the candidates kept by the watch's events (a fresh read
+ * only on the watch's resyncs and after this candidate joins); listener calls run one at a
+ * time, in order, on the election's own notifier thread.
  *
  * <p>Failure: when the session is lost the candidate loses leadership at once and, if still
  * campaigning, joins again with the next lease. When the watch cannot reach etcd the
@@ -65,6 +69,14 @@ final class EtcdLeaderElection implements LeaderElection {
   private long myLease;
   /** The term we lead in, or 0. */
   private long term;
+  /** The revision our key was put at (by this candidate's last join). */
+  private long myPutRevision;
+  // The watched copy of the candidates, confined to the watcher's thread: each key's create
+  // revision, the keys by create revision, and the revision the copy is at. An event changes
+  // the copy only, so N candidates joining cost each watcher N events, not N reads.
+  private final Map<String, Long> byKey = new HashMap<>();
+  private final TreeMap<Long, String> byCreation = new TreeMap<>();
+  private long copyRevision;
 
   EtcdLeaderElection(EtcdKv kv, EtcdSession session, String name, String candidate) {
     this.kv = kv;
@@ -124,12 +136,13 @@ final class EtcdLeaderElection implements LeaderElection {
       }
     }
     String key = kv.layout().candidateKey(name, lease);
-    kv.await(kv.txn().If(absent(key))
+    long revision = kv.await(kv.txn().If(absent(key))
         .Then(putUnder(key, EtcdLayout.encodeCandidate(candidate), lease)).commit(),
-        "campaigning in election " + name);
+        "campaigning in election " + name).getHeader().getRevision();
     synchronized (this) {
       if (campaigning && !closed && session.isLive(lease)) {
         myLease = lease;
+        myPutRevision = revision;
       }
     }
     EtcdWatcher w = watcher;
@@ -152,35 +165,68 @@ final class EtcdLeaderElection implements LeaderElection {
 
   private void evaluateQuietly() {
     try {
-      evaluate(null);
+      resync();
     } catch (TorusException e) {
       LOG.debug("election {}: could not read the candidates", name, e);
     }
   }
 
+  /** Reads the candidates afresh into the copy and decides; returns the read's revision. */
+  private long resync() {
+    GetResponse r = readCandidates();
+    byKey.clear();
+    byCreation.clear();
+    for (KeyValue e : r.getKvs()) {
+      byKey.put(key(e), e.getCreateRevision());
+      byCreation.put(e.getCreateRevision(), key(e));
+    }
+    copyRevision = r.getHeader().getRevision();
+    decide();
+    return copyRevision;
+  }
+
+  /** Brings the copy up to date with the watch's events and decides, reading nothing. */
+  private void apply(List<WatchEvent> events) {
+    for (WatchEvent ev : events) {
+      KeyValue e = ev.getKeyValue();
+      String k = key(e);
+      if (ev.getEventType() == WatchEvent.EventType.PUT) {
+        if (byKey.putIfAbsent(k, e.getCreateRevision()) == null) {
+          byCreation.put(e.getCreateRevision(), k);
+        }
+      } else if (ev.getEventType() == WatchEvent.EventType.DELETE) {
+        Long created = byKey.remove(k);
+        if (created != null) {
+          byCreation.remove(created);
+        }
+      }
+      copyRevision = Math.max(copyRevision, e.getModRevision());
+    }
+    decide();
+  }
+
   /**
-   * Decides from the candidates (read now, or {@code r} if given) whether we lead. Runs on the
-   * watcher thread.
+   * Decides from the copy of the candidates whether we lead. Our key counts as present while
+   * the copy has not yet reached the revision it was put at. Runs on the watcher thread.
    */
-  private long evaluate(GetResponse given) {
-    GetResponse r = given != null ? given : readCandidates();
-    KeyValue oldest = r.getKvs().isEmpty() ? null : r.getKvs().get(0);
+  private void decide() {
+    Map.Entry<Long, String> oldest = byCreation.firstEntry();
     boolean needJoin;
     synchronized (this) {
       if (closed) {
-        return r.getHeader().getRevision();
+        return;
       }
       String mine = myLease == 0 ? null : kv.layout().candidateKey(name, myLease);
-      boolean present = mine != null && r.getKvs().stream()
-          .anyMatch(e -> key(e).equals(mine));
+      boolean present = mine != null
+          && (byKey.containsKey(mine) || myPutRevision > copyRevision);
       if (mine != null && !present) {
         myLease = 0; // our key is gone (lease ended or deleted): join again if campaigning
       }
       needJoin = campaigning && myLease == 0;
       boolean leads = oldest != null && mine != null && present
-          && key(oldest).equals(mine) && session.isLive(myLease);
+          && oldest.getValue().equals(mine) && session.isLive(myLease);
       if (leads && term == 0) {
-        term = oldest.getCreateRevision();
+        term = oldest.getKey();
         long t = term;
         tell(l -> l.leadershipGained(t));
         LOG.info("election {}: {} leads in term {}", name, candidate, t);
@@ -197,7 +243,6 @@ final class EtcdLeaderElection implements LeaderElection {
         LOG.debug("election {}: could not campaign yet", name, e);
       }
     }
-    return r.getHeader().getRevision();
   }
 
   private GetResponse readCandidates() {
@@ -320,12 +365,12 @@ final class EtcdLeaderElection implements LeaderElection {
   private final class Evaluator implements EtcdWatcher.Handler {
     @Override
     public long resync() {
-      return evaluate(null);
+      return EtcdLeaderElection.this.resync();
     }
 
     @Override
     public void events(List<WatchEvent> events) {
-      evaluateQuietly();
+      apply(events);
     }
   }
 }

@@ -114,6 +114,55 @@ class EtcdLeaderElectionIT {
     assertThat(a.events()).containsExactly("+" + termA, "-" + termA, "+" + termA2);
   }
 
+  /**
+   * Candidates joining learn of one another from the watch's events: N joins cost each
+   * watcher N events and etcd a few reads per candidate, not N reads per candidate (which
+   * kept hundreds of peers reading etcd for minutes after they started). One leader, and the
+   * rest take over in order of joining.
+   */
+  @Test
+  void joiningCandidatesReadTheCandidatesAFewTimesEachNotOncePerJoin() throws Exception {
+    int n = 16;
+    List<EtcdMetadataService> nodes = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      nodes.add(node());
+    }
+    long before = rangeRequests();
+    List<Candidate> all = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      all.add(candidate(nodes.get(i), "ring", "node-" + i));
+    }
+    Eventually.until(WAIT, "every candidate joined",
+        () -> candidateCount(nodes.get(0), "ring") == n);
+    Eventually.until(WAIT, "one leads", () -> all.stream()
+        .filter(c -> c.election().isLeader()).count() == 1);
+    Thread.sleep(1000); // the last events reach every watcher
+    long reads = rangeRequests() - before - 2; // candidateCount's reads
+    assertThat(all.get(0).election().isLeader()).isTrue();
+    assertThat(all.stream().filter(c -> c.election().isLeader())).hasSize(1);
+    // each candidate reads at its watch's start and after its join: 2n; a read per event
+    // would be n * n / 2 or more
+    assertThat(reads).as("Range requests for %d joins", n).isLessThanOrEqualTo(4L * n);
+    nodes.get(0).close();
+    Eventually.until(WAIT, "the second to join takes over",
+        () -> all.get(1).election().isLeader());
+  }
+
+  /** Range requests etcd has answered so far (its Prometheus metrics). */
+  private long rangeRequests() throws Exception {
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(etcd.endpoint(0) + "/metrics"))
+            .timeout(Duration.ofSeconds(10)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    long sum = 0;
+    for (String line : r.body().split("\n")) {
+      if (line.startsWith("grpc_server_handled_total{") && line.contains("grpc_method=\"Range\"")) {
+        sum += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  }
+
   private static long candidateCount(EtcdMetadataService node, String election) {
     EtcdKv kv = node.kv();
     return kv.getPrefix(kv.layout().electionPrefix(election), "counting candidates").kvs().size();
