@@ -32,8 +32,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * memory store.
  *
  * <p>A tracker thread reads every peer's {@code torus.cluster.ring.version} gauge every
- * millisecond and notes the wall-clock time (microseconds) at which each peer first used each
- * ring version: that is how long a ring change took to reach it.
+ * millisecond and, for each version, the peer's {@code torus.cluster.ring.adopted} gauge:
+ * the wall-clock time (microseconds) at which the peer itself took that ring version. That is
+ * how long a ring change took to reach it, whatever the tracker's own delays.
  *
  * <p>Run as a child JVM by {@link RemoteHost} ({@link #main}: one command a line on standard
  * input, one answer a line on standard output), or in-process by the integration test.
@@ -58,7 +59,7 @@ final class PeerHost implements Host {
   private final long baseHeap;
   private final int baseThreads;
 
-  private record Peer(String id, Torus node, BlockStore store, Gauge ring,
+  private record Peer(String id, Torus node, BlockStore store, Gauge ring, Gauge adopted,
       Map<Long, Long> seen) {}
 
   PeerHost(List<String> etcd, String prefix, long storeBytes, int ioThreads, int peerThreads,
@@ -102,20 +103,24 @@ final class PeerHost implements Host {
         .antiEntropyInterval(Duration.ofMinutes(1)).peerTimeout(PEER_TIMEOUT).leaseTtl(leaseTtl)
         .build();
     Gauge ring = Search.in(meters).name("torus.cluster.ring.version").tag("node", id).gauge();
-    if (ring == null) {
+    Gauge adopted = Search.in(meters).name("torus.cluster.ring.adopted").tag("node", id)
+        .gauge();
+    if (ring == null || adopted == null) {
       node.close();
-      throw new IllegalStateException("peer " + id + " has no ring version gauge");
+      throw new IllegalStateException("peer " + id + " has no ring version gauges");
     }
-    return new Peer(id, node, store, ring, new ConcurrentHashMap<>());
+    return new Peer(id, node, store, ring, adopted, new ConcurrentHashMap<>());
   }
 
   private void track() {
     while (!closed) {
-      long now = nowMicros();
       for (Peer p : peers) {
+        // the node's own record of when it adopted the version: the tracker's polling (and
+        // its waits for CPU) adds nothing; read around the version to pair them
+        double at = p.adopted().value();
         long v = (long) p.ring().value();
-        if (v > 0) {
-          p.seen().putIfAbsent(v, now);
+        if (v > 0 && !p.seen().containsKey(v) && at == p.adopted().value()) {
+          p.seen().put(v, Math.round(at * 1e6));
         }
       }
       try {

@@ -127,7 +127,7 @@ final class ClusterMember implements AutoCloseable {
         options, c.peer().timeout());
     rebalancer.attachStripes(ref -> layer(1, 0).getAsync(ref),
         (ref, present) -> ((DistributedBlockLayer) layer(1, 0)).rebuildShard(ref, present));
-    view.onRingChange(r -> rebalancer.wake());
+    view.onRingChange(r -> rebalancer.ringChanged(r.members().size()));
     view.onPeerUp(rebalancer::wake); // copies owed to it can go now
     if (!options.scrubInterval().isZero()) {
       scrubber = new Scrubber(nodeId, local, view, volumes,
@@ -195,6 +195,9 @@ final class ClusterMember implements AutoCloseable {
           cv -> cv.ring() == null ? 0 : cv.ring().version())
           .description("the ring version this node places blocks by")
           .tag("node", nodeId).register(registry));
+      out.add(Gauge.builder("torus.cluster.ring.adopted", v, cv -> cv.ringAdoptedMicros() / 1e6)
+          .description("when this node adopted its ring version (seconds since the epoch)")
+          .baseUnit("seconds").tag("node", nodeId).register(registry));
     }
     out.add(FunctionCounter.builder("torus.erasure.degraded.reads", stripeCounters,
         StripeCounters::degradedReads)

@@ -69,6 +69,8 @@ final class ClusterView implements PeerView, AutoCloseable {
   private final Subscription watch;
   private final Subscription peerWatch;
   private volatile Ring ring;
+  /** Wall-clock microseconds since the epoch at which {@link #ring} was adopted (0: none). */
+  private volatile long ringAdoptedMicros;
   private volatile List<PeerStatus> peers = List.of();
   private volatile Map<String, InetSocketAddress> live = Map.of();
   private final Map<String, PeerClient> clients = new ConcurrentHashMap<>();
@@ -157,6 +159,8 @@ final class ClusterView implements PeerView, AutoCloseable {
       log.warn("ignoring ring version {} older than {}", r.version(), old.version());
       return;
     }
+    ringAdoptedMicros = java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH,
+        java.time.Instant.now());
     ring = r;
     log.info("ring version {}: {}", r.version(), r);
     for (Consumer<Ring> l : ringListeners) {
@@ -240,6 +244,14 @@ final class ClusterView implements PeerView, AutoCloseable {
    */
   void onPeerUp(Runnable listener) {
     upListeners.add(listener);
+  }
+
+  /**
+   * When this node adopted its current ring: wall-clock microseconds since the epoch, 0
+   * before it has one. Set before the ring is visible to {@link #ring()} readers.
+   */
+  long ringAdoptedMicros() {
+    return ringAdoptedMicros;
   }
 
   /** Calls {@code listener} (on the ring watch thread) with every later ring version. */

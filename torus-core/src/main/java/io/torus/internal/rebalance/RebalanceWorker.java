@@ -56,6 +56,8 @@ final class RebalanceWorker {
   private final Object wake = new Object();
   private volatile boolean closed;
   private volatile boolean woken;
+  /** System.nanoTime() before which no pass starts (0: none). */
+  private volatile long notBefore;
   /** The check of erasure-coded stripes, once attached. */
   private volatile StripeRepair stripes;
 
@@ -90,6 +92,19 @@ final class RebalanceWorker {
     synchronized (wake) {
       wake.notifyAll();
     }
+  }
+
+  /**
+   * Starts a pass within {@code spreadMillis}, at a random point of it: after a ring change
+   * every peer starts a pass, and spreading them keeps hundreds of peers from listing the
+   * volumes and asking one another at the same moment (which also delays the ring reaching
+   * the peers that see it last).
+   */
+  void wakeWithin(long spreadMillis) {
+    notBefore = spreadMillis <= 0 ? 0
+        : System.nanoTime() + java.util.concurrent.ThreadLocalRandom.current()
+            .nextLong(spreadMillis * 1_000_000L);
+    wake();
   }
 
   /**
@@ -128,6 +143,12 @@ final class RebalanceWorker {
         pause(ring == null ? 500 : Math.max(50, Math.min(1000, interval.toMillis())));
         continue;
       }
+      long wait = notBefore - System.nanoTime();
+      if (notBefore != 0 && wait > 0) {
+        pause(Math.max(1, wait / 1_000_000));
+        continue;
+      }
+      notBefore = 0;
       lastPass = System.nanoTime();
       try {
         boolean done = pass(ring);

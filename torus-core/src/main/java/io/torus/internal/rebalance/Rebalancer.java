@@ -107,9 +107,23 @@ public final class Rebalancer implements AutoCloseable {
     worker.start();
   }
 
-  /** Starts a pass now (a ring change, or an operator asking). */
+  /** Starts a pass now (a peer coming up, or an operator asking). */
   public void wake() {
     worker.wake();
+  }
+
+  /**
+   * Starts a pass against a new ring of {@code peers} members within a random delay of up to
+   * {@link #ringChangeSpread} (4 ms a member, at most 2 s), so the peers of a large cluster do
+   * not all start theirs at once.
+   */
+  public void ringChanged(int peers) {
+    worker.wakeWithin(ringChangeSpread(peers));
+  }
+
+  /** The longest delay of a pass after a ring change of {@code peers} members, in ms. */
+  static long ringChangeSpread(int peers) {
+    return Math.min(2000, 4L * peers);
   }
 
   /** This peer's progress now, with {@code scrubber}'s counts (null: none). */

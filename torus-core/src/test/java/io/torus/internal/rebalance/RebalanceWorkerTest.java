@@ -18,4 +18,11 @@ class RebalanceWorkerTest {
     assertThat(RebalanceWorker.retryPause(5, Duration.ofSeconds(2))).isEqualTo(2000);
     assertThat(RebalanceWorker.retryPause(5, Duration.ofMillis(100))).isEqualTo(500);
   }
+
+  @Test
+  void passesAfterARingChangeSpreadOverUpToTwoSeconds() {
+    assertThat(Rebalancer.ringChangeSpread(3)).isEqualTo(12);
+    assertThat(Rebalancer.ringChangeSpread(250)).isEqualTo(1000);
+    assertThat(Rebalancer.ringChangeSpread(5000)).isEqualTo(2000);
+  }
 }
