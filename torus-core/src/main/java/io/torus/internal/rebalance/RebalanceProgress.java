@@ -166,8 +166,12 @@ final class RebalanceProgress {
   /**
    * Publishes the report if it differs from the last one published in anything but its time
    * (a settled peer writes nothing); a failed publish is tried again on the next call.
+   * Serialized: the worker (at the end of a pass) and the reporter both publish, and two puts
+   * in flight at once could land in the other order, leaving etcd with the older report
+   * while this peer believes it published the newer one (a peer that never looks settled,
+   * and a ring transition that waits for it).
    */
-  void publish() {
+  synchronized void publish() {
     try {
       ReplicationReport r = report(scrubber);
       ReplicationReport last = published;
@@ -180,6 +184,7 @@ final class RebalanceProgress {
       reports.publish(r);
       published = r;
     } catch (RuntimeException e) {
+      published = null; // the put may still land: the next call puts again whatever it holds
       log.debug("could not publish the replication report: {}", e.toString());
     }
   }
