@@ -85,6 +85,9 @@ public final class NbdServer implements AutoCloseable {
           .group(group)
           .channel(transport.serverChannel())
           .option(ChannelOption.SO_BACKLOG, 256)
+          // a server started again on its port while connections of the one before linger in
+          // TIME_WAIT (after a crash or kill) binds at once instead of failing for a minute
+          .option(ChannelOption.SO_REUSEADDR, true)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override

@@ -7,8 +7,6 @@ import io.torus.spi.BlockKind;
 import io.torus.spi.BlockRef;
 import io.torus.VolumeInfo;
 import io.torus.internal.layer.PeerView;
-import io.torus.internal.meta.RebalanceStore;
-import io.torus.internal.meta.ReplicationReport;
 import io.torus.internal.ring.Ring;
 import io.torus.internal.ring.RingPeer;
 import io.torus.internal.ring.SinglePeerRing;
@@ -24,7 +22,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
@@ -107,28 +104,5 @@ class RebalanceEvidenceIT {
     assertThat(self.contains(good)).as("moved copy dropped").isFalse();
     assertThat(self.contains(bad)).as("last good copy kept").isTrue();
     assertThat(self.get(bad)).isEqualTo(block(2));
-  }
-
-  private static final class NoReports implements RebalanceStore {
-    @Override
-    public void publish(ReplicationReport report) {}
-
-    @Override
-    public Map<String, ReplicationReport> reports() {
-      return Map.of();
-    }
-
-    @Override
-    public void requestDrain(String nodeId) {}
-
-    @Override
-    public boolean cancelDrain(String nodeId) {
-      return false;
-    }
-
-    @Override
-    public Set<String> drains() {
-      return Set.of();
-    }
   }
 }

@@ -2,11 +2,8 @@ package io.torus.internal.rebalance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.torus.internal.meta.RebalanceStore;
 import io.torus.internal.meta.ReplicationReport;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +12,7 @@ import org.junit.jupiter.api.Timeout;
 
 class RebalanceProgressTest {
   /** A store whose first publish waits until released: a put slow to reach etcd. */
-  private static final class SlowFirstPut implements RebalanceStore {
+  private static final class SlowFirstPut extends NoReports {
     final List<ReplicationReport> stored = new CopyOnWriteArrayList<>();
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
@@ -31,24 +28,6 @@ class RebalanceProgressTest {
         }
       }
       stored.add(report);
-    }
-
-    @Override
-    public Map<String, ReplicationReport> reports() {
-      return Map.of();
-    }
-
-    @Override
-    public void requestDrain(String nodeId) {}
-
-    @Override
-    public boolean cancelDrain(String nodeId) {
-      return false;
-    }
-
-    @Override
-    public Set<String> drains() {
-      return Set.of();
     }
   }
 
